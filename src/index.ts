@@ -1,0 +1,5 @@
+export * from "./errors.js";
+export type { Allocator, AllocatorStats, BlockInfo, BlockState } from "./allocator.js";
+export { checkSize, checkAlign } from "./allocators/validate.js";
+export { ByteStore, MAX_STORE_BYTES, OS_PAGE_BYTES, WASM_PAGE_BYTES } from "./memory/store.js";
+export type { StoreKind, StoreOptions } from "./memory/store.js";

@@ -1,0 +1,177 @@
+/**
+ * Byte stores: the one contract over the places memory can live.
+ *
+ *   kind          buffer                                 grows   shrinks  views refreshed on grow
+ *   ------------  -------------------------------------  ------  -------  -----------------------
+ *   array-buffer  ArrayBuffer (fixed)                    no      no       never needed
+ *   resizable     ArrayBuffer with maxByteLength         yes     yes      length-tracking views
+ *   shared        growable SharedArrayBuffer             yes     no       length-tracking views
+ *   wasm          WebAssembly.Memory                     yes     no       yes: .buffer is replaced
+ *
+ *   0 ................ committedBytes ................ reservedBytes
+ *   |<-- usable now (RSS-like) -->|<-- may grow into (VSZ-like) -->|
+ *
+ * Invariants: committedBytes <= reservedBytes <= MAX_STORE_BYTES; committedBytes is a multiple
+ * of granuleBytes (except a fixed ArrayBuffer, which is what it is); every view spans the whole
+ * current buffer. Views are re-read from the store after any call that may grow it: a WASM
+ * memory's old buffer is detached on growth, and this class is the one place that refreshes.
+ */
+import { InvalidSizeError, InvalidStoreError } from "../errors.js";
+
+export type StoreKind = "array-buffer" | "resizable" | "shared" | "wasm";
+
+/** Offsets are unsigned 32-bit numbers; a store never exceeds 4 GiB minus one WASM page. */
+export const MAX_STORE_BYTES = 2 ** 32 - 65536;
+export const WASM_PAGE_BYTES = 65536;
+export const OS_PAGE_BYTES = 4096;
+
+export interface StoreOptions {
+  /** Where the bytes live. @defaultValue "resizable" */
+  kind?: StoreKind;
+  /** Bytes committed at creation. @defaultValue 65536 */
+  initialBytes?: number;
+  /** Bytes reserved: the most the store may grow to. @defaultValue 1 GiB (fixed: initialBytes) */
+  maxBytes?: number;
+}
+
+export const DEFAULT_INITIAL_BYTES = 65536;
+export const DEFAULT_MAX_BYTES = 2 ** 30;
+
+type Backing = ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory;
+
+export class ByteStore {
+  u8!: Uint8Array;
+  i32!: Int32Array;
+  u32!: Uint32Array;
+  f64!: Float64Array;
+  readonly granuleBytes: number;
+
+  private constructor(
+    readonly kind: StoreKind,
+    private readonly backing: Backing,
+    readonly reservedBytes: number,
+  ) {
+    this.granuleBytes = kind === "wasm" ? WASM_PAGE_BYTES : OS_PAGE_BYTES;
+    this.refreshViews();
+  }
+
+  /** Creates a store of the given kind, committed to `initialBytes` and reserving `maxBytes`. */
+  static create(options: StoreOptions = {}): ByteStore {
+    const kind = options.kind ?? "resizable";
+    const initial = checkBytes("initialBytes", options.initialBytes ?? DEFAULT_INITIAL_BYTES);
+    const max = checkBytes("maxBytes", options.maxBytes ?? (kind === "array-buffer" ? initial : Math.max(initial, DEFAULT_MAX_BYTES)));
+    if (max < initial) throw new InvalidSizeError(max, `maxBytes must be at least initialBytes (${initial})`);
+    switch (kind) {
+      case "array-buffer":
+        return new ByteStore(kind, new ArrayBuffer(initial), initial);
+      case "resizable": {
+        const reserved = roundDown(max, OS_PAGE_BYTES);
+        return new ByteStore(kind, new ArrayBuffer(roundUp(initial, OS_PAGE_BYTES), { maxByteLength: reserved }), reserved);
+      }
+      case "shared": {
+        const reserved = roundDown(max, OS_PAGE_BYTES);
+        return new ByteStore(kind, new SharedArrayBuffer(roundUp(initial, OS_PAGE_BYTES), { maxByteLength: reserved }), reserved);
+      }
+      case "wasm": {
+        const maximum = Math.floor(max / WASM_PAGE_BYTES);
+        const memory = new WebAssembly.Memory({ initial: Math.ceil(initial / WASM_PAGE_BYTES), maximum });
+        return new ByteStore(kind, memory, maximum * WASM_PAGE_BYTES);
+      }
+      default:
+        throw new InvalidStoreError(`unknown store kind ${JSON.stringify(kind)}: use array-buffer, resizable, shared or wasm`);
+    }
+  }
+
+  /** Wraps an existing buffer or WebAssembly.Memory (to attach to a heap that lives in it). */
+  static wrap(backing: Backing): ByteStore {
+    if (backing instanceof WebAssembly.Memory) {
+      // A Memory does not expose its maximum; growth beyond it fails and is reported as no memory.
+      return new ByteStore("wasm", backing, MAX_STORE_BYTES);
+    }
+    if (backing instanceof SharedArrayBuffer) {
+      return new ByteStore("shared", backing, backing.growable ? backing.maxByteLength : backing.byteLength);
+    }
+    if (backing instanceof ArrayBuffer) {
+      return backing.resizable
+        ? new ByteStore("resizable", backing, backing.maxByteLength)
+        : new ByteStore("array-buffer", backing, backing.byteLength);
+    }
+    throw new InvalidStoreError(`cannot use ${Object.prototype.toString.call(backing)} as a byte store: pass an ArrayBuffer, SharedArrayBuffer or WebAssembly.Memory`);
+  }
+
+  /** The current buffer (a WASM memory's changes identity when it grows). */
+  get buffer(): ArrayBuffer | SharedArrayBuffer {
+    return this.backing instanceof WebAssembly.Memory ? this.backing.buffer : this.backing;
+  }
+
+  /** What can be handed to `Heap.attach` elsewhere: the buffer, or the WebAssembly.Memory. */
+  get handle(): Backing {
+    return this.backing;
+  }
+
+  get committedBytes(): number {
+    return this.buffer.byteLength;
+  }
+
+  get canGrow(): boolean {
+    return this.kind !== "array-buffer" && this.committedBytes < this.reservedBytes;
+  }
+
+  get canShrink(): boolean {
+    return this.kind === "resizable";
+  }
+
+  /**
+   * Ensures at least `minBytes` are committed, rounding up to the granule. Returns false, and
+   * changes nothing, when that is beyond the reservation or the platform refuses.
+   */
+  grow(minBytes: number): boolean {
+    const current = this.committedBytes;
+    if (minBytes <= current) return true;
+    const target = roundUp(minBytes, this.granuleBytes);
+    if (target > this.reservedBytes || this.kind === "array-buffer") return false;
+    try {
+      const b = this.backing;
+      if (b instanceof WebAssembly.Memory) b.grow((target - current) / WASM_PAGE_BYTES);
+      else if (b instanceof SharedArrayBuffer) b.grow(target);
+      else b.resize(target);
+    } catch {
+      return false; // the engine could not commit the memory: report it as no memory
+    }
+    this.refreshViews();
+    return true;
+  }
+
+  /** Gives memory above `keepBytes` back, where the buffer can shrink. Returns bytes released. */
+  shrink(keepBytes: number): number {
+    const before = this.committedBytes;
+    const target = roundUp(Math.max(keepBytes, 0), this.granuleBytes);
+    if (!this.canShrink || target >= before) return 0;
+    (this.backing as ArrayBuffer).resize(target);
+    return before - target;
+  }
+
+  /** The one place views are made: length-tracking where the buffer can resize in place. */
+  private refreshViews(): void {
+    const buffer = this.buffer;
+    if (this.u8 !== undefined && this.u8.buffer === buffer) return;
+    this.u8 = new Uint8Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    this.u32 = new Uint32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+  }
+}
+
+function checkBytes(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new InvalidSizeError(value, `${name} must be a non-negative integer`);
+  if (value > MAX_STORE_BYTES) throw new InvalidSizeError(value, `${name} must be at most ${MAX_STORE_BYTES}`);
+  return value;
+}
+
+export function roundUp(n: number, granule: number): number {
+  return Math.ceil(n / granule) * granule;
+}
+
+function roundDown(n: number, granule: number): number {
+  return Math.floor(n / granule) * granule;
+}
