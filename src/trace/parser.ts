@@ -1,0 +1,300 @@
+/**
+ * A chunk-at-a-time parser for malloc-lab text traces. Feed it bytes in pieces of any size
+ * (`push`), then `finish()`; lines are parsed straight from the bytes into growable typed
+ * arrays, without a string or object per line. Pure JavaScript (no Node imports), so the web lab
+ * can use `parseTrace` too.
+ *
+ *   1          weight            \
+ *   56566      number of ids      |  header: four lines, one integer each
+ *   117382     number of ops      |
+ *   0          unused            /
+ *   a ID SIZE  alloc (SIZE may be left out: the previous size is meant)
+ *   r ID SIZE  realloc
+ *   f ID       free (`f -1` is free(NULL): dropped)
+ *
+ * Blank lines are skipped, fields are separated by spaces or tabs, `\r\n` line ends are fine.
+ */
+import { TraceFormatError } from "./errors.js";
+import { OpColumns, LiveSizes } from "./columns.js";
+import type { Trace, TraceHeader } from "./trace.js";
+import { OP_ALLOC, OP_FREE, OP_REALLOC } from "./trace.js";
+
+const NEWLINE = 10;
+const CHAR_MINUS = 45;
+const CHAR_0 = 48;
+const CHAR_9 = 57;
+const LETTER_A = 97;
+const LETTER_R = 114;
+const LETTER_F = 102;
+const GZIP_MAGIC = [0x1f, 0x8b] as const;
+
+const HEADER_FIELDS = ["weight", "number of ids", "number of ops", "unused field"] as const;
+
+/** Per-id tables are sized by the highest id, so the header may not promise more than this. */
+export const MAX_TRACE_IDS = 2 ** 26;
+
+/** A token that is not an integer, or one beyond 2^53 (told apart so the message can say). */
+const NOT_AN_INTEGER = Number.NaN;
+const TOO_LARGE = Number.POSITIVE_INFINITY;
+
+export class TraceParser {
+  private lineNumber = 0;
+  private carry: Uint8Array | undefined;
+  private readonly headerValues: number[] = [];
+  private header: TraceHeader | undefined;
+  private opLines = 0;
+  private previousSize = -1;
+  private readonly ops = new OpColumns();
+  private readonly live = new LiveSizes();
+  private freeNullCount = 0;
+  private repeatedSizeCount = 0;
+  private liveBytes = 0;
+  private peakLiveBytes = 0;
+  private peakLiveOp = -1;
+
+  // The line being parsed, and the token the cursor stands on.
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private end = 0;
+  private tokenStart = 0;
+  private tokenEnd = 0;
+
+  constructor(readonly fileName: string) {}
+
+  /** Parses every complete line in `chunk`; a partial last line waits for the next chunk. */
+  push(chunk: Uint8Array): void {
+    let start = 0;
+    if (this.carry !== undefined) {
+      const newline = chunk.indexOf(NEWLINE);
+      if (newline < 0) {
+        this.carry = concat(this.carry, chunk);
+        return;
+      }
+      const line = concat(this.carry, chunk.subarray(0, newline));
+      this.carry = undefined;
+      this.parseLine(line, 0, line.length);
+      start = newline + 1;
+    }
+    for (let newline = chunk.indexOf(NEWLINE, start); newline >= 0; newline = chunk.indexOf(NEWLINE, start)) {
+      this.parseLine(chunk, start, newline);
+      start = newline + 1;
+    }
+    if (start < chunk.length) this.carry = chunk.slice(start);
+  }
+
+  /** Parses the last line, checks the trace is complete, and hands over the arrays. */
+  finish(): Trace {
+    if (this.carry !== undefined) {
+      const line = this.carry;
+      this.carry = undefined;
+      this.parseLine(line, 0, line.length);
+    }
+    const header = this.header;
+    if (header === undefined) {
+      this.fail(`the header has ${this.headerValues.length} of its 4 lines; the file ends`);
+    }
+    if (this.opLines !== header.opCount) {
+      this.fail(`the header declares ${header.opCount} ops but the file has ${this.opLines}`);
+    }
+    const columns = this.ops.trimmed();
+    return {
+      name: this.fileName,
+      header,
+      opCount: columns.kinds.length,
+      ...columns,
+      idCount: this.live.idCount,
+      freeNullCount: this.freeNullCount,
+      reusedIdCount: this.live.reusedCount,
+      repeatedSizeCount: this.repeatedSizeCount,
+      peakLiveBytes: this.peakLiveBytes,
+      peakLiveOp: this.peakLiveOp,
+      finalLiveBytes: this.liveBytes,
+      finalLiveBlocks: this.live.liveCount,
+    };
+  }
+
+  private parseLine(buf: Uint8Array, start: number, end: number): void {
+    this.lineNumber++;
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+    if (this.lineNumber === 1 && isGzip(buf.subarray(start, end))) {
+      this.fail("the data is gzip-compressed: decompress it first (readTraceFile does)");
+    }
+    if (!this.nextToken()) return; // a blank line
+    if (this.header === undefined) this.parseHeaderLine();
+    else this.parseOpLine();
+  }
+
+  private parseHeaderLine(): void {
+    const field = HEADER_FIELDS[this.headerValues.length]!;
+    const value = this.tokenInteger();
+    if (!(value >= 0 && value !== TOO_LARGE)) {
+      this.fail(`header: the ${field} must be a non-negative integer, not ${this.quotedToken()}`);
+    }
+    this.expectLineEnd();
+    this.headerValues.push(value);
+    if (this.headerValues.length < HEADER_FIELDS.length) return;
+    const [weight, idCount, opCount] = this.headerValues as [number, number, number];
+    if (idCount > MAX_TRACE_IDS) {
+      this.fail(`header: ${idCount} ids is above heapkit's limit of ${MAX_TRACE_IDS}`);
+    }
+    this.header = { weight, idCount, opCount };
+    this.ops.reserve(opCount);
+  }
+
+  private parseOpLine(): void {
+    this.opLines++;
+    if (this.opLines > this.header!.opCount) {
+      this.fail(`more ops than the header declares (${this.header!.opCount})`);
+    }
+    const letter = this.tokenEnd - this.tokenStart === 1 ? this.buf[this.tokenStart] : 0;
+    if (letter === LETTER_A) this.parseAlloc();
+    else if (letter === LETTER_R) this.parseRealloc();
+    else if (letter === LETTER_F) this.parseFree();
+    else this.fail(`unknown op ${this.quotedToken()}: expected a, r or f`);
+  }
+
+  private parseAlloc(): void {
+    const id = this.readId();
+    const size = this.nextToken() ? this.tokenSize() : this.repeatedSize();
+    this.expectLineEnd();
+    if (this.live.isLive(id)) this.fail(`alloc of id ${id}, which is already live`);
+    this.live.bind(id, size);
+    this.addLiveBytes(size);
+    this.ops.push(OP_ALLOC, id, size);
+  }
+
+  private parseRealloc(): void {
+    const id = this.readId();
+    if (!this.nextToken()) this.fail("missing size");
+    const size = this.tokenSize();
+    this.expectLineEnd();
+    if (!this.live.isLive(id)) this.fail(`realloc of id ${id}, which is not live`);
+    const oldSize = this.live.sizeOf(id);
+    this.live.resize(id, size);
+    this.addLiveBytes(size - oldSize);
+    this.ops.push(OP_REALLOC, id, size);
+  }
+
+  private parseFree(): void {
+    if (!this.nextToken()) this.fail("missing id");
+    const id = this.tokenInteger();
+    this.expectLineEnd();
+    if (id === -1) {
+      this.freeNullCount++;
+      return;
+    }
+    this.checkId(id);
+    if (!this.live.isLive(id)) this.fail(`free of id ${id}, which is not live`);
+    const size = this.live.sizeOf(id);
+    this.live.unbind(id);
+    this.liveBytes -= size;
+    this.ops.push(OP_FREE, id, size);
+  }
+
+  private readId(): number {
+    if (!this.nextToken()) this.fail("missing id");
+    const id = this.tokenInteger();
+    this.checkId(id);
+    return id;
+  }
+
+  private checkId(id: number): void {
+    if (Number.isNaN(id) || id === TOO_LARGE) this.fail(`id ${this.quotedToken()} is not an integer`);
+    const count = this.header!.idCount;
+    if (id < 0 || id >= count) {
+      this.fail(`id ${id} is out of range: the header declares ${count} ids (0 to ${count - 1})`);
+    }
+  }
+
+  private tokenSize(): number {
+    const size = this.tokenInteger();
+    if (size === TOO_LARGE) this.fail(`size ${this.quotedToken()} is too large (above 2^53 - 1)`);
+    if (!(size >= 0)) this.fail(`size ${this.quotedToken()} is not a non-negative integer`);
+    this.previousSize = size;
+    return size;
+  }
+
+  private repeatedSize(): number {
+    if (this.previousSize < 0) this.fail("missing size, and no earlier size to repeat");
+    this.repeatedSizeCount++;
+    return this.previousSize;
+  }
+
+  private addLiveBytes(delta: number): void {
+    this.liveBytes += delta;
+    if (this.liveBytes > this.peakLiveBytes) {
+      this.peakLiveBytes = this.liveBytes;
+      this.peakLiveOp = this.ops.length;
+    }
+  }
+
+  private expectLineEnd(): void {
+    if (this.nextToken()) this.fail(`unexpected extra field ${this.quotedToken()}`);
+  }
+
+  /** Moves to the next whitespace-separated token of the line; false at the line's end. */
+  private nextToken(): boolean {
+    const buf = this.buf;
+    const end = this.end;
+    let p = this.pos;
+    while (p < end && buf[p]! <= 32) p++;
+    if (p === end) {
+      this.pos = p;
+      return false;
+    }
+    this.tokenStart = p;
+    while (p < end && buf[p]! > 32) p++;
+    this.tokenEnd = p;
+    this.pos = p;
+    return true;
+  }
+
+  /** The token as an integer: NOT_AN_INTEGER unless it is `-?[0-9]+`, TOO_LARGE past 2^53. */
+  private tokenInteger(): number {
+    const buf = this.buf;
+    let p = this.tokenStart;
+    const negative = buf[p] === CHAR_MINUS;
+    if (negative) p++;
+    if (p === this.tokenEnd) return NOT_AN_INTEGER;
+    let value = 0;
+    for (; p < this.tokenEnd; p++) {
+      const c = buf[p]!;
+      if (c < CHAR_0 || c > CHAR_9) return NOT_AN_INTEGER;
+      value = value * 10 + (c - CHAR_0);
+    }
+    if (value > Number.MAX_SAFE_INTEGER) return TOO_LARGE;
+    return negative ? -value : value;
+  }
+
+  private quotedToken(): string {
+    let text = "";
+    for (let p = this.tokenStart; p < this.tokenEnd; p++) text += String.fromCharCode(this.buf[p]!);
+    return JSON.stringify(text);
+  }
+
+  /** Throws naming the current line (none yet: the file is empty). */
+  private fail(reason: string): never {
+    throw new TraceFormatError(this.fileName, this.lineNumber === 0 ? undefined : this.lineNumber, reason);
+  }
+}
+
+/** Parses a whole trace held in memory (plain text, not gzip). */
+export function parseTrace(bytes: Uint8Array, name: string): Trace {
+  const parser = new TraceParser(name);
+  parser.push(bytes);
+  return parser.finish();
+}
+
+/** True when `bytes` start with the gzip magic number. */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a, 0);
+  joined.set(b, a.length);
+  return joined;
+}
