@@ -3,3 +3,5 @@ export type { Allocator, AllocatorStats, BlockInfo, BlockState } from "./allocat
 export { checkSize, checkAlign } from "./allocators/validate.js";
 export { ByteStore, MAX_STORE_BYTES, OS_PAGE_BYTES, WASM_PAGE_BYTES } from "./memory/store.js";
 export type { StoreKind, StoreOptions } from "./memory/store.js";
+export { Heap } from "./heap/heap.js";
+export type { HeapOptions, HeapStats } from "./heap/heap.js";
