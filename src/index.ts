@@ -5,3 +5,5 @@ export { ByteStore, MAX_STORE_BYTES, OS_PAGE_BYTES, WASM_PAGE_BYTES } from "./me
 export type { StoreKind, StoreOptions } from "./memory/store.js";
 export { Heap } from "./heap/heap.js";
 export type { HeapOptions, HeapStats } from "./heap/heap.js";
+export { Buddy, BUDDY_MAX_ALIGN } from "./allocators/buddy.js";
+export type { BuddyOptions } from "./allocators/buddy.js";
