@@ -4,8 +4,8 @@
  * reallocations and 13 bytes per op, never an object per op.
  */
 
-/** Reserve at most this many ops up front, whatever the header promises. */
-const MAX_INITIAL_OPS = 1 << 22;
+/** Reserve at most this many ops or ids up front, whatever the header promises. */
+const MAX_RESERVED = 1 << 22;
 const MIN_CAPACITY = 1024;
 
 export class OpColumns {
@@ -16,7 +16,7 @@ export class OpColumns {
 
   /** Makes room for `count` ops (capped, the header may lie). */
   reserve(count: number): void {
-    this.growTo(Math.min(count, MAX_INITIAL_OPS));
+    this.growTo(Math.min(count, MAX_RESERVED));
   }
 
   push(kind: number, id: number, size: number): void {
@@ -28,8 +28,9 @@ export class OpColumns {
     this.length = i + 1;
   }
 
-  /** Copies of the filled part, so no spare capacity travels with the trace. */
+  /** The filled part: the arrays themselves when full (the header was right), else copies. */
   trimmed(): { kinds: Uint8Array; ids: Uint32Array; sizes: Float64Array } {
+    if (this.length === this.kinds.length) return { kinds: this.kinds, ids: this.ids, sizes: this.sizes };
     return {
       kinds: this.kinds.slice(0, this.length),
       ids: this.ids.slice(0, this.length),
@@ -56,6 +57,11 @@ export class LiveSizes {
   /** Allocs of an id that had been freed before. */
   reusedCount = 0;
   private sizes = new Float64Array(MIN_CAPACITY).fill(NEVER_USED);
+
+  /** Makes room for ids below `count` (capped, the header may lie). */
+  reserve(count: number): void {
+    if (count > this.sizes.length) this.growTo(Math.min(count, MAX_RESERVED));
+  }
 
   isLive(id: number): boolean {
     return id < this.sizes.length && this.sizes[id]! >= 0;

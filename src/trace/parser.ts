@@ -22,7 +22,6 @@ import { OP_ALLOC, OP_FREE, OP_REALLOC } from "./trace.js";
 const NEWLINE = 10;
 const CHAR_MINUS = 45;
 const CHAR_0 = 48;
-const CHAR_9 = 57;
 const LETTER_A = 97;
 const LETTER_R = 114;
 const LETTER_F = 102;
@@ -33,7 +32,8 @@ const HEADER_FIELDS = ["weight", "number of ids", "number of ops", "unused field
 /** Per-id tables are sized by the highest id, so the header may not promise more than this. */
 export const MAX_TRACE_IDS = 2 ** 26;
 
-/** A token that is not an integer, or one beyond 2^53 (told apart so the message can say). */
+/** What `nextInteger` returns for no token, a token that is not an integer, one beyond 2^53. */
+const MISSING = Number.NEGATIVE_INFINITY;
 const NOT_AN_INTEGER = Number.NaN;
 const TOO_LARGE = Number.POSITIVE_INFINITY;
 
@@ -62,10 +62,11 @@ export class TraceParser {
   constructor(readonly fileName: string) {}
 
   /** Parses every complete line in `chunk`; a partial last line waits for the next chunk. */
-  push(chunk: Uint8Array): void {
+  push(bytes: Uint8Array): void {
+    const chunk = plainView(bytes);
     let start = 0;
     if (this.carry !== undefined) {
-      const newline = chunk.indexOf(NEWLINE);
+      const newline = indexOfNewline(chunk, 0);
       if (newline < 0) {
         this.carry = concat(this.carry, chunk);
         return;
@@ -75,11 +76,11 @@ export class TraceParser {
       this.parseLine(line, 0, line.length);
       start = newline + 1;
     }
-    for (let newline = chunk.indexOf(NEWLINE, start); newline >= 0; newline = chunk.indexOf(NEWLINE, start)) {
+    for (let newline = indexOfNewline(chunk, start); newline >= 0; newline = indexOfNewline(chunk, start)) {
       this.parseLine(chunk, start, newline);
       start = newline + 1;
     }
-    if (start < chunk.length) this.carry = chunk.slice(start);
+    if (start < chunk.length) this.carry = new Uint8Array(chunk.subarray(start));
   }
 
   /** Parses the last line, checks the trace is complete, and hands over the arrays. */
@@ -128,7 +129,8 @@ export class TraceParser {
 
   private parseHeaderLine(): void {
     const field = HEADER_FIELDS[this.headerValues.length]!;
-    const value = this.tokenInteger();
+    this.pos = this.tokenStart;
+    const value = this.nextInteger();
     if (!(value >= 0 && value !== TOO_LARGE)) {
       this.fail(`header: the ${field} must be a non-negative integer, not ${this.quotedToken()}`);
     }
@@ -141,6 +143,7 @@ export class TraceParser {
     }
     this.header = { weight, idCount, opCount };
     this.ops.reserve(opCount);
+    this.live.reserve(idCount);
   }
 
   private parseOpLine(): void {
@@ -157,7 +160,8 @@ export class TraceParser {
 
   private parseAlloc(): void {
     const id = this.readId();
-    const size = this.nextToken() ? this.tokenSize() : this.repeatedSize();
+    const field = this.nextInteger();
+    const size = field === MISSING ? this.repeatedSize() : this.checkedSize(field);
     this.expectLineEnd();
     if (this.live.isLive(id)) this.fail(`alloc of id ${id}, which is already live`);
     this.live.bind(id, size);
@@ -167,8 +171,9 @@ export class TraceParser {
 
   private parseRealloc(): void {
     const id = this.readId();
-    if (!this.nextToken()) this.fail("missing size");
-    const size = this.tokenSize();
+    const field = this.nextInteger();
+    if (field === MISSING) this.fail("missing size");
+    const size = this.checkedSize(field);
     this.expectLineEnd();
     if (!this.live.isLive(id)) this.fail(`realloc of id ${id}, which is not live`);
     const oldSize = this.live.sizeOf(id);
@@ -178,8 +183,8 @@ export class TraceParser {
   }
 
   private parseFree(): void {
-    if (!this.nextToken()) this.fail("missing id");
-    const id = this.tokenInteger();
+    const id = this.nextInteger();
+    if (id === MISSING) this.fail("missing id");
     this.expectLineEnd();
     if (id === -1) {
       this.freeNullCount++;
@@ -194,8 +199,8 @@ export class TraceParser {
   }
 
   private readId(): number {
-    if (!this.nextToken()) this.fail("missing id");
-    const id = this.tokenInteger();
+    const id = this.nextInteger();
+    if (id === MISSING) this.fail("missing id");
     this.checkId(id);
     return id;
   }
@@ -208,8 +213,7 @@ export class TraceParser {
     }
   }
 
-  private tokenSize(): number {
-    const size = this.tokenInteger();
+  private checkedSize(size: number): number {
     if (size === TOO_LARGE) this.fail(`size ${this.quotedToken()} is too large (above 2^53 - 1)`);
     if (!(size >= 0)) this.fail(`size ${this.quotedToken()} is not a non-negative integer`);
     this.previousSize = size;
@@ -251,19 +255,31 @@ export class TraceParser {
     return true;
   }
 
-  /** The token as an integer: NOT_AN_INTEGER unless it is `-?[0-9]+`, TOO_LARGE past 2^53. */
-  private tokenInteger(): number {
+  /**
+   * Moves to the next token and reads it as an integer, in one pass over its bytes: MISSING at
+   * the line's end, NOT_AN_INTEGER unless it is `-?[0-9]+`, TOO_LARGE past 2^53.
+   */
+  private nextInteger(): number {
     const buf = this.buf;
-    let p = this.tokenStart;
-    const negative = buf[p] === CHAR_MINUS;
+    const end = this.end;
+    let p = this.pos;
+    while (p < end && buf[p]! <= 32) p++;
+    this.tokenStart = p;
+    const negative = p < end && buf[p] === CHAR_MINUS;
     if (negative) p++;
-    if (p === this.tokenEnd) return NOT_AN_INTEGER;
+    const digitsStart = p;
     let value = 0;
-    for (; p < this.tokenEnd; p++) {
-      const c = buf[p]!;
-      if (c < CHAR_0 || c > CHAR_9) return NOT_AN_INTEGER;
-      value = value * 10 + (c - CHAR_0);
+    for (; p < end; p++) {
+      const digit = buf[p]! - CHAR_0;
+      if (digit < 0 || digit > 9) break;
+      value = value * 10 + digit;
     }
+    const digitsEnd = p;
+    while (p < end && buf[p]! > 32) p++;
+    this.tokenEnd = p;
+    this.pos = p;
+    if (p === this.tokenStart) return MISSING;
+    if (digitsEnd !== p || digitsStart === p) return NOT_AN_INTEGER;
     if (value > Number.MAX_SAFE_INTEGER) return TOO_LARGE;
     return negative ? -value : value;
   }
@@ -290,6 +306,21 @@ export function parseTrace(bytes: Uint8Array, name: string): Trace {
 /** True when `bytes` start with the gzip magic number. */
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1];
+}
+
+/**
+ * The same bytes as a plain Uint8Array: Node hands over Buffers (a subclass), and mixing the two
+ * makes every byte access in the parser polymorphic, which costs more than parsing.
+ */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A plain loop: Buffer#indexOf crosses into C++ per call, which costs more than a short line. */
+function indexOfNewline(bytes: Uint8Array, from: number): number {
+  const length = bytes.length;
+  for (let i = from; i < length; i++) if (bytes[i] === NEWLINE) return i;
+  return -1;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -13,10 +13,13 @@ import type { Trace } from "./trace.js";
 /** The name `-` reads standard input. */
 export const STDIN_PATH = "-";
 
+/** Bytes per read and per gunzip output chunk: big enough that per-chunk costs vanish. */
+const CHUNK_BYTES = 1 << 20;
+
 /** Reads a trace file (or stdin for `-`); throws `TraceFormatError` for anything unreadable. */
 export function readTraceFile(path: string): Promise<Trace> {
   if (path === STDIN_PATH) return readTraceStream(process.stdin, "<stdin>");
-  return readTraceStream(createReadStream(path), path);
+  return readTraceStream(createReadStream(path, { highWaterMark: CHUNK_BYTES }), path);
 }
 
 export async function readTraceStream(input: Readable, name: string): Promise<Trace> {
@@ -28,7 +31,7 @@ export async function readTraceStream(input: Readable, name: string): Promise<Tr
   try {
     const head = await readHead(chunks);
     const source = replay(head, chunks);
-    if (isGzip(head)) await pipeline(source, createGunzip(), sink);
+    if (isGzip(head)) await pipeline(source, createGunzip({ chunkSize: CHUNK_BYTES }), sink);
     else await pipeline(source, sink);
   } catch (error) {
     throw asTraceError(error, name);

@@ -1,0 +1,217 @@
+/**
+ * Replays a trace against any `Allocator`, in two passes over two fresh allocators:
+ *
+ *   checked pass   every block carries a pattern (verified on free, realloc and at the end);
+ *                  samples stats for plots; snapshots stats right after the peak-live op;
+ *                  stops at the first failure (malloc/realloc returned 0, an allocator threw,
+ *                  a block lost its contents, final stats disagree with the trace).
+ *   timed pass     only if the checked pass succeeded: the bare calls, timed -> ns per op.
+ *
+ * Peak live bytes come from the trace (requested bytes). The peak extent is the allocator's own
+ * `peakExtentBytes` gauge (kept up to date by the allocator on every op that grows the extent),
+ * checked against what the replay sees: the samples and the highest block end handed out.
+ * Per-id state lives in typed arrays indexed by trace id; nothing is allocated per op.
+ */
+import type { Allocator, AllocatorStats } from "../allocator.js";
+import { findPatternMismatch, fillPattern, patternWord } from "./pattern.js";
+import { addSample, DEFAULT_SAMPLE_COUNT, emptySeries, sampleInterval, type TimeSeries } from "./samples.js";
+import { OP_ALLOC, OP_FREE, OP_LETTERS, OP_REALLOC, type Trace } from "./trace.js";
+
+export interface ReplayOptions {
+  /** Samples over time, for plots. @defaultValue 200 */
+  sampleCount?: number;
+}
+
+export type ReplayFailureKind = "out-of-memory" | "allocator-error" | "content" | "stats";
+
+export interface ReplayFailure {
+  kind: ReplayFailureKind;
+  /** The op (0-based) at which the replay stopped; `opCount` for checks at the end. */
+  op: number;
+  message: string;
+}
+
+export interface ReplayResult {
+  trace: string;
+  allocator: string;
+  opCount: number;
+  /** Mean time of one malloc/realloc/free in the timed pass; null when the replay failed. */
+  nsPerOp: number | null;
+  peakLiveBytes: number;
+  peakExtentBytes: number;
+  /** peakLiveBytes / peakExtentBytes (the malloc-lab measure); 0 for an empty trace. */
+  utilization: number;
+  /** Stats right after the op where live bytes peaked (null if it was never reached). */
+  atPeak: AllocatorStats | null;
+  final: AllocatorStats;
+  series: TimeSeries;
+  failure: ReplayFailure | null;
+}
+
+export function replayTrace(trace: Trace, create: () => Allocator, options: ReplayOptions = {}): ReplayResult {
+  const checked = new CheckedReplay(trace, create(), options.sampleCount ?? DEFAULT_SAMPLE_COUNT);
+  const failure = checked.run();
+  const final = checked.allocator.stats();
+  const timed = failure === null ? timeReplay(trace, create()) : { nsPerOp: null, failure };
+  const peakExtentBytes = Math.max(final.peakExtentBytes, checked.highestBlockEnd, ...checked.series.extentBytes);
+  return {
+    trace: trace.name,
+    allocator: checked.allocator.name,
+    opCount: trace.opCount,
+    nsPerOp: timed.nsPerOp,
+    peakLiveBytes: trace.peakLiveBytes,
+    peakExtentBytes,
+    utilization: peakExtentBytes === 0 ? 0 : trace.peakLiveBytes / peakExtentBytes,
+    atPeak: checked.atPeak,
+    final,
+    series: checked.series,
+    failure: timed.failure,
+  };
+}
+
+/** Thrown inside the checked pass to stop it; never escapes this module. */
+class ReplayStop extends Error {
+  constructor(readonly failure: ReplayFailure) {
+    super(failure.message);
+  }
+}
+
+class CheckedReplay {
+  readonly series = emptySeries();
+  atPeak: AllocatorStats | null = null;
+  highestBlockEnd = 0;
+  private liveBytes = 0;
+  private readonly ptrs: Uint32Array;
+  private readonly blockSizes: Float64Array;
+  private readonly words: Uint32Array;
+
+  constructor(private readonly trace: Trace, readonly allocator: Allocator, private readonly sampleCount: number) {
+    this.ptrs = new Uint32Array(trace.idCount);
+    this.blockSizes = new Float64Array(trace.idCount);
+    this.words = new Uint32Array(trace.idCount);
+  }
+
+  run(): ReplayFailure | null {
+    const { kinds, opCount, peakLiveOp } = this.trace;
+    const interval = sampleInterval(opCount, this.sampleCount);
+    addSample(this.series, 0, 0, this.allocator.stats());
+    let op = 0;
+    try {
+      for (; op < opCount; op++) {
+        const kind = kinds[op];
+        if (kind === OP_ALLOC) this.alloc(op);
+        else if (kind === OP_REALLOC) this.realloc(op);
+        else this.free(op);
+        if (op === peakLiveOp) this.atPeak = this.allocator.stats();
+        if ((op + 1) % interval === 0 || op + 1 === opCount) addSample(this.series, op + 1, this.liveBytes, this.allocator.stats());
+      }
+      this.checkEnd();
+    } catch (error) {
+      if (error instanceof ReplayStop) return error.failure;
+      return { kind: "allocator-error", op, message: `${describeOp(this.trace, op)}: ${errorText(error)}` };
+    }
+    return null;
+  }
+
+  private alloc(op: number): void {
+    const id = this.trace.ids[op]!;
+    const size = this.trace.sizes[op]!;
+    const ptr = this.allocator.malloc(size);
+    if (ptr === 0) this.stop("out-of-memory", op, `malloc(${size}) returned 0 (out of memory)`);
+    const word = patternWord(op);
+    fillPattern(this.allocator.store, ptr, 0, size, word);
+    this.ptrs[id] = ptr;
+    this.blockSizes[id] = size;
+    this.words[id] = word;
+    this.liveBytes += size;
+    this.noteBlockEnd(ptr + size);
+  }
+
+  private realloc(op: number): void {
+    const id = this.trace.ids[op]!;
+    const size = this.trace.sizes[op]!;
+    const oldPtr = this.ptrs[id]!;
+    const oldSize = this.blockSizes[id]!;
+    this.verify(op, id, "before realloc");
+    const ptr = this.allocator.realloc(oldPtr, size);
+    if (ptr === 0) this.stop("out-of-memory", op, `realloc(${oldPtr}, ${size}) returned 0 (out of memory)`);
+    this.ptrs[id] = ptr;
+    this.blockSizes[id] = Math.min(oldSize, size);
+    this.verify(op, id, "after realloc (the kept bytes)");
+    if (size > oldSize) fillPattern(this.allocator.store, ptr, oldSize, size, this.words[id]!);
+    this.blockSizes[id] = size;
+    this.liveBytes += size - oldSize;
+    this.noteBlockEnd(ptr + size);
+  }
+
+  private free(op: number): void {
+    const id = this.trace.ids[op]!;
+    this.verify(op, id, "before free");
+    this.allocator.free(this.ptrs[id]!);
+    this.ptrs[id] = 0;
+    this.liveBytes -= this.blockSizes[id]!;
+  }
+
+  private noteBlockEnd(end: number): void {
+    if (end > this.highestBlockEnd) this.highestBlockEnd = end;
+  }
+
+  private verify(op: number, id: number, when: string): void {
+    const ptr = this.ptrs[id]!;
+    const size = this.blockSizes[id]!;
+    const at = findPatternMismatch(this.allocator.store, ptr, size, this.words[id]!);
+    if (at >= 0) {
+      this.stop("content", op, `block ${id} (${size} bytes at offset ${ptr}) lost its contents at byte ${at} ${when}`);
+    }
+  }
+
+  /** Blocks still live keep their contents, and the allocator counts them as the trace does. */
+  private checkEnd(): void {
+    const { opCount, idCount, finalLiveBlocks } = this.trace;
+    for (let id = 0; id < idCount; id++) if (this.ptrs[id] !== 0) this.verify(opCount, id, "at the end");
+    const liveBlocks = this.allocator.stats().liveBlocks;
+    if (liveBlocks !== finalLiveBlocks) {
+      this.stop("stats", opCount, `the allocator reports ${liveBlocks} live blocks at the end, the trace has ${finalLiveBlocks}`);
+    }
+  }
+
+  private stop(kind: ReplayFailureKind, op: number, reason: string): never {
+    const where = op < this.trace.opCount ? `${describeOp(this.trace, op)}: ` : "";
+    throw new ReplayStop({ kind, op, message: where + reason });
+  }
+}
+
+/** Runs the bare calls on a fresh allocator for the mean ns per op (the checked pass vouched for them). */
+function timeReplay(trace: Trace, allocator: Allocator): { nsPerOp: number | null; failure: ReplayFailure | null } {
+  try {
+    return { nsPerOp: timeBareCalls(trace, allocator), failure: null };
+  } catch (error) {
+    return { nsPerOp: null, failure: { kind: "allocator-error", op: -1, message: `timed pass: ${errorText(error)}` } };
+  }
+}
+
+function timeBareCalls(trace: Trace, allocator: Allocator): number {
+  const { kinds, ids, sizes, opCount } = trace;
+  const ptrs = new Uint32Array(trace.idCount);
+  const start = performance.now();
+  for (let op = 0; op < opCount; op++) {
+    const id = ids[op]!;
+    const kind = kinds[op];
+    if (kind === OP_ALLOC) ptrs[id] = allocator.malloc(sizes[op]!);
+    else if (kind === OP_REALLOC) ptrs[id] = allocator.realloc(ptrs[id]!, sizes[op]!);
+    else allocator.free(ptrs[id]!);
+  }
+  const elapsedMs = performance.now() - start;
+  return opCount === 0 ? 0 : (elapsedMs * 1e6) / opCount;
+}
+
+/** "op 12 (a 3 100)": 1-based, as a person counts ops. */
+export function describeOp(trace: Trace, op: number): string {
+  const kind = trace.kinds[op]!;
+  const size = kind === OP_FREE ? "" : ` ${trace.sizes[op]}`;
+  return `op ${op + 1} (${OP_LETTERS[kind]} ${trace.ids[op]}${size})`;
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
