@@ -1,0 +1,581 @@
+/**
+ * DebugHeap: a checking wrapper around any allocator (AddressSanitizer's ideas, with canary bytes
+ * in place of shadow memory). It catches the classic bugs of manual memory and names them with
+ * the block, the offset, the bytes found and where the block was allocated and freed:
+ *
+ *   bug                                         caught                              error
+ *   ------------------------------------------  ----------------------------------  ------------------------
+ *   write before the start / past the end       on free, realloc and check()        BufferOverflowError
+ *   write after free                            when it leaves quarantine, check()  UseAfterFreeError
+ *   realloc / usableSize of a freed block       at the call                         UseAfterFreeError
+ *   free of a freed block (even after reuse)    at the call                         DebugDoubleFreeError
+ *   free of an interior or foreign offset       at the call                         DebugInvalidFreeError
+ *   blocks never freed                          leaks(), leaksSince(snapshot)       (a LeakReport)
+ *
+ * Every user block sits inside one inner block, between two red zones:
+ *
+ *   base                  ptr                            ptr+size                     end
+ *   |<-- left red zone -->|<-------- user bytes -------->|<-- right red zone + slack -->|
+ *   |  0xfa 0xfa ... 0xfa |  0xbe (fresh) / user data    |  0xfb 0xfb ... ... 0xfb     |
+ *   |  L = redZoneBytes   |  size = what malloc asked    |  >= redZoneBytes, up to the |
+ *   |  rounded up to the  |  (usableSize is exactly it)  |  inner block's usable end   |
+ *   |  alignment          |                              |                             |
+ *
+ *   base = inner.malloc(L + size + redZoneBytes, max(align, 8)),  end = base + inner.usableSize(base)
+ *
+ * On free the whole span [base, end) is filled with the poison 0xfd and the block waits in a
+ * quarantine bounded by bytes (quarantine.ts); when it leaves, every byte is checked to still be
+ * poison, then the span goes back to the inner allocator. `check()` verifies every red zone and
+ * every quarantined span, then calls the inner `check()`. realloc always moves the block (as ASan
+ * does), so a stale pointer to the old place is caught like any use after free.
+ *
+ * The byte values are ASan's shadow codes, used here as fills: 0xfa heap left red zone, 0xfb heap
+ * right red zone, 0xfd freed. A stray write of exactly the canary value goes unseen (the price of
+ * canaries over shadow memory); reads are never checked.
+ *
+ * Bookkeeping lives JS-side, not in the store, so the inner allocator's layout is untouched: a
+ * table of typed-array columns indexed by slot (BlockTable), a Map from user offset to slot for
+ * live blocks and one for freed blocks (those in quarantine plus the last `historyBlocks`
+ * released, so a late double free still has both stories), and the interned stack strings of
+ * sites.ts, which cannot live in the store at all. This mode trades speed for answers: it is
+ * meant to be a few times slower than the plain heap (ASan is ~2x); see bench/debug.ts.
+ */
+import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import { checkAlign, checkSize } from "../allocators/validate.js";
+import { InvalidSizeError } from "../errors.js";
+import { Heap } from "../heap/heap.js";
+import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
+import {
+  type BlockStory, BufferOverflowError, DebugDoubleFreeError, DebugInvalidFreeError, FOUND_BYTES_SHOWN,
+  UseAfterFreeError,
+} from "./errors.js";
+import { type HeapSnapshot, LeakReport, type LiveBlockRecord } from "./leaks.js";
+import { Quarantine } from "./quarantine.js";
+import { NO_SITE, type Site, SiteTable } from "./sites.js";
+
+/** Byte before each block (ASan's heap left red zone shadow code). */
+export const LEFT_CANARY = 0xfa;
+/** Byte after each block, through the slack (heap right red zone). */
+export const RIGHT_CANARY = 0xfb;
+/** Byte over freed memory (freed heap region). */
+export const FREED_POISON = 0xfd;
+/** Byte over fresh user memory, so that reads of uninitialized memory stand out. */
+export const ALLOC_FILL = 0xbe;
+
+/** The largest alignment the wrapper accepts (the inner allocator may accept less). */
+export const MAX_ALIGN = 65536;
+
+export interface DebugHeapOptions {
+  /** Bytes of red zone before (rounded up to the alignment) and at least after each block. @defaultValue 16 */
+  redZoneBytes?: number;
+  /** Freed bytes (red zones included) held poisoned before reuse; 0 releases at once. @defaultValue 4 MiB */
+  quarantineBytes?: number;
+  /** Freed blocks remembered after leaving quarantine, to explain a late double free. @defaultValue 65536 */
+  historyBlocks?: number;
+  /** Capture a stack trace on every malloc, realloc and free (costly: several µs each). @defaultValue false */
+  captureStacks?: boolean;
+  /** Frames kept per stack. @defaultValue 12 */
+  stackDepth?: number;
+  /** Byte written over fresh user memory; null leaves it as the inner allocator returns it. @defaultValue 0xbe */
+  allocFill?: number | null;
+  /** Largest blocks listed per site in leak reports. @defaultValue 8 */
+  maxBlocksPerSite?: number;
+}
+
+export const DEFAULT_RED_ZONE_BYTES = 16;
+export const DEFAULT_QUARANTINE_BYTES = 4 << 20;
+export const DEFAULT_HISTORY_BLOCKS = 65536;
+
+/** Stats in the user's view (live bytes = requested bytes), plus what checking costs. */
+export interface DebugHeapStats extends AllocatorStats {
+  /** Red zone and slack bytes around live blocks. */
+  redZoneBytes: number;
+  quarantinedBlocks: number;
+  /** Bytes held in quarantine, red zones included. */
+  quarantinedBytes: number;
+}
+
+// Slot states and flags.
+const LIVE = 1;
+const QUARANTINED = 2;
+const RELEASED = 3;
+const ALLOCATED_BY_REALLOC = 1;
+const FREED_BY_REALLOC = 2;
+
+/**
+ * Per-block records as typed-array columns, indexed by slot; freed slots are recycled.
+ * Offsets and sizes fit in 32 bits (MAX_STORE_BYTES < 2^32); sequence numbers are doubles.
+ */
+class BlockTable {
+  capacity = 0;
+  ptr = new Uint32Array(0);
+  size = new Uint32Array(0);
+  base = new Uint32Array(0);
+  end = new Uint32Array(0);
+  alignLog = new Uint8Array(0);
+  state = new Uint8Array(0);
+  flags = new Uint8Array(0);
+  allocSite = new Int32Array(0);
+  freeSite = new Int32Array(0);
+  birthSeq = new Float64Array(0);
+  allocSeq = new Float64Array(0);
+  freeSeq = new Float64Array(0);
+  private spare: number[] = [];
+  private used = 0;
+
+  add(): number {
+    const reused = this.spare.pop();
+    if (reused !== undefined) return reused;
+    if (this.used === this.capacity) this.grow(Math.max(256, this.capacity * 2));
+    return this.used++;
+  }
+
+  release(slot: number): void {
+    this.state[slot] = 0;
+    this.spare.push(slot);
+  }
+
+  private grow(capacity: number): void {
+    const g = <T extends Uint32Array | Uint8Array | Int32Array | Float64Array>(old: T, fresh: T): T => {
+      fresh.set(old as never);
+      return fresh;
+    };
+    this.ptr = g(this.ptr, new Uint32Array(capacity));
+    this.size = g(this.size, new Uint32Array(capacity));
+    this.base = g(this.base, new Uint32Array(capacity));
+    this.end = g(this.end, new Uint32Array(capacity));
+    this.alignLog = g(this.alignLog, new Uint8Array(capacity));
+    this.state = g(this.state, new Uint8Array(capacity));
+    this.flags = g(this.flags, new Uint8Array(capacity));
+    this.allocSite = g(this.allocSite, new Int32Array(capacity));
+    this.freeSite = g(this.freeSite, new Int32Array(capacity));
+    this.birthSeq = g(this.birthSeq, new Float64Array(capacity));
+    this.allocSeq = g(this.allocSeq, new Float64Array(capacity));
+    this.freeSeq = g(this.freeSeq, new Float64Array(capacity));
+    this.capacity = capacity;
+  }
+}
+
+export class DebugHeap implements Allocator {
+  readonly name: string;
+  readonly inner: Allocator;
+  readonly redZoneBytes: number;
+  readonly historyBlocks: number;
+  readonly allocFill: number | null;
+  readonly maxBlocksPerSite: number;
+
+  private readonly sites: SiteTable;
+  private readonly table = new BlockTable();
+  /** User offset -> slot, for live blocks. */
+  private readonly live = new Map<number, number>();
+  /** User offset -> slot, for freed blocks: quarantined ones and the latest released ones. */
+  private readonly freed = new Map<number, number>();
+  private readonly quarantine: Quarantine;
+  private seq = 0;
+  private liveBytes = 0;
+  private liveSpanBytes = 0;
+  private peakLiveBytes = 0;
+  private mallocCount = 0;
+  private freeCount = 0;
+  private releasedCount = 0;
+
+  constructor(inner?: Allocator, options: DebugHeapOptions = {}) {
+    this.inner = inner ?? new Heap();
+    this.name = `debug(${this.inner.name})`;
+    this.redZoneBytes = option("redZoneBytes", options.redZoneBytes, DEFAULT_RED_ZONE_BYTES, 1, 1 << 20);
+    this.historyBlocks = option("historyBlocks", options.historyBlocks, DEFAULT_HISTORY_BLOCKS, 0, 2 ** 31);
+    this.quarantine = new Quarantine(option("quarantineBytes", options.quarantineBytes, DEFAULT_QUARANTINE_BYTES, 0, MAX_STORE_BYTES));
+    this.maxBlocksPerSite = option("maxBlocksPerSite", options.maxBlocksPerSite, 8, 0, 2 ** 31);
+    const fill = options.allocFill === undefined ? ALLOC_FILL : options.allocFill;
+    if (fill !== null) option("allocFill", fill, 0, 0, 255);
+    this.allocFill = fill;
+    this.sites = new SiteTable(options.captureStacks ?? false, option("stackDepth", options.stackDepth, 12, 1, 200));
+  }
+
+  get store(): ByteStore {
+    return this.inner.store;
+  }
+
+  /** Capture a stack on every call from now on (or stop). */
+  get captureStacks(): boolean {
+    return this.sites.captureStacks;
+  }
+
+  set captureStacks(on: boolean) {
+    this.sites.captureStacks = on;
+  }
+
+  /** Runs `fn` with every allocation and free inside it labelled `tag` (cheap; nests). */
+  withSite<T>(tag: string, fn: () => T): T {
+    const outer = this.sites.tag;
+    this.sites.tag = tag;
+    try {
+      return fn();
+    } finally {
+      this.sites.tag = outer;
+    }
+  }
+
+  malloc(size: number, align = 8): number {
+    checkSize(size, MAX_STORE_BYTES);
+    checkAlign(align, MAX_ALIGN);
+    const seq = ++this.seq;
+    const site = this.sites.capture(this.malloc);
+    const ptr = this.allocate(size, align, seq, site, 0, seq);
+    if (ptr !== 0) this.mallocCount++;
+    return ptr;
+  }
+
+  /** Frees a live block (checking its red zones); `free(0)` does nothing, as in C. */
+  free(ptr: number): void {
+    if (ptr === 0) return;
+    const slot = this.live.get(ptr);
+    if (slot === undefined) throw this.badPointer(ptr, "free");
+    this.verifyRedZones(slot);
+    const seq = ++this.seq;
+    this.retire(slot, seq, this.sites.capture(this.free), 0);
+    this.freeCount++;
+    this.drain();
+  }
+
+  /** Always moves the block (as ASan does), so stale pointers to the old place get caught. `realloc(0, n)` is `malloc(n)`. */
+  realloc(ptr: number, size: number): number {
+    if (ptr === 0) return this.malloc(size);
+    const slot = this.live.get(ptr);
+    if (slot === undefined) throw this.badPointer(ptr, "realloc");
+    checkSize(size, MAX_STORE_BYTES);
+    this.verifyRedZones(slot);
+    const seq = ++this.seq;
+    const site = this.sites.capture(this.realloc);
+    const t = this.table;
+    const oldSize = t.size[slot]!;
+    const moved = this.allocate(size, 2 ** t.alignLog[slot]!, seq, site, ALLOCATED_BY_REALLOC, t.birthSeq[slot]!);
+    if (moved === 0) return 0;
+    this.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, size));
+    this.retire(slot, seq, site, FREED_BY_REALLOC);
+    this.drain();
+    return moved;
+  }
+
+  /** Exactly the requested size: the byte after it is red zone. */
+  usableSize(ptr: number): number {
+    const slot = this.live.get(ptr);
+    if (slot === undefined) throw this.badPointer(ptr, "usableSize");
+    return this.table.size[slot]!;
+  }
+
+  /** Verifies every live block's red zones and every quarantined block's poison, then the inner heap. */
+  check(): void {
+    for (const slot of this.live.values()) this.verifyRedZones(slot);
+    for (const [slot] of this.quarantine.entries()) {
+      const error = this.verifyPoison(slot, "check");
+      if (error !== undefined) throw error;
+    }
+    this.inner.check();
+  }
+
+  stats(): DebugHeapStats {
+    const s = this.inner.stats();
+    return {
+      ...s,
+      liveBlocks: this.live.size,
+      liveBytes: this.liveBytes,
+      peakLiveBytes: this.peakLiveBytes,
+      internalFragmentationBytes: 0,
+      mallocCount: this.mallocCount,
+      freeCount: this.freeCount,
+      redZoneBytes: this.liveSpanBytes - this.liveBytes,
+      quarantinedBlocks: this.quarantine.count,
+      quarantinedBytes: this.quarantine.bytes,
+    };
+  }
+
+  /**
+   * The inner allocator's blocks in the user's view: a live block reports its user offset; a
+   * quarantined one is "meta" (held by the checker: neither the user's nor free to reuse).
+   */
+  *walk(): IterableIterator<BlockInfo> {
+    const byBase = new Map<number, number>();
+    for (const slot of this.live.values()) byBase.set(this.table.base[slot]!, slot);
+    for (const [slot] of this.quarantine.entries()) byBase.set(this.table.base[slot]!, slot);
+    for (const block of this.inner.walk()) {
+      const slot = block.state === "used" ? byBase.get(block.offset) : undefined;
+      if (slot === undefined) yield block;
+      else if (this.table.state[slot] === LIVE) yield { offset: this.table.ptr[slot]!, sizeBytes: block.sizeBytes, state: "used" };
+      else yield { offset: block.offset, sizeBytes: block.sizeBytes, state: "meta" };
+    }
+  }
+
+  /** Releases every quarantined block (checking its poison) to the inner allocator. */
+  flushQuarantine(): void {
+    while (this.quarantine.count > 0) this.releaseOldest();
+  }
+
+  /** The live blocks grouped by allocation site, largest group first. */
+  leaks(): LeakReport {
+    return this.report(-1, undefined);
+  }
+
+  /** A point to diff against: `leaksSince(snapshot)` lists what was allocated after it and is still live. */
+  snapshot(): HeapSnapshot {
+    return Object.freeze({ seq: this.seq, liveBlocks: this.live.size, liveBytes: this.liveBytes });
+  }
+
+  /**
+   * Blocks first allocated after `snapshot` and still live: what a request left behind. A block
+   * that existed before and was only realloc'ed since does not count.
+   */
+  leaksSince(snapshot: HeapSnapshot): LeakReport {
+    return this.report(snapshot.seq, snapshot);
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /** Allocates and records a block; 0 when the inner allocator has no memory. */
+  private allocate(size: number, align: number, seq: number, site: number, flags: number, birth: number): number {
+    const innerAlign = align > 8 ? align : 8;
+    const left = Math.ceil(this.redZoneBytes / innerAlign) * innerAlign;
+    const request = left + size + this.redZoneBytes;
+    let base = this.inner.malloc(request, innerAlign);
+    if (base === 0 && this.quarantine.count > 0) {
+      this.flushQuarantine();
+      base = this.inner.malloc(request, innerAlign);
+    }
+    if (base === 0) return 0;
+    const ptr = base + left;
+    const end = base + this.inner.usableSize(base);
+    const u8 = this.inner.store.u8;
+    u8.fill(LEFT_CANARY, base, ptr);
+    if (this.allocFill !== null) u8.fill(this.allocFill, ptr, ptr + size);
+    u8.fill(RIGHT_CANARY, ptr + size, end);
+
+    const stale = this.freed.get(ptr);
+    if (stale !== undefined) {
+      // The memory of a released block came back at the same offset: a free of it is legal again.
+      this.freed.delete(ptr);
+      this.table.release(stale);
+    }
+    const t = this.table;
+    const slot = t.add(); // may replace the columns: read them through t after this
+    t.ptr[slot] = ptr;
+    t.size[slot] = size;
+    t.base[slot] = base;
+    t.end[slot] = end;
+    t.alignLog[slot] = Math.log2(align);
+    t.state[slot] = LIVE;
+    t.flags[slot] = flags;
+    t.allocSite[slot] = site;
+    t.freeSite[slot] = NO_SITE;
+    t.allocSeq[slot] = seq;
+    t.birthSeq[slot] = birth;
+    t.freeSeq[slot] = 0;
+    this.live.set(ptr, slot);
+    this.liveBytes += size;
+    this.liveSpanBytes += end - base;
+    if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
+    return ptr;
+  }
+
+  /** Moves a live block to quarantine, poisoned. */
+  private retire(slot: number, seq: number, site: number, flags: number): void {
+    const t = this.table;
+    const ptr = t.ptr[slot]!;
+    const base = t.base[slot]!;
+    const end = t.end[slot]!;
+    this.live.delete(ptr);
+    this.liveBytes -= t.size[slot]!;
+    this.liveSpanBytes -= end - base;
+    t.state[slot] = QUARANTINED;
+    t.flags[slot] |= flags;
+    t.freeSeq[slot] = seq;
+    t.freeSite[slot] = site;
+    this.inner.store.u8.fill(FREED_POISON, base, end);
+    const older = this.freed.get(ptr);
+    if (older !== undefined) {
+      this.freed.delete(ptr);
+      this.table.release(older);
+    }
+    this.freed.set(ptr, slot);
+    this.quarantine.push(slot, 0, end - base);
+  }
+
+  /** Releases the oldest quarantined blocks while the quarantine is over its budget. */
+  private drain(): void {
+    while (this.quarantine.overBudget) this.releaseOldest();
+  }
+
+  /**
+   * Checks the oldest quarantined block's poison and gives its memory back. A changed byte is a
+   * write after free: the memory is released all the same (the damage is inside the block), and
+   * the error is thrown after, so the heap stays consistent.
+   */
+  private releaseOldest(): void {
+    const slot = this.quarantine.shift();
+    const error = this.verifyPoison(slot, "quarantine");
+    const t = this.table;
+    this.inner.free(t.base[slot]!);
+    t.state[slot] = RELEASED;
+    this.releasedCount++;
+    this.forgetOldHistory();
+    if (error !== undefined) throw error;
+  }
+
+  /** Keeps at most `historyBlocks` released blocks in `freed` (oldest forgotten first). */
+  private forgetOldHistory(): void {
+    while (this.freed.size > this.quarantine.count + this.historyBlocks) {
+      const oldest = this.freed.keys().next().value as number;
+      const slot = this.freed.get(oldest)!;
+      if (this.table.state[slot] !== RELEASED) break;
+      this.freed.delete(oldest);
+      this.table.release(slot);
+    }
+  }
+
+  /** Throws BufferOverflowError for the corrupted red zone byte nearest the block. */
+  private verifyRedZones(slot: number): void {
+    const t = this.table;
+    const { u8, i32 } = this.inner.store;
+    const ptr = t.ptr[slot]!;
+    const after = ptr + t.size[slot]!;
+    const end = t.end[slot]!;
+    const bad = mismatch(u8, i32, after, end, RIGHT_CANARY);
+    if (bad >= 0) {
+      throw new BufferOverflowError(this.story(slot), bad, u8[bad]!, RIGHT_CANARY, run(u8, bad, end, RIGHT_CANARY));
+    }
+    const base = t.base[slot]!;
+    const badLeft = lastMismatch(u8, base, ptr, LEFT_CANARY);
+    if (badLeft >= 0) {
+      throw new BufferOverflowError(this.story(slot), badLeft, u8[badLeft]!, LEFT_CANARY, runBackward(u8, base, badLeft, LEFT_CANARY));
+    }
+  }
+
+  private verifyPoison(slot: number, detectedBy: "quarantine" | "check"): UseAfterFreeError | undefined {
+    const t = this.table;
+    const { u8, i32 } = this.inner.store;
+    const end = t.end[slot]!;
+    const bad = mismatch(u8, i32, t.base[slot]!, end, FREED_POISON);
+    if (bad < 0) return undefined;
+    return new UseAfterFreeError(this.freedStory(slot), "write", bad, u8[bad]!, FREED_POISON, run(u8, bad, end, FREED_POISON), detectedBy);
+  }
+
+  /** The error for free/realloc/usableSize of something that is not a live block. */
+  private badPointer(ptr: number, operation: "free" | "realloc" | "usableSize"): Error {
+    const freedSlot = typeof ptr === "number" ? this.freed.get(ptr) : undefined;
+    if (freedSlot !== undefined) {
+      if (operation === "free") {
+        const cover = this.liveBlockAround(ptr);
+        return new DebugDoubleFreeError(this.freedStory(freedSlot), cover === undefined ? undefined : this.story(cover));
+      }
+      return new UseAfterFreeError(this.freedStory(freedSlot), operation, ptr);
+    }
+    if (typeof ptr !== "number" || !Number.isInteger(ptr)) return new DebugInvalidFreeError(ptr, operation, "unknown");
+    const slot = this.liveBlockAround(ptr);
+    if (slot !== undefined) {
+      const t = this.table;
+      const start = t.ptr[slot]!;
+      const place = ptr < start ? "left-red-zone" : ptr < start + t.size[slot]! ? "interior" : "right-red-zone";
+      return new DebugInvalidFreeError(ptr, operation, place, this.story(slot));
+    }
+    for (const [q] of this.quarantine.entries()) {
+      if (this.table.base[q]! <= ptr && ptr < this.table.end[q]!) {
+        return new DebugInvalidFreeError(ptr, operation, "freed-block", this.freedStory(q));
+      }
+    }
+    return new DebugInvalidFreeError(ptr, operation, "unknown");
+  }
+
+  /** The live block whose span [base, end) holds `offset` (a linear scan: error paths only). */
+  private liveBlockAround(offset: number): number | undefined {
+    const t = this.table;
+    for (const slot of this.live.values()) {
+      if (t.base[slot]! <= offset && offset < t.end[slot]!) return slot;
+    }
+    return undefined;
+  }
+
+  private allocSiteOf(slot: number): Site {
+    const t = this.table;
+    const op = t.flags[slot]! & ALLOCATED_BY_REALLOC ? "realloc" : "malloc";
+    return this.sites.site(op, t.allocSeq[slot]!, t.allocSite[slot]!);
+  }
+
+  private story(slot: number): BlockStory {
+    const t = this.table;
+    return { ptr: t.ptr[slot]!, size: t.size[slot]!, allocSite: this.allocSiteOf(slot) };
+  }
+
+  private freedStory(slot: number): BlockStory & { freeSite: Site } {
+    const t = this.table;
+    const op = t.flags[slot]! & FREED_BY_REALLOC ? "realloc" : "free";
+    return { ...this.story(slot), freeSite: this.sites.site(op, t.freeSeq[slot]!, t.freeSite[slot]!) };
+  }
+
+  private report(afterSeq: number, since: HeapSnapshot | undefined): LeakReport {
+    const t = this.table;
+    const records: LiveBlockRecord[] = [];
+    for (const [ptr, slot] of this.live) {
+      if (t.birthSeq[slot]! > afterSeq) records.push({ offset: ptr, size: t.size[slot]!, seq: t.birthSeq[slot]!, siteId: t.allocSite[slot]! });
+    }
+    const sites = this.sites;
+    const describe = (id: number) => {
+      const d: { stack?: string; tag?: string } = {};
+      const stack = sites.stackOf(id);
+      const tag = sites.tagOf(id);
+      if (stack !== undefined) d.stack = stack;
+      if (tag !== undefined) d.tag = tag;
+      return d;
+    };
+    return LeakReport.build(records, describe, since, this.maxBlocksPerSite);
+  }
+}
+
+/** Validates a numeric option: an integer in [min, max], or the default when undefined. */
+export function option(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (!(Number.isInteger(value) && value >= min && value <= max)) {
+    throw new InvalidSizeError(value, `${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/**
+ * The first offset in [from, to) whose byte is not `byte`, or -1. Compares a 32-bit word at a
+ * time through `i32` (a view of the same buffer) over the aligned middle.
+ */
+export function mismatch(u8: Uint8Array, i32: Int32Array, from: number, to: number, byte: number): number {
+  let i = from;
+  const headEnd = Math.min(to, ((i + 3) & ~3) >>> 0);
+  for (; i < headEnd; i++) if (u8[i] !== byte) return i;
+  const word = Math.imul(byte, 0x01010101);
+  const wordEnd = (to & ~3) >>> 2;
+  for (let w = i >>> 2; w < wordEnd; w++) {
+    if (i32[w] !== word) {
+      for (let j = w * 4; ; j++) if (u8[j] !== byte) return j;
+    }
+  }
+  if (wordEnd * 4 > i) i = wordEnd * 4;
+  for (; i < to; i++) if (u8[i] !== byte) return i;
+  return -1;
+}
+
+/** The last offset in [from, to) whose byte is not `byte`, or -1 (red zones are short). */
+function lastMismatch(u8: Uint8Array, from: number, to: number, byte: number): number {
+  for (let i = to - 1; i >= from; i--) if (u8[i] !== byte) return i;
+  return -1;
+}
+
+/** Up to FOUND_BYTES_SHOWN bytes from `at`, stopping after the last changed byte. */
+function run(u8: Uint8Array, at: number, to: number, byte: number): number[] {
+  const stop = Math.min(to, at + FOUND_BYTES_SHOWN);
+  let last = at;
+  for (let i = at; i < stop; i++) if (u8[i] !== byte) last = i;
+  return Array.from(u8.subarray(at, last + 1));
+}
+
+/** The same, going down from `at` (an underflow runs toward lower offsets), in address order. */
+function runBackward(u8: Uint8Array, from: number, at: number, byte: number): number[] {
+  const stop = Math.max(from, at - FOUND_BYTES_SHOWN + 1);
+  let first = at;
+  for (let i = at; i >= stop; i--) if (u8[i] !== byte) first = i;
+  return Array.from(u8.subarray(first, at + 1)).reverse();
+}
