@@ -7,3 +7,14 @@ export { Heap } from "./heap/heap.js";
 export type { HeapOptions, HeapStats } from "./heap/heap.js";
 export { Buddy, BUDDY_MAX_ALIGN } from "./allocators/buddy.js";
 export type { BuddyOptions } from "./allocators/buddy.js";
+export { DebugHeap, LEFT_CANARY, RIGHT_CANARY, FREED_POISON, ALLOC_FILL } from "./debug/debug-heap.js";
+export type { DebugHeapOptions, DebugHeapStats } from "./debug/debug-heap.js";
+export { HardenedHeap } from "./debug/hardened-heap.js";
+export type { HardenedHeapOptions, HardenedHeapStats } from "./debug/hardened-heap.js";
+export {
+  BufferOverflowError, UseAfterFreeError, DebugDoubleFreeError, DebugInvalidFreeError, CorruptedHeaderError,
+} from "./debug/errors.js";
+export type { BlockStory, InvalidPointerPlace, UseAfterFreeAccess } from "./debug/errors.js";
+export { LeakReport } from "./debug/leaks.js";
+export type { HeapSnapshot, LeakSite, LeakedBlock } from "./debug/leaks.js";
+export type { Site, SiteOperation } from "./debug/sites.js";
