@@ -102,7 +102,7 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
     const nibble = slotNibble(u32, s, i);
     if (nibble === 0) continue;
     if (i >= used) fail(`slot ${i} is live beyond the bump`, s);
-    if (nibble > 8) fail(`slot ${i} has slack nibble ${nibble}`, s);
+    if (nibble > 9) fail(`slot ${i} has slack nibble ${nibble}`, s);
     live++;
     t.liveBytes += slotBytes + 1 - nibble;
     t.roundingBytes += nibble - 1;

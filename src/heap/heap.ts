@@ -24,7 +24,7 @@ import {
   F_SLAB_FREE_BYTES, F_SLAB_PAGES, FREE_BIT, GRANULE, HEADER_BYTES, MAGIC, MAX_ALIGN, MIN_BLOCK_BYTES,
   PAGE_MAP_OFFSET, PAGE_SHIFT, S_BUMP, S_CLASS, S_FREE, S_LIVE, S_NEXT, S_PREV, SIZE_MASK, SLAB_BLOCK_PAYLOAD,
   SLAB_CLASSES, SLAB_HEADER_BYTES, SLAB_PAGE_BYTES, SMALL_MAX_BYTES, VERSION, W_HEAP_START, W_MAGIC,
-  W_PAGE_MAP_WORDS, W_SECRET, W_SLAB_HEADS, W_TOP, W_VERSION, blockSizeFor, maxSlackFor, smallClassOf,
+  W_PAGE_MAP_WORDS, W_SECRET, W_SLAB_HEADS, W_TOP, W_VERSION, blockSizeFor, maxSlackFor, roundUp8, smallClassOf,
 } from "./layout.js";
 import { TlsfBlocks } from "./tlsf.js";
 
@@ -102,9 +102,8 @@ export class Heap extends TlsfBlocks implements Allocator {
     return ptr;
   }
 
-  /** A slot of the size's class; `malloc(0)` is a unique 1-byte block, as in C. */
+  /** A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C). */
   private mallocSmall(size: number): number {
-    if (size === 0) size = 1;
     const c = smallClassOf(size);
     let s = this.words[W_SLAB_HEADS + c]!;
     if (s === 0 && (s = this.newSlab(c)) === 0) return 0;
@@ -165,8 +164,12 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   // ---- Free --------------------------------------------------------------------------------
 
-  /** Frees a live block. Throws `InvalidFreeError` or `DoubleFreeError`; the heap is unchanged. */
+  /**
+   * Frees a live block; `free(0)` does nothing, as in C. Anything else that is not a live block
+   * throws `InvalidFreeError` or `DoubleFreeError` and leaves the heap unchanged.
+   */
   free(ptr: number): void {
+    if (ptr === 0) return;
     this.checkPointerRange(ptr);
     if (this.isSlab(ptr)) this.freeSlot(ptr);
     else this.freeLarge(ptr);
@@ -395,7 +398,7 @@ type AttachMark = { [attaching]?: boolean };
 /** Writes an empty heap's control block; returns the first block's offset. */
 function formatControl(store: ByteStore): number {
   const pageMapWords = Math.ceil(store.reservedBytes / SLAB_PAGE_BYTES / 32);
-  const heapStart = PAGE_MAP_OFFSET + pageMapWords * 4;
+  const heapStart = roundUp8(PAGE_MAP_OFFSET + pageMapWords * 4);
   const minimum = heapStart + SLAB_PAGE_BYTES;
   if (!store.grow(minimum)) {
     throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in its store; this one has ${store.committedBytes} and cannot grow there`);

@@ -26,7 +26,7 @@
  *   ┌─────────┬──────┬──────┬──────┬──────┬──────┬──────┬──────────────┬──────┬──────┬───
  *   │ TLSF hdr│class │ live │ free │ bump │ next │ prev │ nibble table │ slot │ slot │ ...
  *   └─────────┴──────┴──────┴──────┴──────┴──────┴──────┴──────────────┴──────┴──────┴───
- *   nibble i = 0 when slot i is free, else 1 + (slot bytes - requested bytes), in 1..8.
+ *   nibble i = 0 when slot i is free, else 1 + (slot bytes - requested bytes), in 1..9.
  *   free = first free slot (each free slot holds the next), bump = first never-used slot.
  *
  * Size classes: requests of 0..SMALL_MAX_BYTES bytes go to slab class ceil(n/8)-1 (slots of

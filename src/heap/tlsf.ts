@@ -172,8 +172,8 @@ export class TlsfBlocks {
   /** Grows the store to hold `newTop`, by at least an eighth so growth is amortised. */
   private commit(newTop: number): boolean {
     const store = this.store;
-    const roomy = Math.min(store.reservedBytes, Math.max(newTop, store.committedBytes + (store.committedBytes >>> 3)));
-    const ok = store.grow(roomy) || store.grow(newTop);
+    const roomy = Math.max(newTop, store.committedBytes + (store.committedBytes >>> 3));
+    const ok = (roomy <= store.reservedBytes && store.grow(roomy)) || store.grow(newTop);
     this.words = store.u32;
     this.doubles = store.f64;
     return ok;

@@ -155,10 +155,13 @@ export class ByteStore {
   private refreshViews(): void {
     const buffer = this.buffer;
     if (this.u8 !== undefined && this.u8.buffer === buffer) return;
+    const tracking = this.kind === "resizable" || (buffer instanceof SharedArrayBuffer && buffer.growable);
+    const words = tracking ? undefined : buffer.byteLength >>> 2;
+    const doubles = tracking ? undefined : buffer.byteLength >>> 3;
     this.u8 = new Uint8Array(buffer);
-    this.i32 = new Int32Array(buffer);
-    this.u32 = new Uint32Array(buffer);
-    this.f64 = new Float64Array(buffer);
+    this.i32 = new Int32Array(buffer, 0, words);
+    this.u32 = new Uint32Array(buffer, 0, words);
+    this.f64 = new Float64Array(buffer, 0, doubles);
   }
 }
 
