@@ -1,0 +1,390 @@
+/**
+ * The bump region shared by Arena and Stack: blocks are appended at the top, each with a small
+ * header linking to the block below, so the top can be rolled back to any earlier block (a
+ * mark, a frame) and the last block can be freed or resized in place. Nothing else is freed one
+ * by one. Everything lives in the byte store.
+ *
+ * Store
+ *   0                 DATA_START                                          TOP        committed
+ *   ┌─────────────────┬────────┬─────────┬────────┬─────────┬─── ... ───┬──────────┬─ ... ─┐
+ *   │ control block   │ header │ payload │ header │ payload │           │ last blk │ spare │
+ *   └─────────────────┴────────┴─────────┴────────┴─────────┴─── ... ───┴──────────┴───────┘
+ *
+ * Control block (u32 words, then f64 gauges and counters)
+ *   0 MAGIC │ 4 TOP │ 8 LAST │ 12 CURRENT_FRAME │ 16 FRAME_SERIAL │ 20 (unused)
+ *   24 LIVE_BLOCKS │ 32 LIVE_BYTES │ 40 PEAK_LIVE_BYTES │ 48 PEAK_EXTENT_BYTES
+ *   56 MALLOC_COUNT │ 64 FREE_COUNT
+ *   TOP: the end of the last block; LAST: the last block's header (0: none). CURRENT_FRAME and
+ *   FRAME_SERIAL are the Stack's (see stack.ts); an Arena keeps them 0.
+ *
+ * Block: a header at h (8-aligned), then `size` payload bytes at h + 8
+ *   h          h+4                          h+8
+ *   ┌──────────┬────────────────────────────┬────────────── size bytes ──┐
+ *   │ size     │ header below | KIND (2 bit)│ payload                    │
+ *   └──────────┴────────────────────────────┴────────────────────────────┘
+ *   KIND: LIVE (handed out), DEAD (moved away by realloc; reclaimed with the blocks above it),
+ *   PAD (alignment filler before the next block), FRAME (a Stack frame record).
+ *   The next header is at roundUp(h + 8 + size, 8); an alignment above 8 puts a PAD block first.
+ *
+ * Invariants (checked by `check()`)
+ *   header(first) = DATA_START;  header(next) = roundUp(end(block), 8);  TOP = end(LAST) or DATA_START
+ *   LAST = 0 ⇔ TOP = DATA_START;  KIND(LAST) ∉ {DEAD, PAD};  TOP <= committedBytes
+ *   LIVE_BLOCKS = #LIVE blocks;  LIVE_BYTES = Σ size of LIVE blocks
+ *   frames: the CURRENT_FRAME chain visits every FRAME block, serials strictly decreasing
+ *
+ * Peaks are noted lazily: live bytes and TOP only rise in malloc and realloc, so it is enough to
+ * record them just before anything lowers them (and in stats()), keeping malloc a few stores.
+ */
+import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, UnsupportedOperationError } from "../errors.js";
+import type { ByteStore } from "../memory/store.js";
+import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { checkAlign, checkSize } from "./validate.js";
+
+/** Largest alignment malloc accepts (an OS page). */
+export const BUMP_MAX_ALIGN = 4096;
+
+const CTRL_MAGIC = 0;
+const CTRL_TOP = 4;
+const CTRL_LAST = 8;
+export const CTRL_CURRENT_FRAME = 12;
+export const CTRL_FRAME_SERIAL = 16;
+const CTRL_LIVE_BLOCKS = 24;
+const CTRL_LIVE_BYTES = 32;
+const CTRL_PEAK_LIVE_BYTES = 40;
+const CTRL_PEAK_EXTENT_BYTES = 48;
+const CTRL_MALLOC_COUNT = 56;
+const CTRL_FREE_COUNT = 64;
+/** The first block's header: right after the control block. */
+export const DATA_START = 72;
+
+export const HEADER_BYTES = 8;
+const HDR_SIZE = 0;
+const HDR_LINK = 4;
+const KIND_MASK = 3;
+export const KIND_LIVE = 0;
+const KIND_DEAD = 1;
+const KIND_PAD = 2;
+export const KIND_FRAME = 3;
+
+export abstract class BumpAllocator implements Allocator {
+  abstract readonly name: string;
+  readonly store: ByteStore;
+  /** Larger requests are invalid sizes; smaller ones that do not fit return 0. */
+  readonly maxBlockBytes: number;
+
+  protected constructor(options: AllocatorStoreOptions, policy: string, magic: number) {
+    this.store = openStore(options, DATA_START, policy);
+    this.maxBlockBytes = this.store.reservedBytes;
+    const u32 = this.store.u32;
+    u32.fill(0, 0, DATA_START >>> 2);
+    u32[CTRL_MAGIC >>> 2] = magic;
+    u32[CTRL_TOP >>> 2] = DATA_START;
+    this.store.f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = DATA_START;
+  }
+
+  // ---- Fast path ----------------------------------------------------------------------------
+
+  malloc(size: number, align = 8): number {
+    if (!(size >= 0 && size <= this.maxBlockBytes && Math.floor(size) === size)) checkSize(size, this.maxBlockBytes);
+    const u32 = this.store.u32;
+    const header = Math.ceil(u32[CTRL_TOP >>> 2]! / 8) * 8;
+    const end = header + HEADER_BYTES + size;
+    if (align !== 8 || end > this.store.u8.length) return this.appendBlock(size, align, KIND_LIVE);
+    u32[header >>> 2] = size;
+    u32[(header >>> 2) + 1] = u32[CTRL_LAST >>> 2]!;
+    u32[CTRL_TOP >>> 2] = end;
+    u32[CTRL_LAST >>> 2] = header;
+    const f64 = this.store.f64;
+    f64[CTRL_LIVE_BLOCKS >>> 3]!++;
+    f64[CTRL_LIVE_BYTES >>> 3]! += size;
+    f64[CTRL_MALLOC_COUNT >>> 3]!++;
+    return header + HEADER_BYTES;
+  }
+
+  // ---- Slow paths ---------------------------------------------------------------------------
+
+  /**
+   * Appends a block of `kind` with its payload aligned to `align`, growing the store if needed,
+   * with a PAD block in front when the alignment leaves a gap. Returns the payload offset, or 0.
+   */
+  protected appendBlock(size: number, align: number, kind: number): number {
+    checkAlign(align, BUMP_MAX_ALIGN);
+    const a = Math.max(align, 8);
+    const padHeader = Math.ceil(this.store.u32[CTRL_TOP >>> 2]! / 8) * 8;
+    const payload = Math.ceil((padHeader + HEADER_BYTES) / a) * a;
+    const end = payload + size;
+    if (!this.store.grow(end)) return 0;
+    const u32 = this.store.u32;
+    const header = payload - HEADER_BYTES;
+    let below = u32[CTRL_LAST >>> 2]!;
+    if (header > padHeader) {
+      u32[(padHeader + HDR_SIZE) >>> 2] = header - padHeader - HEADER_BYTES;
+      u32[(padHeader + HDR_LINK) >>> 2] = below | KIND_PAD;
+      below = padHeader;
+    }
+    u32[(header + HDR_SIZE) >>> 2] = size;
+    u32[(header + HDR_LINK) >>> 2] = below | kind;
+    u32[CTRL_TOP >>> 2] = end;
+    u32[CTRL_LAST >>> 2] = header;
+    if (kind === KIND_LIVE) {
+      const f64 = this.store.f64;
+      f64[CTRL_LIVE_BLOCKS >>> 3]!++;
+      f64[CTRL_LIVE_BYTES >>> 3]! += size;
+      f64[CTRL_MALLOC_COUNT >>> 3]!++;
+    }
+    return payload;
+  }
+
+  /**
+   * Frees the last block, giving its bytes back at once (with any DEAD or PAD blocks below it).
+   * Any other live block cannot be freed alone: UnsupportedOperationError says what to use.
+   */
+  free(ptr: number): void {
+    const header = this.liveHeaderOf(ptr);
+    if (header !== this.store.u32[CTRL_LAST >>> 2]) {
+      throw new UnsupportedOperationError(this.name, "freeing a block that is not the last one", this.rollbackHint());
+    }
+    this.popAbove(this.belowOf(header));
+  }
+
+  /** What to suggest instead of freeing a block in the middle. */
+  protected abstract rollbackHint(): string;
+
+  /**
+   * Resizes in place when `ptr` is the last block (the top moves) or when it shrinks (a tail of 8
+   * bytes or more becomes a DEAD block); otherwise
+   * moves it to the top (the old block is DEAD until the blocks above it go). A move counts as
+   * one malloc and one free. Returns 0, changing nothing, when the store cannot grow.
+   */
+  realloc(ptr: number, size: number): number {
+    const header = this.liveHeaderOf(ptr);
+    checkSize(size, this.maxBlockBytes);
+    const u32 = this.store.u32;
+    const oldSize = u32[(header + HDR_SIZE) >>> 2]!;
+    if (header === u32[CTRL_LAST >>> 2]) {
+      if (!this.store.grow(ptr + size)) return 0;
+      this.notePeaks();
+      this.store.u32[CTRL_TOP >>> 2] = ptr + size;
+    } else if (size > oldSize) {
+      const moved = this.malloc(size, alignmentOf(ptr));
+      if (moved === 0) return 0;
+      const u8 = this.store.u8;
+      u8.copyWithin(moved, ptr, ptr + oldSize);
+      this.notePeaks();
+      const f64 = this.store.f64;
+      this.store.u32[(header + HDR_LINK) >>> 2]! |= KIND_DEAD;
+      f64[CTRL_LIVE_BLOCKS >>> 3]!--;
+      f64[CTRL_LIVE_BYTES >>> 3]! -= oldSize;
+      f64[CTRL_FREE_COUNT >>> 3]!++;
+      return moved;
+    }
+    this.notePeaks();
+    if (header !== this.store.u32[CTRL_LAST >>> 2]) this.splitOffTail(header, size);
+    this.store.u32[(header + HDR_SIZE) >>> 2] = size;
+    this.store.f64[CTRL_LIVE_BYTES >>> 3]! += size - oldSize;
+    return ptr;
+  }
+
+  /** A block below the top shrinks to `size`: its tail, if it can hold a header, becomes DEAD. */
+  private splitOffTail(header: number, size: number): void {
+    const u32 = this.store.u32;
+    const tail = Math.ceil((header + HEADER_BYTES + size) / 8) * 8;
+    const next = Math.ceil(this.endOf(header) / 8) * 8;
+    if (tail === next) return;
+    let above = u32[CTRL_LAST >>> 2]!;
+    while (this.belowOf(above) !== header) above = this.belowOf(above);
+    u32[(tail + HDR_SIZE) >>> 2] = next - tail - HEADER_BYTES;
+    u32[(tail + HDR_LINK) >>> 2] = header | KIND_DEAD;
+    u32[(above + HDR_LINK) >>> 2] = tail | this.kindOf(above);
+  }
+
+  usableSize(ptr: number): number {
+    return this.store.u32[(this.liveHeaderOf(ptr) + HDR_SIZE) >>> 2]!;
+  }
+
+  /** Frees everything at once: O(1). The store keeps its committed bytes for reuse. */
+  reset(): void {
+    this.notePeaks();
+    const u32 = this.store.u32;
+    const f64 = this.store.f64;
+    u32[CTRL_TOP >>> 2] = DATA_START;
+    u32[CTRL_LAST >>> 2] = 0;
+    u32[CTRL_CURRENT_FRAME >>> 2] = 0;
+    f64[CTRL_FREE_COUNT >>> 3]! += f64[CTRL_LIVE_BLOCKS >>> 3]!;
+    f64[CTRL_LIVE_BLOCKS >>> 3] = 0;
+    f64[CTRL_LIVE_BYTES >>> 3] = 0;
+  }
+
+  // ---- Rolling back -------------------------------------------------------------------------
+
+  /**
+   * Removes every block above header `keep` (0: all of them), then any DEAD or PAD blocks left
+   * on top, so the last block is a live one or a frame. Each live block removed counts as freed.
+   */
+  protected popAbove(keep: number): void {
+    this.notePeaks();
+    const u32 = this.store.u32;
+    let blocks = 0;
+    let bytes = 0;
+    for (let h = u32[CTRL_LAST >>> 2]!; h !== keep; h = this.belowOf(h)) {
+      if (this.kindOf(h) === KIND_LIVE) {
+        blocks++;
+        bytes += u32[(h + HDR_SIZE) >>> 2]!;
+      }
+    }
+    while (keep !== 0 && this.kindOf(keep) !== KIND_LIVE && this.kindOf(keep) !== KIND_FRAME) {
+      keep = this.belowOf(keep);
+    }
+    u32[CTRL_LAST >>> 2] = keep;
+    u32[CTRL_TOP >>> 2] = keep === 0 ? DATA_START : this.endOf(keep);
+    const f64 = this.store.f64;
+    f64[CTRL_LIVE_BLOCKS >>> 3]! -= blocks;
+    f64[CTRL_LIVE_BYTES >>> 3]! -= bytes;
+    f64[CTRL_FREE_COUNT >>> 3]! += blocks;
+  }
+
+  /** The last header whose block ends at or below `offset` (0 if none), walking down from LAST. */
+  protected headerEndingAtOrBelow(offset: number): number {
+    let h = this.store.u32[CTRL_LAST >>> 2]!;
+    while (h !== 0 && this.endOf(h) > offset) h = this.belowOf(h);
+    return h;
+  }
+
+  protected get top(): number {
+    return this.store.u32[CTRL_TOP >>> 2]!;
+  }
+
+  protected linkOf(header: number): number {
+    return this.store.u32[(header + HDR_LINK) >>> 2]!;
+  }
+
+  protected kindOf(header: number): number {
+    return this.linkOf(header) & KIND_MASK;
+  }
+
+  /** The header of the block below (0: none). */
+  protected belowOf(header: number): number {
+    return this.linkOf(header) & ~KIND_MASK;
+  }
+
+  protected endOf(header: number): number {
+    return header + HEADER_BYTES + this.store.u32[(header + HDR_SIZE) >>> 2]!;
+  }
+
+  /**
+   * The header of live block `ptr`, or a typed error: InvalidFreeError for an offset that is no
+   * block's start (or lies above the top: freed already, or never allocated), DoubleFreeError
+   * for a DEAD block. O(1) for the last block, else O(blocks above it).
+   */
+  protected liveHeaderOf(ptr: number): number {
+    const u32 = this.store.u32;
+    const last = u32[CTRL_LAST >>> 2]!;
+    if (ptr === last + HEADER_BYTES && last !== 0 && (u32[(last + HDR_LINK) >>> 2]! & KIND_MASK) === KIND_LIVE) return last;
+    if (!(Number.isInteger(ptr) && ptr >= DATA_START + HEADER_BYTES && ptr <= this.top)) {
+      throw new InvalidFreeError(ptr, `not a live block: outside [${DATA_START + HEADER_BYTES}, ${this.top}] (freed already, or never allocated)`);
+    }
+    let h = last;
+    while (h > ptr - HEADER_BYTES) h = this.belowOf(h);
+    if (h !== ptr - HEADER_BYTES) throw new InvalidFreeError(ptr, "not the start of a block of this allocator");
+    const kind = this.kindOf(h);
+    if (kind === KIND_DEAD) throw new DoubleFreeError(ptr, " (it was moved by realloc)");
+    if (kind !== KIND_LIVE) throw new InvalidFreeError(ptr, "an allocator record, not a block malloc returned");
+    return h;
+  }
+
+  /** Records the peaks before something lowers live bytes or the top. */
+  protected notePeaks(): void {
+    const f64 = this.store.f64;
+    f64[CTRL_PEAK_LIVE_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_LIVE_BYTES >>> 3]!, f64[CTRL_LIVE_BYTES >>> 3]!);
+    f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!, this.top);
+  }
+
+  // ---- Stats, walk, check -------------------------------------------------------------------
+
+  stats(): AllocatorStats {
+    this.notePeaks();
+    const f64 = this.store.f64;
+    const liveBytes = f64[CTRL_LIVE_BYTES >>> 3]!;
+    return {
+      liveBlocks: f64[CTRL_LIVE_BLOCKS >>> 3]!,
+      liveBytes,
+      peakLiveBytes: f64[CTRL_PEAK_LIVE_BYTES >>> 3]!,
+      extentBytes: this.top,
+      peakExtentBytes: f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!,
+      committedBytes: this.store.committedBytes,
+      reservedBytes: this.store.reservedBytes,
+      ...holeStats(this.walk()),
+      // usableSize is the requested size: nothing is rounded (gaps to 8 are PAD-like overhead).
+      internalFragmentationBytes: 0,
+      mallocCount: f64[CTRL_MALLOC_COUNT >>> 3]!,
+      freeCount: f64[CTRL_FREE_COUNT >>> 3]!,
+    };
+  }
+
+  /**
+   * Control block, then every block up to TOP; a block's span runs to the next header (the gap
+   * to 8 included). LIVE: used at its payload; DEAD: free; PAD and FRAME: meta, at the header.
+   */
+  *walk(): IterableIterator<BlockInfo> {
+    yield { offset: 0, sizeBytes: DATA_START, state: "meta" };
+    const top = this.top;
+    for (let h = DATA_START; h < top;) {
+      const next = Math.min(Math.ceil(this.endOf(h) / 8) * 8, top);
+      const kind = this.kindOf(h);
+      if (kind === KIND_LIVE) yield { offset: h + HEADER_BYTES, sizeBytes: next - h, state: "used" };
+      else yield { offset: h, sizeBytes: next - h, state: kind === KIND_DEAD ? "free" : "meta" };
+      h = next;
+    }
+  }
+
+  check(): void {
+    const u32 = this.store.u32;
+    const f64 = this.store.f64;
+    const fail = (message: string, offset?: number): never => {
+      throw new HeapCorruptionError(`${this.name}: ${message}`, offset);
+    };
+    const top = this.top;
+    const last = u32[CTRL_LAST >>> 2]!;
+    if (top > this.store.committedBytes || top < DATA_START) fail(`TOP ${top} outside [${DATA_START}, ${this.store.committedBytes}]`);
+    if ((last === 0) !== (top === DATA_START)) fail(`LAST ${last} disagrees with TOP ${top}`);
+    if (last !== 0 && this.endOf(last) !== top) fail(`the last block ends at ${this.endOf(last)}, not at TOP ${top}`, last);
+    if (last !== 0 && [KIND_DEAD, KIND_PAD].includes(this.kindOf(last))) fail("the last block is DEAD or PAD", last);
+    let liveBlocks = 0;
+    let liveBytes = 0;
+    const frames = new Set<number>();
+    let blocks = 0;
+    for (let h = last; h !== 0; h = this.belowOf(h)) {
+      if (++blocks > (top - DATA_START) / HEADER_BYTES) fail("the block chain loops", h);
+      const below = this.belowOf(h);
+      if (h % 8 !== 0 || h < DATA_START || this.endOf(h) > top) fail("header out of place", h);
+      if (below >= h) fail("link does not go down", h);
+      if ((below === 0 ? DATA_START : Math.ceil(this.endOf(below) / 8) * 8) !== h) fail("gap or overlap with the block below", h);
+      const kind = this.kindOf(h);
+      if (kind === KIND_LIVE) {
+        liveBlocks++;
+        liveBytes += u32[(h + HDR_SIZE) >>> 2]!;
+      } else if (kind === KIND_FRAME) {
+        frames.add(h);
+      }
+    }
+    if (f64[CTRL_LIVE_BLOCKS >>> 3] !== liveBlocks) fail(`LIVE_BLOCKS ${f64[CTRL_LIVE_BLOCKS >>> 3]} but ${liveBlocks} live blocks`);
+    if (f64[CTRL_LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[CTRL_LIVE_BYTES >>> 3]} but live blocks hold ${liveBytes}`);
+    let chained = 0;
+    let serial = Infinity;
+    for (let frame = u32[CTRL_CURRENT_FRAME >>> 2]!; frame !== 0; frame = u32[(frame + HEADER_BYTES + 4) >>> 2]!) {
+      if (++chained > frames.size || !frames.has(frame)) fail("frame chain points at something that is not a frame record", frame);
+      const s = u32[(frame + HEADER_BYTES) >>> 2]!;
+      if (!(s < serial) || s > u32[CTRL_FRAME_SERIAL >>> 2]!) fail("frame serials do not decrease down the chain", frame);
+      serial = s;
+    }
+    if (chained !== frames.size) fail(`${frames.size} frame records but ${chained} on the frame chain`);
+  }
+}
+
+/** The largest power of two (8 to BUMP_MAX_ALIGN) dividing `ptr`: a moved block keeps it. */
+function alignmentOf(ptr: number): number {
+  let align = 8;
+  while (align < BUMP_MAX_ALIGN && ptr % (align * 2) === 0) align *= 2;
+  return align;
+}
