@@ -7,6 +7,8 @@
 import assert from "node:assert/strict";
 import type { Allocator } from "../../src/allocator.js";
 
+export { rng } from "../../src/util/random.js";
+
 export interface LiveBlock {
   size: number;
   seed: number;
@@ -84,18 +86,6 @@ export class ReferenceModel {
     const stats = this.allocator.stats();
     assert.equal(stats.liveBlocks, this.live.size, "stats.liveBlocks disagrees with the model");
   }
-}
-
-/** A deterministic pseudo-random generator (mulberry32) for tests and benchmarks. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function patternByte(seed: number, i: number): number {
