@@ -8,7 +8,7 @@ export type { HeapOptions, HeapStats } from "./heap/heap.js";
 export { Buddy, BUDDY_MAX_ALIGN } from "./allocators/buddy.js";
 export type { BuddyOptions } from "./allocators/buddy.js";
 export { DebugHeap, LEFT_CANARY, RIGHT_CANARY, FREED_POISON, ALLOC_FILL } from "./debug/debug-heap.js";
-export type { DebugHeapOptions, DebugHeapStats } from "./debug/debug-heap.js";
+export type { BlockDescription, DebugHeapOptions, DebugHeapStats } from "./debug/debug-heap.js";
 export { HardenedHeap } from "./debug/hardened-heap.js";
 export type { HardenedHeapOptions, HardenedHeapStats } from "./debug/hardened-heap.js";
 export {
@@ -18,3 +18,5 @@ export type { BlockStory, InvalidPointerPlace, UseAfterFreeAccess } from "./debu
 export { LeakReport } from "./debug/leaks.js";
 export type { HeapSnapshot, LeakSite, LeakedBlock } from "./debug/leaks.js";
 export type { Site, SiteOperation } from "./debug/sites.js";
+export { FitAllocator, FIT_MAX_ALIGN } from "./allocators/fits.js";
+export type { Coalescing, Fit, FitOptions } from "./allocators/fits.js";
