@@ -86,6 +86,9 @@ export const DEFAULT_RED_ZONE_BYTES = 16;
 export const DEFAULT_QUARANTINE_BYTES = 4 << 20;
 export const DEFAULT_HISTORY_BLOCKS = 65536;
 
+/** A block as `describe()` reports it. */
+export type BlockDescription = BlockStory & { state: "live" | "quarantined" | "released" };
+
 /** Stats in the user's view (live bytes = requested bytes), plus what checking costs. */
 export interface DebugHeapStats extends AllocatorStats {
   /** Red zone and slack bytes around live blocks. */
@@ -327,6 +330,23 @@ export class DebugHeap implements Allocator {
    */
   leaksSince(snapshot: HeapSnapshot): LeakReport {
     return this.report(snapshot.seq, snapshot);
+  }
+
+  /**
+   * What the heap knows about `offset` (like ASan's address description): the live block whose
+   * span (red zones included) holds it, else the quarantined one, else a released block that
+   * started there. Linear in the number of blocks: for errors and tools, not for hot loops.
+   */
+  describe(offset: number): BlockDescription | undefined {
+    const live = this.liveBlockAround(offset);
+    if (live !== undefined) return { ...this.story(live), state: "live" };
+    const t = this.table;
+    for (const [slot] of this.quarantine.entries()) {
+      if (t.base[slot]! <= offset && offset < t.end[slot]!) return { ...this.freedStory(slot), state: "quarantined" };
+    }
+    const freed = this.freed.get(offset);
+    if (freed !== undefined) return { ...this.freedStory(freed), state: t.state[freed] === QUARANTINED ? "quarantined" : "released" };
+    return undefined;
   }
 
   // --- internals -------------------------------------------------------------------------

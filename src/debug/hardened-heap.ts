@@ -328,7 +328,11 @@ export class HardenedHeap implements Allocator {
   private refuse(ptr: number, operation: "free" | "realloc" | "usableSize", w0: number, w1: number): Error {
     try {
       for (const block of this.inner.walk()) {
-        if (block.state !== "used" || block.offset > ptr) continue;
+        if (block.offset > ptr) break;
+        if (block.state === "free" && ptr - HEADER_BYTES < block.offset + block.sizeBytes) {
+          return new InvalidFreeError(ptr, `${operation} of an offset in free memory (a double free, or a forged offset); refused`);
+        }
+        if (block.state !== "used") continue;
         const owner = this.probe(block.offset);
         const end = block.offset + this.inner.usableSize(block.offset);
         if (ptr >= end) continue;
