@@ -136,6 +136,14 @@ describe("Buddy", () => {
     assert.equal(buddy.stats().liveBlocks, 0);
   });
 
+  it("uses the largest power of two of a fixed store of odd length", () => {
+    const buddy = new Buddy({ kind: "array-buffer", initialBytes: 100_001 });
+    assert.equal(buddy.stats().extentBytes, 65536);
+    assert.equal(buddy.malloc(32768), 32768);
+    assert.equal(buddy.malloc(32768), 0);
+    buddy.check();
+  });
+
   it("refuses a store too small for an arena", () => {
     assert.throws(() => new Buddy({ kind: "array-buffer", initialBytes: 1000 }), InvalidStoreError);
   });

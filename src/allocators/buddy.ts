@@ -118,7 +118,7 @@ export class Buddy implements Allocator {
       throw new InvalidStoreError(`a buddy arena needs a store of at least ${2 ** MIN_ARENA_ORDER} bytes; this one reserves ${this.store.reservedBytes}`);
     }
     this.maxRequestBytes = 2 ** (this.maxArenaOrder - 1);
-    this.table16 = new Uint16Array(this.store.buffer);
+    this.table16 = u16View(this.store);
     this.format(n);
   }
 
@@ -426,8 +426,15 @@ export class Buddy implements Allocator {
 
   /** The store offers no u16 view; this one follows the buffer when a WASM memory replaces it. */
   private refreshTable(): void {
-    if (this.table16.buffer !== this.store.buffer) this.table16 = new Uint16Array(this.store.buffer);
+    if (this.table16.buffer !== this.store.buffer) this.table16 = u16View(this.store);
   }
+}
+
+/** Length-tracking where the buffer resizes in place; a fixed buffer may have an odd length. */
+function u16View(store: ByteStore): Uint16Array {
+  const buffer = store.buffer;
+  const tracking = store.kind === "resizable" || (buffer instanceof SharedArrayBuffer && buffer.growable);
+  return tracking ? new Uint16Array(buffer) : new Uint16Array(buffer, 0, buffer.byteLength >>> 1);
 }
 
 /** ceil(log2(max(bytes, 16))): the order of the smallest block that holds `bytes`. */
