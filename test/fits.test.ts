@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FitAllocator, type Coalescing, type Fit } from "../src/allocators/fits.js";
-import { DoubleFreeError, InvalidAlignmentError, InvalidFreeError, InvalidSizeError } from "../src/errors.js";
+import { DoubleFreeError, InvalidAlignmentError, InvalidFreeError, InvalidSizeError, InvalidStoreError } from "../src/errors.js";
 import type { StoreKind } from "../src/memory/store.js";
 import { loadTrace, replay } from "./support/model-replay.js";
 import { stress } from "./support/model-stress.js";
@@ -30,7 +30,9 @@ describe("FitAllocator", () => {
 
   it("names itself after its fit", () => {
     for (const fit of FITS) assert.equal(new FitAllocator({ fit, coalesce: "deferred" }).name, `${fit}-fit`);
-    assert.throws(() => new FitAllocator({ fit: "worst" as Fit }), TypeError);
+    assert.throws(() => new FitAllocator({ fit: "worst" as Fit }), InvalidStoreError);
+    assert.throws(() => new FitAllocator({ coalesce: "never" as Coalescing }), InvalidStoreError);
+    assert.throws(() => new FitAllocator({ kind: "array-buffer", initialBytes: 16 }), InvalidStoreError);
   });
 
   for (const coalesce of COALESCINGS) {
@@ -113,6 +115,10 @@ describe("FitAllocator", () => {
     fixed.malloc(3000);
     assert.equal(fixed.malloc(3000), 0); // a fixed store cannot grow
     fixed.check();
+    const odd = new FitAllocator({ kind: "array-buffer", initialBytes: 4097 });
+    assert.equal(odd.malloc(4097 - HEAP_START - 16 - 1), HEAP_START + 8); // the last whole granule
+    assert.equal(odd.stats().extentBytes, 4096);
+    odd.check();
   });
 
   it("aligns up to 4096, leaving the gap as a free block", () => {

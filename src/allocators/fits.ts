@@ -47,7 +47,7 @@
  *   LIVE_BLOCKS = #used, LIVE_BYTES = sum of ASKED, USED_BLOCK_BYTES = sum of s over used blocks
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
-import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
+import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkAlign, checkSize } from "./validate.js";
 
@@ -115,12 +115,12 @@ export class FitAllocator implements Allocator {
   constructor(options: FitOptions = {}) {
     this.fit = options.fit ?? "first";
     this.coalesce = options.coalesce ?? "immediate";
-    if (!FITS.includes(this.fit)) throw new TypeError(`unknown fit ${JSON.stringify(this.fit)}: use first, next or best`);
-    if (!COALESCINGS.includes(this.coalesce)) throw new TypeError(`unknown coalescing ${JSON.stringify(this.coalesce)}: use immediate or deferred`);
+    if (!FITS.includes(this.fit)) throw new InvalidStoreError(`unknown fit ${JSON.stringify(this.fit)}: use first, next or best`);
+    if (!COALESCINGS.includes(this.coalesce)) throw new InvalidStoreError(`unknown coalescing ${JSON.stringify(this.coalesce)}: use immediate or deferred`);
     this.name = `${this.fit}-fit`;
     this.store = options.store ?? ByteStore.create(options);
     this.maxRequestBytes = Math.max(0, roundDown(this.store.reservedBytes) - HEAP_START - OVERHEAD_BYTES);
-    if (!this.store.grow(HEAP_START)) throw new HeapCorruptionError(`the store is smaller than the ${HEAP_START}-byte control block`);
+    if (!this.store.grow(HEAP_START)) throw new InvalidStoreError(`the store is smaller than the ${HEAP_START}-byte control block`);
     this.store.u8.fill(0, 0, HEAP_START);
     const u32 = this.store.u32;
     u32[C_MAGIC] = MAGIC;
