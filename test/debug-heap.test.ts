@@ -10,7 +10,7 @@ import { type BlockDescription, DebugHeap, FREED_POISON, LEFT_CANARY, RIGHT_CANA
 import { BufferOverflowError, DebugDoubleFreeError, DebugInvalidFreeError, UseAfterFreeError } from "../src/debug/errors.js";
 import { STACKS_OFF_HINT } from "../src/debug/sites.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../src/errors.js";
-import { generalPurposeAllocators } from "./support/debug-inners.js";
+import { GENERAL_PURPOSE_ALLOCATORS } from "./support/debug-inners.js";
 import { expectError } from "./support/expect-error.js";
 import { ReferenceModel, rng } from "./support/model.js";
 
@@ -234,7 +234,7 @@ function reuseMemoryOf(d: DebugHeap, p: number): { owner: number; story: BlockDe
   assert.fail(`the memory of block ${p} was never reused`);
 }
 
-const inners = await generalPurposeAllocators();
+const inners = GENERAL_PURPOSE_ALLOCATORS;
 
 for (const inner of inners) {
   describe(`DebugHeap over ${inner.name}: injected bugs`, () => {

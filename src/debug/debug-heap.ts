@@ -34,10 +34,11 @@
  * canaries over shadow memory); reads are never checked.
  *
  * Bookkeeping lives JS-side, not in the store, so the inner allocator's layout is untouched: a
- * table of typed-array columns indexed by slot (BlockTable), a Map from user offset to slot for
- * live blocks and one for freed blocks (those in quarantine plus the last `historyBlocks`
- * released, so a late double free still has both stories), and the interned stack strings of
- * sites.ts, which cannot live in the store at all. This mode trades speed for answers: it is
+ * table of typed-array columns indexed by slot (BlockTable); a shadow array (ASan's shadow memory,
+ * one Int32 per 8 store bytes) from user offset to slot, for live blocks and freed ones (those in
+ * quarantine plus the last `historyBlocks` released, so a late double free still has both
+ * stories); a dense list of live slots; and the interned stack strings of sites.ts, which cannot
+ * live in the store at all. User offsets are multiples of 8, so no two blocks share an entry. This mode trades speed for answers: it is
  * meant to be a few times slower than the plain heap (ASan is ~2x); see bench/debug.ts.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
@@ -116,6 +117,7 @@ class BlockTable {
   base = new Uint32Array(0);
   end = new Uint32Array(0);
   alignLog = new Uint8Array(0);
+  liveIndex = new Int32Array(0);
   state = new Uint8Array(0);
   flags = new Uint8Array(0);
   allocSite = new Int32Array(0);
@@ -148,6 +150,7 @@ class BlockTable {
     this.base = g(this.base, new Uint32Array(capacity));
     this.end = g(this.end, new Uint32Array(capacity));
     this.alignLog = g(this.alignLog, new Uint8Array(capacity));
+    this.liveIndex = g(this.liveIndex, new Int32Array(capacity));
     this.state = g(this.state, new Uint8Array(capacity));
     this.flags = g(this.flags, new Uint8Array(capacity));
     this.allocSite = g(this.allocSite, new Int32Array(capacity));
@@ -169,18 +172,20 @@ export class DebugHeap implements Allocator {
 
   private readonly sites: SiteTable;
   private readonly table = new BlockTable();
-  /** User offset -> slot, for live blocks. */
-  private readonly live = new Map<number, number>();
-  /** User offset -> slot, for freed blocks: quarantined ones and the latest released ones. */
-  private readonly freed = new Map<number, number>();
+  /** Shadow: entry ptr / 8 holds slot + 1 of the live or freed block whose user offset is ptr (0: none). */
+  private shadow: Int32Array = new Int32Array(1024);
+  /** Slots of the live blocks, densely (order changes on removal); `liveIndex` is the way back. */
+  private liveSlots: Int32Array = new Int32Array(256);
+  private liveCount = 0;
   private readonly quarantine: Quarantine;
+  /** Released blocks still in `freed`, oldest first (a FIFO used as a plain ring). */
+  private readonly history = new Quarantine(Infinity);
   private seq = 0;
   private liveBytes = 0;
   private liveSpanBytes = 0;
   private peakLiveBytes = 0;
   private mallocCount = 0;
   private freeCount = 0;
-  private releasedCount = 0;
 
   constructor(inner?: Allocator, options: DebugHeapOptions = {}) {
     this.inner = inner ?? new Heap();
@@ -232,8 +237,8 @@ export class DebugHeap implements Allocator {
   /** Frees a live block (checking its red zones); `free(0)` does nothing, as in C. */
   free(ptr: number): void {
     if (ptr === 0) return;
-    const slot = this.live.get(ptr);
-    if (slot === undefined) throw this.badPointer(ptr, "free");
+    const slot = this.liveSlotOf(ptr);
+    if (slot < 0) throw this.badPointer(ptr, "free");
     this.verifyRedZones(slot);
     const seq = ++this.seq;
     this.retire(slot, seq, this.sites.capture(this.free), 0);
@@ -244,8 +249,8 @@ export class DebugHeap implements Allocator {
   /** Always moves the block (as ASan does), so stale pointers to the old place get caught. `realloc(0, n)` is `malloc(n)`. */
   realloc(ptr: number, size: number): number {
     if (ptr === 0) return this.malloc(size);
-    const slot = this.live.get(ptr);
-    if (slot === undefined) throw this.badPointer(ptr, "realloc");
+    const slot = this.liveSlotOf(ptr);
+    if (slot < 0) throw this.badPointer(ptr, "realloc");
     checkSize(size, MAX_STORE_BYTES);
     this.verifyRedZones(slot);
     const seq = ++this.seq;
@@ -262,14 +267,14 @@ export class DebugHeap implements Allocator {
 
   /** Exactly the requested size: the byte after it is red zone. */
   usableSize(ptr: number): number {
-    const slot = this.live.get(ptr);
-    if (slot === undefined) throw this.badPointer(ptr, "usableSize");
+    const slot = this.liveSlotOf(ptr);
+    if (slot < 0) throw this.badPointer(ptr, "usableSize");
     return this.table.size[slot]!;
   }
 
   /** Verifies every live block's red zones and every quarantined block's poison, then the inner heap. */
   check(): void {
-    for (const slot of this.live.values()) this.verifyRedZones(slot);
+    for (let i = 0; i < this.liveCount; i++) this.verifyRedZones(this.liveSlots[i]!);
     for (const [slot] of this.quarantine.entries()) {
       const error = this.verifyPoison(slot, "check");
       if (error !== undefined) throw error;
@@ -281,7 +286,7 @@ export class DebugHeap implements Allocator {
     const s = this.inner.stats();
     return {
       ...s,
-      liveBlocks: this.live.size,
+      liveBlocks: this.liveCount,
       liveBytes: this.liveBytes,
       peakLiveBytes: this.peakLiveBytes,
       internalFragmentationBytes: 0,
@@ -299,7 +304,7 @@ export class DebugHeap implements Allocator {
    */
   *walk(): IterableIterator<BlockInfo> {
     const byBase = new Map<number, number>();
-    for (const slot of this.live.values()) byBase.set(this.table.base[slot]!, slot);
+    for (let i = 0; i < this.liveCount; i++) byBase.set(this.table.base[this.liveSlots[i]!]!, this.liveSlots[i]!);
     for (const [slot] of this.quarantine.entries()) byBase.set(this.table.base[slot]!, slot);
     for (const block of this.inner.walk()) {
       const slot = block.state === "used" ? byBase.get(block.offset) : undefined;
@@ -321,7 +326,7 @@ export class DebugHeap implements Allocator {
 
   /** A point to diff against: `leaksSince(snapshot)` lists what was allocated after it and is still live. */
   snapshot(): HeapSnapshot {
-    return Object.freeze({ seq: this.seq, liveBlocks: this.live.size, liveBytes: this.liveBytes });
+    return Object.freeze({ seq: this.seq, liveBlocks: this.liveCount, liveBytes: this.liveBytes });
   }
 
   /**
@@ -344,12 +349,30 @@ export class DebugHeap implements Allocator {
     for (const [slot] of this.quarantine.entries()) {
       if (t.base[slot]! <= offset && offset < t.end[slot]!) return { ...this.freedStory(slot), state: "quarantined" };
     }
-    const freed = this.freed.get(offset);
-    if (freed !== undefined) return { ...this.freedStory(freed), state: t.state[freed] === QUARANTINED ? "quarantined" : "released" };
+    const freed = this.slotOf(offset);
+    if (freed >= 0) return { ...this.freedStory(freed), state: t.state[freed] === QUARANTINED ? "quarantined" : "released" };
     return undefined;
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  /** The slot of the live or freed block whose user offset is `ptr`, or -1. */
+  private slotOf(ptr: number): number {
+    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0)) return -1;
+    const i = ptr >>> 3;
+    return i < this.shadow.length ? this.shadow[i]! - 1 : -1;
+  }
+
+  private liveSlotOf(ptr: number): number {
+    const slot = this.slotOf(ptr);
+    return slot >= 0 && this.table.state[slot] === LIVE ? slot : -1;
+  }
+
+  private setShadow(ptr: number, value: number): void {
+    const i = ptr >>> 3;
+    if (i >= this.shadow.length) this.shadow = grownInt32(this.shadow, Math.max(i + 1, this.shadow.length * 2));
+    this.shadow[i] = value;
+  }
 
   /** Allocates and records a block; 0 when the inner allocator has no memory. */
   private allocate(size: number, align: number, seq: number, site: number, flags: number, birth: number): number {
@@ -364,24 +387,21 @@ export class DebugHeap implements Allocator {
     if (base === 0) return 0;
     const ptr = base + left;
     const end = base + this.inner.usableSize(base);
-    const u8 = this.inner.store.u8;
-    u8.fill(LEFT_CANARY, base, ptr);
-    if (this.allocFill !== null) u8.fill(this.allocFill, ptr, ptr + size);
-    u8.fill(RIGHT_CANARY, ptr + size, end);
+    const { u8, i32 } = this.inner.store;
+    fill(u8, i32, base, ptr, LEFT_CANARY);
+    if (this.allocFill !== null) fill(u8, i32, ptr, ptr + size, this.allocFill);
+    fill(u8, i32, ptr + size, end, RIGHT_CANARY);
 
-    const stale = this.freed.get(ptr);
-    if (stale !== undefined) {
-      // The memory of a released block came back at the same offset: a free of it is legal again.
-      this.freed.delete(ptr);
-      this.table.release(stale);
-    }
+    // A released block that started here is forgotten: a free of this offset is legal again.
+    const stale = this.slotOf(ptr);
+    if (stale >= 0) this.table.release(stale);
     const t = this.table;
     const slot = t.add(); // may replace the columns: read them through t after this
     t.ptr[slot] = ptr;
     t.size[slot] = size;
     t.base[slot] = base;
     t.end[slot] = end;
-    t.alignLog[slot] = Math.log2(align);
+    t.alignLog[slot] = 31 - Math.clz32(align);
     t.state[slot] = LIVE;
     t.flags[slot] = flags;
     t.allocSite[slot] = site;
@@ -389,7 +409,10 @@ export class DebugHeap implements Allocator {
     t.allocSeq[slot] = seq;
     t.birthSeq[slot] = birth;
     t.freeSeq[slot] = 0;
-    this.live.set(ptr, slot);
+    this.setShadow(ptr, slot + 1);
+    if (this.liveCount === this.liveSlots.length) this.liveSlots = grownInt32(this.liveSlots, this.liveCount * 2);
+    t.liveIndex[slot] = this.liveCount;
+    this.liveSlots[this.liveCount++] = slot;
     this.liveBytes += size;
     this.liveSpanBytes += end - base;
     if (this.liveBytes > this.peakLiveBytes) this.peakLiveBytes = this.liveBytes;
@@ -399,23 +422,20 @@ export class DebugHeap implements Allocator {
   /** Moves a live block to quarantine, poisoned. */
   private retire(slot: number, seq: number, site: number, flags: number): void {
     const t = this.table;
-    const ptr = t.ptr[slot]!;
     const base = t.base[slot]!;
     const end = t.end[slot]!;
-    this.live.delete(ptr);
+    const last = this.liveSlots[--this.liveCount]!;
+    const index = t.liveIndex[slot]!;
+    this.liveSlots[index] = last;
+    t.liveIndex[last] = index;
     this.liveBytes -= t.size[slot]!;
     this.liveSpanBytes -= end - base;
     t.state[slot] = QUARANTINED;
     t.flags[slot] |= flags;
     t.freeSeq[slot] = seq;
     t.freeSite[slot] = site;
-    this.inner.store.u8.fill(FREED_POISON, base, end);
-    const older = this.freed.get(ptr);
-    if (older !== undefined) {
-      this.freed.delete(ptr);
-      this.table.release(older);
-    }
-    this.freed.set(ptr, slot);
+    const { u8, i32 } = this.inner.store;
+    fill(u8, i32, base, end, FREED_POISON);
     this.quarantine.push(slot, 0, end - base);
   }
 
@@ -435,19 +455,24 @@ export class DebugHeap implements Allocator {
     const t = this.table;
     this.inner.free(t.base[slot]!);
     t.state[slot] = RELEASED;
-    this.releasedCount++;
-    this.forgetOldHistory();
+    this.remember(t.ptr[slot]!, slot);
     if (error !== undefined) throw error;
   }
 
-  /** Keeps at most `historyBlocks` released blocks in `freed` (oldest forgotten first). */
-  private forgetOldHistory(): void {
-    while (this.freed.size > this.quarantine.count + this.historyBlocks) {
-      const oldest = this.freed.keys().next().value as number;
-      const slot = this.freed.get(oldest)!;
-      if (this.table.state[slot] !== RELEASED) break;
-      this.freed.delete(oldest);
-      this.table.release(slot);
+  /**
+   * Keeps at most `historyBlocks` released blocks in `freed`, oldest forgotten first. The order
+   * is kept in a ring of (offset, slot) pairs: an entry whose slot no longer is that offset's
+   * released record (it came back to life, or was replaced) is skipped.
+   */
+  private remember(ptr: number, slot: number): void {
+    this.history.push(ptr, slot, 0);
+    while (this.history.count > this.historyBlocks) {
+      const oldPtr = this.history.shift();
+      const oldSlot = this.history.lastAux;
+      if (this.shadow[oldPtr >>> 3] === oldSlot + 1 && this.table.state[oldSlot] === RELEASED) {
+        this.shadow[oldPtr >>> 3] = 0;
+        this.table.release(oldSlot);
+      }
     }
   }
 
@@ -480,8 +505,8 @@ export class DebugHeap implements Allocator {
 
   /** The error for free/realloc/usableSize of something that is not a live block. */
   private badPointer(ptr: number, operation: "free" | "realloc" | "usableSize"): Error {
-    const freedSlot = typeof ptr === "number" ? this.freed.get(ptr) : undefined;
-    if (freedSlot !== undefined) {
+    const freedSlot = this.slotOf(ptr);
+    if (freedSlot >= 0) {
       if (operation === "free") {
         const cover = this.liveBlockAround(ptr);
         return new DebugDoubleFreeError(this.freedStory(freedSlot), cover === undefined ? undefined : this.story(cover));
@@ -507,7 +532,8 @@ export class DebugHeap implements Allocator {
   /** The live block whose span [base, end) holds `offset` (a linear scan: error paths only). */
   private liveBlockAround(offset: number): number | undefined {
     const t = this.table;
-    for (const slot of this.live.values()) {
+    for (let i = 0; i < this.liveCount; i++) {
+      const slot = this.liveSlots[i]!;
       if (t.base[slot]! <= offset && offset < t.end[slot]!) return slot;
     }
     return undefined;
@@ -533,7 +559,9 @@ export class DebugHeap implements Allocator {
   private report(afterSeq: number, since: HeapSnapshot | undefined): LeakReport {
     const t = this.table;
     const records: LiveBlockRecord[] = [];
-    for (const [ptr, slot] of this.live) {
+    for (let i = 0; i < this.liveCount; i++) {
+      const slot = this.liveSlots[i]!;
+      const ptr = t.ptr[slot]!;
       if (t.birthSeq[slot]! > afterSeq) records.push({ offset: ptr, size: t.size[slot]!, seq: t.birthSeq[slot]!, siteId: t.allocSite[slot]! });
     }
     const sites = this.sites;
@@ -547,6 +575,12 @@ export class DebugHeap implements Allocator {
     };
     return LeakReport.build(records, describe, since, this.maxBlocksPerSite);
   }
+}
+
+function grownInt32(old: Int32Array, length: number): Int32Array {
+  const bigger = new Int32Array(length);
+  bigger.set(old);
+  return bigger;
 }
 
 /** Validates a numeric option: an integer in [min, max], or the default when undefined. */
@@ -576,6 +610,25 @@ export function mismatch(u8: Uint8Array, i32: Int32Array, from: number, to: numb
   if (wordEnd * 4 > i) i = wordEnd * 4;
   for (; i < to; i++) if (u8[i] !== byte) return i;
   return -1;
+}
+
+/**
+ * Fills [from, to) with `byte`: a word at a time over the aligned middle, bytes at the ragged
+ * ends, and the built-in fill for long runs (calling it costs more than a short loop).
+ */
+export function fill(u8: Uint8Array, i32: Int32Array, from: number, to: number, byte: number): void {
+  if (to - from >= 256) {
+    u8.fill(byte, from, to);
+    return;
+  }
+  let i = from;
+  const headEnd = Math.min(to, ((i + 3) & ~3) >>> 0);
+  for (; i < headEnd; i++) u8[i] = byte;
+  const word = Math.imul(byte, 0x01010101);
+  const wordEnd = (to & ~3) >>> 2;
+  for (let w = i >>> 2; w < wordEnd; w++) i32[w] = word;
+  if (wordEnd * 4 > i) i = wordEnd * 4;
+  for (; i < to; i++) u8[i] = byte;
 }
 
 /** The last offset in [from, to) whose byte is not `byte`, or -1 (red zones are short). */
