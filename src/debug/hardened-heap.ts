@@ -111,6 +111,7 @@ export class HardenedHeap implements Allocator {
       if (base === 0) return 0;
     }
     const ptr = base + pad;
+    if (shift !== 0) this.clearShallowerHeaders(base, shift);
     this.writeHeader(ptr, size, (LIVE << STATE_SHIFT) | shift);
     this.liveBlocks++;
     this.liveBytes += size;
@@ -252,6 +253,20 @@ export class HardenedHeap implements Allocator {
     const h = (ptr - HEADER_BYTES) >>> 2;
     u32[h] = size;
     u32[h + 1] = ((headerChecksum(this.secret, ptr, size, low8) << 8) | low8) >>> 0;
+  }
+
+  /**
+   * Zeroes the places in the padding of an over-aligned block where a header of a smaller pad
+   * would sit, so that a stale header left there by an earlier block is never taken for this
+   * block's (probe() tries the smaller pads first).
+   */
+  private clearShallowerHeaders(base: number, shift: number): void {
+    const u32 = this.inner.store.u32;
+    for (let s = 0; s < shift; s++) {
+      const h = (base + (8 << s) - HEADER_BYTES) >>> 2;
+      u32[h] = 0;
+      u32[h + 1] = 0;
+    }
   }
 
   private lastShift = 0;
