@@ -18,11 +18,13 @@ import { addSample, DEFAULT_SAMPLE_COUNT, emptySeries, sampleInterval, type Time
 import { OP_ALLOC, OP_FREE, OP_LETTERS, OP_REALLOC, type Trace } from "./trace.js";
 
 export interface ReplayOptions {
-  /** Samples over time, for plots. @defaultValue 200 */
+  /** Samples over time, for plots; 0 for none (stats can cost a walk of the heap). @defaultValue 200 */
   sampleCount?: number;
+  /** Stop (failure kind "time-limit") once both passes together have run this long. */
+  timeLimitMs?: number;
 }
 
-export type ReplayFailureKind = "out-of-memory" | "allocator-error" | "content" | "stats";
+export type ReplayFailureKind = "out-of-memory" | "allocator-error" | "content" | "stats" | "time-limit";
 
 export interface ReplayFailure {
   kind: ReplayFailureKind;
@@ -48,11 +50,15 @@ export interface ReplayResult {
   failure: ReplayFailure | null;
 }
 
+/** How many ops run between looks at the clock. */
+const CLOCK_EVERY_OPS = 1024;
+
 export function replayTrace(trace: Trace, create: () => Allocator, options: ReplayOptions = {}): ReplayResult {
-  const checked = new CheckedReplay(trace, create(), options.sampleCount ?? DEFAULT_SAMPLE_COUNT);
+  const deadline = performance.now() + (options.timeLimitMs ?? Infinity);
+  const checked = new CheckedReplay(trace, create(), options.sampleCount ?? DEFAULT_SAMPLE_COUNT, deadline);
   const failure = checked.run();
   const final = checked.allocator.stats();
-  const timed = failure === null ? timeReplay(trace, create()) : { nsPerOp: null, failure };
+  const timed = failure === null ? timeReplay(trace, create(), deadline) : { nsPerOp: null, failure };
   const peakExtentBytes = Math.max(final.peakExtentBytes, checked.highestBlockEnd, ...checked.series.extentBytes);
   return {
     trace: trace.name,
@@ -85,7 +91,12 @@ class CheckedReplay {
   private readonly blockSizes: Float64Array;
   private readonly words: Uint32Array;
 
-  constructor(private readonly trace: Trace, readonly allocator: Allocator, private readonly sampleCount: number) {
+  constructor(
+    private readonly trace: Trace,
+    readonly allocator: Allocator,
+    private readonly sampleCount: number,
+    private readonly deadline: number,
+  ) {
     this.ptrs = new Uint32Array(trace.idCount);
     this.blockSizes = new Float64Array(trace.idCount);
     this.words = new Uint32Array(trace.idCount);
@@ -93,8 +104,8 @@ class CheckedReplay {
 
   run(): ReplayFailure | null {
     const { kinds, opCount, peakLiveOp } = this.trace;
-    const interval = sampleInterval(opCount, this.sampleCount);
-    addSample(this.series, 0, 0, this.allocator.stats());
+    const interval = this.sampleCount === 0 ? Infinity : sampleInterval(opCount, this.sampleCount);
+    if (this.sampleCount > 0) addSample(this.series, 0, 0, this.allocator.stats());
     let op = 0;
     try {
       for (; op < opCount; op++) {
@@ -103,7 +114,8 @@ class CheckedReplay {
         else if (kind === OP_REALLOC) this.realloc(op);
         else this.free(op);
         if (op === peakLiveOp) this.atPeak = this.allocator.stats();
-        if ((op + 1) % interval === 0 || op + 1 === opCount) addSample(this.series, op + 1, this.liveBytes, this.allocator.stats());
+        if ((op + 1) % interval === 0 || (op + 1 === opCount && this.sampleCount > 0)) addSample(this.series, op + 1, this.liveBytes, this.allocator.stats());
+        if (op % CLOCK_EVERY_OPS === 0 && performance.now() > this.deadline) this.stop("time-limit", op, timeLimitText(op, opCount));
       }
       this.checkEnd();
     } catch (error) {
@@ -182,15 +194,18 @@ class CheckedReplay {
 }
 
 /** Runs the bare calls on a fresh allocator for the mean ns per op (the checked pass vouched for them). */
-function timeReplay(trace: Trace, allocator: Allocator): { nsPerOp: number | null; failure: ReplayFailure | null } {
+function timeReplay(trace: Trace, allocator: Allocator, deadline: number): { nsPerOp: number | null; failure: ReplayFailure | null } {
   try {
-    return { nsPerOp: timeBareCalls(trace, allocator), failure: null };
+    const nsPerOp = timeBareCalls(trace, allocator, deadline);
+    if (nsPerOp === null) return { nsPerOp, failure: { kind: "time-limit", op: -1, message: "timed pass: the time limit came first" } };
+    return { nsPerOp, failure: null };
   } catch (error) {
     return { nsPerOp: null, failure: { kind: "allocator-error", op: -1, message: `timed pass: ${errorText(error)}` } };
   }
 }
 
-function timeBareCalls(trace: Trace, allocator: Allocator): number {
+/** Mean ns per op, or null if the deadline passed first. */
+function timeBareCalls(trace: Trace, allocator: Allocator, deadline: number): number | null {
   const { kinds, ids, sizes, opCount } = trace;
   const ptrs = new Uint32Array(trace.idCount);
   const start = performance.now();
@@ -200,6 +215,7 @@ function timeBareCalls(trace: Trace, allocator: Allocator): number {
     if (kind === OP_ALLOC) ptrs[id] = allocator.malloc(sizes[op]!);
     else if (kind === OP_REALLOC) ptrs[id] = allocator.realloc(ptrs[id]!, sizes[op]!);
     else allocator.free(ptrs[id]!);
+    if (op % CLOCK_EVERY_OPS === 0 && performance.now() > deadline) return null;
   }
   const elapsedMs = performance.now() - start;
   return opCount === 0 ? 0 : (elapsedMs * 1e6) / opCount;
@@ -210,6 +226,10 @@ export function describeOp(trace: Trace, op: number): string {
   const kind = trace.kinds[op]!;
   const size = kind === OP_FREE ? "" : ` ${trace.sizes[op]}`;
   return `op ${op + 1} (${OP_LETTERS[kind]} ${trace.ids[op]}${size})`;
+}
+
+function timeLimitText(op: number, opCount: number): string {
+  return `the time limit came first, after ${op + 1} of ${opCount} ops`;
 }
 
 function errorText(error: unknown): string {
