@@ -41,8 +41,8 @@ export interface ReplayResult {
   nsPerOp: number | null;
   peakLiveBytes: number;
   peakExtentBytes: number;
-  /** peakLiveBytes / peakExtentBytes (the malloc-lab measure); 0 for an empty trace. */
-  utilization: number;
+  /** peakLiveBytes / peakExtentBytes (the malloc-lab measure); 0 for an empty trace, null if the replay failed. */
+  utilization: number | null;
   /** Stats right after the op where live bytes peaked (null if it was never reached). */
   atPeak: AllocatorStats | null;
   final: AllocatorStats;
@@ -67,7 +67,7 @@ export function replayTrace(trace: Trace, create: () => Allocator, options: Repl
     nsPerOp: timed.nsPerOp,
     peakLiveBytes: trace.peakLiveBytes,
     peakExtentBytes,
-    utilization: peakExtentBytes === 0 ? 0 : trace.peakLiveBytes / peakExtentBytes,
+    utilization: timed.failure !== null ? null : peakExtentBytes === 0 ? 0 : trace.peakLiveBytes / peakExtentBytes,
     atPeak: checked.atPeak,
     final,
     series: checked.series,
