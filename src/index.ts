@@ -20,3 +20,13 @@ export type { HeapSnapshot, LeakSite, LeakedBlock } from "./debug/leaks.js";
 export type { Site, SiteOperation } from "./debug/sites.js";
 export { FitAllocator, FIT_MAX_ALIGN } from "./allocators/fits.js";
 export type { Coalescing, Fit, FitOptions } from "./allocators/fits.js";
+// Traces (browser-safe: reading files with gzip and stdin is `readTraceFile` in dist/src/trace/reader.js).
+export { parseTrace, TraceParser, MAX_TRACE_IDS } from "./trace/parser.js";
+export { TraceFormatError } from "./trace/errors.js";
+export { OP_ALLOC, OP_REALLOC, OP_FREE } from "./trace/trace.js";
+export type { Trace, TraceHeader } from "./trace/trace.js";
+export { replayTrace } from "./trace/replay.js";
+export type { ReplayFailure, ReplayFailureKind, ReplayOptions, ReplayResult } from "./trace/replay.js";
+export type { TimeSeries } from "./trace/samples.js";
+export { traceStats } from "./trace/stats.js";
+export type { HistogramBucket, TraceStats } from "./trace/stats.js";
