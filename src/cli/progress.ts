@@ -35,7 +35,7 @@ export class Progress {
     const filled = this.total === 0 ? BAR_WIDTH : Math.round((this.done / this.total) * BAR_WIDTH);
     const bar = `${"#".repeat(filled)}${"-".repeat(BAR_WIDTH - filled)}`;
     const line = `[${bar}] ${this.done}/${this.total}  ${[...this.running].join(", ")}`;
-    const width = this.stream.columns ?? 80;
+    const width = this.stream.columns || 80;
     this.stream.write(`\r\x1b[2K${line.slice(0, width - 1)}`);
   }
 }

@@ -86,7 +86,7 @@ function footprintChart(rows: ComparisonRow[]): string {
   }));
   const first = rows[0]?.result?.series;
   if (first !== undefined) series.push({ label: "live bytes", color: "#000", xs: first.op, ys: first.liveBytes, dashed: true });
-  return lineChart({ title: "Footprint (heap extent) and live bytes over time", xLabel: "ops", series, yFormat: formatBinary });
+  return lineChart({ title: "Footprint (heap extent) and live bytes over time", xLabel: "ops", series, yFormat: formatBinary, yBinary: true });
 }
 
 function fragmentationChart(rows: ComparisonRow[]): string {

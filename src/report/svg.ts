@@ -7,15 +7,16 @@
  *   | title                                      |
  *   |   y ticks |  plot area (PLOT_W x PLOT_H)   |  legend below the x axis
  *   |           +--------------------------------|
- *   |              x ticks, x label              |
+ *   |              x ticks, x label, legend      |  (a bar chart: slanted labels, x label)
  *   +--------------------------------------------+
  */
 
 const WIDTH = 720;
-const HEIGHT = 320;
-const MARGIN = { left: 80, right: 20, top: 34, bottom: 64 } as const;
+const HEIGHT = 350;
+const MARGIN = { left: 80, right: 20, top: 34, bottom: 94 } as const;
 const PLOT_W = WIDTH - MARGIN.left - MARGIN.right;
 const PLOT_H = HEIGHT - MARGIN.top - MARGIN.bottom;
+const PLOT_BOTTOM = MARGIN.top + PLOT_H;
 const TICKS = 5;
 
 export const PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"];
@@ -35,6 +36,8 @@ export interface LineChart {
   yFormat(value: number): string;
   /** Fix the y range to [0, yMax] (e.g. 1 for ratios); otherwise it fits the data. */
   yMax?: number;
+  /** Round the y ticks in powers of 1024 (for bytes) rather than of 10. */
+  yBinary?: boolean;
 }
 
 export interface Bar {
@@ -55,7 +58,8 @@ export function escapeXml(text: string): string {
 
 export function lineChart(chart: LineChart): string {
   const xMax = Math.max(1, ...chart.series.flatMap((s) => s.xs));
-  const yMax = chart.yMax ?? niceCeiling(Math.max(0, ...chart.series.flatMap((s) => s.ys)));
+  const yUnit = chart.yBinary ? binaryUnit(Math.max(0, ...chart.series.flatMap((s) => s.ys))) : 1;
+  const yMax = chart.yMax ?? niceCeiling(Math.max(0, ...chart.series.flatMap((s) => s.ys)) / yUnit) * yUnit;
   const x = (v: number): number => MARGIN.left + (v / xMax) * PLOT_W;
   const y = (v: number): number => MARGIN.top + PLOT_H - (yMax === 0 ? 0 : (v / yMax) * PLOT_H);
   const lines = chart.series.map((s) => {
@@ -63,9 +67,9 @@ export function lineChart(chart: LineChart): string {
     const dash = s.dashed ? ` stroke-dasharray="5 3"` : "";
     return `<polyline fill="none" stroke="${s.color}" stroke-width="1.5"${dash} points="${points}"><title>${escapeXml(s.label)}</title></polyline>`;
   });
-  const yTicks = linearTicks(yMax).map((v) => yTick(y(v), chart.yFormat(v)));
+  const yTicks = linearTicks(yMax / yUnit).map((v) => yTick(y(v * yUnit), chart.yFormat(v * yUnit)));
   const xTicks = linearTicks(xMax).map((v) => xTick(x(v), formatShort(v)));
-  return svg(chart.title, chart.xLabel, [...yTicks, ...xTicks, ...lines, legend(chart.series)]);
+  return svg(chart.title, chart.xLabel, PLOT_BOTTOM + 32, [...yTicks, ...xTicks, ...lines, legend(chart.series)]);
 }
 
 export function barChart(chart: BarChart): string {
@@ -83,17 +87,17 @@ export function barChart(chart: BarChart): string {
     ? Array.from({ length: Math.log10(top) + 1 }, (_, k) => 10 ** k)
     : linearTicks(top);
   const yTicks = ticks.map((v) => yTick(MARGIN.top + PLOT_H - scale(v) * PLOT_H, formatShort(v)));
-  return svg(chart.title, chart.xLabel, [...yTicks, ...bars]);
+  return svg(chart.title, chart.xLabel, HEIGHT - 10, [...yTicks, ...bars]);
 }
 
-function svg(title: string, xLabel: string, body: string[]): string {
+function svg(title: string, xLabel: string, xLabelY: number, body: string[]): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escapeXml(title)}">`,
     `<text x="${WIDTH / 2}" y="20" text-anchor="middle" font-weight="bold">${escapeXml(title)}</text>`,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top + PLOT_H}" x2="${MARGIN.left + PLOT_W}" y2="${MARGIN.top + PLOT_H}" stroke="#333"/>`,
     `<line x1="${MARGIN.left}" y1="${MARGIN.top}" x2="${MARGIN.left}" y2="${MARGIN.top + PLOT_H}" stroke="#333"/>`,
     ...body,
-    `<text x="${MARGIN.left + PLOT_W / 2}" y="${MARGIN.top + PLOT_H + 34}" text-anchor="middle" font-size="12">${escapeXml(xLabel)}</text>`,
+    `<text x="${MARGIN.left + PLOT_W / 2}" y="${xLabelY}" text-anchor="middle" font-size="12">${escapeXml(xLabel)}</text>`,
     `</svg>`,
   ].join("\n");
 }
@@ -112,7 +116,7 @@ function xTick(xPos: number, label: string, rotated = false): string {
 function legend(series: LineSeries[]): string {
   return series.map((s, i) => {
     const lx = MARGIN.left + (i % 4) * (PLOT_W / 4);
-    const ly = HEIGHT - 18 + Math.floor(i / 4) * 14 - (series.length > 4 ? 10 : 0);
+    const ly = PLOT_BOTTOM + 52 + Math.floor(i / 4) * 16;
     const dash = s.dashed ? ` stroke-dasharray="5 3"` : "";
     return `<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>` +
       `<text x="${lx + 22}" y="${ly + 4}" font-size="11">${escapeXml(s.label)}</text>`;
@@ -126,6 +130,13 @@ function linearTicks(max: number): number[] {
   const ticks: number[] = [];
   for (let v = 0; v <= max * (1 + 1e-9); v += step) ticks.push(v);
   return ticks;
+}
+
+/** The power of 1024 that `max` bytes are best counted in (1, 1024, 1024^2, ...). */
+function binaryUnit(max: number): number {
+  let unit = 1;
+  while (max / unit >= 1024) unit *= 1024;
+  return unit;
 }
 
 function niceStep(rough: number): number {
