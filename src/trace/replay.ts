@@ -144,13 +144,12 @@ class CheckedReplay {
     const size = this.trace.sizes[op]!;
     const oldPtr = this.ptrs[id]!;
     const oldSize = this.blockSizes[id]!;
-    this.verify(op, id, "before realloc");
+    this.verify(op, id, oldPtr, oldSize, "before realloc");
     const ptr = this.allocator.realloc(oldPtr, size);
     if (ptr === 0) this.stop("out-of-memory", op, `realloc(${oldPtr}, ${size}) returned 0 (out of memory)`);
-    this.ptrs[id] = ptr;
-    this.blockSizes[id] = Math.min(oldSize, size);
-    this.verify(op, id, "after realloc (the kept bytes)");
+    this.verify(op, id, ptr, Math.min(oldSize, size), "after realloc (the kept bytes)");
     if (size > oldSize) fillPattern(this.allocator.store, ptr, oldSize, size, this.words[id]!);
+    this.ptrs[id] = ptr;
     this.blockSizes[id] = size;
     this.liveBytes += size - oldSize;
     this.noteBlockEnd(ptr + size);
@@ -158,7 +157,7 @@ class CheckedReplay {
 
   private free(op: number): void {
     const id = this.trace.ids[op]!;
-    this.verify(op, id, "before free");
+    this.verify(op, id, this.ptrs[id]!, this.blockSizes[id]!, "before free");
     this.allocator.free(this.ptrs[id]!);
     this.ptrs[id] = 0;
     this.liveBytes -= this.blockSizes[id]!;
@@ -168,9 +167,8 @@ class CheckedReplay {
     if (end > this.highestBlockEnd) this.highestBlockEnd = end;
   }
 
-  private verify(op: number, id: number, when: string): void {
-    const ptr = this.ptrs[id]!;
-    const size = this.blockSizes[id]!;
+  /** Stops with a "content" failure unless the first `size` bytes at `ptr` carry block `id`'s pattern. */
+  private verify(op: number, id: number, ptr: number, size: number, when: string): void {
     const at = findPatternMismatch(this.allocator.store, ptr, size, this.words[id]!);
     if (at >= 0) {
       this.stop("content", op, `block ${id} (${size} bytes at offset ${ptr}) lost its contents at byte ${at} ${when}`);
@@ -180,7 +178,9 @@ class CheckedReplay {
   /** Blocks still live keep their contents, and the allocator counts them as the trace does. */
   private checkEnd(): void {
     const { opCount, idCount, finalLiveBlocks } = this.trace;
-    for (let id = 0; id < idCount; id++) if (this.ptrs[id] !== 0) this.verify(opCount, id, "at the end");
+    for (let id = 0; id < idCount; id++) {
+      if (this.ptrs[id] !== 0) this.verify(opCount, id, this.ptrs[id]!, this.blockSizes[id]!, "at the end");
+    }
     const liveBlocks = this.allocator.stats().liveBlocks;
     if (liveBlocks !== finalLiveBlocks) {
       this.stop("stats", opCount, `the allocator reports ${liveBlocks} live blocks at the end, the trace has ${finalLiveBlocks}`);
