@@ -23,9 +23,10 @@
  *
  *   base = inner.malloc(L + size + redZoneBytes, max(align, 8)),  end = base + inner.usableSize(base)
  *
- * On free the whole span [base, end) is filled with the poison 0xfd and the block waits in a
- * quarantine bounded by bytes (quarantine.ts); when it leaves, every byte is checked to still be
- * poison, then the span goes back to the inner allocator. `check()` verifies every red zone and
+ * On free the span [base, min(end, ptr + maxFillBytes)) is filled with the poison 0xfd (the whole
+ * span unless the block is big) and the block waits in a quarantine bounded by bytes
+ * (quarantine.ts); when it leaves, every poisoned byte is checked to still be poison, then the
+ * span goes back to the inner allocator. `check()` verifies every red zone and
  * every quarantined span, then calls the inner `check()`. realloc always moves the block (as ASan
  * does), so a stale pointer to the old place is caught like any use after free.
  *
@@ -79,6 +80,13 @@ export interface DebugHeapOptions {
   stackDepth?: number;
   /** Byte written over fresh user memory; null leaves it as the inner allocator returns it. @defaultValue 0xbe */
   allocFill?: number | null;
+  /**
+   * The most user bytes of a block that are filled on malloc and poisoned (then verified) on
+   * free; a write after free beyond them goes unseen. Red zones are always whole. Like ASan's
+   * `max_malloc_fill_size`, this keeps big blocks from costing a pass over all their bytes.
+   * Infinity poisons whole blocks. @defaultValue 4096
+   */
+  maxFillBytes?: number;
   /** Largest blocks listed per site in leak reports. @defaultValue 8 */
   maxBlocksPerSite?: number;
 }
@@ -86,6 +94,7 @@ export interface DebugHeapOptions {
 export const DEFAULT_RED_ZONE_BYTES = 16;
 export const DEFAULT_QUARANTINE_BYTES = 4 << 20;
 export const DEFAULT_HISTORY_BLOCKS = 65536;
+export const DEFAULT_MAX_FILL_BYTES = 4096;
 
 /** A block as `describe()` reports it. */
 export type BlockDescription = BlockStory & { state: "live" | "quarantined" | "released" };
@@ -168,6 +177,7 @@ export class DebugHeap implements Allocator {
   readonly redZoneBytes: number;
   readonly historyBlocks: number;
   readonly allocFill: number | null;
+  readonly maxFillBytes: number;
   readonly maxBlocksPerSite: number;
 
   private readonly sites: SiteTable;
@@ -197,6 +207,8 @@ export class DebugHeap implements Allocator {
     const fill = options.allocFill === undefined ? ALLOC_FILL : options.allocFill;
     if (fill !== null) option("allocFill", fill, 0, 0, 255);
     this.allocFill = fill;
+    const maxFill = options.maxFillBytes ?? DEFAULT_MAX_FILL_BYTES;
+    this.maxFillBytes = maxFill === Infinity ? MAX_STORE_BYTES : option("maxFillBytes", maxFill, 0, 0, MAX_STORE_BYTES);
     this.sites = new SiteTable(options.captureStacks ?? false, option("stackDepth", options.stackDepth, 12, 1, 200));
   }
 
@@ -389,7 +401,7 @@ export class DebugHeap implements Allocator {
     const end = base + this.inner.usableSize(base);
     const { u8, i32 } = this.inner.store;
     fill(u8, i32, base, ptr, LEFT_CANARY);
-    if (this.allocFill !== null) fill(u8, i32, ptr, ptr + size, this.allocFill);
+    if (this.allocFill !== null) fill(u8, i32, ptr, ptr + Math.min(size, this.maxFillBytes), this.allocFill);
     fill(u8, i32, ptr + size, end, RIGHT_CANARY);
 
     // A released block that started here is forgotten: a free of this offset is legal again.
@@ -435,8 +447,14 @@ export class DebugHeap implements Allocator {
     t.freeSeq[slot] = seq;
     t.freeSite[slot] = site;
     const { u8, i32 } = this.inner.store;
-    fill(u8, i32, base, end, FREED_POISON);
+    fill(u8, i32, base, this.poisonEnd(t.ptr[slot]!, end), FREED_POISON);
     this.quarantine.push(slot, 0, end - base);
+  }
+
+  /** Where the poison of a freed block ends: its span, or `maxFillBytes` past its user offset. */
+  private poisonEnd(ptr: number, end: number): number {
+    const cap = ptr + this.maxFillBytes;
+    return cap < end ? cap : end;
   }
 
   /** Releases the oldest quarantined blocks while the quarantine is over its budget. */
@@ -488,7 +506,7 @@ export class DebugHeap implements Allocator {
       throw new BufferOverflowError(this.story(slot), bad, u8[bad]!, RIGHT_CANARY, run(u8, bad, end, RIGHT_CANARY));
     }
     const base = t.base[slot]!;
-    const badLeft = lastMismatch(u8, base, ptr, LEFT_CANARY);
+    const badLeft = mismatch(u8, i32, base, ptr, LEFT_CANARY) < 0 ? -1 : lastMismatch(u8, base, ptr, LEFT_CANARY);
     if (badLeft >= 0) {
       throw new BufferOverflowError(this.story(slot), badLeft, u8[badLeft]!, LEFT_CANARY, runBackward(u8, base, badLeft, LEFT_CANARY));
     }
@@ -498,9 +516,10 @@ export class DebugHeap implements Allocator {
     const t = this.table;
     const { u8, i32 } = this.inner.store;
     const end = t.end[slot]!;
-    const bad = mismatch(u8, i32, t.base[slot]!, end, FREED_POISON);
+    const poisoned = this.poisonEnd(t.ptr[slot]!, end);
+    const bad = mismatch(u8, i32, t.base[slot]!, poisoned, FREED_POISON);
     if (bad < 0) return undefined;
-    return new UseAfterFreeError(this.freedStory(slot), "write", bad, u8[bad]!, FREED_POISON, run(u8, bad, end, FREED_POISON), detectedBy);
+    return new UseAfterFreeError(this.freedStory(slot), "write", bad, u8[bad]!, FREED_POISON, run(u8, bad, poisoned, FREED_POISON), detectedBy);
   }
 
   /** The error for free/realloc/usableSize of something that is not a live block. */

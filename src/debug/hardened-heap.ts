@@ -61,17 +61,22 @@ export interface HardenedHeapStats extends AllocatorStats {
   quarantinedBytes: number;
 }
 
-/** The keyed header checksum (24 bits): murmur3-style multiply-xorshift rounds. */
+/**
+ * The keyed header checksum (24 bits): murmur3-style multiply-xorshift rounds, one per field, so
+ * that no change of size and state together cancels out.
+ */
 export function headerChecksum(secret: number, ptr: number, size: number, low8: number): number {
   let h = Math.imul(ptr ^ secret, 0x9e3779b1);
   h = Math.imul(h ^ (h >>> 15) ^ size, 0x85ebca77);
-  h = Math.imul(h ^ (h >>> 13) ^ low8 ^ (secret >>> 7), 0xc2b2ae3d);
+  h = Math.imul(h ^ (h >>> 13) ^ low8, 0xc2b2ae3d);
   return (h ^ (h >>> 16)) >>> 8;
 }
 
 export class HardenedHeap implements Allocator {
   readonly name: string;
   readonly inner: Allocator;
+  /** The inner allocator's store (an allocator keeps its store for life). */
+  private readonly byteStore: ByteStore;
   private readonly secret: number;
   private readonly quarantine: Quarantine | undefined;
   private liveBlocks = 0;
@@ -84,6 +89,7 @@ export class HardenedHeap implements Allocator {
   constructor(inner?: Allocator, options: HardenedHeapOptions = {}) {
     this.inner = inner ?? new Heap();
     this.name = `hardened(${this.inner.name})`;
+    this.byteStore = this.inner.store;
     this.secret = options.secret === undefined
       ? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!
       : option("secret", options.secret, 0, 0, 0xffffffff);
@@ -92,11 +98,11 @@ export class HardenedHeap implements Allocator {
   }
 
   get store(): ByteStore {
-    return this.inner.store;
+    return this.byteStore;
   }
 
   malloc(size: number, align = 8): number {
-    checkSize(size, MAX_STORE_BYTES);
+    if (!((size >>> 0) === size && size <= MAX_STORE_BYTES)) checkSize(size, MAX_STORE_BYTES);
     let shift = 0;
     if (align !== 8) {
       checkAlign(align, MAX_ALIGN);
@@ -124,16 +130,18 @@ export class HardenedHeap implements Allocator {
   /** Frees a live block after checking its header; `free(0)` does nothing, as in C. */
   free(ptr: number): void {
     if (ptr === 0) return;
-    const u32 = this.inner.store.u32;
+    // An offset past the store reads `undefined` words: state 0, so it is refused as not live.
+    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES)) throw this.outside(ptr, "free");
+    const u32 = this.byteStore.u32;
     const h = (ptr - HEADER_BYTES) >>> 2;
-    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES && h + 1 < u32.length)) throw this.outside(ptr, "free");
     const size = u32[h]!;
     const meta = u32[h + 1]!;
     const low = meta & 0xff;
     if (meta >>> 8 !== headerChecksum(this.secret, ptr, size, low)) throw this.refuse(ptr, "free", size, meta);
     if (low >>> STATE_SHIFT !== LIVE) throw this.notLive(ptr, "free");
     const shift = low & ALIGN_SHIFT_MASK;
-    this.writeHeader(ptr, size, (FREED << STATE_SHIFT) | shift);
+    const freedLow = (FREED << STATE_SHIFT) | shift;
+    u32[h + 1] = ((headerChecksum(this.secret, ptr, size, freedLow) << 8) | freedLow) >>> 0;
     const pad = 8 << shift;
     this.liveBlocks--;
     this.liveBytes -= size;
@@ -151,7 +159,7 @@ export class HardenedHeap implements Allocator {
   realloc(ptr: number, size: number): number {
     if (ptr === 0) return this.malloc(size);
     const oldSize = this.liveHeader(ptr, "realloc");
-    checkSize(size, MAX_STORE_BYTES);
+    if (!((size >>> 0) === size && size <= MAX_STORE_BYTES)) checkSize(size, MAX_STORE_BYTES);
     const shift = this.lastShift;
     if (shift !== 0) {
       // An over-aligned block: the inner realloc would only keep 8-byte alignment, so move it here.
@@ -249,7 +257,7 @@ export class HardenedHeap implements Allocator {
   // --- internals -------------------------------------------------------------------------
 
   private writeHeader(ptr: number, size: number, low8: number): void {
-    const u32 = this.inner.store.u32;
+    const u32 = this.byteStore.u32;
     const h = (ptr - HEADER_BYTES) >>> 2;
     u32[h] = size;
     u32[h + 1] = ((headerChecksum(this.secret, ptr, size, low8) << 8) | low8) >>> 0;
@@ -273,9 +281,9 @@ export class HardenedHeap implements Allocator {
 
   /** Checks that `ptr` heads a live block; returns its size and leaves its shift in `lastShift`. */
   private liveHeader(ptr: number, operation: "realloc" | "usableSize"): number {
-    const u32 = this.inner.store.u32;
+    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES)) throw this.outside(ptr, operation);
+    const u32 = this.byteStore.u32;
     const h = (ptr - HEADER_BYTES) >>> 2;
-    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES && h + 1 < u32.length)) throw this.outside(ptr, operation);
     const size = u32[h]!;
     const meta = u32[h + 1]!;
     const low = meta & 0xff;

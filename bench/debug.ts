@@ -1,0 +1,130 @@
+/**
+ * What checking costs: the plain Heap against HardenedHeap and DebugHeap over it, replaying each
+ * shared trace (the bare malloc/realloc/free calls, nothing else timed). In each round every
+ * mode takes one sample (the trace replayed on fresh allocators until 200 ms have passed), the
+ * modes back to back so that the load of a shared machine hits them alike; a mode's ratio is
+ * the median over the rounds of its sample divided by the plain heap's in the same round.
+ *
+ *   node --expose-gc dist/bench/debug.js [--runs N] [--stacks] [trace ...]
+ *
+ * Targets (issue 4): hardened within 1.3x of the plain heap; debug "a few times" (ASan is ~2x).
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Allocator } from "../src/allocator.js";
+import { DebugHeap } from "../src/debug/debug-heap.js";
+import { HardenedHeap } from "../src/debug/hardened-heap.js";
+import { Heap } from "../src/heap/heap.js";
+import { readTraceFile } from "../src/trace/reader.js";
+import { OP_ALLOC, OP_REALLOC, type Trace } from "../src/trace/trace.js";
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const TRACES_DIR = path.resolve(REPO_ROOT, "../shared/traces");
+const ALL_TRACES = ["git-log-p", "perl-wordfreq", "python-json-regex", "sqlite3-workload"];
+
+interface Mode {
+  name: string;
+  create: () => Allocator;
+}
+
+const MODES: Mode[] = [
+  { name: "heap", create: () => new Heap() },
+  { name: "hardened", create: () => new HardenedHeap(new Heap()) },
+  { name: "hardened + 1 MiB delayed reuse", create: () => new HardenedHeap(new Heap(), { quarantineBytes: 1 << 20 }) },
+  { name: "debug", create: () => new DebugHeap(new Heap()) },
+];
+const STACKS_MODE: Mode = { name: "debug + stacks", create: () => new DebugHeap(new Heap(), { captureStacks: true }) };
+
+/**
+ * The bare calls of the trace on `allocator`, in milliseconds. Each mode gets its own copy of
+ * this loop (compiled from the same text), so that its call sites see one allocator class, as
+ * they would in a program, instead of going polymorphic across the modes being compared.
+ */
+const REPLAY_LOOP = `
+  const { kinds, ids, sizes, opCount } = trace;
+  const ptrs = new Uint32Array(trace.idCount);
+  const start = performance.now();
+  for (let op = 0; op < opCount; op++) {
+    const id = ids[op];
+    const kind = kinds[op];
+    if (kind === ${OP_ALLOC}) ptrs[id] = allocator.malloc(sizes[op]);
+    else if (kind === ${OP_REALLOC}) ptrs[id] = allocator.realloc(ptrs[id], sizes[op]);
+    else allocator.free(ptrs[id]);
+  }
+  return performance.now() - start;
+`;
+
+type Replay = (trace: Trace, allocator: Allocator) => number;
+
+export function compileReplay(): Replay {
+  return new Function("trace", "allocator", REPLAY_LOOP) as Replay;
+}
+
+/** A sample: the trace replayed on fresh allocators until MIN_SAMPLE_MS have passed; ms per replay. */
+const MIN_SAMPLE_MS = 200;
+
+function sampleMs(trace: Trace, mode: Mode, replay: Replay): number {
+  let total = 0;
+  let count = 0;
+  do {
+    const allocator = mode.create();
+    gc?.();
+    total += replay(trace, allocator);
+    count++;
+  } while (total < MIN_SAMPLE_MS);
+  return total / count;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  let runs = 7;
+  let stacks = false;
+  const names: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--runs") runs = Number(args[++i]);
+    else if (args[i] === "--stacks") stacks = true;
+    else names.push(args[i]!);
+  }
+  if (!(Number.isInteger(runs) && runs >= 1)) throw new Error("--runs takes a positive integer");
+  const modes = stacks ? [...MODES, STACKS_MODE] : MODES;
+  console.log(`Node ${process.version}, ${runs} rounds per trace, median ms per replay of the bare calls (median of the per-round ratios to the plain heap)${gc ? "" : "; run with --expose-gc for steadier numbers"}\n`);
+  console.log(`| trace | ops | ${modes.map((m) => m.name).join(" | ")} |`);
+  console.log(`| --- | ---: | ${modes.map(() => "---:").join(" | ")} |`);
+  const ratios = new Map<string, number[]>();
+  for (const name of names.length > 0 ? names : ALL_TRACES) {
+    const trace = await readTraceFile(path.join(TRACES_DIR, `${name}.rep.gz`));
+    const times = modes.map(() => [] as number[]);
+    const replays = modes.map(() => compileReplay());
+    for (const [m, mode] of modes.entries()) replays[m]!(trace, mode.create()); // warm-up
+    for (let round = 0; round < runs; round++) {
+      for (const [m, mode] of modes.entries()) times[m]!.push(sampleMs(trace, mode, replays[m]!));
+      process.stderr.write(`  ${name}: round ${round + 1}/${runs}\n`);
+    }
+    const medians = times.map(median);
+    const cells = medians.map((ms, m) => {
+      if (m === 0) return `${ms.toFixed(1)}`;
+      // The ratio is the median of the per-round ratios: a round's modes ran back to back, under the same load.
+      const r = median(times[m]!.map((t, round) => t / times[0]![round]!));
+      const list = ratios.get(modes[m]!.name) ?? [];
+      list.push(r);
+      ratios.set(modes[m]!.name, list);
+      return `${ms.toFixed(1)} (${r.toFixed(2)}x)`;
+    });
+    console.log(`| ${name} | ${trace.opCount.toLocaleString("en-US")} | ${cells.join(" | ")} |`);
+  }
+  console.log("");
+  for (const [mode, list] of ratios) {
+    const geo = Math.exp(list.reduce((s, r) => s + Math.log(r), 0) / list.length);
+    console.log(`${mode}: geometric mean ${geo.toFixed(2)}x the plain heap`);
+  }
+}
+
+await main();
