@@ -57,7 +57,7 @@ describe("heapkit compare", () => {
     assert.equal(run.code, 0, run.stderr);
     const [row] = JSON.parse(run.stdout).rows;
     assert.equal(row.status, "stopped");
-    assert.equal(row.reason, "op 1 (a 0 100): the time limit came first, after 1 of 2 ops");
+    assert.equal(row.reason, "the time limit came first, after 1 of 2 ops");
   });
 
   it("exits 1 when an allocator fails on a trace, 2 for bad usage", async () => {

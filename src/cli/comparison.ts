@@ -66,8 +66,10 @@ function rowOf(trace: Trace, allocator: string, outcome: JobOutcome): Comparison
 }
 
 function outcomeStatus(outcome: JobOutcome): string {
-  if (outcome.result === null) return "error";
-  return outcome.result.failure === null ? "ok" : `failed (${outcome.result.failure.kind})`;
+  const failure = outcome.result?.failure;
+  if (outcome.result === null) return "failed (the worker died)";
+  if (failure === null || failure === undefined) return "ok";
+  return failure.kind === "time-limit" ? "stopped at the time limit" : `failed (${failure.kind})`;
 }
 
 /** The file name without directories, for tables and plots. */

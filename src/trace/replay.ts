@@ -115,7 +115,7 @@ class CheckedReplay {
         else this.free(op);
         if (op === peakLiveOp) this.atPeak = this.allocator.stats();
         if ((op + 1) % interval === 0 || (op + 1 === opCount && this.sampleCount > 0)) addSample(this.series, op + 1, this.liveBytes, this.allocator.stats());
-        if (op % CLOCK_EVERY_OPS === 0 && performance.now() > this.deadline) this.stop("time-limit", op, timeLimitText(op, opCount));
+        if (op % CLOCK_EVERY_OPS === 0 && performance.now() > this.deadline) throw timeLimitStop(op, opCount);
       }
       this.checkEnd();
     } catch (error) {
@@ -228,8 +228,8 @@ export function describeOp(trace: Trace, op: number): string {
   return `op ${op + 1} (${OP_LETTERS[kind]} ${trace.ids[op]}${size})`;
 }
 
-function timeLimitText(op: number, opCount: number): string {
-  return `the time limit came first, after ${op + 1} of ${opCount} ops`;
+function timeLimitStop(op: number, opCount: number): ReplayStop {
+  return new ReplayStop({ kind: "time-limit", op, message: `the time limit came first, after ${op + 1} of ${opCount} ops` });
 }
 
 function errorText(error: unknown): string {
