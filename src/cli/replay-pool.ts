@@ -1,8 +1,9 @@
 /**
  * Runs replay jobs (one trace under one policy each) on a pool of worker threads, as many as
  * there are jobs or cores, whichever is fewer. Each worker takes the next job when it finishes
- * one; a trace is sent to a worker once and kept there. A worker that dies fails its job and is
- * replaced, so one crash costs one row, not the run.
+ * one; a trace is sent to a worker once and kept there. A worker that dies, or hangs past the
+ * time limit (an allocator looping inside one call never reaches the replay's own clock check),
+ * fails its job and is replaced, so one crash costs one row, not the run.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -42,6 +43,9 @@ export interface PoolOptions {
 
 const WORKER_URL = new URL("./replay-worker.js", import.meta.url);
 
+/** How long past its time limit a job may stay silent before its worker is terminated. */
+const HANG_GRACE_MS = 5000;
+
 export async function runReplayJobs(traces: Trace[], jobs: ReplayJob[], options: PoolOptions): Promise<JobOutcome[]> {
   const outcomes: JobOutcome[] = [];
   let next = 0;
@@ -76,7 +80,11 @@ class ReplayWorker {
 
   run(job: ReplayJob, { sampleCount, timeLimitMs }: PoolOptions): Promise<JobReply> {
     return new Promise((resolve, reject) => {
+      const watchdog = Number.isFinite(timeLimitMs)
+        ? setTimeout(() => { settle(); void this.worker.terminate(); reject(new Error(`no answer ${HANG_GRACE_MS / 1000} s past the time limit`)); }, timeLimitMs + HANG_GRACE_MS)
+        : undefined;
       const settle = (): void => {
+        clearTimeout(watchdog);
         this.worker.off("message", onMessage).off("error", onError).off("exit", onExit);
       };
       const onMessage = (reply: JobReply): void => { settle(); resolve(reply); };
