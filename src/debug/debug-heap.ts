@@ -116,24 +116,24 @@ const ALLOCATED_BY_REALLOC = 1;
 const FREED_BY_REALLOC = 2;
 
 /**
- * Per-block records as typed-array columns, indexed by slot; freed slots are recycled.
- * Offsets and sizes fit in 32 bits (MAX_STORE_BYTES < 2^32); sequence numbers are doubles.
+ * Per-block records, one 64-byte row (a cache line) per slot, so that the fields one call
+ * touches sit together; freed slots are recycled. Offsets and sizes fit in 32 bits
+ * (MAX_STORE_BYTES < 2^32); sequence numbers are doubles.
+ *
+ *   u32 word  0 ptr   1 size   2 base   3 end   4 allocSite (i32)   5 freeSite (i32)   7 liveIndex
+ *   byte     24 state   25 alignLog   26 flags
+ *   f64       4 allocSeq   5 birthSeq   6 freeSeq
  */
+const ROW_BYTES = 64;
+const ROW_WORDS = ROW_BYTES / 4;
+const ROW_DOUBLES = ROW_BYTES / 8;
+
 class BlockTable {
-  capacity = 0;
-  ptr = new Uint32Array(0);
-  size = new Uint32Array(0);
-  base = new Uint32Array(0);
-  end = new Uint32Array(0);
-  alignLog = new Uint8Array(0);
-  liveIndex = new Int32Array(0);
-  state = new Uint8Array(0);
-  flags = new Uint8Array(0);
-  allocSite = new Int32Array(0);
-  freeSite = new Int32Array(0);
-  birthSeq = new Float64Array(0);
-  allocSeq = new Float64Array(0);
-  freeSeq = new Float64Array(0);
+  private u32 = new Uint32Array(0);
+  private i32 = new Int32Array(0);
+  private u8 = new Uint8Array(0);
+  private f64 = new Float64Array(0);
+  private capacity = 0;
   private spare: number[] = [];
   private used = 0;
 
@@ -145,28 +145,45 @@ class BlockTable {
   }
 
   release(slot: number): void {
-    this.state[slot] = 0;
+    this.setState(slot, 0);
     this.spare.push(slot);
   }
 
+  ptr(s: number): number { return this.u32[s * ROW_WORDS]!; }
+  size(s: number): number { return this.u32[s * ROW_WORDS + 1]!; }
+  base(s: number): number { return this.u32[s * ROW_WORDS + 2]!; }
+  end(s: number): number { return this.u32[s * ROW_WORDS + 3]!; }
+  allocSite(s: number): number { return this.i32[s * ROW_WORDS + 4]!; }
+  freeSite(s: number): number { return this.i32[s * ROW_WORDS + 5]!; }
+  liveIndex(s: number): number { return this.u32[s * ROW_WORDS + 7]!; }
+  state(s: number): number { return this.u8[s * ROW_BYTES + 24]!; }
+  alignLog(s: number): number { return this.u8[s * ROW_BYTES + 25]!; }
+  flags(s: number): number { return this.u8[s * ROW_BYTES + 26]!; }
+  allocSeq(s: number): number { return this.f64[s * ROW_DOUBLES + 4]!; }
+  birthSeq(s: number): number { return this.f64[s * ROW_DOUBLES + 5]!; }
+  freeSeq(s: number): number { return this.f64[s * ROW_DOUBLES + 6]!; }
+
+  setPtr(s: number, v: number): void { this.u32[s * ROW_WORDS] = v; }
+  setSize(s: number, v: number): void { this.u32[s * ROW_WORDS + 1] = v; }
+  setBase(s: number, v: number): void { this.u32[s * ROW_WORDS + 2] = v; }
+  setEnd(s: number, v: number): void { this.u32[s * ROW_WORDS + 3] = v; }
+  setAllocSite(s: number, v: number): void { this.i32[s * ROW_WORDS + 4] = v; }
+  setFreeSite(s: number, v: number): void { this.i32[s * ROW_WORDS + 5] = v; }
+  setLiveIndex(s: number, v: number): void { this.u32[s * ROW_WORDS + 7] = v; }
+  setState(s: number, v: number): void { this.u8[s * ROW_BYTES + 24] = v; }
+  setAlignLog(s: number, v: number): void { this.u8[s * ROW_BYTES + 25] = v; }
+  setFlags(s: number, v: number): void { this.u8[s * ROW_BYTES + 26] = v; }
+  setAllocSeq(s: number, v: number): void { this.f64[s * ROW_DOUBLES + 4] = v; }
+  setBirthSeq(s: number, v: number): void { this.f64[s * ROW_DOUBLES + 5] = v; }
+  setFreeSeq(s: number, v: number): void { this.f64[s * ROW_DOUBLES + 6] = v; }
+
   private grow(capacity: number): void {
-    const g = <T extends Uint32Array | Uint8Array | Int32Array | Float64Array>(old: T, fresh: T): T => {
-      fresh.set(old as never);
-      return fresh;
-    };
-    this.ptr = g(this.ptr, new Uint32Array(capacity));
-    this.size = g(this.size, new Uint32Array(capacity));
-    this.base = g(this.base, new Uint32Array(capacity));
-    this.end = g(this.end, new Uint32Array(capacity));
-    this.alignLog = g(this.alignLog, new Uint8Array(capacity));
-    this.liveIndex = g(this.liveIndex, new Int32Array(capacity));
-    this.state = g(this.state, new Uint8Array(capacity));
-    this.flags = g(this.flags, new Uint8Array(capacity));
-    this.allocSite = g(this.allocSite, new Int32Array(capacity));
-    this.freeSite = g(this.freeSite, new Int32Array(capacity));
-    this.birthSeq = g(this.birthSeq, new Float64Array(capacity));
-    this.allocSeq = g(this.allocSeq, new Float64Array(capacity));
-    this.freeSeq = g(this.freeSeq, new Float64Array(capacity));
+    const bytes = new ArrayBuffer(capacity * ROW_BYTES);
+    new Uint8Array(bytes).set(this.u8);
+    this.u32 = new Uint32Array(bytes);
+    this.i32 = new Int32Array(bytes);
+    this.u8 = new Uint8Array(bytes);
+    this.f64 = new Float64Array(bytes);
     this.capacity = capacity;
   }
 }
@@ -268,8 +285,8 @@ export class DebugHeap implements Allocator {
     const seq = ++this.seq;
     const site = this.sites.capture(this.realloc);
     const t = this.table;
-    const oldSize = t.size[slot]!;
-    const moved = this.allocate(size, 2 ** t.alignLog[slot]!, seq, site, ALLOCATED_BY_REALLOC, t.birthSeq[slot]!);
+    const oldSize = t.size(slot);
+    const moved = this.allocate(size, 2 ** t.alignLog(slot), seq, site, ALLOCATED_BY_REALLOC, t.birthSeq(slot));
     if (moved === 0) return 0;
     this.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, size));
     this.retire(slot, seq, site, FREED_BY_REALLOC);
@@ -281,7 +298,7 @@ export class DebugHeap implements Allocator {
   usableSize(ptr: number): number {
     const slot = this.liveSlotOf(ptr);
     if (slot < 0) throw this.badPointer(ptr, "usableSize");
-    return this.table.size[slot]!;
+    return this.table.size(slot);
   }
 
   /** Verifies every live block's red zones and every quarantined block's poison, then the inner heap. */
@@ -316,12 +333,12 @@ export class DebugHeap implements Allocator {
    */
   *walk(): IterableIterator<BlockInfo> {
     const byBase = new Map<number, number>();
-    for (let i = 0; i < this.liveCount; i++) byBase.set(this.table.base[this.liveSlots[i]!]!, this.liveSlots[i]!);
-    for (const [slot] of this.quarantine.entries()) byBase.set(this.table.base[slot]!, slot);
+    for (let i = 0; i < this.liveCount; i++) byBase.set(this.table.base(this.liveSlots[i]!), this.liveSlots[i]!);
+    for (const [slot] of this.quarantine.entries()) byBase.set(this.table.base(slot), slot);
     for (const block of this.inner.walk()) {
       const slot = block.state === "used" ? byBase.get(block.offset) : undefined;
       if (slot === undefined) yield block;
-      else if (this.table.state[slot] === LIVE) yield { offset: this.table.ptr[slot]!, sizeBytes: block.sizeBytes, state: "used" };
+      else if (this.table.state(slot) === LIVE) yield { offset: this.table.ptr(slot), sizeBytes: block.sizeBytes, state: "used" };
       else yield { offset: block.offset, sizeBytes: block.sizeBytes, state: "meta" };
     }
   }
@@ -359,10 +376,10 @@ export class DebugHeap implements Allocator {
     if (live !== undefined) return { ...this.story(live), state: "live" };
     const t = this.table;
     for (const [slot] of this.quarantine.entries()) {
-      if (t.base[slot]! <= offset && offset < t.end[slot]!) return { ...this.freedStory(slot), state: "quarantined" };
+      if (t.base(slot) <= offset && offset < t.end(slot)) return { ...this.freedStory(slot), state: "quarantined" };
     }
     const freed = this.slotOf(offset);
-    if (freed >= 0) return { ...this.freedStory(freed), state: t.state[freed] === QUARANTINED ? "quarantined" : "released" };
+    if (freed >= 0) return { ...this.freedStory(freed), state: t.state(freed) === QUARANTINED ? "quarantined" : "released" };
     return undefined;
   }
 
@@ -377,7 +394,7 @@ export class DebugHeap implements Allocator {
 
   private liveSlotOf(ptr: number): number {
     const slot = this.slotOf(ptr);
-    return slot >= 0 && this.table.state[slot] === LIVE ? slot : -1;
+    return slot >= 0 && this.table.state(slot) === LIVE ? slot : -1;
   }
 
   private setShadow(ptr: number, value: number): void {
@@ -409,21 +426,21 @@ export class DebugHeap implements Allocator {
     if (stale >= 0) this.table.release(stale);
     const t = this.table;
     const slot = t.add(); // may replace the columns: read them through t after this
-    t.ptr[slot] = ptr;
-    t.size[slot] = size;
-    t.base[slot] = base;
-    t.end[slot] = end;
-    t.alignLog[slot] = 31 - Math.clz32(align);
-    t.state[slot] = LIVE;
-    t.flags[slot] = flags;
-    t.allocSite[slot] = site;
-    t.freeSite[slot] = NO_SITE;
-    t.allocSeq[slot] = seq;
-    t.birthSeq[slot] = birth;
-    t.freeSeq[slot] = 0;
+    t.setPtr(slot, ptr);
+    t.setSize(slot, size);
+    t.setBase(slot, base);
+    t.setEnd(slot, end);
+    t.setAlignLog(slot, 31 - Math.clz32(align));
+    t.setState(slot, LIVE);
+    t.setFlags(slot, flags);
+    t.setAllocSite(slot, site);
+    t.setFreeSite(slot, NO_SITE);
+    t.setAllocSeq(slot, seq);
+    t.setBirthSeq(slot, birth);
+    t.setFreeSeq(slot, 0);
     this.setShadow(ptr, slot + 1);
     if (this.liveCount === this.liveSlots.length) this.liveSlots = grownInt32(this.liveSlots, this.liveCount * 2);
-    t.liveIndex[slot] = this.liveCount;
+    t.setLiveIndex(slot, this.liveCount);
     this.liveSlots[this.liveCount++] = slot;
     this.liveBytes += size;
     this.liveSpanBytes += end - base;
@@ -434,20 +451,20 @@ export class DebugHeap implements Allocator {
   /** Moves a live block to quarantine, poisoned. */
   private retire(slot: number, seq: number, site: number, flags: number): void {
     const t = this.table;
-    const base = t.base[slot]!;
-    const end = t.end[slot]!;
+    const base = t.base(slot);
+    const end = t.end(slot);
     const last = this.liveSlots[--this.liveCount]!;
-    const index = t.liveIndex[slot]!;
+    const index = t.liveIndex(slot);
     this.liveSlots[index] = last;
-    t.liveIndex[last] = index;
-    this.liveBytes -= t.size[slot]!;
+    t.setLiveIndex(last, index);
+    this.liveBytes -= t.size(slot);
     this.liveSpanBytes -= end - base;
-    t.state[slot] = QUARANTINED;
-    t.flags[slot] |= flags;
-    t.freeSeq[slot] = seq;
-    t.freeSite[slot] = site;
+    t.setState(slot, QUARANTINED);
+    t.setFlags(slot, t.flags(slot) | flags);
+    t.setFreeSeq(slot, seq);
+    t.setFreeSite(slot, site);
     const { u8, i32 } = this.inner.store;
-    fill(u8, i32, base, this.poisonEnd(t.ptr[slot]!, end), FREED_POISON);
+    fill(u8, i32, base, this.poisonEnd(t.ptr(slot), end), FREED_POISON);
     this.quarantine.push(slot, 0, end - base);
   }
 
@@ -471,9 +488,9 @@ export class DebugHeap implements Allocator {
     const slot = this.quarantine.shift();
     const error = this.verifyPoison(slot, "quarantine");
     const t = this.table;
-    this.inner.free(t.base[slot]!);
-    t.state[slot] = RELEASED;
-    this.remember(t.ptr[slot]!, slot);
+    this.inner.free(t.base(slot));
+    t.setState(slot, RELEASED);
+    this.remember(t.ptr(slot), slot);
     if (error !== undefined) throw error;
   }
 
@@ -487,7 +504,7 @@ export class DebugHeap implements Allocator {
     while (this.history.count > this.historyBlocks) {
       const oldPtr = this.history.shift();
       const oldSlot = this.history.lastAux;
-      if (this.shadow[oldPtr >>> 3] === oldSlot + 1 && this.table.state[oldSlot] === RELEASED) {
+      if (this.shadow[oldPtr >>> 3] === oldSlot + 1 && this.table.state(oldSlot) === RELEASED) {
         this.shadow[oldPtr >>> 3] = 0;
         this.table.release(oldSlot);
       }
@@ -498,14 +515,14 @@ export class DebugHeap implements Allocator {
   private verifyRedZones(slot: number): void {
     const t = this.table;
     const { u8, i32 } = this.inner.store;
-    const ptr = t.ptr[slot]!;
-    const after = ptr + t.size[slot]!;
-    const end = t.end[slot]!;
+    const ptr = t.ptr(slot);
+    const after = ptr + t.size(slot);
+    const end = t.end(slot);
     const bad = mismatch(u8, i32, after, end, RIGHT_CANARY);
     if (bad >= 0) {
       throw new BufferOverflowError(this.story(slot), bad, u8[bad]!, RIGHT_CANARY, run(u8, bad, end, RIGHT_CANARY));
     }
-    const base = t.base[slot]!;
+    const base = t.base(slot);
     const badLeft = mismatch(u8, i32, base, ptr, LEFT_CANARY) < 0 ? -1 : lastMismatch(u8, base, ptr, LEFT_CANARY);
     if (badLeft >= 0) {
       throw new BufferOverflowError(this.story(slot), badLeft, u8[badLeft]!, LEFT_CANARY, runBackward(u8, base, badLeft, LEFT_CANARY));
@@ -515,9 +532,9 @@ export class DebugHeap implements Allocator {
   private verifyPoison(slot: number, detectedBy: "quarantine" | "check"): UseAfterFreeError | undefined {
     const t = this.table;
     const { u8, i32 } = this.inner.store;
-    const end = t.end[slot]!;
-    const poisoned = this.poisonEnd(t.ptr[slot]!, end);
-    const bad = mismatch(u8, i32, t.base[slot]!, poisoned, FREED_POISON);
+    const end = t.end(slot);
+    const poisoned = this.poisonEnd(t.ptr(slot), end);
+    const bad = mismatch(u8, i32, t.base(slot), poisoned, FREED_POISON);
     if (bad < 0) return undefined;
     return new UseAfterFreeError(this.freedStory(slot), "write", bad, u8[bad]!, FREED_POISON, run(u8, bad, poisoned, FREED_POISON), detectedBy);
   }
@@ -536,12 +553,12 @@ export class DebugHeap implements Allocator {
     const slot = this.liveBlockAround(ptr);
     if (slot !== undefined) {
       const t = this.table;
-      const start = t.ptr[slot]!;
-      const place = ptr < start ? "left-red-zone" : ptr < start + t.size[slot]! ? "interior" : "right-red-zone";
+      const start = t.ptr(slot);
+      const place = ptr < start ? "left-red-zone" : ptr < start + t.size(slot) ? "interior" : "right-red-zone";
       return new DebugInvalidFreeError(ptr, operation, place, this.story(slot));
     }
     for (const [q] of this.quarantine.entries()) {
-      if (this.table.base[q]! <= ptr && ptr < this.table.end[q]!) {
+      if (this.table.base(q) <= ptr && ptr < this.table.end(q)) {
         return new DebugInvalidFreeError(ptr, operation, "freed-block", this.freedStory(q));
       }
     }
@@ -553,26 +570,26 @@ export class DebugHeap implements Allocator {
     const t = this.table;
     for (let i = 0; i < this.liveCount; i++) {
       const slot = this.liveSlots[i]!;
-      if (t.base[slot]! <= offset && offset < t.end[slot]!) return slot;
+      if (t.base(slot) <= offset && offset < t.end(slot)) return slot;
     }
     return undefined;
   }
 
   private allocSiteOf(slot: number): Site {
     const t = this.table;
-    const op = t.flags[slot]! & ALLOCATED_BY_REALLOC ? "realloc" : "malloc";
-    return this.sites.site(op, t.allocSeq[slot]!, t.allocSite[slot]!);
+    const op = t.flags(slot) & ALLOCATED_BY_REALLOC ? "realloc" : "malloc";
+    return this.sites.site(op, t.allocSeq(slot), t.allocSite(slot));
   }
 
   private story(slot: number): BlockStory {
     const t = this.table;
-    return { ptr: t.ptr[slot]!, size: t.size[slot]!, allocSite: this.allocSiteOf(slot) };
+    return { ptr: t.ptr(slot), size: t.size(slot), allocSite: this.allocSiteOf(slot) };
   }
 
   private freedStory(slot: number): BlockStory & { freeSite: Site } {
     const t = this.table;
-    const op = t.flags[slot]! & FREED_BY_REALLOC ? "realloc" : "free";
-    return { ...this.story(slot), freeSite: this.sites.site(op, t.freeSeq[slot]!, t.freeSite[slot]!) };
+    const op = t.flags(slot) & FREED_BY_REALLOC ? "realloc" : "free";
+    return { ...this.story(slot), freeSite: this.sites.site(op, t.freeSeq(slot), t.freeSite(slot)) };
   }
 
   private report(afterSeq: number, since: HeapSnapshot | undefined): LeakReport {
@@ -580,8 +597,8 @@ export class DebugHeap implements Allocator {
     const records: LiveBlockRecord[] = [];
     for (let i = 0; i < this.liveCount; i++) {
       const slot = this.liveSlots[i]!;
-      const ptr = t.ptr[slot]!;
-      if (t.birthSeq[slot]! > afterSeq) records.push({ offset: ptr, size: t.size[slot]!, seq: t.birthSeq[slot]!, siteId: t.allocSite[slot]! });
+      const ptr = t.ptr(slot);
+      if (t.birthSeq(slot) > afterSeq) records.push({ offset: ptr, size: t.size(slot), seq: t.birthSeq(slot), siteId: t.allocSite(slot) });
     }
     const sites = this.sites;
     const describe = (id: number) => {
