@@ -31,7 +31,8 @@ const MODES: Mode[] = [
   { name: "heap", create: () => new Heap() },
   { name: "hardened", create: () => new HardenedHeap(new Heap()) },
   { name: "hardened + 1 MiB delayed reuse", create: () => new HardenedHeap(new Heap(), { quarantineBytes: 1 << 20 }) },
-  { name: "debug", create: () => new DebugHeap(new Heap()) },
+  { name: "debug (1 MiB quarantine)", create: () => new DebugHeap(new Heap()) },
+  { name: "debug, no quarantine", create: () => new DebugHeap(new Heap(), { quarantineBytes: 0 }) },
 ];
 const STACKS_MODE: Mode = { name: "debug + stacks", create: () => new DebugHeap(new Heap(), { captureStacks: true }) };
 
