@@ -1,0 +1,125 @@
+/**
+ * The registry of allocator policies: every name the CLI, the lab and the benches accept, what
+ * each one is (one line), how to make one (`create()` works without options, on a new resizable
+ * store; pass StoreOptions or `store` to run it on any byte store), and what it can do:
+ *
+ *   policy      canFree  replaysTraces  why not
+ *   ----------  -------  -------------  --------------------------------------------------------
+ *   heap        yes      yes
+ *   buddy       yes      yes
+ *   first-fit   yes      yes
+ *   next-fit    yes      yes
+ *   best-fit    yes      yes
+ *   ring        yes      yes            (reclaims in allocation order: old live blocks pin the rest)
+ *   fifo        yes      no             a block must fit in one page
+ *   pool        yes      no             one object size
+ *   arena       no       no             frees only the last block: mark/release or reset
+ *   stack       no       no             frees only the last block: push/pop frames
+ *
+ * canFree: any live block can be freed, in any order. replaysTraces: a general malloc/realloc/
+ * free trace (any sizes, any order) can be replayed; otherwise replayLimit says why not.
+ */
+import type { Allocator } from "./allocator.js";
+import { Arena, type ArenaOptions } from "./allocators/arena.js";
+import { Buddy, type BuddyOptions } from "./allocators/buddy.js";
+import { Fifo, type FifoOptions } from "./allocators/fifo.js";
+import { FitAllocator, type FitOptions } from "./allocators/fits.js";
+import { Pool, type PoolOptions } from "./allocators/pool.js";
+import { Ring, type RingOptions } from "./allocators/ring.js";
+import { Stack, type StackOptions } from "./allocators/stack.js";
+import { Heap, type HeapOptions } from "./heap/heap.js";
+
+export interface Policy<Options = unknown> {
+  readonly name: string;
+  /** One line. */
+  readonly description: string;
+  /** Any live block can be freed, in any order. */
+  readonly canFree: boolean;
+  /** A general malloc/realloc/free trace can be replayed. */
+  readonly replaysTraces: boolean;
+  /** Why a trace cannot be replayed, when it cannot. */
+  readonly replayLimit?: string;
+  create(options?: Options): Allocator;
+}
+
+export const policies = {
+  heap: {
+    name: "heap",
+    description: "general-purpose heap: slab size classes for small blocks, TLSF with boundary tags for the rest",
+    canFree: true,
+    replaysTraces: true,
+    create: (options?: HeapOptions) => new Heap(options),
+  },
+  buddy: {
+    name: "buddy",
+    description: "binary buddy system: power-of-two blocks split and merged with their buddies",
+    canFree: true,
+    replaysTraces: true,
+    create: (options?: BuddyOptions) => new Buddy(options),
+  },
+  "first-fit": {
+    name: "first-fit",
+    description: "one address-ordered free list; malloc takes the first hole that fits",
+    canFree: true,
+    replaysTraces: true,
+    create: (options?: Omit<FitOptions, "fit">) => new FitAllocator({ ...options, fit: "first" }),
+  },
+  "next-fit": {
+    name: "next-fit",
+    description: "one address-ordered free list; each search resumes where the last one stopped",
+    canFree: true,
+    replaysTraces: true,
+    create: (options?: Omit<FitOptions, "fit">) => new FitAllocator({ ...options, fit: "next" }),
+  },
+  "best-fit": {
+    name: "best-fit",
+    description: "one address-ordered free list; malloc takes the smallest hole that fits",
+    canFree: true,
+    replaysTraces: true,
+    create: (options?: Omit<FitOptions, "fit">) => new FitAllocator({ ...options, fit: "best" }),
+  },
+  ring: {
+    name: "ring",
+    description: "circular buffer: space is reclaimed as the oldest blocks are freed (message pipelines)",
+    canFree: true,
+    replaysTraces: true,
+    create: (options?: RingOptions) => new Ring(options),
+  },
+  fifo: {
+    name: "fifo",
+    description: "blocks bumped into pages, freed in any order; pages reused in the order they emptied",
+    canFree: true,
+    replaysTraces: false,
+    replayLimit: "a block must fit in one page (16 KiB by default)",
+    create: (options?: FifoOptions) => new Fifo(options),
+  },
+  pool: {
+    name: "pool",
+    description: "slab pool of fixed-size objects (64 bytes by default): O(1) malloc and free",
+    canFree: true,
+    replaysTraces: false,
+    replayLimit: "one object size: larger requests are invalid sizes",
+    create: (options?: PoolOptions) => new Pool(options),
+  },
+  arena: {
+    name: "arena",
+    description: "bump allocator: everything freed at once with reset() or back to a mark",
+    canFree: false,
+    replaysTraces: false,
+    replayLimit: "frees only the last block; the rest go with release(mark) or reset()",
+    create: (options?: ArenaOptions) => new Arena(options),
+  },
+  stack: {
+    name: "stack",
+    description: "bump allocator in frames: pop(frame) or a disposed scope() frees all since push()",
+    canFree: false,
+    replaysTraces: false,
+    replayLimit: "frees only the last block; the rest go with pop(frame)",
+    create: (options?: StackOptions) => new Stack(options),
+  },
+} as const satisfies Record<string, Policy<never>>;
+
+export type PolicyName = keyof typeof policies;
+
+/** Every policy name, in registry order. */
+export const policyNames = Object.keys(policies) as PolicyName[];
