@@ -16,7 +16,7 @@ export class UsageError extends HeapkitError {
 }
 
 /** Seconds each (trace, allocator) job of compare and report may run; 0 means no limit. */
-export const DEFAULT_TIME_LIMIT_SECONDS = 10;
+export const DEFAULT_TIME_LIMIT_SECONDS = 5;
 
 /** `--time-limit <seconds>` of compare and report, parsed to milliseconds (Infinity for none). */
 export function timeLimitOption(): Option {
