@@ -1,20 +1,21 @@
 /**
  * Byte stores: the one contract over the places memory can live.
  *
- *   kind          buffer                                 grows   shrinks  views refreshed on grow
+ *   kind          buffer                                 grows   shrinks  .buffer replaced on grow
  *   ------------  -------------------------------------  ------  -------  -----------------------
  *   array-buffer  ArrayBuffer (fixed)                    no      no       never needed
- *   resizable     ArrayBuffer with maxByteLength         yes     yes      length-tracking views
- *   shared        growable SharedArrayBuffer             yes     no       length-tracking views
- *   wasm          WebAssembly.Memory                     yes     no       yes: .buffer is replaced
+ *   resizable     ArrayBuffer with maxByteLength         yes     yes      no (resized in place)
+ *   shared        growable SharedArrayBuffer             yes     no       no (grown in place)
+ *   wasm          WebAssembly.Memory                     yes     no       yes (old one detached)
  *
  *   0 ................ committedBytes ................ reservedBytes
  *   |<-- usable now (RSS-like) -->|<-- may grow into (VSZ-like) -->|
  *
  * Invariants: committedBytes <= reservedBytes <= MAX_STORE_BYTES; committedBytes is a multiple
  * of granuleBytes (except a fixed ArrayBuffer, which is what it is); every view spans the whole
- * current buffer. Views are re-read from the store after any call that may grow it: a WASM
- * memory's old buffer is detached on growth, and this class is the one place that refreshes.
+ * current buffer. Views are re-read from the store after any call that may grow it: they are
+ * remade on growth (a WASM memory's old buffer is even detached), and this class is the one
+ * place that makes them.
  */
 import { InvalidSizeError, InvalidStoreError } from "../errors.js";
 
@@ -52,7 +53,7 @@ export class ByteStore {
     readonly reservedBytes: number,
   ) {
     this.granuleBytes = kind === "wasm" ? WASM_PAGE_BYTES : OS_PAGE_BYTES;
-    this.refreshViews();
+    this.refresh();
   }
 
   /** Creates a store of the given kind, committed to `initialBytes` and reserving `maxBytes`. */
@@ -138,7 +139,7 @@ export class ByteStore {
     } catch {
       return false; // the engine could not commit the memory: report it as no memory
     }
-    this.refreshViews();
+    this.refresh();
     return true;
   }
 
@@ -148,20 +149,23 @@ export class ByteStore {
     const target = roundUp(Math.max(keepBytes, 0), this.granuleBytes);
     if (!this.canShrink || target >= before) return 0;
     (this.backing as ArrayBuffer).resize(target);
+    this.refresh();
     return before - target;
   }
 
-  /** The one place views are made: length-tracking where the buffer can resize in place. */
-  private refreshViews(): void {
+  /**
+   * The one place views are made. They are fixed-length (V8 reads those several times faster
+   * than length-tracking views of a resizable buffer), so they are remade whenever the buffer
+   * changes identity or length: after `grow` and `shrink` here, or through `refresh()` when
+   * another agent (a Worker sharing the memory) has grown it.
+   */
+  refresh(): void {
     const buffer = this.buffer;
-    if (this.u8 !== undefined && this.u8.buffer === buffer) return;
-    const tracking = this.kind === "resizable" || (buffer instanceof SharedArrayBuffer && buffer.growable);
-    const words = tracking ? undefined : buffer.byteLength >>> 2;
-    const doubles = tracking ? undefined : buffer.byteLength >>> 3;
-    this.u8 = new Uint8Array(buffer);
-    this.i32 = new Int32Array(buffer, 0, words);
-    this.u32 = new Uint32Array(buffer, 0, words);
-    this.f64 = new Float64Array(buffer, 0, doubles);
+    if (this.u8 !== undefined && this.u8.buffer === buffer && this.u8.length === buffer.byteLength) return;
+    this.u8 = new Uint8Array(buffer, 0, buffer.byteLength);
+    this.i32 = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+    this.f64 = new Float64Array(buffer, 0, buffer.byteLength >>> 3);
   }
 }
 
