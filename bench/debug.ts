@@ -31,8 +31,9 @@ const MODES: Mode[] = [
   { name: "heap", create: () => new Heap() },
   { name: "hardened", create: () => new HardenedHeap(new Heap()) },
   { name: "hardened + 1 MiB delayed reuse", create: () => new HardenedHeap(new Heap(), { quarantineBytes: 1 << 20 }) },
-  { name: "debug (1 MiB quarantine)", create: () => new DebugHeap(new Heap()) },
+  { name: "debug", create: () => new DebugHeap(new Heap()) },
   { name: "debug, no quarantine", create: () => new DebugHeap(new Heap(), { quarantineBytes: 0 }) },
+  { name: "debug, 4 MiB quarantine, whole blocks", create: () => new DebugHeap(new Heap(), { quarantineBytes: 4 << 20, maxFillBytes: Infinity }) },
 ];
 const STACKS_MODE: Mode = { name: "debug + stacks", create: () => new DebugHeap(new Heap(), { captureStacks: true }) };
 

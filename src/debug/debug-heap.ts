@@ -73,7 +73,7 @@ export interface DebugHeapOptions {
   /**
    * Freed bytes (red zones included) held poisoned before reuse; 0 releases at once. Bigger
    * catches older stale pointers but costs more: the poison of a block leaving quarantine is read
-   * back from memory that has gone cold (see bench/debug.ts). @defaultValue 1 MiB
+   * back from memory that has gone cold (see bench/debug.ts). @defaultValue 256 KiB
    */
   quarantineBytes?: number;
   /** Freed blocks remembered after leaving quarantine, to explain a late double free. @defaultValue 65536 */
@@ -88,7 +88,7 @@ export interface DebugHeapOptions {
    * The most user bytes of a block that are filled on malloc and poisoned (then verified) on
    * free; a write after free beyond them goes unseen. Red zones are always whole. Like ASan's
    * `max_malloc_fill_size`, this keeps big blocks from costing a pass over all their bytes.
-   * Infinity poisons whole blocks. @defaultValue 4096
+   * Infinity poisons whole blocks. @defaultValue 1024
    */
   maxFillBytes?: number;
   /** Largest blocks listed per site in leak reports. @defaultValue 8 */
@@ -96,9 +96,9 @@ export interface DebugHeapOptions {
 }
 
 export const DEFAULT_RED_ZONE_BYTES = 16;
-export const DEFAULT_QUARANTINE_BYTES = 1 << 20;
+export const DEFAULT_QUARANTINE_BYTES = 256 << 10;
 export const DEFAULT_HISTORY_BLOCKS = 65536;
-export const DEFAULT_MAX_FILL_BYTES = 4096;
+export const DEFAULT_MAX_FILL_BYTES = 1024;
 
 /** A block as `describe()` reports it. */
 export type BlockDescription = BlockStory & { state: "live" | "quarantined" | "released" };
