@@ -13,6 +13,7 @@ import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../src/e
 import { GENERAL_PURPOSE_ALLOCATORS } from "./support/debug-inners.js";
 import { expectError } from "./support/expect-error.js";
 import { ReferenceModel, rng } from "./support/model.js";
+import { Heap } from "../src/heap/heap.js";
 
 interface BugCase {
   name: string;
@@ -416,4 +417,39 @@ test("check() also runs the inner allocator's check", () => {
   d.check();
   assert.equal(checked, 1);
   assert.ok(HeapCorruptionError.prototype.isPrototypeOf(BufferOverflowError.prototype));
+});
+
+describe("DebugHeap: the user's view and the stores", () => {
+  test("walk() reports live blocks at their user offsets, quarantined ones as meta; stats count requested bytes", () => {
+    const d = new DebugHeap(inners[0]!.create());
+    const a = d.malloc(10);
+    const b = d.malloc(300);
+    const c = d.malloc(5000);
+    d.free(b);
+    const used = [...d.walk()].filter((x) => x.state === "used").map((x) => x.offset).sort((x, y) => x - y);
+    assert.deepEqual(used, [a, c].sort((x, y) => x - y));
+    assert.equal([...d.walk()].filter((x) => x.state === "meta" && x.sizeBytes >= 300).length >= 1, true);
+    const s = d.stats();
+    assert.equal(s.liveBlocks, 2);
+    assert.equal(s.liveBytes, 5010);
+    assert.equal(s.peakLiveBytes, 5310);
+    assert.equal(s.quarantinedBlocks, 1);
+    assert.ok(s.quarantinedBytes >= 300 + 32);
+    assert.ok(s.redZoneBytes >= 4 * 16);
+    assert.equal(s.mallocCount, 3);
+    assert.equal(s.freeCount, 1);
+    assert.equal(d.usableSize(a), 10);
+  });
+
+  for (const kind of ["array-buffer", "resizable", "shared", "wasm"] as const) {
+    test(`${kind} store: growth refreshes the views the checks read`, () => {
+      const inner = new Heap({ kind, initialBytes: kind === "array-buffer" ? 4 << 20 : 1 << 16, maxBytes: 64 << 20 });
+      const d = new DebugHeap(inner, { quarantineBytes: 2048 });
+      const before = d.store.committedBytes;
+      randomRun(d, 11, 1500);
+      if (kind !== "array-buffer") assert.ok(d.store.committedBytes > before, "the store grew");
+      d.flushQuarantine();
+      d.check();
+    });
+  }
 });

@@ -35,16 +35,24 @@
  * canaries over shadow memory); reads are never checked.
  *
  * Bookkeeping lives JS-side, not in the store, so the inner allocator's layout is untouched: a
- * table of typed-array columns indexed by slot (BlockTable); a shadow array (ASan's shadow memory,
- * one Int32 per 8 store bytes) from user offset to slot, for live blocks and freed ones (those in
+ * table of 64-byte rows indexed by slot (BlockTable); a shadow array (ASan's shadow memory, one
+ * Int32 per 8 store bytes) from user offset to slot, for live blocks and freed ones (those in
  * quarantine plus the last `historyBlocks` released, so a late double free still has both
  * stories); a dense list of live slots; and the interned stack strings of sites.ts, which cannot
- * live in the store at all. User offsets are multiples of 8, so no two blocks share an entry. This mode trades speed for answers: it is
- * meant to be a few times slower than the plain heap (ASan is ~2x); see bench/debug.ts.
+ * live in the store at all. User offsets are multiples of 8, so no two blocks share an entry.
+ *
+ * Invariants (checked by check(), then the inner allocator's own):
+ *   live block b:         [b.base, b.ptr) all 0xfa;  [b.ptr + b.size, b.end) all 0xfb
+ *   quarantined block q:  [q.base, min(q.end, q.ptr + maxFillBytes)) all 0xfd
+ *   liveBytes = Σ size over live blocks;  quarantine.bytes = Σ (end - base) over quarantined blocks
+ *   shadow[b.ptr / 8] = slot(b) + 1 for every live, quarantined and remembered block
+ *
+ * This mode trades speed for answers: it is meant to be a few times slower than the plain heap
+ * (ASan is ~2x; here about 4-5x with the defaults, see bench/debug.ts).
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
-import { InvalidSizeError } from "../errors.js";
+import { HeapCorruptionError, InvalidSizeError } from "../errors.js";
 import { Heap } from "../heap/heap.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
 import {
@@ -96,6 +104,9 @@ export interface DebugHeapOptions {
 }
 
 export const DEFAULT_RED_ZONE_BYTES = 16;
+if (new Set([LEFT_CANARY, RIGHT_CANARY, FREED_POISON, ALLOC_FILL]).size !== 4) {
+  throw new Error("debug heap: the canaries, the poison and the fill must be distinct bytes");
+}
 export const DEFAULT_QUARANTINE_BYTES = 256 << 10;
 export const DEFAULT_HISTORY_BLOCKS = 65536;
 export const DEFAULT_MAX_FILL_BYTES = 1024;
@@ -307,10 +318,28 @@ export class DebugHeap implements Allocator {
 
   /** Verifies every live block's red zones and every quarantined block's poison, then the inner heap. */
   check(): void {
-    for (let i = 0; i < this.liveCount; i++) this.verifyRedZones(this.liveSlots[i]!);
-    for (const [slot] of this.quarantine.entries()) {
+    const t = this.table;
+    let liveBytes = 0;
+    for (let i = 0; i < this.liveCount; i++) {
+      const slot = this.liveSlots[i]!;
+      this.verifyRedZones(slot);
+      liveBytes += t.size(slot);
+      if (t.state(slot) !== LIVE || this.slotOf(t.ptr(slot)) !== slot || t.liveIndex(slot) !== i) {
+        throw new HeapCorruptionError(`debug heap: the records of live block ${t.ptr(slot)} disagree`, t.ptr(slot));
+      }
+    }
+    let quarantinedBytes = 0;
+    for (const [slot, , bytes] of this.quarantine.entries()) {
       const error = this.verifyPoison(slot, "check");
       if (error !== undefined) throw error;
+      quarantinedBytes += bytes;
+      if (t.state(slot) !== QUARANTINED || bytes !== t.end(slot) - t.base(slot)) {
+        throw new HeapCorruptionError(`debug heap: the records of quarantined block ${t.ptr(slot)} disagree`, t.ptr(slot));
+      }
+    }
+    if (liveBytes !== this.liveBytes || quarantinedBytes !== this.quarantine.bytes) {
+      throw new HeapCorruptionError(`debug heap: counted ${liveBytes} live and ${quarantinedBytes} quarantined bytes, ` +
+        `the gauges say ${this.liveBytes} and ${this.quarantine.bytes}`);
     }
     this.inner.check();
   }

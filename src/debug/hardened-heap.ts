@@ -24,6 +24,10 @@
  * they leave. Per-block state lives in the store (the header); the JS side holds only counters
  * and, when delayed reuse is on, the ring of waiting offsets.
  *
+ * Invariants (checked by check(), then the inner allocator's own):
+ *   every used inner block holds exactly one valid header, at base + pad - 8
+ *   #LIVE headers = liveBlocks, Σ their sizes = liveBytes, #FREED headers = blocks waiting for reuse
+ *
  * Cost per call: one 8-byte header write on malloc, a read, a checksum and a write on free.
  * Targets within 1.3x of the plain heap; see bench/debug.ts.
  */
