@@ -1,6 +1,6 @@
 /**
  * Zero false positives on real programs: the four shared traces replayed through DebugHeap and
- * HardenedHeap over the Heap. Every block is filled with its own pattern (all of its bytes, up
+ * HardenedHeap over the Heap, and git-log-p over every general-purpose allocator. Every block is filled with its own pattern (all of its bytes, up
  * to the red zone), verified before it is freed or resized, and the wrappers' check() runs every
  * CHECK_EVERY ops and at the end. The traces are complete, so the blocks live at the end are the
  * program's own leaks: the leak report must count exactly those.
@@ -14,6 +14,7 @@ import { Heap } from "../src/heap/heap.js";
 import { findPatternMismatch, fillPattern, patternWord } from "../src/trace/pattern.js";
 import { readTraceFile } from "../src/trace/reader.js";
 import { OP_ALLOC, OP_REALLOC, type Trace } from "../src/trace/trace.js";
+import { GENERAL_PURPOSE_ALLOCATORS } from "./support/debug-inners.js";
 import { SHARED_TRACE_NAMES, sharedTracePath } from "./support/traces.js";
 
 const CHECK_EVERY = 200_000;
@@ -78,6 +79,20 @@ describe("debug and hardened modes over the Heap: the shared traces, no false po
       const hardened = new HardenedHeap(new Heap(), { quarantineBytes: 1 << 20 });
       replay(trace, hardened);
       assert.equal(hardened.stats().liveBlocks, trace.finalLiveBlocks);
+      assert.equal(hardened.stats().liveBytes, trace.finalLiveBytes);
+    });
+  }
+});
+
+describe("debug and hardened modes over every general-purpose allocator: git-log-p, no false positives", () => {
+  for (const inner of GENERAL_PURPOSE_ALLOCATORS) {
+    test(`${inner.name}: DebugHeap and HardenedHeap`, async () => {
+      const trace = await readTraceFile(sharedTracePath("git-log-p"));
+      const debug = new DebugHeap(inner.create());
+      replay(trace, debug);
+      assert.equal(debug.leaks().blocks, trace.finalLiveBlocks);
+      const hardened = new HardenedHeap(inner.create(), { quarantineBytes: 1 << 18 });
+      replay(trace, hardened);
       assert.equal(hardened.stats().liveBytes, trace.finalLiveBytes);
     });
   }
