@@ -9,7 +9,7 @@
  *
  * Targets (issue 5): reading at least 3x faster than replaying; compare within a minute on 2 cores.
  */
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -65,19 +65,20 @@ async function readVersusReplay(runs: number): Promise<void> {
 function compareWallTime(): void {
   progress("heapkit compare over the four traces (progress below)");
   const start = performance.now();
-  const json = execFileSync(process.execPath, [path.join(REPO_ROOT, "bin/heapkit.js"), "compare", ...TRACES, "--json"], {
+  const run = spawnSync(process.execPath, [path.join(REPO_ROOT, "bin/heapkit.js"), "compare", ...TRACES, "--json"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
     maxBuffer: 64 << 20,
   });
   const seconds = (performance.now() - start) / 1000;
-  const rows = (JSON.parse(json) as { rows: { trace: string; allocator: string; status: string }[] }).rows;
+  if (run.status !== 0 && run.status !== 1) throw new Error(`heapkit compare exited with ${run.status}`);
+  const rows = (JSON.parse(run.stdout) as { rows: { trace: string; allocator: string; status: string }[] }).rows;
   const policies = (status: string): string => [...new Set(rows.filter((r) => r.status === status).map((r) => r.allocator))].join(", ") || "-";
-  const stopped = rows.filter((r) => r.status === "stopped").map((r) => `${path.basename(r.trace, ".rep.gz")} × ${r.allocator}`).join(", ") || "-";
+  const jobs = (status: string): string => rows.filter((r) => r.status === status).map((r) => `${path.basename(r.trace, ".rep.gz")} × ${r.allocator}`).join(", ") || "-";
   printSection({
     title: "heapkit compare over the four shared traces",
-    columns: ["wall time", "cores", "jobs", "policies ok somewhere", "stopped at the time limit", "skipped (cannot replay)"],
-    rows: [[`${fmt(seconds)} s`, availableParallelism(), rows.filter((r) => r.status !== "skipped").length, policies("ok"), stopped, policies("skipped")]],
+    columns: ["wall time", "exit code", "cores", "jobs", "policies ok somewhere", "failed", "stopped at the time limit", "skipped (cannot replay)"],
+    rows: [[`${fmt(seconds)} s`, run.status, availableParallelism(), rows.filter((r) => r.status !== "skipped").length, policies("ok"), jobs("failed"), jobs("stopped"), policies("skipped")]],
     notes: [`Command: node bin/heapkit.js compare ${TRACES.map((t) => path.relative(REPO_ROOT, t)).join(" ")}`],
   });
 }
