@@ -1,5 +1,6 @@
 /**
- * Replays a trace against any `Allocator`, in two passes over two fresh allocators:
+ * Replays a trace against any `Allocator`: one checked pass, then timed passes, each on a fresh
+ * allocator from `create`:
  *
  *   checked pass   every block carries a pattern (verified on free, realloc and at the end);
  *                  samples stats for plots; snapshots stats right after the peak-live op;
