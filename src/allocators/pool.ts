@@ -13,7 +13,8 @@
  *
  * Control block (u32 words, then f64 gauges and counters)
  *   0 MAGIC │ 4 OBJECT_BYTES │ 8 SLAB_BYTES │ 12 SLAB_COUNT │ 16 AVAILABLE_HEAD │ 20 EMPTY_HEAD
- *   24 LIVE_BYTES │ 32 PEAK_LIVE_BYTES │ 40 PEAK_EXTENT_BYTES │ 48 MALLOC_COUNT │ 56 FREE_COUNT
+ *   24 LIVE_BYTES │ 32 PEAK_LIVE_BYTES │ 40 PEAK_EXTENT_BYTES │ 48 MALLOC_COUNT │ 56 (unused)
+ *   freeCount is not stored: it is MALLOC_COUNT - live objects (reset() counts as freeing them).
  *
  * Slab
  *   slab      +4     +8     +12    +16     +20    +24
@@ -44,6 +45,8 @@
  *   state FULL ⇒ live = objectsPerSlab;  EMPTY ⇒ live = 0;  AVAILABLE, not head ⇒ 0 < live < objectsPerSlab
  *   state = AVAILABLE ⇔ slab is on the available list; state = EMPTY ⇔ on the empty list
  *   the top slab is not EMPTY;  LIVE_BYTES = Σ (live header - 1);  PEAK_LIVE_BYTES >= LIVE_BYTES
+ *   bump = 0 in every slab-sized stretch of committed bytes above the slabs in use, so free's
+ *   O(1) check (offset on a slot boundary, below its slab's bump) needs no slab count
  *
  * Sizes: malloc(size) with size > objectBytes throws InvalidSizeError (like any invalid size),
  * so a trace meant for a general allocator fails loudly instead of looking out of memory.
@@ -78,7 +81,6 @@ const CTRL_LIVE_BYTES = 24;
 const CTRL_PEAK_LIVE_BYTES = 32;
 const CTRL_PEAK_EXTENT_BYTES = 40;
 const CTRL_MALLOC_COUNT = 48;
-const CTRL_FREE_COUNT = 56;
 export const POOL_CONTROL_BYTES = 64;
 
 const SLAB_FREE_HEAD = 0;
@@ -141,7 +143,7 @@ export class Pool implements Allocator {
     this.objectsEnd = this.firstObject + this.objectsPerSlab * this.stride;
     this.store = openStore(options, POOL_CONTROL_BYTES, this.name);
     const u32 = this.store.u32;
-    u32.fill(0, 0, POOL_CONTROL_BYTES >>> 2);
+    this.store.u8.fill(0); // a store passed in may hold old bytes that look like slab headers
     u32[CTRL_MAGIC >>> 2] = POOL_MAGIC;
     u32[CTRL_OBJECT_BYTES >>> 2] = objectBytes;
     u32[CTRL_SLAB_BYTES >>> 2] = slabBytes;
@@ -177,8 +179,7 @@ export class Pool implements Allocator {
   free(ptr: number): void {
     const u32 = this.store.u32;
     const slab = POOL_CONTROL_BYTES + ((ptr - POOL_CONTROL_BYTES) >>> this.slabShift) * this.slabBytes;
-    const offset = ptr - slab - this.firstObject;
-    if (!(ptr > slab && slab < this.slabAt(u32[CTRL_SLAB_COUNT >>> 2]!) && offset % this.stride === 0 && ptr < u32[(slab + SLAB_BUMP) >>> 2]!)) {
+    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + SLAB_BUMP) >>> 2]!)) {
       throw this.invalidPointer(ptr);
     }
     const requested = u32[(ptr + SLOT_REQUESTED) >>> 2]! - 1;
@@ -187,9 +188,7 @@ export class Pool implements Allocator {
     u32[(ptr + SLOT_NEXT_FREE) >>> 2] = u32[(slab + SLAB_FREE_HEAD) >>> 2]!;
     u32[(slab + SLAB_FREE_HEAD) >>> 2] = ptr;
     const live = --u32[(slab + SLAB_LIVE) >>> 2]!;
-    const f64 = this.store.f64;
-    f64[CTRL_LIVE_BYTES >>> 3]! -= requested;
-    f64[CTRL_FREE_COUNT >>> 3]!++;
+    this.store.f64[CTRL_LIVE_BYTES >>> 3]! -= requested;
     if (live === 0 || u32[(slab + SLAB_STATE) >>> 2] === STATE_FULL) this.relistAfterFree(slab, live);
   }
 
@@ -261,6 +260,7 @@ export class Pool implements Allocator {
     let count = u32[CTRL_SLAB_COUNT >>> 2]!;
     while (count > 0 && u32[(this.slabAt(count - 1) + SLAB_STATE) >>> 2] === STATE_EMPTY) {
       this.unlink(CTRL_EMPTY_HEAD, this.slabAt(count - 1));
+      u32[(this.slabAt(count - 1) + SLAB_BUMP) >>> 2] = 0;
       count--;
     }
     u32[CTRL_SLAB_COUNT >>> 2] = count;
@@ -320,7 +320,7 @@ export class Pool implements Allocator {
   private requestWordOf(ptr: number): number {
     const u32 = this.store.u32;
     const slab = POOL_CONTROL_BYTES + ((ptr - POOL_CONTROL_BYTES) >>> this.slabShift) * this.slabBytes;
-    if (!(ptr > slab && slab < this.slabAt(u32[CTRL_SLAB_COUNT >>> 2]!) && (ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + SLAB_BUMP) >>> 2]!)) {
+    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + SLAB_BUMP) >>> 2]!)) {
       throw this.invalidPointer(ptr);
     }
     if (u32[(ptr + SLOT_REQUESTED) >>> 2] === SLOT_FREE) throw new InvalidFreeError(ptr, "the object was freed");
@@ -350,9 +350,8 @@ export class Pool implements Allocator {
   /** Frees every object and releases every slab (the store shrinks where it can). */
   reset(): void {
     const u32 = this.store.u32;
-    const f64 = this.store.f64;
-    f64[CTRL_FREE_COUNT >>> 3]! += this.countLive().blocks;
-    f64[CTRL_LIVE_BYTES >>> 3] = 0;
+    for (let k = 0; k < u32[CTRL_SLAB_COUNT >>> 2]!; k++) u32[(this.slabAt(k) + SLAB_BUMP) >>> 2] = 0;
+    this.store.f64[CTRL_LIVE_BYTES >>> 3] = 0;
     u32[CTRL_SLAB_COUNT >>> 2] = 0;
     u32[CTRL_AVAILABLE_HEAD >>> 2] = 0;
     u32[CTRL_EMPTY_HEAD >>> 2] = 0;
@@ -373,7 +372,7 @@ export class Pool implements Allocator {
       ...holeStats(this.walk()),
       internalFragmentationBytes: blocks * this.objectBytes - bytes,
       mallocCount: f64[CTRL_MALLOC_COUNT >>> 3]!,
-      freeCount: f64[CTRL_FREE_COUNT >>> 3]!,
+      freeCount: f64[CTRL_MALLOC_COUNT >>> 3]! - blocks,
     };
   }
 
@@ -468,6 +467,9 @@ export class Pool implements Allocator {
       if (state === STATE_AVAILABLE && slab !== head && (live === 0 || live === this.objectsPerSlab)) fail("available slab behind the head is empty or full", slab);
     }
     if (count > 0 && u32[(this.slabAt(count - 1) + SLAB_STATE) >>> 2] === STATE_EMPTY) fail("an empty slab was left at the top");
+    for (let slab = this.slabAt(count); slab + SLAB_HEADER_BYTES <= this.store.committedBytes; slab += this.slabBytes) {
+      if (u32[(slab + SLAB_BUMP) >>> 2] !== 0) fail("a released slab still has a bump", slab);
+    }
     if (f64[CTRL_LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[CTRL_LIVE_BYTES >>> 3]} but objects hold ${liveBytes}`);
     if (f64[CTRL_PEAK_LIVE_BYTES >>> 3]! < liveBytes) fail("peak live bytes below live bytes");
   }
