@@ -51,5 +51,8 @@ describe("heapkit report", () => {
     const missing = await heapkit(["report", file]);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /required option '-o, --out <file>' not specified/);
+    const unwritable = await heapkit(["report", file, "-o", dir, "-a", "heap"]);
+    assert.equal(unwritable.code, 2);
+    assert.match(unwritable.stderr, new RegExp(`^heapkit: cannot write ${dir}: EISDIR`, "m"));
   });
 });

@@ -5,7 +5,7 @@ import { reportHtml } from "../report/html.js";
 import { traceSummary } from "./compare.js";
 import { compareAllocators, readTraces, rowsForJson } from "./comparison.js";
 import { choosePolicies } from "./policy-list.js";
-import { EXIT_FAILURE, EXIT_OK, printJson, timeLimitOption } from "./usage.js";
+import { EXIT_FAILURE, EXIT_OK, printJson, timeLimitOption, UsageError } from "./usage.js";
 
 /** Points per line in the over-time plots. */
 const REPORT_SAMPLE_COUNT = 200;
@@ -30,9 +30,17 @@ export function registerReport(program: Command): void {
       const policies = choosePolicies(options.allocators);
       const traces = await readTraces(tracePaths);
       const rows = await compareAllocators(traces, policies, { sampleCount: REPORT_SAMPLE_COUNT, timeLimitMs: options.timeLimit });
-      await writeFile(options.out, reportHtml({ traces, rows, generatedAt: new Date() }));
+      await writePage(options.out, reportHtml({ traces, rows, generatedAt: new Date() }));
       if (options.json) printJson({ out: options.out, traces: traces.map(traceSummary), rows: rowsForJson(rows) });
       else process.stdout.write(`wrote ${options.out}: ${traces.length} trace(s) x ${policies.length} allocator(s)\n`);
       process.exitCode = rows.some((row) => row.status === "failed") ? EXIT_FAILURE : EXIT_OK;
     });
+}
+
+async function writePage(file: string, html: string): Promise<void> {
+  try {
+    await writeFile(file, html);
+  } catch (error) {
+    throw new UsageError(`cannot write ${file}: ${(error as Error).message}`);
+  }
 }
