@@ -153,7 +153,7 @@ export class Pool implements Allocator {
   // ---- Fast path ----------------------------------------------------------------------------
 
   malloc(size: number, align = 8): number {
-    if (!(size >= 0 && size <= this.objectBytes && Math.floor(size) === size)) checkSize(size, this.objectBytes);
+    if (!((size >>> 0) === size && size <= this.objectBytes)) checkSize(size, this.objectBytes);
     if (align !== 8) checkAlign(align, POOL_MAX_ALIGN);
     const u32 = this.store.u32;
     const slab = u32[CTRL_AVAILABLE_HEAD >>> 2]!;
@@ -184,12 +184,14 @@ export class Pool implements Allocator {
     }
     const requested = u32[(ptr + SLOT_REQUESTED) >>> 2]! - 1;
     if (requested < 0) throw new DoubleFreeError(ptr);
+    const nextFree = u32[(slab + SLAB_FREE_HEAD) >>> 2]!;
     u32[(ptr + SLOT_REQUESTED) >>> 2] = SLOT_FREE;
-    u32[(ptr + SLOT_NEXT_FREE) >>> 2] = u32[(slab + SLAB_FREE_HEAD) >>> 2]!;
+    u32[(ptr + SLOT_NEXT_FREE) >>> 2] = nextFree;
     u32[(slab + SLAB_FREE_HEAD) >>> 2] = ptr;
     const live = --u32[(slab + SLAB_LIVE) >>> 2]!;
     this.store.f64[CTRL_LIVE_BYTES >>> 3]! -= requested;
-    if (live === 0 || u32[(slab + SLAB_STATE) >>> 2] === STATE_FULL) this.relistAfterFree(slab, live);
+    // Only a slab that had no free object can be FULL (off every list) or newly empty.
+    if (live === 0 || nextFree === 0) this.relistAfterFree(slab, live);
   }
 
   /** Index of the object's first element in `store.f64` (objects are 8-aligned). */
