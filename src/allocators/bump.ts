@@ -12,10 +12,11 @@
  *
  * Control block (u32 words, then f64 gauges and counters)
  *   0 MAGIC │ 4 TOP │ 8 LAST │ 12 CURRENT_FRAME │ 16 FRAME_SERIAL │ 20 (unused)
- *   24 LIVE_BLOCKS │ 32 LIVE_BYTES │ 40 PEAK_LIVE_BYTES │ 48 PEAK_EXTENT_BYTES
+ *   24 (unused) │ 32 LIVE_BYTES │ 40 PEAK_LIVE_BYTES │ 48 PEAK_EXTENT_BYTES
  *   56 MALLOC_COUNT │ 64 FREE_COUNT
  *   TOP: the end of the last block; LAST: the last block's header (0: none). CURRENT_FRAME and
- *   FRAME_SERIAL are the Stack's (see stack.ts); an Arena keeps them 0.
+ *   FRAME_SERIAL are the Stack's (see stack.ts); an Arena keeps them 0. Live blocks are not
+ *   stored: they are MALLOC_COUNT - FREE_COUNT (blocks released, reset or moved count as freed).
  *
  * Block: a header at h (8-aligned), then `size` payload bytes at h + 8
  *   h          h+4                          h+8
@@ -29,7 +30,7 @@
  * Invariants (checked by `check()`)
  *   header(first) = DATA_START;  header(next) = roundUp(end(block), 8);  TOP = end(LAST) or DATA_START
  *   LAST = 0 ⇔ TOP = DATA_START;  KIND(LAST) ∉ {DEAD, PAD};  TOP <= committedBytes
- *   LIVE_BLOCKS = #LIVE blocks;  LIVE_BYTES = Σ size of LIVE blocks
+ *   MALLOC_COUNT - FREE_COUNT = #LIVE blocks;  LIVE_BYTES = Σ size of LIVE blocks
  *   frames: the CURRENT_FRAME chain visits every FRAME block, serials strictly decreasing
  *
  * Peaks are noted lazily: live bytes and TOP only rise in malloc and realloc, so it is enough to
@@ -49,7 +50,6 @@ const CTRL_TOP = 4;
 const CTRL_LAST = 8;
 export const CTRL_CURRENT_FRAME = 12;
 export const CTRL_FRAME_SERIAL = 16;
-const CTRL_LIVE_BLOCKS = 24;
 const CTRL_LIVE_BYTES = 32;
 const CTRL_PEAK_LIVE_BYTES = 40;
 const CTRL_PEAK_EXTENT_BYTES = 48;
@@ -96,7 +96,6 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_TOP >>> 2] = end;
     u32[CTRL_LAST >>> 2] = header;
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BLOCKS >>> 3]!++;
     f64[CTRL_LIVE_BYTES >>> 3]! += size;
     f64[CTRL_MALLOC_COUNT >>> 3]!++;
     return header + HEADER_BYTES;
@@ -129,7 +128,6 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_LAST >>> 2] = header;
     if (kind === KIND_LIVE) {
       const f64 = this.store.f64;
-      f64[CTRL_LIVE_BLOCKS >>> 3]!++;
       f64[CTRL_LIVE_BYTES >>> 3]! += size;
       f64[CTRL_MALLOC_COUNT >>> 3]!++;
     }
@@ -174,7 +172,6 @@ export abstract class BumpAllocator implements Allocator {
       this.notePeaks();
       const f64 = this.store.f64;
       this.store.u32[(header + HDR_LINK) >>> 2]! |= KIND_DEAD;
-      f64[CTRL_LIVE_BLOCKS >>> 3]!--;
       f64[CTRL_LIVE_BYTES >>> 3]! -= oldSize;
       f64[CTRL_FREE_COUNT >>> 3]!++;
       return moved;
@@ -211,8 +208,7 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_TOP >>> 2] = DATA_START;
     u32[CTRL_LAST >>> 2] = 0;
     u32[CTRL_CURRENT_FRAME >>> 2] = 0;
-    f64[CTRL_FREE_COUNT >>> 3]! += f64[CTRL_LIVE_BLOCKS >>> 3]!;
-    f64[CTRL_LIVE_BLOCKS >>> 3] = 0;
+    f64[CTRL_FREE_COUNT >>> 3] = f64[CTRL_MALLOC_COUNT >>> 3]!;
     f64[CTRL_LIVE_BYTES >>> 3] = 0;
   }
 
@@ -239,7 +235,6 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_LAST >>> 2] = keep;
     u32[CTRL_TOP >>> 2] = keep === 0 ? DATA_START : this.endOf(keep);
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BLOCKS >>> 3]! -= blocks;
     f64[CTRL_LIVE_BYTES >>> 3]! -= bytes;
     f64[CTRL_FREE_COUNT >>> 3]! += blocks;
   }
@@ -307,7 +302,7 @@ export abstract class BumpAllocator implements Allocator {
     const f64 = this.store.f64;
     const liveBytes = f64[CTRL_LIVE_BYTES >>> 3]!;
     return {
-      liveBlocks: f64[CTRL_LIVE_BLOCKS >>> 3]!,
+      liveBlocks: f64[CTRL_MALLOC_COUNT >>> 3]! - f64[CTRL_FREE_COUNT >>> 3]!,
       liveBytes,
       peakLiveBytes: f64[CTRL_PEAK_LIVE_BYTES >>> 3]!,
       extentBytes: this.top,
@@ -368,7 +363,8 @@ export abstract class BumpAllocator implements Allocator {
         frames.add(h);
       }
     }
-    if (f64[CTRL_LIVE_BLOCKS >>> 3] !== liveBlocks) fail(`LIVE_BLOCKS ${f64[CTRL_LIVE_BLOCKS >>> 3]} but ${liveBlocks} live blocks`);
+    const counted = f64[CTRL_MALLOC_COUNT >>> 3]! - f64[CTRL_FREE_COUNT >>> 3]!;
+    if (counted !== liveBlocks) fail(`MALLOC_COUNT - FREE_COUNT = ${counted} but ${liveBlocks} live blocks`);
     if (f64[CTRL_LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[CTRL_LIVE_BYTES >>> 3]} but live blocks hold ${liveBytes}`);
     let chained = 0;
     let serial = Infinity;
