@@ -11,10 +11,11 @@
  *   └─────────────────┴────────┴─────────┴────────┴─────────┴─── ... ───┴──────────┴───────┘
  *
  * Control block (u32 words, then f64 gauges and counters)
- *   0 MAGIC │ 4 TOP │ 8 LAST │ 12 CURRENT_FRAME │ 16 FRAME_SERIAL │ 20 (unused)
+ *   0 MAGIC │ 4 TOP │ 8 LAST │ 12 CURRENT_FRAME │ 16 FRAME_SERIAL │ 20 LIMIT
  *   24 (unused) │ 32 LIVE_BYTES │ 40 PEAK_LIVE_BYTES │ 48 PEAK_EXTENT_BYTES
  *   56 MALLOC_COUNT │ 64 FREE_COUNT
- *   TOP: the end of the last block; LAST: the last block's header (0: none). CURRENT_FRAME and
+ *   TOP: the end of the last block; LAST: the last block's header (0: none); LIMIT: committed
+ *   bytes when last grown, malloc's bound without asking the store. CURRENT_FRAME and
  *   FRAME_SERIAL are the Stack's (see stack.ts); an Arena keeps them 0. Live blocks are not
  *   stored: they are MALLOC_COUNT - FREE_COUNT (blocks released, reset or moved count as freed).
  *
@@ -29,7 +30,7 @@
  *
  * Invariants (checked by `check()`)
  *   header(first) = DATA_START;  header(next) = roundUp(end(block), 8);  TOP = end(LAST) or DATA_START
- *   LAST = 0 ⇔ TOP = DATA_START;  KIND(LAST) ∉ {DEAD, PAD};  TOP <= committedBytes
+ *   LAST = 0 ⇔ TOP = DATA_START;  KIND(LAST) ∉ {DEAD, PAD};  TOP <= LIMIT <= committedBytes
  *   MALLOC_COUNT - FREE_COUNT = #LIVE blocks;  LIVE_BYTES = Σ size of LIVE blocks
  *   frames: the CURRENT_FRAME chain visits every FRAME block, serials strictly decreasing
  *
@@ -50,6 +51,7 @@ const CTRL_TOP = 4;
 const CTRL_LAST = 8;
 export const CTRL_CURRENT_FRAME = 12;
 export const CTRL_FRAME_SERIAL = 16;
+const CTRL_LIMIT = 20;
 const CTRL_LIVE_BYTES = 32;
 const CTRL_PEAK_LIVE_BYTES = 40;
 const CTRL_PEAK_EXTENT_BYTES = 48;
@@ -80,6 +82,7 @@ export abstract class BumpAllocator implements Allocator {
     u32.fill(0, 0, DATA_START >>> 2);
     u32[CTRL_MAGIC >>> 2] = magic;
     u32[CTRL_TOP >>> 2] = DATA_START;
+    u32[CTRL_LIMIT >>> 2] = this.store.committedBytes;
     this.store.f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = DATA_START;
   }
 
@@ -90,7 +93,7 @@ export abstract class BumpAllocator implements Allocator {
     const u32 = this.store.u32;
     const header = Math.ceil(u32[CTRL_TOP >>> 2]! / 8) * 8;
     const end = header + HEADER_BYTES + size;
-    if (align !== 8 || end > this.store.u8.length) return this.appendBlock(size, align, KIND_LIVE);
+    if (align !== 8 || end > u32[CTRL_LIMIT >>> 2]!) return this.appendBlock(size, align, KIND_LIVE);
     u32[header >>> 2] = size;
     u32[(header >>> 2) + 1] = u32[CTRL_LAST >>> 2]!;
     u32[CTRL_TOP >>> 2] = end;
@@ -113,7 +116,7 @@ export abstract class BumpAllocator implements Allocator {
     const padHeader = Math.ceil(this.store.u32[CTRL_TOP >>> 2]! / 8) * 8;
     const payload = Math.ceil((padHeader + HEADER_BYTES) / a) * a;
     const end = payload + size;
-    if (!this.store.grow(end)) return 0;
+    if (!this.growTo(end)) return 0;
     const u32 = this.store.u32;
     const header = payload - HEADER_BYTES;
     let below = u32[CTRL_LAST >>> 2]!;
@@ -146,6 +149,13 @@ export abstract class BumpAllocator implements Allocator {
     this.popAbove(this.belowOf(header));
   }
 
+  /** Commits at least `bytes` (false if the store cannot) and records the new LIMIT. */
+  private growTo(bytes: number): boolean {
+    if (!this.store.grow(bytes)) return false;
+    this.store.u32[CTRL_LIMIT >>> 2] = this.store.committedBytes;
+    return true;
+  }
+
   /** What to suggest instead of freeing a block in the middle. */
   protected abstract rollbackHint(): string;
 
@@ -161,7 +171,7 @@ export abstract class BumpAllocator implements Allocator {
     const u32 = this.store.u32;
     const oldSize = u32[(header + HDR_SIZE) >>> 2]!;
     if (header === u32[CTRL_LAST >>> 2]) {
-      if (!this.store.grow(ptr + size)) return 0;
+      if (!this.growTo(ptr + size)) return 0;
       this.notePeaks();
       this.store.u32[CTRL_TOP >>> 2] = ptr + size;
     } else if (size > oldSize) {
@@ -341,7 +351,8 @@ export abstract class BumpAllocator implements Allocator {
     };
     const top = this.top;
     const last = u32[CTRL_LAST >>> 2]!;
-    if (top > this.store.committedBytes || top < DATA_START) fail(`TOP ${top} outside [${DATA_START}, ${this.store.committedBytes}]`);
+    const limit = u32[CTRL_LIMIT >>> 2]!;
+    if (top > limit || limit > this.store.committedBytes || top < DATA_START) fail(`TOP ${top}, LIMIT ${limit} outside [${DATA_START}, ${this.store.committedBytes}]`);
     if ((last === 0) !== (top === DATA_START)) fail(`LAST ${last} disagrees with TOP ${top}`);
     if (last !== 0 && this.endOf(last) !== top) fail(`the last block ends at ${this.endOf(last)}, not at TOP ${top}`, last);
     if (last !== 0 && [KIND_DEAD, KIND_PAD].includes(this.kindOf(last))) fail("the last block is DEAD or PAD", last);
