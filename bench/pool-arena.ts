@@ -2,108 +2,127 @@
  * Pool and Arena against what a JavaScript program would do instead, measured in the same run:
  *
  *   pool:  N × (malloc 48 bytes, write a word), then N × free    vs  N × new Uint8Array(48)
- *          (dropped afterwards, so the GC pays)                    and Heap malloc/free
+ *          (dropped afterwards: the GC's work is timed)            and Heap malloc/free
  *   arena: N × malloc(48), write a word, then reset()            vs  a bare `top += 48` bump
  *                                                                    writing into a Uint32Array
  *
- * Each case runs `reps` times; the median counts. Run: node --expose-gc dist/bench/pool-arena.js
+ * Pool, Heap and Arena run on each byte store kind (the kind decides how fast a typed-array
+ * access is); the baselines do not depend on it. Each case runs `reps` times after a warm-up;
+ * the median counts. Run: node --expose-gc dist/bench/pool-arena.js [objects] [reps]
  */
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { Arena } from "../src/allocators/arena.js";
 import { Pool } from "../src/allocators/pool.js";
 import { Heap } from "../src/heap/heap.js";
+import type { StoreKind } from "../src/memory/store.js";
+
+const OBJECT_BYTES = 48;
+const KINDS: readonly StoreKind[] = ["array-buffer", "wasm", "resizable", "shared"];
+
+export interface PoolArenaKindResult {
+  kind: StoreKind;
+  /** Median milliseconds. */
+  poolMs: number;
+  heapMs: number;
+  arenaMs: number;
+  /** How many times faster Pool is (higher is better). */
+  poolVsUint8Array: number;
+  poolVsHeap: number;
+  /** Arena time over bare-bump time (1 is the floor; the bar is 2). */
+  arenaVsBareBump: number;
+}
 
 export interface PoolArenaResult {
   objects: number;
   objectBytes: number;
   reps: number;
-  /** Median milliseconds per case. */
-  ms: Record<"pool" | "uint8array" | "heap" | "arena" | "bareBump", number>;
-  /** How many times faster Pool is than the alternative (higher is better). */
-  poolVsUint8Array: number;
-  poolVsHeap: number;
-  /** How many times slower Arena is than a bare bump (lower is better; 1 is the floor). */
-  arenaVsBareBump: number;
+  gcExposed: boolean;
+  uint8arrayMs: number;
+  bareBumpMs: number;
+  kinds: PoolArenaKindResult[];
 }
 
-const OBJECT_BYTES = 48;
-
-export function benchPoolArena(objects = 1_000_000, reps = 7): PoolArenaResult {
-  const storeBytes = { initialBytes: 65536, maxBytes: 2 ** 30 };
-  const pool = new Pool({ objectBytes: OBJECT_BYTES, ...storeBytes });
-  const heap = new Heap(storeBytes);
-  const arena = new Arena(storeBytes);
+export function benchPoolArena(objects = 1_000_000, reps = 7, kinds: readonly StoreKind[] = KINDS): PoolArenaResult {
   const ptrs = new Uint32Array(objects);
   const held: (Uint8Array | undefined)[] = new Array(objects);
   const bumpWords = new Uint32Array((objects * OBJECT_BYTES) / 4);
   let sink = 0;
+  const uint8arrayMs = medianMs(reps, () => {
+    for (let i = 0; i < objects; i++) {
+      const a = new Uint8Array(OBJECT_BYTES);
+      a[0] = i;
+      held[i] = a;
+    }
+    for (let i = 0; i < objects; i++) held[i] = undefined;
+  }, true);
+  const bareBumpMs = medianMs(reps, () => {
+    let top = 0;
+    for (let i = 0; i < objects; i++) {
+      bumpWords[top >>> 2] = i;
+      top += OBJECT_BYTES;
+    }
+    sink += top;
+  });
 
-  const ms = {
-    pool: medianMs(reps, () => {
+  const results = kinds.map((kind): PoolArenaKindResult => {
+    // Fixed stores get room for everything; the others start small and grow.
+    const store = { kind, initialBytes: kind === "array-buffer" ? objects * 128 + (1 << 20) : 65536, maxBytes: 2 ** 31 };
+    const pool = new Pool({ objectBytes: OBJECT_BYTES, ...store });
+    const heap = new Heap(store);
+    const arena = new Arena(store);
+    const poolMs = medianMs(reps, () => {
       for (let i = 0; i < objects; i++) {
         const p = pool.malloc(OBJECT_BYTES);
         pool.store.u32[p >>> 2] = i;
         ptrs[i] = p;
       }
       for (let i = 0; i < objects; i++) pool.free(ptrs[i]!);
-    }),
-    uint8array: medianMs(reps, () => {
-      for (let i = 0; i < objects; i++) {
-        const a = new Uint8Array(OBJECT_BYTES);
-        a[0] = i;
-        held[i] = a;
-      }
-      for (let i = 0; i < objects; i++) held[i] = undefined;
-    }, true),
-    heap: medianMs(reps, () => {
+    });
+    const heapMs = medianMs(reps, () => {
       for (let i = 0; i < objects; i++) {
         const p = heap.malloc(OBJECT_BYTES);
         heap.store.u32[p >>> 2] = i;
         ptrs[i] = p;
       }
       for (let i = 0; i < objects; i++) heap.free(ptrs[i]!);
-    }),
-    arena: medianMs(reps, () => {
+    });
+    const arenaMs = medianMs(reps, () => {
       for (let i = 0; i < objects; i++) {
         const p = arena.malloc(OBJECT_BYTES);
         arena.store.u32[p >>> 2] = i;
       }
       arena.reset();
-    }),
-    bareBump: medianMs(reps, () => {
-      let top = 0;
-      for (let i = 0; i < objects; i++) {
-        bumpWords[top >>> 2] = i;
-        top += OBJECT_BYTES;
-      }
-      sink += top;
-    }),
-  };
+    });
+    pool.check();
+    arena.check();
+    return {
+      kind,
+      poolMs,
+      heapMs,
+      arenaMs,
+      poolVsUint8Array: uint8arrayMs / poolMs,
+      poolVsHeap: heapMs / poolMs,
+      arenaVsBareBump: arenaMs / bareBumpMs,
+    };
+  });
   if (sink < 0) console.log(sink);
-  pool.check();
-  arena.check();
-  return {
-    objects,
-    objectBytes: OBJECT_BYTES,
-    reps,
-    ms,
-    poolVsUint8Array: ms.uint8array / ms.pool,
-    poolVsHeap: ms.heap / ms.pool,
-    arenaVsBareBump: ms.arena / ms.bareBump,
-  };
+  return { objects, objectBytes: OBJECT_BYTES, reps, gcExposed: gc() !== undefined, uint8arrayMs, bareBumpMs, kinds: results };
 }
 
-/** Median duration of `fn` in milliseconds; with `collect`, a GC (if exposed) runs inside the timing after each rep. */
+function gc(): (() => void) | undefined {
+  return (globalThis as { gc?: () => void }).gc;
+}
+
+/** Median duration of `fn` in ms after one warm-up run; with `collect`, a GC (if exposed) is timed after each run. */
 function medianMs(reps: number, fn: () => void, collect = false): number {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  fn(); // warm up: compile, and grow the stores once
+  fn();
   const times: number[] = [];
   for (let i = 0; i < reps; i++) {
-    gc?.();
+    gc()?.();
     const start = performance.now();
     fn();
-    if (collect) gc?.();
+    if (collect) gc()?.();
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);
@@ -111,12 +130,13 @@ function medianMs(reps: number, fn: () => void, collect = false): number {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = benchPoolArena();
+  const r = benchPoolArena(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 7));
   const f = (n: number) => n.toFixed(2);
-  console.log(`${r.objects} objects of ${r.objectBytes} bytes, median of ${r.reps} (gc ${typeof (globalThis as { gc?: unknown }).gc === "function" ? "exposed" : "not exposed: run with --expose-gc"})`);
-  console.log(`  pool alloc+free       ${f(r.ms.pool)} ms`);
-  console.log(`  new Uint8Array(48)    ${f(r.ms.uint8array)} ms   pool is ${f(r.poolVsUint8Array)}x faster`);
-  console.log(`  heap malloc+free      ${f(r.ms.heap)} ms   pool is ${f(r.poolVsHeap)}x faster`);
-  console.log(`  arena malloc + reset  ${f(r.ms.arena)} ms`);
-  console.log(`  bare top += 48 bump   ${f(r.ms.bareBump)} ms   arena is ${f(r.arenaVsBareBump)}x the bare bump`);
+  console.log(`${r.objects} objects of ${r.objectBytes} bytes, median of ${r.reps}${r.gcExposed ? "" : " (run with --expose-gc to time the GC of the Uint8Arrays)"}`);
+  console.log(`baselines: new Uint8Array(48) ${f(r.uint8arrayMs)} ms, bare top += 48 bump ${f(r.bareBumpMs)} ms`);
+  console.log("| store kind | pool ms | heap ms | pool vs Uint8Array | pool vs heap | arena ms | arena / bare bump |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const k of r.kinds) {
+    console.log(`| ${k.kind} | ${f(k.poolMs)} | ${f(k.heapMs)} | ${f(k.poolVsUint8Array)}x faster | ${f(k.poolVsHeap)}x faster | ${f(k.arenaMs)} | ${f(k.arenaVsBareBump)}x |`);
+  }
 }
