@@ -12,8 +12,9 @@
  *
  * Control block (u32 words, then f64 gauges and counters)
  *   0 MAGIC │ 4 TOP │ 8 LAST │ 12 CURRENT_FRAME │ 16 FRAME_SERIAL │ 20 LIMIT
- *   24 (unused) │ 32 LIVE_BYTES │ 40 PEAK_LIVE_BYTES │ 48 PEAK_EXTENT_BYTES
+ *   24 (unused) │ 32 LIVE_BYTES (u32) │ 40 PEAK_LIVE_BYTES (u32) │ 48 PEAK_EXTENT_BYTES
  *   56 MALLOC_COUNT │ 64 FREE_COUNT
+ *   Live bytes fit a u32 (they are bytes of the store); the counters are f64 (exact to 2^53).
  *   TOP: the end of the last block; LAST: the last block's header (0: none); LIMIT: committed
  *   bytes when last grown, malloc's bound without asking the store. CURRENT_FRAME and
  *   FRAME_SERIAL are the Stack's (see stack.ts); an Arena keeps them 0. Live blocks are not
@@ -91,7 +92,7 @@ export abstract class BumpAllocator implements Allocator {
   malloc(size: number, align = 8): number {
     if (!(size >= 0 && size <= this.maxBlockBytes && Math.floor(size) === size)) checkSize(size, this.maxBlockBytes);
     const u32 = this.store.u32;
-    const header = Math.ceil(u32[CTRL_TOP >>> 2]! / 8) * 8;
+    const header = ((u32[CTRL_TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
     const end = header + HEADER_BYTES + size;
     if (align !== 8 || end > u32[CTRL_LIMIT >>> 2]!) return this.appendBlock(size, align, KIND_LIVE);
     u32[header >>> 2] = size;
@@ -99,7 +100,7 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_TOP >>> 2] = end;
     u32[CTRL_LAST >>> 2] = header;
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BYTES >>> 3]! += size;
+    u32[CTRL_LIVE_BYTES >>> 2]! += size;
     f64[CTRL_MALLOC_COUNT >>> 3]!++;
     return header + HEADER_BYTES;
   }
@@ -131,7 +132,7 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_LAST >>> 2] = header;
     if (kind === KIND_LIVE) {
       const f64 = this.store.f64;
-      f64[CTRL_LIVE_BYTES >>> 3]! += size;
+      this.store.u32[CTRL_LIVE_BYTES >>> 2]! += size;
       f64[CTRL_MALLOC_COUNT >>> 3]!++;
     }
     return payload;
@@ -182,14 +183,14 @@ export abstract class BumpAllocator implements Allocator {
       this.notePeaks();
       const f64 = this.store.f64;
       this.store.u32[(header + HDR_LINK) >>> 2]! |= KIND_DEAD;
-      f64[CTRL_LIVE_BYTES >>> 3]! -= oldSize;
+      this.store.u32[CTRL_LIVE_BYTES >>> 2]! -= oldSize;
       f64[CTRL_FREE_COUNT >>> 3]!++;
       return moved;
     }
     this.notePeaks();
     if (header !== this.store.u32[CTRL_LAST >>> 2]) this.splitOffTail(header, size);
     this.store.u32[(header + HDR_SIZE) >>> 2] = size;
-    this.store.f64[CTRL_LIVE_BYTES >>> 3]! += size - oldSize;
+    this.store.u32[CTRL_LIVE_BYTES >>> 2]! += size - oldSize;
     return ptr;
   }
 
@@ -219,7 +220,7 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_LAST >>> 2] = 0;
     u32[CTRL_CURRENT_FRAME >>> 2] = 0;
     f64[CTRL_FREE_COUNT >>> 3] = f64[CTRL_MALLOC_COUNT >>> 3]!;
-    f64[CTRL_LIVE_BYTES >>> 3] = 0;
+    this.store.u32[CTRL_LIVE_BYTES >>> 2] = 0;
   }
 
   // ---- Rolling back -------------------------------------------------------------------------
@@ -245,7 +246,7 @@ export abstract class BumpAllocator implements Allocator {
     u32[CTRL_LAST >>> 2] = keep;
     u32[CTRL_TOP >>> 2] = keep === 0 ? DATA_START : this.endOf(keep);
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BYTES >>> 3]! -= bytes;
+    this.store.u32[CTRL_LIVE_BYTES >>> 2]! -= bytes;
     f64[CTRL_FREE_COUNT >>> 3]! += blocks;
   }
 
@@ -301,7 +302,7 @@ export abstract class BumpAllocator implements Allocator {
   /** Records the peaks before something lowers live bytes or the top. */
   protected notePeaks(): void {
     const f64 = this.store.f64;
-    f64[CTRL_PEAK_LIVE_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_LIVE_BYTES >>> 3]!, f64[CTRL_LIVE_BYTES >>> 3]!);
+    this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2] = Math.max(this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]!, this.store.u32[CTRL_LIVE_BYTES >>> 2]!);
     f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!, this.top);
   }
 
@@ -310,11 +311,11 @@ export abstract class BumpAllocator implements Allocator {
   stats(): AllocatorStats {
     this.notePeaks();
     const f64 = this.store.f64;
-    const liveBytes = f64[CTRL_LIVE_BYTES >>> 3]!;
+    const liveBytes = this.store.u32[CTRL_LIVE_BYTES >>> 2]!;
     return {
       liveBlocks: f64[CTRL_MALLOC_COUNT >>> 3]! - f64[CTRL_FREE_COUNT >>> 3]!,
       liveBytes,
-      peakLiveBytes: f64[CTRL_PEAK_LIVE_BYTES >>> 3]!,
+      peakLiveBytes: this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]!,
       extentBytes: this.top,
       peakExtentBytes: f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!,
       committedBytes: this.store.committedBytes,
@@ -376,7 +377,7 @@ export abstract class BumpAllocator implements Allocator {
     }
     const counted = f64[CTRL_MALLOC_COUNT >>> 3]! - f64[CTRL_FREE_COUNT >>> 3]!;
     if (counted !== liveBlocks) fail(`MALLOC_COUNT - FREE_COUNT = ${counted} but ${liveBlocks} live blocks`);
-    if (f64[CTRL_LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[CTRL_LIVE_BYTES >>> 3]} but live blocks hold ${liveBytes}`);
+    if (this.store.u32[CTRL_LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[CTRL_LIVE_BYTES >>> 2]} but live blocks hold ${liveBytes}`);
     let chained = 0;
     let serial = Infinity;
     for (let frame = u32[CTRL_CURRENT_FRAME >>> 2]!; frame !== 0; frame = u32[(frame + HEADER_BYTES + 4) >>> 2]!) {

@@ -13,7 +13,8 @@
  *
  * Control block (u32 words, then f64 gauges and counters)
  *   0 MAGIC │ 4 OBJECT_BYTES │ 8 SLAB_BYTES │ 12 SLAB_COUNT │ 16 AVAILABLE_HEAD │ 20 EMPTY_HEAD
- *   24 LIVE_BYTES │ 32 PEAK_LIVE_BYTES │ 40 PEAK_EXTENT_BYTES │ 48 MALLOC_COUNT │ 56 (unused)
+ *   24 LIVE_BYTES (u32) │ 32 PEAK_LIVE_BYTES (u32) │ 40 PEAK_EXTENT_BYTES │ 48 MALLOC_COUNT │ 56 (unused)
+ *   Live bytes fit a u32 (they are bytes of the store); the counters are f64 (exact to 2^53).
  *   freeCount is not stored: it is MALLOC_COUNT - live objects (reset() counts as freeing them).
  *
  * Slab
@@ -169,9 +170,9 @@ export class Pool implements Allocator {
     u32[(ptr + SLOT_REQUESTED) >>> 2] = size + 1;
     u32[(slab + SLAB_LIVE) >>> 2]!++;
     const f64 = this.store.f64;
-    const live = f64[CTRL_LIVE_BYTES >>> 3]! + size;
-    f64[CTRL_LIVE_BYTES >>> 3] = live;
-    if (live > f64[CTRL_PEAK_LIVE_BYTES >>> 3]!) f64[CTRL_PEAK_LIVE_BYTES >>> 3] = live;
+    const live = u32[CTRL_LIVE_BYTES >>> 2]! + size;
+    u32[CTRL_LIVE_BYTES >>> 2] = live;
+    if (live > u32[CTRL_PEAK_LIVE_BYTES >>> 2]!) u32[CTRL_PEAK_LIVE_BYTES >>> 2] = live;
     f64[CTRL_MALLOC_COUNT >>> 3]!++;
     return ptr;
   }
@@ -189,7 +190,7 @@ export class Pool implements Allocator {
     u32[(ptr + SLOT_NEXT_FREE) >>> 2] = nextFree;
     u32[(slab + SLAB_FREE_HEAD) >>> 2] = ptr;
     const live = --u32[(slab + SLAB_LIVE) >>> 2]!;
-    this.store.f64[CTRL_LIVE_BYTES >>> 3]! -= requested;
+    u32[CTRL_LIVE_BYTES >>> 2]! -= requested;
     // Only a slab that had no free object can be FULL (off every list) or newly empty.
     if (live === 0 || nextFree === 0) this.relistAfterFree(slab, live);
   }
@@ -336,11 +337,10 @@ export class Pool implements Allocator {
     const word = this.requestWordOf(ptr);
     checkSize(size, this.objectBytes);
     const u32 = this.store.u32;
-    const f64 = this.store.f64;
-    const live = f64[CTRL_LIVE_BYTES >>> 3]! + size - (u32[word]! - 1);
+    const live = u32[CTRL_LIVE_BYTES >>> 2]! + size - (u32[word]! - 1);
     u32[word] = size + 1;
-    f64[CTRL_LIVE_BYTES >>> 3] = live;
-    if (live > f64[CTRL_PEAK_LIVE_BYTES >>> 3]!) f64[CTRL_PEAK_LIVE_BYTES >>> 3] = live;
+    u32[CTRL_LIVE_BYTES >>> 2] = live;
+    if (live > u32[CTRL_PEAK_LIVE_BYTES >>> 2]!) u32[CTRL_PEAK_LIVE_BYTES >>> 2] = live;
     return ptr;
   }
 
@@ -353,7 +353,7 @@ export class Pool implements Allocator {
   reset(): void {
     const u32 = this.store.u32;
     for (let k = 0; k < u32[CTRL_SLAB_COUNT >>> 2]!; k++) u32[(this.slabAt(k) + SLAB_BUMP) >>> 2] = 0;
-    this.store.f64[CTRL_LIVE_BYTES >>> 3] = 0;
+    this.store.u32[CTRL_LIVE_BYTES >>> 2] = 0;
     u32[CTRL_SLAB_COUNT >>> 2] = 0;
     u32[CTRL_AVAILABLE_HEAD >>> 2] = 0;
     u32[CTRL_EMPTY_HEAD >>> 2] = 0;
@@ -366,7 +366,7 @@ export class Pool implements Allocator {
     return {
       liveBlocks: blocks,
       liveBytes: bytes,
-      peakLiveBytes: f64[CTRL_PEAK_LIVE_BYTES >>> 3]!,
+      peakLiveBytes: this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]!,
       extentBytes: this.slabAt(this.store.u32[CTRL_SLAB_COUNT >>> 2]!),
       peakExtentBytes: f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!,
       committedBytes: this.store.committedBytes,
@@ -422,7 +422,6 @@ export class Pool implements Allocator {
 
   check(): void {
     const u32 = this.store.u32;
-    const f64 = this.store.f64;
     const fail = (message: string, offset?: number): never => {
       throw new HeapCorruptionError(`pool: ${message}`, offset);
     };
@@ -472,7 +471,7 @@ export class Pool implements Allocator {
     for (let slab = this.slabAt(count); slab + SLAB_HEADER_BYTES <= this.store.committedBytes; slab += this.slabBytes) {
       if (u32[(slab + SLAB_BUMP) >>> 2] !== 0) fail("a released slab still has a bump", slab);
     }
-    if (f64[CTRL_LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[CTRL_LIVE_BYTES >>> 3]} but objects hold ${liveBytes}`);
-    if (f64[CTRL_PEAK_LIVE_BYTES >>> 3]! < liveBytes) fail("peak live bytes below live bytes");
+    if (this.store.u32[CTRL_LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[CTRL_LIVE_BYTES >>> 2]} but objects hold ${liveBytes}`);
+    if (this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]! < liveBytes) fail("peak live bytes below live bytes");
   }
 }
