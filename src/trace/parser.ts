@@ -20,6 +20,8 @@ import type { Trace, TraceHeader } from "./trace.js";
 import { OP_ALLOC, OP_FREE, OP_REALLOC } from "./trace.js";
 
 const NEWLINE = 10;
+const CHAR_CR = 13;
+const CHAR_SPACE = 32;
 const CHAR_MINUS = 45;
 const CHAR_0 = 48;
 const LETTER_A = 97;
@@ -31,6 +33,10 @@ const HEADER_FIELDS = ["weight", "number of ids", "number of ops", "unused field
 
 /** Per-id tables are sized by the highest id, so the header may not promise more than this. */
 export const MAX_TRACE_IDS = 2 ** 26;
+
+/** The fast path leaves longer numbers (and their range errors) to the general one. */
+const MAX_FAST_ID_DIGITS = 9;
+const MAX_FAST_SIZE_DIGITS = 15;
 
 /** What `nextInteger` returns for no token, a token that is not an integer, one beyond 2^53. */
 const MISSING = Number.NEGATIVE_INFINITY;
@@ -116,6 +122,7 @@ export class TraceParser {
 
   private parseLine(buf: Uint8Array, start: number, end: number): void {
     this.lineNumber++;
+    if (this.header !== undefined && this.parseCanonicalOp(buf, start, end)) return;
     this.buf = buf;
     this.pos = start;
     this.end = end;
@@ -146,11 +153,49 @@ export class TraceParser {
     this.live.reserve(idCount);
   }
 
-  private parseOpLine(): void {
-    this.opLines++;
-    if (this.opLines > this.header!.opCount) {
-      this.fail(`more ops than the header declares (${this.header!.opCount})`);
+  /**
+   * The fast path, for the lines nearly every trace consists of: `a ID SIZE`, `r ID SIZE` or
+   * `f ID` with single spaces and plain digits (a `\r` before the newline allowed). Returns false,
+   * having changed nothing, for anything else; the general path then parses the line (and says
+   * what is wrong with it). Both paths share the checks that need no tokens (applyAlloc, ...).
+   */
+  private parseCanonicalOp(buf: Uint8Array, start: number, lineEnd: number): boolean {
+    const end = lineEnd > start && buf[lineEnd - 1] === CHAR_CR ? lineEnd - 1 : lineEnd;
+    if (end - start < 3 || buf[start + 1] !== CHAR_SPACE) return false;
+    const letter = buf[start];
+    let p = start + 2;
+    let id = 0;
+    for (; p < end; p++) {
+      const digit = buf[p]! - CHAR_0;
+      if (digit < 0 || digit > 9) break;
+      id = id * 10 + digit;
     }
+    if (p === start + 2 || p - (start + 2) > MAX_FAST_ID_DIGITS) return false;
+    if (letter === LETTER_F) {
+      if (p !== end) return false;
+      this.countOpLine();
+      this.applyFree(id);
+      return true;
+    }
+    if ((letter !== LETTER_A && letter !== LETTER_R) || p === end || buf[p] !== CHAR_SPACE) return false;
+    const sizeStart = ++p;
+    let size = 0;
+    for (; p < end; p++) {
+      const digit = buf[p]! - CHAR_0;
+      if (digit < 0 || digit > 9) break;
+      size = size * 10 + digit;
+    }
+    if (p !== end || p === sizeStart || p - sizeStart > MAX_FAST_SIZE_DIGITS) return false;
+    this.countOpLine();
+    this.checkIdRange(id);
+    this.previousSize = size;
+    if (letter === LETTER_A) this.applyAlloc(id, size);
+    else this.applyRealloc(id, size);
+    return true;
+  }
+
+  private parseOpLine(): void {
+    this.countOpLine();
     const letter = this.tokenEnd - this.tokenStart === 1 ? this.buf[this.tokenStart] : 0;
     if (letter === LETTER_A) this.parseAlloc();
     else if (letter === LETTER_R) this.parseRealloc();
@@ -163,10 +208,7 @@ export class TraceParser {
     const field = this.nextInteger();
     const size = field === MISSING ? this.repeatedSize() : this.checkedSize(field);
     this.expectLineEnd();
-    if (this.live.isLive(id)) this.fail(`alloc of id ${id}, which is already live`);
-    this.live.bind(id, size);
-    this.addLiveBytes(size);
-    this.ops.push(OP_ALLOC, id, size);
+    this.applyAlloc(id, size);
   }
 
   private parseRealloc(): void {
@@ -175,11 +217,7 @@ export class TraceParser {
     if (field === MISSING) this.fail("missing size");
     const size = this.checkedSize(field);
     this.expectLineEnd();
-    if (!this.live.isLive(id)) this.fail(`realloc of id ${id}, which is not live`);
-    const oldSize = this.live.sizeOf(id);
-    this.live.resize(id, size);
-    this.addLiveBytes(size - oldSize);
-    this.ops.push(OP_REALLOC, id, size);
+    this.applyRealloc(id, size);
   }
 
   private parseFree(): void {
@@ -191,7 +229,37 @@ export class TraceParser {
       return;
     }
     this.checkId(id);
-    if (!this.live.isLive(id)) this.fail(`free of id ${id}, which is not live`);
+    this.applyFree(id);
+  }
+
+  private countOpLine(): void {
+    this.opLines++;
+    if (this.opLines > this.header!.opCount) {
+      this.fail(`more ops than the header declares (${this.header!.opCount})`);
+    }
+  }
+
+  private applyAlloc(id: number, size: number): void {
+    if (this.live.isLive(id)) this.fail(`alloc of id ${id}, which is already live`);
+    this.live.bind(id, size);
+    this.addLiveBytes(size);
+    this.ops.push(OP_ALLOC, id, size);
+  }
+
+  private applyRealloc(id: number, size: number): void {
+    if (!this.live.isLive(id)) this.fail(`realloc of id ${id}, which is not live`);
+    const oldSize = this.live.sizeOf(id);
+    this.live.resize(id, size);
+    this.addLiveBytes(size - oldSize);
+    this.ops.push(OP_REALLOC, id, size);
+  }
+
+  /** Also the fast path's range check: a free names a live id, so one below the header's count. */
+  private applyFree(id: number): void {
+    if (!this.live.isLive(id)) {
+      this.checkIdRange(id);
+      this.fail(`free of id ${id}, which is not live`);
+    }
     const size = this.live.sizeOf(id);
     this.live.unbind(id);
     this.liveBytes -= size;
@@ -207,6 +275,10 @@ export class TraceParser {
 
   private checkId(id: number): void {
     if (Number.isNaN(id) || id === TOO_LARGE) this.fail(`id ${this.quotedToken()} is not an integer`);
+    this.checkIdRange(id);
+  }
+
+  private checkIdRange(id: number): void {
     const count = this.header!.idCount;
     if (id < 0 || id >= count) {
       this.fail(`id ${id} is out of range: the header declares ${count} ids (0 to ${count - 1})`);

@@ -22,8 +22,10 @@ import { OP_ALLOC, OP_FREE, OP_LETTERS, OP_REALLOC, type Trace } from "./trace.j
 export interface ReplayOptions {
   /** Samples over time, for plots; 0 for none (stats can cost a walk of the heap). @defaultValue 200 */
   sampleCount?: number;
-  /** Stop (failure kind "time-limit") once both passes together have run this long. */
+  /** Stop (failure kind "time-limit") once all passes together have run this long. */
   timeLimitMs?: number;
+  /** Timed passes after the checked one; ns per op is the fastest; 0 skips timing. @defaultValue 3 */
+  timedRuns?: number;
 }
 
 export type ReplayFailureKind = "out-of-memory" | "allocator-error" | "content" | "stats" | "time-limit";
@@ -39,7 +41,7 @@ export interface ReplayResult {
   trace: string;
   allocator: string;
   opCount: number;
-  /** Mean time of one malloc/realloc/free in the fastest timed pass; null when the replay failed. */
+  /** Mean time of one malloc/realloc/free in the fastest timed pass; null when the replay failed or was not timed. */
   nsPerOp: number | null;
   peakLiveBytes: number;
   peakExtentBytes: number;
@@ -52,8 +54,7 @@ export interface ReplayResult {
   failure: ReplayFailure | null;
 }
 
-/** Timed passes per replay; ns per op is the fastest. */
-const TIMED_RUNS = 3;
+const DEFAULT_TIMED_RUNS = 3;
 
 /** How many ops run between looks at the clock. */
 const CLOCK_EVERY_OPS = 1024;
@@ -63,7 +64,8 @@ export function replayTrace(trace: Trace, create: () => Allocator, options: Repl
   const checked = new CheckedReplay(trace, create(), options.sampleCount ?? DEFAULT_SAMPLE_COUNT, deadline);
   const failure = checked.run();
   const final = checked.allocator.stats();
-  const timed = failure === null ? timeReplay(trace, create, deadline) : { nsPerOp: null, failure };
+  const timedRuns = options.timedRuns ?? DEFAULT_TIMED_RUNS;
+  const timed = failure === null && timedRuns > 0 ? timeReplay(trace, create, timedRuns, deadline) : { nsPerOp: null, failure };
   const peakExtentBytes = Math.max(final.peakExtentBytes, checked.highestBlockEnd, ...checked.series.extentBytes);
   return {
     trace: trace.name,
@@ -200,13 +202,13 @@ class CheckedReplay {
 
 /**
  * The bare calls (the checked pass vouched for them), each time on a fresh allocator: the fastest
- * of TIMED_RUNS passes, as the one least disturbed by JIT warm-up and other processes. Passes the
+ * of `runs` passes, as the one least disturbed by JIT warm-up and other processes. Passes the
  * deadline cuts short do not count; if none finishes, the replay failed on time.
  */
-function timeReplay(trace: Trace, create: () => Allocator, deadline: number): { nsPerOp: number | null; failure: ReplayFailure | null } {
+function timeReplay(trace: Trace, create: () => Allocator, runs: number, deadline: number): { nsPerOp: number | null; failure: ReplayFailure | null } {
   try {
     let fastest: number | null = null;
-    for (let run = 0; run < TIMED_RUNS; run++) {
+    for (let run = 0; run < runs; run++) {
       const nsPerOp = timeBareCalls(trace, create(), deadline);
       if (nsPerOp === null) break;
       fastest = fastest === null ? nsPerOp : Math.min(fastest, nsPerOp);
