@@ -50,6 +50,12 @@ describe("parseTrace", () => {
     assert.deepEqual(ops(trace), ["a 0 5", "a 1 6", "f 0 5"]);
   });
 
+  it("parses odd spacing (the general path) exactly like canonical lines (the fast path)", () => {
+    const canonical = parse(traceText(["a 0 120", "a 1 8", "r 0 240", "f 1", "a 1 7", "f 0"]));
+    const odd = parse(traceText(["a  0 120", "a\t1\t8", " r 0 240", "f 1 ", "a 1 007\r", "f 0\r"]));
+    assert.deepEqual(odd, canonical);
+  });
+
   it("gives the same trace whatever the chunk boundaries", () => {
     const bytes = encode(traceText(["a 0 120", "a 1 8", "r 0 240", "f 1", "a 2", "f 0"]));
     const whole = parseTrace(bytes, "t");
