@@ -52,7 +52,7 @@ describe("parseTrace", () => {
 
   it("parses odd spacing (the general path) exactly like canonical lines (the fast path)", () => {
     const canonical = parse(traceText(["a 0 120", "a 1 8", "r 0 240", "f 1", "a 1 7", "f 0"]));
-    const odd = parse(traceText(["a  0 120", "a\t1\t8", " r 0 240", "f 1 ", "a 1 007\r", "f 0\r"]));
+    const odd = parse(traceText(["a  0 120", "a\t1\t8", " r 0 240", "f 1 ", "a 1 007\r", "f 0\r"], 2));
     assert.deepEqual(odd, canonical);
   });
 
