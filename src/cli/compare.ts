@@ -59,14 +59,14 @@ function measureCells(row: ComparisonRow, best: (number | null)[]): string[] {
 }
 
 /** "ok", "n/a: why" for a policy that cannot replay traces, "FAILED kind: message". */
-export function resultText(row: ComparisonRow): string {
+function resultText(row: ComparisonRow): string {
   if (row.status === "skipped") return `n/a: ${row.reason}`;
   if (row.status === "stopped") return `n/a: too slow: ${row.reason}`;
   if (row.status === "failed") return `FAILED ${row.reason}`;
   return "ok";
 }
 
-export function groupByTrace(rows: ComparisonRow[]): ComparisonRow[][] {
+function groupByTrace(rows: ComparisonRow[]): ComparisonRow[][] {
   const groups = new Map<string, ComparisonRow[]>();
   for (const row of rows) {
     const group = groups.get(row.trace) ?? [];

@@ -19,7 +19,7 @@ export interface ComparisonRow {
   trace: string;
   allocator: string;
   status: RowStatus;
-  /** Why the row failed or was skipped; null when ok. */
+  /** Why the row failed, was skipped or was stopped; null when ok. */
   reason: string | null;
   result: ReplayResult | null;
 }

@@ -49,7 +49,7 @@ export function findPatternMismatch(store: ByteStore, ptr: number, size: number,
   return -1;
 }
 
-export function patternByte(word: number, i: number): number {
+function patternByte(word: number, i: number): number {
   return (word >>> ((i & 3) << 3)) & 0xff;
 }
 

@@ -238,7 +238,7 @@ function timeBareCalls(trace: Trace, allocator: Allocator, deadline: number): nu
 }
 
 /** "op 12 (a 3 100)": 1-based, as a person counts ops. */
-export function describeOp(trace: Trace, op: number): string {
+function describeOp(trace: Trace, op: number): string {
   const kind = trace.kinds[op]!;
   const size = kind === OP_FREE ? "" : ` ${trace.sizes[op]}`;
   return `op ${op + 1} (${OP_LETTERS[kind]} ${trace.ids[op]}${size})`;
