@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import Table from "cli-table3";
 import type { AllocatorStats } from "../allocator.js";
 import { readTraceFile } from "../trace/reader.js";
-import { replayTrace, type ReplayResult } from "../trace/replay.js";
+import { DEFAULT_TIMED_RUNS, replayTrace, type ReplayResult } from "../trace/replay.js";
 import { formatBytes, formatCount, formatNs, formatPercent, PLAIN_TABLE } from "./format.js";
 import { DEFAULT_POLICY, replayablePolicy } from "./policy-list.js";
 import { EXIT_FAILURE, EXIT_OK, printJson } from "./usage.js";
@@ -44,7 +44,7 @@ function resultTable(result: ReplayResult): Table.Table {
     { trace: result.trace },
     { allocator: result.allocator },
     { ops: formatCount(result.opCount) },
-    { "ns per op": result.nsPerOp === null ? "-" : `${formatNs(result.nsPerOp)} (bare calls, fastest of 3 timed passes)` },
+    { "ns per op": result.nsPerOp === null ? "-" : `${formatNs(result.nsPerOp)} (bare calls, fastest of ${DEFAULT_TIMED_RUNS} timed passes)` },
     { "peak live": formatBytes(result.peakLiveBytes) },
     { "peak extent": formatBytes(result.peakExtentBytes) },
     { utilization: result.utilization === null ? "-" : `${formatPercent(result.utilization)} (peak live / peak extent)` },

@@ -54,7 +54,7 @@ export interface ReplayResult {
   failure: ReplayFailure | null;
 }
 
-const DEFAULT_TIMED_RUNS = 3;
+export const DEFAULT_TIMED_RUNS = 3;
 
 /** How many ops run between looks at the clock. */
 const CLOCK_EVERY_OPS = 1024;
