@@ -7,6 +7,7 @@
 import { bestValue, MEASURES, shortName, type ComparisonRow } from "../cli/comparison.js";
 import { formatBinary, formatCount } from "../cli/format.js";
 import { blockLifetimes, log2Histogram, requestSizes, type HistogramBucket } from "../trace/stats.js";
+import type { TimeSeries } from "../trace/samples.js";
 import type { Trace } from "../trace/trace.js";
 import { barChart, escapeXml, formatShort, lineChart, PALETTE, type LineSeries } from "./svg.js";
 
@@ -84,8 +85,9 @@ function footprintChart(rows: ComparisonRow[]): string {
     xs: row.result!.series.op,
     ys: row.result!.series.extentBytes,
   }));
-  const first = rows[0]?.result?.series;
-  if (first !== undefined) series.push({ label: "live bytes", color: "#000", xs: first.op, ys: first.liveBytes, dashed: true });
+  // Live bytes come from the trace, so any row has them: take the one that got furthest.
+  const longest = rows.map((row) => row.result!.series).reduce<TimeSeries | undefined>((best, s) => (best === undefined || s.op.length > best.op.length ? s : best), undefined);
+  if (longest !== undefined) series.push({ label: "live bytes", color: "#000", xs: longest.op, ys: longest.liveBytes, dashed: true });
   return lineChart({ title: "Footprint (heap extent) and live bytes over time", xLabel: "ops", series, yFormat: formatBinary, yBinary: true });
 }
 
