@@ -82,7 +82,14 @@ export class TraceParser {
       this.parseLine(line, 0, line.length);
       start = newline + 1;
     }
-    for (let newline = indexOfNewline(chunk, start); newline >= 0; newline = indexOfNewline(chunk, start)) {
+    while (start < chunk.length) {
+      const next = this.header === undefined ? -1 : this.parseCanonicalLine(chunk, start);
+      if (next >= 0) {
+        start = next;
+        continue;
+      }
+      const newline = indexOfNewline(chunk, start);
+      if (newline < 0) break;
       this.parseLine(chunk, start, newline);
       start = newline + 1;
     }
@@ -120,9 +127,9 @@ export class TraceParser {
     };
   }
 
+  /** The general path: any line, tokenized, with a precise reason for anything wrong. */
   private parseLine(buf: Uint8Array, start: number, end: number): void {
     this.lineNumber++;
-    if (this.header !== undefined && this.parseCanonicalOp(buf, start, end)) return;
     this.buf = buf;
     this.pos = start;
     this.end = end;
@@ -155,43 +162,47 @@ export class TraceParser {
 
   /**
    * The fast path, for the lines nearly every trace consists of: `a ID SIZE`, `r ID SIZE` or
-   * `f ID` with single spaces and plain digits (a `\r` before the newline allowed). Returns false,
-   * having changed nothing, for anything else; the general path then parses the line (and says
-   * what is wrong with it). Both paths share the checks that need no tokens (applyAlloc, ...).
+   * `f ID` with single spaces and plain digits, ending in `\n` or `\r\n` within `buf`. It finds
+   * the line's end as it goes (no separate scan) and returns the offset after the newline; for
+   * anything else it returns -1, having changed nothing, and the general path (parseLine) takes
+   * the line and says what is wrong with it. Both paths share the checks that need no tokens.
    */
-  private parseCanonicalOp(buf: Uint8Array, start: number, lineEnd: number): boolean {
-    const end = lineEnd > start && buf[lineEnd - 1] === CHAR_CR ? lineEnd - 1 : lineEnd;
-    if (end - start < 3 || buf[start + 1] !== CHAR_SPACE) return false;
+  private parseCanonicalLine(buf: Uint8Array, start: number): number {
+    const length = buf.length;
+    if (start + 3 > length || buf[start + 1] !== CHAR_SPACE) return -1;
     const letter = buf[start];
     let p = start + 2;
     let id = 0;
-    for (; p < end; p++) {
+    for (; p < length; p++) {
       const digit = buf[p]! - CHAR_0;
       if (digit < 0 || digit > 9) break;
       id = id * 10 + digit;
     }
-    if (p === start + 2 || p - (start + 2) > MAX_FAST_ID_DIGITS) return false;
-    if (letter === LETTER_F) {
-      if (p !== end) return false;
-      this.countOpLine();
-      this.applyFree(id);
-      return true;
-    }
-    if ((letter !== LETTER_A && letter !== LETTER_R) || p === end || buf[p] !== CHAR_SPACE) return false;
-    const sizeStart = ++p;
+    if (p === start + 2 || p - (start + 2) > MAX_FAST_ID_DIGITS) return -1;
     let size = 0;
-    for (; p < end; p++) {
-      const digit = buf[p]! - CHAR_0;
-      if (digit < 0 || digit > 9) break;
-      size = size * 10 + digit;
+    if (letter !== LETTER_F) {
+      if ((letter !== LETTER_A && letter !== LETTER_R) || p === length || buf[p] !== CHAR_SPACE) return -1;
+      const sizeStart = ++p;
+      for (; p < length; p++) {
+        const digit = buf[p]! - CHAR_0;
+        if (digit < 0 || digit > 9) break;
+        size = size * 10 + digit;
+      }
+      if (p === sizeStart || p - sizeStart > MAX_FAST_SIZE_DIGITS) return -1;
     }
-    if (p !== end || p === sizeStart || p - sizeStart > MAX_FAST_SIZE_DIGITS) return false;
+    if (p < length && buf[p] === CHAR_CR) p++;
+    if (p === length || buf[p] !== NEWLINE) return -1;
+    this.lineNumber++;
     this.countOpLine();
-    this.checkIdRange(id);
-    this.previousSize = size;
-    if (letter === LETTER_A) this.applyAlloc(id, size);
-    else this.applyRealloc(id, size);
-    return true;
+    if (letter === LETTER_F) {
+      this.applyFree(id);
+    } else {
+      this.checkIdRange(id);
+      this.previousSize = size;
+      if (letter === LETTER_A) this.applyAlloc(id, size);
+      else this.applyRealloc(id, size);
+    }
+    return p + 1;
   }
 
   private parseOpLine(): void {
