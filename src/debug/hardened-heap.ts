@@ -24,6 +24,9 @@
  * they leave. Per-block state lives in the store (the header); the JS side holds only counters
  * and, when delayed reuse is on, the ring of waiting offsets.
  *
+ * The wrapper owns its inner allocator: a block taken from the inner one directly has no header,
+ * and check() reports it as corrupted.
+ *
  * Invariants (checked by check(), then the inner allocator's own):
  *   every used inner block holds exactly one valid header, at base + pad - 8
  *   #LIVE headers = liveBlocks, Σ their sizes = liveBytes, #FREED headers = blocks waiting for reuse
