@@ -4,6 +4,7 @@ import { TraceFormatError } from "../src/trace/errors.js";
 import { parseTrace, TraceParser } from "../src/trace/parser.js";
 import { readTraceFile } from "../src/trace/reader.js";
 import { OP_ALLOC, OP_FREE, OP_REALLOC, type Trace } from "../src/trace/trace.js";
+import { rng } from "./support/model.js";
 import { SHARED_TRACE_NAMES, sharedTraceMeta, sharedTracePath, tmpDir, traceText, writeTrace } from "./support/traces.js";
 
 const encode = (text: string) => new TextEncoder().encode(text);
@@ -143,6 +144,21 @@ describe("readTraceFile", () => {
     });
     const bad = writeTrace(dir, "bad.rep.gz", traceText(["a 0 1", "q 0"]));
     await assert.rejects(readTraceFile(bad), { message: `${bad}:6: unknown op "q": expected a, r or f` });
+  });
+
+  it("parses a real trace the same whatever the chunk sizes (seeded random chunking)", async () => {
+    const { gunzipSync } = await import("node:zlib");
+    const { readFileSync } = await import("node:fs");
+    const bytes = gunzipSync(readFileSync(sharedTracePath("git-log-p")));
+    const whole = parseTrace(bytes, "git-log-p");
+    const random = rng(5);
+    const parser = new TraceParser("git-log-p");
+    for (let at = 0; at < bytes.length;) {
+      const size = 1 + Math.floor(random() * 64);
+      parser.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    assert.deepEqual(parser.finish(), whole);
   });
 
   for (const name of SHARED_TRACE_NAMES) {
