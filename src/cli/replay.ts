@@ -44,7 +44,7 @@ function resultTable(result: ReplayResult): Table.Table {
     { trace: result.trace },
     { allocator: result.allocator },
     { ops: formatCount(result.opCount) },
-    { "ns per op": result.nsPerOp === null ? "-" : `${formatNs(result.nsPerOp)} (bare calls, fastest of ${DEFAULT_TIMED_RUNS} timed passes)` },
+    { "ns per op": result.nsPerOp === null ? "-" : `${formatNs(result.nsPerOp)} (bare calls, fastest of up to ${DEFAULT_TIMED_RUNS} timed passes)` },
     { "peak live": formatBytes(result.peakLiveBytes) },
     { "peak extent": formatBytes(result.peakExtentBytes) },
     { utilization: result.utilization === null ? "-" : `${formatPercent(result.utilization)} (peak live / peak extent)` },

@@ -6,8 +6,8 @@
  *                  samples stats for plots; snapshots stats right after the peak-live op;
  *                  stops at the first failure (malloc/realloc returned 0, an allocator threw,
  *                  a block lost its contents, final stats disagree with the trace).
- *   timed passes   only if the checked pass succeeded: the bare calls, timed, three times on
- *                  fresh allocators -> ns per op of the fastest.
+ *   timed passes   only if the checked pass succeeded: the bare calls, timed, up to three times
+ *                  (fewer past a second) on fresh allocators -> ns per op of the fastest.
  *
  * Peak live bytes come from the trace (requested bytes). The peak extent is the allocator's own
  * `peakExtentBytes` gauge (kept up to date by the allocator on every op that grows the extent),
@@ -55,6 +55,7 @@ export interface ReplayResult {
 }
 
 export const DEFAULT_TIMED_RUNS = 3;
+const TIMING_BUDGET_MS = 1000;
 
 /** How many ops run between looks at the clock. */
 const CLOCK_EVERY_OPS = 1024;
@@ -202,13 +203,15 @@ class CheckedReplay {
 
 /**
  * The bare calls (the checked pass vouched for them), each time on a fresh allocator: the fastest
- * of `runs` passes, as the one least disturbed by JIT warm-up and other processes. Passes the
+ * of up to `runs` passes, as the one least disturbed by JIT warm-up and other processes; no new
+ * pass starts once they have taken TIMING_BUDGET_MS (a slow pass is a steady one). Passes the
  * deadline cuts short do not count; if none finishes, the replay failed on time.
  */
 function timeReplay(trace: Trace, create: () => Allocator, runs: number, deadline: number): { nsPerOp: number | null; failure: ReplayFailure | null } {
   try {
     let fastest: number | null = null;
-    for (let run = 0; run < runs; run++) {
+    const start = performance.now();
+    for (let run = 0; run < runs && performance.now() - start < TIMING_BUDGET_MS; run++) {
       const nsPerOp = timeBareCalls(trace, create(), deadline);
       if (nsPerOp === null) break;
       fastest = fastest === null ? nsPerOp : Math.min(fastest, nsPerOp);
