@@ -331,7 +331,9 @@ describe("DebugHeap: leak reports", () => {
     d.malloc(1);
     const report = d.leaks();
     assert.deepEqual(report.sites.map((s) => [s.tag, s.count, s.bytes]), [["cache", 2, 200], ["request", 1, 50], [undefined, 1, 1]]);
-    assert.match(report.toText(), /1 bytes in 1 block allocated at unrecorded sites \(no stack trace: pass \{ captureStacks: true \}/);
+    const text = report.toText();
+    assert.match(text, /\n1 bytes in 1 block allocated at unrecorded sites\n/);
+    assert.ok(text.endsWith(`(${STACKS_OFF_HINT}; or label work with heap.withSite(tag, fn) to group by what it was doing)`), text);
   });
 
   test("snapshot() and leaksSince(): what a request left behind", () => {

@@ -17,7 +17,7 @@
  * start; `size`: the first byte past the end).
  */
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
-import { formatSite, type Site } from "./sites.js";
+import { formatSite, type Site, STACKS_OFF_HINT } from "./sites.js";
 
 /** A block as the errors describe it. `freeSite` is set when it was freed. */
 export interface BlockStory {
@@ -47,9 +47,14 @@ function relative(delta: number, size: number): string {
   return `byte ${delta} of the block`;
 }
 
-function stories(block: BlockStory): string {
+function stories(block: BlockStory, also?: BlockStory): string {
   let text = `\n  allocated by ${formatSite(block.allocSite)}`;
   if (block.freeSite !== undefined) text += `\n  freed by ${formatSite(block.freeSite)}`;
+  if (also !== undefined) {
+    text += `\n  its memory was reused: it now lies in block ${also.ptr} (${also.size} bytes), allocated by ${formatSite(also.allocSite)}`;
+  }
+  const sites = [block.allocSite, block.freeSite, also?.allocSite];
+  if (sites.some((site) => site !== undefined && site.stack === undefined)) text += `\n  (${STACKS_OFF_HINT})`;
   return text;
 }
 
@@ -129,10 +134,7 @@ export class DebugDoubleFreeError extends DoubleFreeError {
     /** The live block whose memory now covers the pointer, if the memory was reused. */
     readonly reusedBy?: BlockStory,
   ) {
-    super(block.ptr, ` (${block.size} bytes)${stories(block)}` +
-      (reusedBy === undefined ? ""
-        : `\n  its memory was reused: it now lies in block ${reusedBy.ptr} (${reusedBy.size} bytes), ` +
-          `allocated by ${formatSite(reusedBy.allocSite)}`));
+    super(block.ptr, ` (${block.size} bytes)${stories(block, reusedBy)}`);
   }
 
   get allocSite(): Site { return this.block.allocSite; }

@@ -93,6 +93,9 @@ export class LeakReport {
       const shown = site.blocks.map((b) => `${b.offset} (${b.size} bytes, operation #${b.seq})`).join(", ");
       lines.push(`    blocks: ${shown}${site.count > site.blocks.length ? `, and ${site.count - site.blocks.length} more` : ""}`);
     }
+    if (this.sites.some((site) => site.stack === undefined)) {
+      lines.push("", `(${STACKS_OFF_HINT}; or label work with heap.withSite(tag, fn) to group by what it was doing)`);
+    }
     return lines.join("\n");
   }
 
@@ -113,7 +116,7 @@ function describeSite(site: LeakSite): string {
     const frames = formatSite(s).split("\n").slice(1).join("\n");
     return `allocated${tag} from:\n${frames}`;
   }
-  return tag === "" ? `allocated at unrecorded sites (${STACKS_OFF_HINT}, or label work with heap.withSite(tag, fn))` : `allocated${tag} (${STACKS_OFF_HINT})`;
+  return tag === "" ? "allocated at unrecorded sites" : `allocated${tag}`;
 }
 
 function plural(n: number, word: string): string {

@@ -26,7 +26,7 @@ export interface Site {
 }
 
 /** What an error or report says when a site has no stack. */
-export const STACKS_OFF_HINT = "no stack trace: pass { captureStacks: true } to the DebugHeap (or set heap.captureStacks = true) to record one";
+export const STACKS_OFF_HINT = "no stack traces: pass { captureStacks: true } to the DebugHeap (or set heap.captureStacks = true) to record where";
 
 /** No stack and no tag recorded. */
 export const NO_SITE = -1;
@@ -104,10 +104,10 @@ export class SiteTable {
   }
 }
 
-/** "malloc (operation #12) [tag "parse"]" and the stack below it, indented, or the hint. */
+/** "malloc (operation #12) [site "parse"]" and the stack below it, indented (none when stacks were off). */
 export function formatSite(site: Site, indent = "    "): string {
   const head = `${site.operation} (operation #${site.seq})${site.tag === undefined ? "" : ` [site ${JSON.stringify(site.tag)}]`}`;
-  if (site.stack === undefined) return `${head}; ${STACKS_OFF_HINT}`;
+  if (site.stack === undefined) return head;
   const frames = site.stack.split("\n").map((line) => indent + line.trim());
   return `${head}\n${frames.join("\n")}`;
 }
