@@ -449,10 +449,10 @@ export class DebugHeap implements Allocator {
     if (base === 0) return 0;
     const ptr = base + left;
     const end = base + this.inner.usableSize(base);
-    const { u8, i32 } = this.inner.store;
-    fill(u8, i32, base, ptr, LEFT_CANARY);
-    if (this.allocFill !== null) fill(u8, i32, ptr, ptr + Math.min(size, this.maxFillBytes), this.allocFill);
-    fill(u8, i32, ptr + size, end, RIGHT_CANARY);
+    const { u8, f64 } = this.inner.store;
+    fill(u8, f64, base, ptr, LEFT_CANARY);
+    if (this.allocFill !== null) fill(u8, f64, ptr, ptr + Math.min(size, this.maxFillBytes), this.allocFill);
+    fill(u8, f64, ptr + size, end, RIGHT_CANARY);
 
     // A released block that started here is forgotten: a free of this offset is legal again.
     const stale = this.slotOf(ptr);
@@ -496,8 +496,8 @@ export class DebugHeap implements Allocator {
     t.setFlags(slot, t.flags(slot) | flags);
     t.setFreeSeq(slot, seq);
     t.setFreeSite(slot, site);
-    const { u8, i32 } = this.inner.store;
-    fill(u8, i32, base, this.poisonEnd(t.ptr(slot), end), FREED_POISON);
+    const { u8, f64 } = this.inner.store;
+    fill(u8, f64, base, this.poisonEnd(t.ptr(slot), end), FREED_POISON);
     this.quarantine.push(slot, 0, end - base);
   }
 
@@ -548,16 +548,16 @@ export class DebugHeap implements Allocator {
   /** Throws BufferOverflowError for the corrupted red zone byte nearest the block. */
   private verifyRedZones(slot: number): void {
     const t = this.table;
-    const { u8, i32 } = this.inner.store;
+    const { u8, f64 } = this.inner.store;
     const ptr = t.ptr(slot);
     const after = ptr + t.size(slot);
     const end = t.end(slot);
-    const bad = mismatch(u8, i32, after, end, RIGHT_CANARY);
+    const bad = mismatch(u8, f64, after, end, RIGHT_CANARY);
     if (bad >= 0) {
       throw new BufferOverflowError(this.story(slot), bad, u8[bad]!, RIGHT_CANARY, run(u8, bad, end, RIGHT_CANARY));
     }
     const base = t.base(slot);
-    const badLeft = mismatch(u8, i32, base, ptr, LEFT_CANARY) < 0 ? -1 : lastMismatch(u8, base, ptr, LEFT_CANARY);
+    const badLeft = mismatch(u8, f64, base, ptr, LEFT_CANARY) < 0 ? -1 : lastMismatch(u8, base, ptr, LEFT_CANARY);
     if (badLeft >= 0) {
       throw new BufferOverflowError(this.story(slot), badLeft, u8[badLeft]!, LEFT_CANARY, runBackward(u8, base, badLeft, LEFT_CANARY));
     }
@@ -565,10 +565,10 @@ export class DebugHeap implements Allocator {
 
   private verifyPoison(slot: number, detectedBy: "quarantine" | "check"): UseAfterFreeError | undefined {
     const t = this.table;
-    const { u8, i32 } = this.inner.store;
+    const { u8, f64 } = this.inner.store;
     const end = t.end(slot);
     const poisoned = this.poisonEnd(t.ptr(slot), end);
-    const bad = mismatch(u8, i32, t.base(slot), poisoned, FREED_POISON);
+    const bad = mismatch(u8, f64, t.base(slot), poisoned, FREED_POISON);
     if (bad < 0) return undefined;
     return new UseAfterFreeError(this.freedStory(slot), "write", bad, u8[bad]!, FREED_POISON, run(u8, bad, poisoned, FREED_POISON), detectedBy);
   }
@@ -663,41 +663,49 @@ export function option(name: string, value: number | undefined, fallback: number
 }
 
 /**
- * The first offset in [from, to) whose byte is not `byte`, or -1. Compares a 32-bit word at a
- * time through `i32` (a view of the same buffer) over the aligned middle.
+ * WORD_OF[b] is the double whose eight bytes are all b, so that fills and checks go 8 bytes at a
+ * time through the store's Float64Array. Exact for every b but 0x00 (0 and -0 compare equal) and
+ * 0xff (a NaN, which a store may canonicalize): those two take the byte path.
  */
-export function mismatch(u8: Uint8Array, i32: Int32Array, from: number, to: number, byte: number): number {
+const WORD_OF = new Float64Array(256);
+new Uint8Array(WORD_OF.buffer).forEach((_, i, bytes) => { bytes[i] = i >>> 3; });
+const wordSafe = (byte: number): boolean => byte !== 0 && byte !== 0xff;
+
+/** The first offset in [from, to) whose byte is not `byte`, or -1 (8 bytes at a time over the aligned middle). */
+export function mismatch(u8: Uint8Array, f64: Float64Array, from: number, to: number, byte: number): number {
   let i = from;
-  const headEnd = Math.min(to, ((i + 3) & ~3) >>> 0);
-  for (; i < headEnd; i++) if (u8[i] !== byte) return i;
-  const word = Math.imul(byte, 0x01010101);
-  const wordEnd = (to & ~3) >>> 2;
-  for (let w = i >>> 2; w < wordEnd; w++) {
-    if (i32[w] !== word) {
-      for (let j = w * 4; ; j++) if (u8[j] !== byte) return j;
+  if (wordSafe(byte)) {
+    const headEnd = Math.min(to, Math.ceil(i / 8) * 8);
+    for (; i < headEnd; i++) if (u8[i] !== byte) return i;
+    const word = WORD_OF[byte]!;
+    const wordEnd = Math.floor(to / 8);
+    for (let w = i / 8; w < wordEnd; w++) {
+      if (f64[w] !== word) {
+        for (let j = w * 8; ; j++) if (u8[j] !== byte) return j;
+      }
     }
+    if (wordEnd * 8 > i) i = wordEnd * 8;
   }
-  if (wordEnd * 4 > i) i = wordEnd * 4;
   for (; i < to; i++) if (u8[i] !== byte) return i;
   return -1;
 }
 
 /**
- * Fills [from, to) with `byte`: a word at a time over the aligned middle, bytes at the ragged
+ * Fills [from, to) with `byte`: 8 bytes at a time over the aligned middle, bytes at the ragged
  * ends, and the built-in fill for long runs (calling it costs more than a short loop).
  */
-export function fill(u8: Uint8Array, i32: Int32Array, from: number, to: number, byte: number): void {
-  if (to - from >= 256) {
+export function fill(u8: Uint8Array, f64: Float64Array, from: number, to: number, byte: number): void {
+  if (to - from >= 256 || !wordSafe(byte)) {
     u8.fill(byte, from, to);
     return;
   }
   let i = from;
-  const headEnd = Math.min(to, ((i + 3) & ~3) >>> 0);
+  const headEnd = Math.min(to, Math.ceil(i / 8) * 8);
   for (; i < headEnd; i++) u8[i] = byte;
-  const word = Math.imul(byte, 0x01010101);
-  const wordEnd = (to & ~3) >>> 2;
-  for (let w = i >>> 2; w < wordEnd; w++) i32[w] = word;
-  if (wordEnd * 4 > i) i = wordEnd * 4;
+  const word = WORD_OF[byte]!;
+  const wordEnd = Math.floor(to / 8);
+  for (let w = i / 8; w < wordEnd; w++) f64[w] = word;
+  if (wordEnd * 8 > i) i = wordEnd * 8;
   for (; i < to; i++) u8[i] = byte;
 }
 
