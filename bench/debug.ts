@@ -2,7 +2,8 @@
  * What checking costs: the plain Heap against HardenedHeap and DebugHeap over it, replaying each
  * shared trace (the bare malloc/realloc/free calls, nothing else timed). In each round every
  * mode takes one sample (the trace replayed on fresh allocators until 200 ms have passed), the
- * modes back to back so that the load of a shared machine hits them alike; a mode's ratio is
+ * modes back to back (in an order rotated each round) so that the load of a shared machine hits
+ * them alike; a mode's ratio is
  * the median over the rounds of its sample divided by the plain heap's in the same round.
  *
  *   node --expose-gc dist/bench/debug.js [--runs N] [--stacks] [trace ...]
@@ -110,7 +111,11 @@ async function main(): Promise<void> {
     const replays = modes.map(() => compileReplay());
     for (const [m, mode] of modes.entries()) replays[m]!(trace, mode.create()); // warm-up
     for (let round = 0; round < runs; round++) {
-      for (const [m, mode] of modes.entries()) times[m]!.push(sampleMs(trace, mode, replays[m]!));
+      // Rotate the order each round, so that no mode always runs first (or right after another).
+      for (let k = 0; k < modes.length; k++) {
+        const m = (k + round) % modes.length;
+        times[m]!.push(sampleMs(trace, modes[m]!, replays[m]!));
+      }
       process.stderr.write(`  ${name}: round ${round + 1}/${runs}\n`);
     }
     const medians = times.map(median);
