@@ -4,12 +4,13 @@
  */
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { isSlabPage, slotNibble } from "./inspect.js";
+import { isSlabPage, slabFreeBytes, slotNibble } from "./inspect.js";
 import {
-  F_HOLE_BYTES, F_LIVE_BLOCKS, F_LIVE_BYTES, F_ROUNDING_BYTES, F_SLAB_FREE_BYTES, F_SLAB_PAGES, FL_COUNT, FREE_BIT,
-  FREE_TAG, HEADER_BYTES, MAGIC, MIN_BLOCK_BYTES, PAGE_MAP_OFFSET, PREV_FREE_BIT, S_BUMP, S_CLASS, S_FREE, S_LIVE,
-  S_NEXT, S_PREV, SIZE_MASK, SL_COUNT, SLAB_CLASSES, SLAB_PAGE_BYTES, SMALL_CLASS_COUNT, W_FL_BITMAP, W_FREE_HEADS,
-  W_HEAP_START, W_MAGIC, W_PAGE_MAP_WORDS, W_SECRET, W_SL_BITMAPS, W_SLAB_HEADS, W_TOP, keyOf, listIndexOf, maxSlackFor,
+  F_FREE_COUNT, F_HOLE_BYTES, F_LIVE_BYTES, F_MALLOC_COUNT, F_ROUNDING_BYTES, F_SLAB_PAGES, FL_COUNT, FREE_BIT,
+  FREE_TAG, HEADER_BYTES, MAGIC, MIN_BLOCK_BYTES, PAGE_MAP_OFFSET, PREV_FREE_BIT, S_BUMP, S_CAPACITY, S_CLASS,
+  S_FIRST, S_FREE, S_LIVE, S_NEXT, S_PREV, S_RECIP, S_SLOT_BYTES, SIZE_MASK, SL_COUNT, SLAB_CLASSES, SLAB_PAGE_BYTES,
+  SMALL_CLASS_COUNT, W_FL_BITMAP, W_FREE_HEADS, W_HEAP_START, W_MAGIC, W_PAGE_MAP_WORDS, W_SECRET, W_SL_BITMAPS,
+  W_SLAB_HEADS, W_TOP, keyOf, listIndexOf, maxSlackFor,
 } from "./layout.js";
 
 interface Totals {
@@ -40,11 +41,11 @@ export function checkHeap(store: ByteStore): void {
   const expect = (name: string, actual: number, stored: number) => {
     if (actual !== stored) fail(`${name} is ${stored} in the control block but ${actual} by walking the heap`);
   };
-  expect("live blocks", totals.liveBlocks, f64[F_LIVE_BLOCKS]!);
+  expect("live blocks", totals.liveBlocks, f64[F_MALLOC_COUNT]! - f64[F_FREE_COUNT]!);
   expect("live bytes", totals.liveBytes, f64[F_LIVE_BYTES]!);
   expect("rounding bytes", totals.roundingBytes, f64[F_ROUNDING_BYTES]!);
   expect("hole bytes", totals.holeBytes, f64[F_HOLE_BYTES]!);
-  expect("slab free bytes", totals.slabFreeBytes, f64[F_SLAB_FREE_BYTES]!);
+  expect("free slab bytes in the partial lists", totals.slabFreeBytes, slabFreeBytes(u32));
   expect("slab pages", totals.slabs.size, f64[F_SLAB_PAGES]!);
 }
 
@@ -70,7 +71,9 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       t.holeBytes += size;
       t.freeBlocks++;
     } else if (isSlabPage(u32, p)) {
-      if (b % SLAB_PAGE_BYTES !== 0 || size !== SLAB_PAGE_BYTES) fail("slab is not exactly one page", p);
+      if (b % SLAB_PAGE_BYTES !== 0 || size < SLAB_PAGE_BYTES || size >= SLAB_PAGE_BYTES + MIN_BLOCK_BYTES) {
+        fail(`a slab is a page-aligned block of one page (plus a tail too small to split), not ${size} bytes`, p);
+      }
       checkSlab(u32, p, t);
     } else {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
@@ -93,7 +96,12 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
   const h = s >>> 2;
   const c = u32[h + S_CLASS]!;
   if (c >= SMALL_CLASS_COUNT) fail(`slab class ${c} does not exist`, s);
-  const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
+  const { slotBytes, capacity, firstSlot, recip } = SLAB_CLASSES[c]!;
+  const copies: [string, number, number][] = [["slot bytes", S_SLOT_BYTES, slotBytes], ["first slot", S_FIRST, s + firstSlot],
+    ["reciprocal", S_RECIP, recip], ["capacity", S_CAPACITY, capacity]];
+  for (const [what, word, value] of copies) {
+    if (u32[h + word] !== value) fail(`slab ${what} is ${u32[h + word]}, not ${value} as class ${c} says`, s);
+  }
   const bump = u32[h + S_BUMP]!;
   const used = (bump - s - firstSlot) / slotBytes;
   if (!Number.isInteger(used) || used < 0 || used > capacity) fail(`slab bump ${bump} is not a slot boundary`, s);

@@ -7,8 +7,8 @@
  * Slab invariants (checked by check.ts), for each slab s of class c:
  *   live(s) + |free list(s)| + neverUsed(s) == capacity(c)
  *   nibble(i) != 0  <=>  slot i is live;    s in partial list(c)  <=>  live(s) < capacity(c)
- *   page bit(page of s) == 1  <=>  s is a slab
- *   Σ over slabs of (capacity - live) × slot bytes == F_SLAB_FREE_BYTES
+ *   page bit(page of s) == 1  <=>  s is a slab;  slot, first, recip, capacity == those of c
+ *   live blocks == mallocs - frees
  *
  * Fast path: `malloc` of a small size pops a slot from the head slab of its class, `free`
  * pushes one back; everything else (a new slab, TLSF, growth, bad input) is the slow path.
@@ -20,11 +20,12 @@ import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import {
-  F_FREE_COUNT, F_LIVE_BLOCKS, F_LIVE_BYTES, F_MALLOC_COUNT, F_PEAK_LIVE_BYTES, F_PEAK_TOP, F_ROUNDING_BYTES,
-  F_SLAB_FREE_BYTES, F_SLAB_PAGES, FREE_BIT, GRANULE, HEADER_BYTES, MAGIC, MAX_ALIGN, MIN_BLOCK_BYTES,
-  PAGE_MAP_OFFSET, PAGE_SHIFT, S_BUMP, S_CLASS, S_FREE, S_LIVE, S_NEXT, S_PREV, SIZE_MASK, SLAB_BLOCK_PAYLOAD,
-  SLAB_CLASSES, SLAB_HEADER_BYTES, SLAB_PAGE_BYTES, SMALL_MAX_BYTES, VERSION, W_HEAP_START, W_MAGIC,
-  W_PAGE_MAP_WORDS, W_SECRET, W_SLAB_HEADS, W_TOP, W_VERSION, blockSizeFor, maxSlackFor, roundUp8, smallClassOf,
+  F_FREE_COUNT, F_LIVE_BYTES, F_MALLOC_COUNT, F_PEAK_LIVE_BYTES, F_PEAK_TOP, F_ROUNDING_BYTES, F_SLAB_PAGES,
+  FREE_BIT, GRANULE, HEADER_BYTES, MAGIC, MAX_ALIGN, MIN_BLOCK_BYTES, PAGE_MAP_OFFSET, PAGE_SHIFT, RECIP_SHIFT,
+  S_BUMP, S_CAPACITY, S_CLASS, S_FIRST, S_FREE, S_LIVE, S_NEXT, S_PREV, S_RECIP, S_SLOT_BYTES, SIZE_MASK,
+  SLAB_BLOCK_PAYLOAD, SLAB_CLASSES, SLAB_HEADER_BYTES, SLAB_PAGE_BYTES, SMALL_MAX_BYTES, VERSION, W_HEAP_START,
+  W_MAGIC, W_PAGE_MAP_WORDS, W_SECRET, W_SLAB_HEADS, W_TOP, W_VERSION, blockSizeFor, maxSlackFor, roundUp8,
+  smallClassOf,
 } from "./layout.js";
 import { TlsfBlocks } from "./tlsf.js";
 
@@ -33,23 +34,23 @@ export interface HeapOptions extends StoreOptions {
   store?: ByteStore;
 }
 
-const SLOT_BYTES = Uint32Array.from(SLAB_CLASSES, (c) => c.slotBytes);
-const CAPACITY = Uint32Array.from(SLAB_CLASSES, (c) => c.capacity);
-const FIRST_SLOT = Uint32Array.from(SLAB_CLASSES, (c) => c.firstSlot);
 const PAGE_MASK = SLAB_PAGE_BYTES - 1;
+const PAGE_MAP_WORD = PAGE_MAP_OFFSET >>> 2;
+const NIBBLE_WORD = SLAB_HEADER_BYTES >>> 2;
 
 export class Heap extends TlsfBlocks implements Allocator {
   readonly name = "heap";
   /** Largest request accepted; larger sizes are an `InvalidSizeError`. */
   readonly maxRequestBytes: number;
-  private readonly pageMapWord: number;
+  /** The lowest offset a block can have. */
+  private readonly firstPayload: number;
 
   /** A new heap, by default on a resizable ArrayBuffer growing from 64 KiB up to 1 GiB. */
   constructor(options: HeapOptions = {}) {
     const store = options.store ?? ByteStore.create(options);
     super(store, (store as AttachMark)[attaching] ? openControl(store) : formatControl(store));
     delete (store as AttachMark)[attaching];
-    this.pageMapWord = PAGE_MAP_OFFSET >>> 2;
+    this.firstPayload = this.heapStart + HEADER_BYTES;
     this.maxRequestBytes = Math.max(0, store.reservedBytes - this.heapStart - 2 * SLAB_PAGE_BYTES);
   }
 
@@ -107,29 +108,22 @@ export class Heap extends TlsfBlocks implements Allocator {
     const c = smallClassOf(size);
     let s = this.words[W_SLAB_HEADS + c]!;
     if (s === 0 && (s = this.newSlab(c)) === 0) return 0;
-    const u32 = this.words;
+    const words = this.words;
     const h = s >>> 2;
-    const slotBytes = SLOT_BYTES[c]!;
-    let slot = u32[h + S_FREE]!;
+    const slotBytes = words[h + S_SLOT_BYTES]!;
+    let slot = words[h + S_FREE]!;
     if (slot !== 0) {
-      u32[h + S_FREE] = u32[slot >>> 2]!;
+      words[h + S_FREE] = words[slot >>> 2]!;
     } else {
-      slot = u32[h + S_BUMP]!;
-      u32[h + S_BUMP] = slot + slotBytes;
+      slot = words[h + S_BUMP]!;
+      words[h + S_BUMP] = slot + slotBytes;
     }
-    const live = u32[h + S_LIVE]! + 1;
-    u32[h + S_LIVE] = live;
-    if (live === CAPACITY[c]) this.unlinkSlab(s, c);
-    const i = (slot - s - FIRST_SLOT[c]!) / slotBytes;
-    u32[h + (SLAB_HEADER_BYTES >>> 2) + (i >>> 3)]! |= (1 + slotBytes - size) << ((i & 7) << 2);
-    const f64 = this.doubles;
-    const liveBytes = f64[F_LIVE_BYTES]! + size;
-    f64[F_LIVE_BYTES] = liveBytes;
-    if (liveBytes > f64[F_PEAK_LIVE_BYTES]!) f64[F_PEAK_LIVE_BYTES] = liveBytes;
-    f64[F_LIVE_BLOCKS]! += 1;
-    f64[F_ROUNDING_BYTES]! += slotBytes - size;
-    f64[F_SLAB_FREE_BYTES]! -= slotBytes;
-    f64[F_MALLOC_COUNT]! += 1;
+    const live = words[h + S_LIVE]! + 1;
+    words[h + S_LIVE] = live;
+    if (live === words[h + S_CAPACITY]) this.unlinkSlab(s, c);
+    const i = ((slot - words[h + S_FIRST]!) * words[h + S_RECIP]!) >>> RECIP_SHIFT;
+    words[h + NIBBLE_WORD + (i >>> 3)]! |= (1 + slotBytes - size) << ((i & 7) << 2);
+    this.countMalloc(size, slotBytes - size);
     return slot;
   }
 
@@ -149,15 +143,19 @@ export class Heap extends TlsfBlocks implements Allocator {
     const liveBytes = f64[F_LIVE_BYTES]! + size;
     f64[F_LIVE_BYTES] = liveBytes;
     if (liveBytes > f64[F_PEAK_LIVE_BYTES]!) f64[F_PEAK_LIVE_BYTES] = liveBytes;
-    f64[F_LIVE_BLOCKS]! += 1;
     f64[F_ROUNDING_BYTES]! += rounding;
     f64[F_MALLOC_COUNT]! += 1;
+  }
+
+  /** A resize in place is neither a malloc nor a free: takes back the counts it made. */
+  private uncount(): void {
+    this.doubles[F_MALLOC_COUNT]! -= 1;
+    this.doubles[F_FREE_COUNT]! -= 1;
   }
 
   private countFree(size: number, rounding: number): void {
     const f64 = this.doubles;
     f64[F_LIVE_BYTES]! -= size;
-    f64[F_LIVE_BLOCKS]! -= 1;
     f64[F_ROUNDING_BYTES]! -= rounding;
     f64[F_FREE_COUNT]! += 1;
   }
@@ -169,33 +167,31 @@ export class Heap extends TlsfBlocks implements Allocator {
    * throws `InvalidFreeError` or `DoubleFreeError` and leaves the heap unchanged.
    */
   free(ptr: number): void {
-    if (ptr === 0) return;
-    this.checkPointerRange(ptr);
-    if (this.isSlab(ptr)) this.freeSlot(ptr);
-    else this.freeLarge(ptr);
-  }
-
-  private freeSlot(p: number): void {
-    const s = p - (p & PAGE_MASK) + HEADER_BYTES;
-    const u32 = this.words;
+    const words = this.words;
+    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= words[W_TOP]!) {
+      if (ptr === 0) return;
+      this.checkPointerRange(ptr);
+    }
+    if (((words[PAGE_MAP_WORD + (ptr >>> (PAGE_SHIFT + 5))]! >>> ((ptr >>> PAGE_SHIFT) & 31)) & 1) === 0) {
+      this.freeLarge(ptr);
+      return;
+    }
+    const s = ptr - (ptr & PAGE_MASK) + HEADER_BYTES;
     const h = s >>> 2;
-    const c = u32[h + S_CLASS]!;
-    const slotBytes = SLOT_BYTES[c]!;
-    const i = this.slotIndex(p, s, c);
-    const nibbleWord = h + (SLAB_HEADER_BYTES >>> 2) + (i >>> 3);
+    const slotBytes = words[h + S_SLOT_BYTES]!;
+    const i = this.slotIndex(ptr, s);
+    const nibbleWord = h + NIBBLE_WORD + (i >>> 3);
     const shift = (i & 7) << 2;
-    const nibble = (u32[nibbleWord]! >>> shift) & 15;
-    if (nibble === 0) throw new DoubleFreeError(p);
-    u32[nibbleWord]! &= ~(15 << shift);
-    u32[p >>> 2] = u32[h + S_FREE]!;
-    u32[h + S_FREE] = p;
-    const live = u32[h + S_LIVE]! - 1;
-    u32[h + S_LIVE] = live;
-    const requested = slotBytes + 1 - nibble;
-    this.countFree(requested, slotBytes - requested);
-    this.doubles[F_SLAB_FREE_BYTES]! += slotBytes;
-    if (live === CAPACITY[c]! - 1) this.linkSlab(s, c);
-    else if (live === 0 && (u32[h + S_NEXT] !== 0 || u32[h + S_PREV] !== 0)) this.releaseSlab(s, c);
+    const nibble = (words[nibbleWord]! >>> shift) & 15;
+    if (nibble === 0) throw new DoubleFreeError(ptr);
+    words[nibbleWord]! &= ~(15 << shift);
+    words[ptr >>> 2] = words[h + S_FREE]!;
+    words[h + S_FREE] = ptr;
+    const live = words[h + S_LIVE]! - 1;
+    words[h + S_LIVE] = live;
+    this.countFree(slotBytes + 1 - nibble, nibble - 1);
+    if (live === words[h + S_CAPACITY]! - 1) this.linkSlab(s, words[h + S_CLASS]!);
+    else if (live === 0 && (words[h + S_NEXT] !== 0 || words[h + S_PREV] !== 0)) this.releaseSlab(s);
   }
 
   private freeLarge(p: number): void {
@@ -221,11 +217,9 @@ export class Heap extends TlsfBlocks implements Allocator {
     const oldRequested = this.requestedOf(ptr, oldSize);
     const newSize = blockSizeFor(size);
     if (this.resizeInPlace(ptr, oldSize, newSize, size)) {
-      const f64 = this.doubles;
       this.countFree(oldRequested, oldSize - HEADER_BYTES - oldRequested);
       this.countMalloc(size, this.sizeOf(ptr) - HEADER_BYTES - size);
-      f64[F_MALLOC_COUNT]! -= 1;
-      f64[F_FREE_COUNT]! -= 1;
+      this.uncount();
       return ptr;
     }
     return this.moveBlock(ptr, oldRequested, size);
@@ -233,19 +227,19 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   private reallocSlot(p: number, size: number): number {
     const s = p - (p & PAGE_MASK) + HEADER_BYTES;
-    const c = this.words[(s >>> 2) + S_CLASS]!;
-    const slotBytes = SLOT_BYTES[c]!;
-    const i = this.slotIndex(p, s, c);
-    const nibbleWord = (s >>> 2) + (SLAB_HEADER_BYTES >>> 2) + (i >>> 3);
+    const words = this.words;
+    const slotBytes = words[(s >>> 2) + S_SLOT_BYTES]!;
+    const i = this.slotIndex(p, s);
+    const nibbleWord = (s >>> 2) + NIBBLE_WORD + (i >>> 3);
     const shift = (i & 7) << 2;
-    const nibble = (this.words[nibbleWord]! >>> shift) & 15;
+    const nibble = (words[nibbleWord]! >>> shift) & 15;
     if (nibble === 0) throw new InvalidFreeError(p, "realloc of a freed block");
     const oldRequested = slotBytes + 1 - nibble;
     if (size > slotBytes || size + GRANULE <= slotBytes) return this.moveBlock(p, oldRequested, size);
-    this.words[nibbleWord] = (this.words[nibbleWord]! & ~(15 << shift)) | ((1 + slotBytes - size) << shift);
-    this.doubles[F_LIVE_BYTES]! += size - oldRequested;
-    this.doubles[F_ROUNDING_BYTES]! += oldRequested - size;
-    if (this.doubles[F_LIVE_BYTES]! > this.doubles[F_PEAK_LIVE_BYTES]!) this.doubles[F_PEAK_LIVE_BYTES] = this.doubles[F_LIVE_BYTES]!;
+    words[nibbleWord] = (words[nibbleWord]! & ~(15 << shift)) | ((1 + slotBytes - size) << shift);
+    this.countFree(oldRequested, slotBytes - oldRequested);
+    this.countMalloc(size, slotBytes - size);
+    this.uncount();
     return p;
   }
 
@@ -263,17 +257,16 @@ export class Heap extends TlsfBlocks implements Allocator {
     this.checkPointerRange(ptr);
     if (!this.isSlab(ptr)) return this.usedBlockSize(ptr) - HEADER_BYTES;
     const s = ptr - (ptr & PAGE_MASK) + HEADER_BYTES;
-    const c = this.words[(s >>> 2) + S_CLASS]!;
-    const i = this.slotIndex(ptr, s, c);
-    const nibble = (this.words[(s >>> 2) + (SLAB_HEADER_BYTES >>> 2) + (i >>> 3)]! >>> ((i & 7) << 2)) & 15;
+    const i = this.slotIndex(ptr, s);
+    const nibble = (this.words[(s >>> 2) + NIBBLE_WORD + (i >>> 3)]! >>> ((i & 7) << 2)) & 15;
     if (nibble === 0) throw new InvalidFreeError(ptr, "the block is free");
-    return SLOT_BYTES[c]!;
+    return this.words[(s >>> 2) + S_SLOT_BYTES]!;
   }
 
   // ---- Pointer validation (never mutates) --------------------------------------------------
 
   private checkPointerRange(ptr: number): void {
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.heapStart + HEADER_BYTES || ptr >= this.top) {
+    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= this.top) {
       throw new InvalidFreeError(ptr, typeof ptr === "number" && ptr >>> 0 === ptr && (ptr & 7) !== 0
         ? "not 8-byte aligned, so not a block this heap handed out"
         : `outside the heap's blocks [${this.heapStart + HEADER_BYTES}, ${this.top})`);
@@ -281,15 +274,17 @@ export class Heap extends TlsfBlocks implements Allocator {
   }
 
   private isSlab(ptr: number): boolean {
-    return ((this.words[this.pageMapWord + (ptr >>> (PAGE_SHIFT + 5))]! >>> ((ptr >>> PAGE_SHIFT) & 31)) & 1) !== 0;
+    return ((this.words[PAGE_MAP_WORD + (ptr >>> (PAGE_SHIFT + 5))]! >>> ((ptr >>> PAGE_SHIFT) & 31)) & 1) !== 0;
   }
 
   /** Index of the slot at p in slab s, or an `InvalidFreeError` if p is not a handed-out slot. */
-  private slotIndex(p: number, s: number, c: number): number {
-    const offset = p - s - FIRST_SLOT[c]!;
-    const i = offset / SLOT_BYTES[c]!;
-    if (offset < 0 || i !== Math.floor(i) || p >= this.words[(s >>> 2) + S_BUMP]!) {
-      throw new InvalidFreeError(p, `not the start of a slot in the ${SLOT_BYTES[c]}-byte slab at ${s - HEADER_BYTES}`);
+  private slotIndex(p: number, s: number): number {
+    const words = this.words;
+    const h = s >>> 2;
+    const offset = p - words[h + S_FIRST]!;
+    const i = (offset * words[h + S_RECIP]!) >>> RECIP_SHIFT;
+    if (i * words[h + S_SLOT_BYTES]! !== offset || p >= words[h + S_BUMP]!) {
+      throw new InvalidFreeError(p, `not the start of a slot in the ${words[h + S_SLOT_BYTES]}-byte slab at ${s - HEADER_BYTES}`);
     }
     return i;
   }
@@ -314,26 +309,27 @@ export class Heap extends TlsfBlocks implements Allocator {
   private newSlab(c: number): number {
     const p = this.allocBlock(SLAB_PAGE_BYTES, SLAB_BLOCK_PAYLOAD, SLAB_PAGE_BYTES, HEADER_BYTES);
     if (p === 0) return 0;
-    const u32 = this.words;
+    const words = this.words;
     const h = p >>> 2;
-    u32[h + S_CLASS] = c;
-    u32[h + S_LIVE] = 0;
-    u32[h + S_FREE] = 0;
-    u32[h + S_BUMP] = p + FIRST_SLOT[c]!;
-    u32.fill(0, h + (SLAB_HEADER_BYTES >>> 2), (p + FIRST_SLOT[c]!) >>> 2);
+    const { slotBytes, capacity, firstSlot, recip } = SLAB_CLASSES[c]!;
+    words.fill(0, h, (p + firstSlot) >>> 2);
+    words[h + S_SLOT_BYTES] = slotBytes;
+    words[h + S_BUMP] = p + firstSlot;
+    words[h + S_FIRST] = p + firstSlot;
+    words[h + S_RECIP] = recip;
+    words[h + S_CAPACITY] = capacity;
+    words[h + S_CLASS] = c;
     this.setPageBit(p, true);
     this.linkSlab(p, c);
-    this.doubles[F_SLAB_FREE_BYTES]! += CAPACITY[c]! * SLOT_BYTES[c]!;
     this.doubles[F_SLAB_PAGES]! += 1;
     return p;
   }
 
-  private releaseSlab(s: number, c: number): void {
-    this.unlinkSlab(s, c);
+  private releaseSlab(s: number): void {
+    this.unlinkSlab(s, this.words[(s >>> 2) + S_CLASS]!);
     this.setPageBit(s, false);
-    this.doubles[F_SLAB_FREE_BYTES]! -= CAPACITY[c]! * SLOT_BYTES[c]!;
     this.doubles[F_SLAB_PAGES]! -= 1;
-    this.freeBlock(s, SLAB_PAGE_BYTES);
+    this.freeBlock(s, this.sizeOf(s));
   }
 
   /** Pushes s on the partial list of class c. */
@@ -358,7 +354,7 @@ export class Heap extends TlsfBlocks implements Allocator {
   }
 
   private setPageBit(p: number, on: boolean): void {
-    const word = this.pageMapWord + (p >>> (PAGE_SHIFT + 5));
+    const word = PAGE_MAP_WORD + (p >>> (PAGE_SHIFT + 5));
     const bit = 1 << ((p >>> PAGE_SHIFT) & 31);
     this.words[word] = on ? this.words[word]! | bit : this.words[word]! & ~bit;
   }
@@ -367,7 +363,9 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   /** Gives committed memory above the extent back to the system, where the store can shrink. */
   trim(): number {
-    return this.store.shrink(this.top);
+    const released = this.store.shrink(this.top);
+    this.adoptViews();
+    return released;
   }
 
   stats(): HeapStats {

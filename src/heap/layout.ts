@@ -20,12 +20,13 @@
  *   check (used) = requested bytes XOR key(p, S); check (free) = FREE_TAG XOR key(p, S).
  *   A free with a forged or interior offset fails the check (a 2^-29 chance for random data).
  *
- * Slab page (small sizes): one TLSF block of exactly SLAB_PAGE_BYTES whose header starts a page.
+ * Slab page (small sizes): a TLSF block whose header starts a page, SLAB_PAGE_BYTES long (plus,
+ * rarely, a tail of 8 or 16 bytes that was too small to split off when it was carved).
  *
  *   page      page+8 = s
- *   ┌─────────┬──────┬──────┬──────┬──────┬──────┬──────┬──────────────┬──────┬──────┬───
- *   │ TLSF hdr│class │ live │ free │ bump │ next │ prev │ nibble table │ slot │ slot │ ...
- *   └─────────┴──────┴──────┴──────┴──────┴──────┴──────┴──────────────┴──────┴──────┴───
+ *   ┌─────────┬──────┬──────┬──────┬──────┬──────┬──────┬───────┬───────┬──────┬───────┬─────────┬──────┬───
+ *   │ TLSF hdr│ slot │ live │ free │ bump │ next │ prev │ first │ recip │ cap  │ class │ nibbles │ slot │ ...
+ *   └─────────┴──────┴──────┴──────┴──────┴──────┴──────┴───────┴───────┴──────┴───────┴─────────┴──────┴───
  *   nibble i = 0 when slot i is free, else 1 + (slot bytes - requested bytes), in 1..9.
  *   free = first free slot (each free slot holds the next), bump = first never-used slot.
  *
@@ -83,31 +84,37 @@ export const W_SLAB_HEADS = W_FREE_HEADS + FL_COUNT * SL_COUNT;
 const W_END = W_SLAB_HEADS + SMALL_CLASS_COUNT;
 
 // ---- Control block: f64 indexes for the gauges and counters -------------------------------
+// Live blocks = mallocs - frees; free slab bytes are summed from the partial slab lists.
 export const F_BASE = Math.ceil(W_END / 2);
 export const F_LIVE_BYTES = F_BASE + 0;
-export const F_LIVE_BLOCKS = F_BASE + 1;
-export const F_PEAK_LIVE_BYTES = F_BASE + 2;
-export const F_PEAK_TOP = F_BASE + 3;
+export const F_PEAK_LIVE_BYTES = F_BASE + 1;
+export const F_PEAK_TOP = F_BASE + 2;
 /** Σ over live blocks of (usable - requested). */
-export const F_ROUNDING_BYTES = F_BASE + 4;
+export const F_ROUNDING_BYTES = F_BASE + 3;
 /** Σ over free TLSF blocks of their size. */
-export const F_HOLE_BYTES = F_BASE + 5;
-/** Σ over slab pages of free slots × slot size. */
-export const F_SLAB_FREE_BYTES = F_BASE + 6;
-export const F_MALLOC_COUNT = F_BASE + 7;
-export const F_FREE_COUNT = F_BASE + 8;
-export const F_SLAB_PAGES = F_BASE + 9;
+export const F_HOLE_BYTES = F_BASE + 4;
+export const F_MALLOC_COUNT = F_BASE + 5;
+export const F_FREE_COUNT = F_BASE + 6;
+export const F_SLAB_PAGES = F_BASE + 7;
 /** Byte offset where the page map starts. */
-export const PAGE_MAP_OFFSET = (F_BASE + 10) * 8;
+export const PAGE_MAP_OFFSET = (F_BASE + 8) * 8;
 
 // ---- Slab header: word offsets from s = page + 8 ------------------------------------------
-export const S_CLASS = 0;
+// The class's constants are copied into each slab so the fast path reads one cache line.
+export const S_SLOT_BYTES = 0;
 export const S_LIVE = 1;
 export const S_FREE = 2;
 export const S_BUMP = 3;
 export const S_NEXT = 4;
 export const S_PREV = 5;
-export const SLAB_HEADER_BYTES = 24;
+/** Offset of slot 0 (absolute). */
+export const S_FIRST = 6;
+/** ceil(2^20 / slot bytes): slot index = (offset * recip) >>> 20, exact for offsets < 4096. */
+export const S_RECIP = 7;
+export const S_CAPACITY = 8;
+export const S_CLASS = 9;
+export const SLAB_HEADER_BYTES = 40;
+export const RECIP_SHIFT = 20;
 /** The slab's payload, as a TLSF block: the page minus the TLSF header. */
 export const SLAB_BLOCK_PAYLOAD = SLAB_PAGE_BYTES - HEADER_BYTES;
 
@@ -116,6 +123,7 @@ export interface SlabClass {
   capacity: number;
   /** Offset of slot 0 from s. */
   firstSlot: number;
+  recip: number;
 }
 
 /** Slot size, capacity and first slot of each small class, fitted into one page. */
@@ -124,12 +132,12 @@ export const SLAB_CLASSES: readonly SlabClass[] = Array.from({ length: SMALL_CLA
   let capacity = Math.floor((SLAB_BLOCK_PAYLOAD - SLAB_HEADER_BYTES) / slotBytes);
   const firstSlotFor = (cap: number) => SLAB_HEADER_BYTES + roundUp8(Math.ceil(cap / 2));
   while (firstSlotFor(capacity) + capacity * slotBytes > SLAB_BLOCK_PAYLOAD) capacity--;
-  return { slotBytes, capacity, firstSlot: firstSlotFor(capacity) };
+  return { slotBytes, capacity, firstSlot: firstSlotFor(capacity), recip: Math.ceil(2 ** RECIP_SHIFT / slotBytes) };
 });
 
 /** Small class of a request of 0..SMALL_MAX_BYTES bytes. */
 export function smallClassOf(size: number): number {
-  return size === 0 ? 0 : ((size + 7) >>> 3) - 1;
+  return size === 0 ? 0 : (size - 1) >>> 3;
 }
 
 /** TLSF block size for a request: header + payload, granule-rounded; page-rounded when large. */
@@ -177,4 +185,9 @@ assertLayout(SMALL_MAX_BYTES < LINEAR_MAX_BYTES * 4, "small sizes stay within th
 assertLayout((SLAB_PAGE_BYTES & (SLAB_PAGE_BYTES - 1)) === 0, "SLAB_PAGE_BYTES is a power of two");
 assertLayout(SLAB_CLASSES.every((c) => c.capacity >= 8 && c.capacity <= 15 * 32), "every slab class holds 8..480 slots");
 assertLayout(PAGE_MAP_OFFSET % 8 === 0, "the page map is word-aligned");
+assertLayout(SLAB_PAGE_BYTES * (2 ** RECIP_SHIFT / GRANULE) < 2 ** 31, "slot index arithmetic stays in int32");
+assertLayout(SLAB_CLASSES.every(({ slotBytes }) => {
+  const recip = Math.ceil(2 ** RECIP_SHIFT / slotBytes);
+  return Array.from({ length: SLAB_PAGE_BYTES / slotBytes }, (_, k) => ((k * slotBytes * recip) >>> RECIP_SHIFT) === k).every(Boolean);
+}), "the reciprocal gives exact slot indexes");
 assertLayout(listIndexOf(2 ** 32 - 8) < FL_COUNT * SL_COUNT, "the largest block has a list");

@@ -174,9 +174,14 @@ export class TlsfBlocks {
     const store = this.store;
     const roomy = Math.max(newTop, store.committedBytes + (store.committedBytes >>> 3));
     const ok = (roomy <= store.reservedBytes && store.grow(roomy)) || store.grow(newTop);
-    this.words = store.u32;
-    this.doubles = store.f64;
+    this.adoptViews();
     return ok;
+  }
+
+  /** Takes the store's current views (after it grew or shrank). */
+  protected adoptViews(): void {
+    this.words = this.store.u32;
+    this.doubles = this.store.f64;
   }
 
   /** Makes the free block p (already unlisted) a used block of `size`, splitting off the rest. */
