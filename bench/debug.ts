@@ -6,7 +6,11 @@
  * them alike; a mode's ratio is
  * the median over the rounds of its sample divided by the plain heap's in the same round.
  *
- *   node --expose-gc dist/bench/debug.js [--runs N] [--stacks] [trace ...]
+ *   node --expose-gc dist/bench/debug.js [--runs N] [--stacks] [--touch] [trace ...]
+ *
+ * --touch writes the first byte of every block malloc/realloc returns, as a program would: the
+ * bare calls alone never touch a fresh slab slot, so there the hardened header's write is the
+ * first touch of the block and pays a cache miss the program would have paid anyway.
  *
  * Targets (issue 4): hardened within 1.3x of the plain heap; debug "a few times" (ASan is ~2x).
  */
@@ -28,8 +32,37 @@ interface Mode {
   create: () => Allocator;
 }
 
+/**
+ * A reference, not a mode: the heap asked for 8 more bytes per block and nothing else, to show how
+ * much of the hardened cost is the header's footprint (more memory, other size classes).
+ */
+class PlusEightBytes implements Allocator {
+  readonly name = "heap+8";
+  readonly store;
+  constructor(private readonly inner: Heap) {
+    this.store = inner.store;
+  }
+  malloc(size: number): number {
+    const base = this.inner.malloc(size + 8);
+    return base === 0 ? 0 : base + 8;
+  }
+  free(ptr: number): void {
+    if (ptr !== 0) this.inner.free(ptr - 8);
+  }
+  realloc(ptr: number, size: number): number {
+    if (ptr === 0) return this.malloc(size);
+    const base = this.inner.realloc(ptr - 8, size + 8);
+    return base === 0 ? 0 : base + 8;
+  }
+  usableSize(ptr: number): number { return this.inner.usableSize(ptr - 8) - 8; }
+  stats() { return this.inner.stats(); }
+  check(): void { this.inner.check(); }
+  walk() { return this.inner.walk(); }
+}
+
 const MODES: Mode[] = [
   { name: "heap", create: () => new Heap() },
+  { name: "heap + 8 bytes/block, no checks (reference)", create: () => new PlusEightBytes(new Heap()) },
   { name: "hardened", create: () => new HardenedHeap(new Heap()) },
   { name: "hardened + 1 MiB delayed reuse", create: () => new HardenedHeap(new Heap(), { quarantineBytes: 1 << 20 }) },
   { name: "debug", create: () => new DebugHeap(new Heap()) },
@@ -45,7 +78,7 @@ const STACKS_MODE: Mode = { name: "debug + stacks", create: () => new DebugHeap(
  * this loop (compiled from the same text), so that its call sites see one allocator class, as
  * they would in a program, instead of going polymorphic across the modes being compared.
  */
-const REPLAY_LOOP = `
+const replayLoop = (touch: boolean) => `
   const { kinds, ids, sizes, opCount } = trace;
   const ptrs = new Uint32Array(trace.idCount);
   const start = process.cpuUsage();
@@ -54,7 +87,8 @@ const REPLAY_LOOP = `
     const kind = kinds[op];
     if (kind === ${OP_ALLOC}) ptrs[id] = allocator.malloc(sizes[op]);
     else if (kind === ${OP_REALLOC}) ptrs[id] = allocator.realloc(ptrs[id], sizes[op]);
-    else allocator.free(ptrs[id]);
+    else { allocator.free(ptrs[id]); continue; }
+    ${touch ? "allocator.store.u8[ptrs[id]] = 1;" : ""}
   }
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1000;
@@ -62,8 +96,9 @@ const REPLAY_LOOP = `
 
 type Replay = (trace: Trace, allocator: Allocator) => number;
 
-export function compileReplay(): Replay {
-  return new Function("trace", "allocator", REPLAY_LOOP) as Replay;
+/** A replay loop of its own; with `touch`, it writes the first byte of every block it gets, as a program would. */
+export function compileReplay(touch = false): Replay {
+  return new Function("trace", "allocator", replayLoop(touch)) as Replay;
 }
 
 /** A sample: the trace replayed on fresh allocators until MIN_SAMPLE_MS have passed; ms per replay. */
@@ -93,22 +128,25 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   let runs = 7;
   let stacks = false;
+  let touch = false;
   const names: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--runs") runs = Number(args[++i]);
     else if (args[i] === "--stacks") stacks = true;
+    else if (args[i] === "--touch") touch = true;
     else names.push(args[i]!);
   }
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error("--runs takes a positive integer");
   const modes = stacks ? [...MODES, STACKS_MODE] : MODES;
-  console.log(`Node ${process.version}, ${runs} rounds per trace, median CPU ms per replay of the bare calls (median of the per-round ratios to the plain heap)${gc ? "" : "; run with --expose-gc for steadier numbers"}\n`);
+  const what = touch ? "the calls, each new block's first byte written" : "the bare calls";
+  console.log(`Node ${process.version}, ${runs} rounds per trace, median CPU ms per replay of ${what} (median of the per-round ratios to the plain heap)${gc ? "" : "; run with --expose-gc for steadier numbers"}\n`);
   console.log(`| trace | ops | ${modes.map((m) => m.name).join(" | ")} |`);
   console.log(`| --- | ---: | ${modes.map(() => "---:").join(" | ")} |`);
   const ratios = new Map<string, number[]>();
   for (const name of names.length > 0 ? names : ALL_TRACES) {
     const trace = await readTraceFile(path.join(TRACES_DIR, `${name}.rep.gz`));
     const times = modes.map(() => [] as number[]);
-    const replays = modes.map(() => compileReplay());
+    const replays = modes.map(() => compileReplay(touch));
     for (const [m, mode] of modes.entries()) replays[m]!(trace, mode.create()); // warm-up
     for (let round = 0; round < runs; round++) {
       // Rotate the order each round, so that no mode always runs first (or right after another).
