@@ -90,7 +90,7 @@ export abstract class BumpAllocator implements Allocator {
   // ---- Fast path ----------------------------------------------------------------------------
 
   malloc(size: number, align = 8): number {
-    if (!(size >= 0 && size <= this.maxBlockBytes && Math.floor(size) === size)) checkSize(size, this.maxBlockBytes);
+    if (!((size >>> 0) === size && size <= this.maxBlockBytes)) checkSize(size, this.maxBlockBytes);
     const u32 = this.store.u32;
     const header = ((u32[CTRL_TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
     const end = header + HEADER_BYTES + size;
@@ -162,9 +162,9 @@ export abstract class BumpAllocator implements Allocator {
 
   /**
    * Resizes in place when `ptr` is the last block (the top moves) or when it shrinks (a tail of 8
-   * bytes or more becomes a DEAD block); otherwise
-   * moves it to the top (the old block is DEAD until the blocks above it go). A move counts as
-   * one malloc and one free. Returns 0, changing nothing, when the store cannot grow.
+   * bytes or more becomes a DEAD block); otherwise moves it to the top (the old block is DEAD
+   * until the blocks above it go). A move counts as one malloc and one free. Returns 0, changing
+   * nothing, when the store cannot grow.
    */
   realloc(ptr: number, size: number): number {
     const header = this.liveHeaderOf(ptr);
