@@ -6,7 +6,10 @@
  * them alike; a mode's ratio is
  * the median over the rounds of its sample divided by the plain heap's in the same round.
  *
- *   node --expose-gc dist/bench/debug.js [--runs N] [--stacks] [--touch] [trace ...]
+ *   node --expose-gc dist/bench/debug.js [--runs N] [--stacks] [--touch] [--same-process] [trace ...]
+ *
+ * Each sample runs in a fresh Node process (a program uses one allocator; in one process the
+ * modes share the Heap's JIT feedback and slow each other); --same-process runs them all here.
  *
  * --touch writes the first byte of every block malloc/realloc returns, as a program would: the
  * bare calls alone never touch a fresh slab slot, so there the hardened header's write is the
@@ -14,6 +17,7 @@
  *
  * Targets (issue 4): hardened within 1.3x of the plain heap; debug "a few times" (ASan is ~2x).
  */
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Allocator } from "../src/allocator.js";
@@ -124,22 +128,52 @@ function median(values: number[]): number {
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** One sample of one mode, in this process: the child side of an isolated run. */
+async function child(modeIndex: number, name: string, touch: boolean, stacks: boolean): Promise<void> {
+  const modes = stacks ? [...MODES, STACKS_MODE] : MODES;
+  const mode = modes[modeIndex]!;
+  const trace = await readTraceFile(path.join(TRACES_DIR, `${name}.rep.gz`));
+  const replay = compileReplay(touch);
+  sampleMs(trace, mode, replay); // warm-up: let the JIT settle on this mode
+  process.stdout.write(JSON.stringify(sampleMs(trace, mode, replay)));
+}
+
+/**
+ * One sample, by default in a fresh Node process of its own: a program uses one allocator, and
+ * running the modes in one process lets each bend the others' JIT feedback (the Heap's code is
+ * shared by all of them), which we measured to inflate the wrappers' ratios.
+ */
+function isolatedSampleMs(modeIndex: number, name: string, touch: boolean, stacks: boolean): number {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), "--child", String(modeIndex), name];
+  if (touch) args.push("--touch");
+  if (stacks) args.push("--stacks");
+  const result = spawnSync(process.execPath, args, { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`bench child failed: ${result.stderr}`);
+  return Number(result.stdout);
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  let runs = 7;
+  let runs = 5;
   let stacks = false;
   let touch = false;
+  let sameProcess = false;
+  let childMode = -1;
   const names: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--runs") runs = Number(args[++i]);
     else if (args[i] === "--stacks") stacks = true;
     else if (args[i] === "--touch") touch = true;
+    else if (args[i] === "--same-process") sameProcess = true;
+    else if (args[i] === "--child") childMode = Number(args[++i]);
     else names.push(args[i]!);
   }
+  if (childMode >= 0) return child(childMode, names[0]!, touch, stacks);
   if (!(Number.isInteger(runs) && runs >= 1)) throw new Error("--runs takes a positive integer");
   const modes = stacks ? [...MODES, STACKS_MODE] : MODES;
   const what = touch ? "the calls, each new block's first byte written" : "the bare calls";
-  console.log(`Node ${process.version}, ${runs} rounds per trace, median CPU ms per replay of ${what} (median of the per-round ratios to the plain heap)${gc ? "" : "; run with --expose-gc for steadier numbers"}\n`);
+  const where = sameProcess ? "all modes in one process" : "each sample in a fresh process";
+  console.log(`Node ${process.version}, ${runs} rounds per trace, ${where}, median CPU ms per replay of ${what} (median of the per-round ratios to the plain heap)${gc ? "" : "; run with --expose-gc for steadier numbers"}\n`);
   console.log(`| trace | ops | ${modes.map((m) => m.name).join(" | ")} |`);
   console.log(`| --- | ---: | ${modes.map(() => "---:").join(" | ")} |`);
   const ratios = new Map<string, number[]>();
@@ -147,12 +181,12 @@ async function main(): Promise<void> {
     const trace = await readTraceFile(path.join(TRACES_DIR, `${name}.rep.gz`));
     const times = modes.map(() => [] as number[]);
     const replays = modes.map(() => compileReplay(touch));
-    for (const [m, mode] of modes.entries()) replays[m]!(trace, mode.create()); // warm-up
+    if (sameProcess) for (const [m, mode] of modes.entries()) replays[m]!(trace, mode.create()); // warm-up
     for (let round = 0; round < runs; round++) {
       // Rotate the order each round, so that no mode always runs first (or right after another).
       for (let k = 0; k < modes.length; k++) {
         const m = (k + round) % modes.length;
-        times[m]!.push(sampleMs(trace, modes[m]!, replays[m]!));
+        times[m]!.push(sameProcess ? sampleMs(trace, modes[m]!, replays[m]!) : isolatedSampleMs(m, name, touch, stacks));
       }
       process.stderr.write(`  ${name}: round ${round + 1}/${runs}\n`);
     }
