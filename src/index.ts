@@ -30,7 +30,7 @@ export type { ReplayFailure, ReplayFailureKind, ReplayOptions, ReplayResult } fr
 export type { TimeSeries } from "./trace/samples.js";
 export { traceStats } from "./trace/stats.js";
 export type { HistogramBucket, TraceStats } from "./trace/stats.js";
-export { Pool, DEFAULT_OBJECT_BYTES, POOL_MAX_ALIGN } from "./allocators/pool.js";
+export { Pool, DEFAULT_OBJECT_BYTES as POOL_DEFAULT_OBJECT_BYTES, POOL_MAX_ALIGN } from "./allocators/pool.js";
 export type { PoolOptions } from "./allocators/pool.js";
 export { Arena, InvalidMarkError } from "./allocators/arena.js";
 export type { ArenaOptions } from "./allocators/arena.js";
@@ -39,7 +39,7 @@ export type { StackFrame, StackOptions } from "./allocators/stack.js";
 export { BUMP_MAX_ALIGN } from "./allocators/bump.js";
 export { Ring, RING_MAX_ALIGN } from "./allocators/ring.js";
 export type { RingOptions } from "./allocators/ring.js";
-export { Fifo, FIFO_MAX_ALIGN, DEFAULT_PAGE_BYTES } from "./allocators/fifo.js";
+export { Fifo, FIFO_MAX_ALIGN, DEFAULT_PAGE_BYTES as FIFO_DEFAULT_PAGE_BYTES } from "./allocators/fifo.js";
 export type { FifoOptions } from "./allocators/fifo.js";
 export type { AllocatorStoreOptions } from "./allocators/common.js";
 export { policies, policyNames } from "./policies.js";
