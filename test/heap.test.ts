@@ -4,10 +4,7 @@ import {
   DoubleFreeError, Heap, HeapCorruptionError, InvalidAlignmentError, InvalidFreeError, InvalidSizeError,
   InvalidStoreError, OutOfMemoryError, type StoreKind,
 } from "../src/index.js";
-import {
-  blockSizeFor, LARGE_MIN_BYTES, listIndexOf, PAGE_MAP_OFFSET, searchSizeFor, SL_COUNT, SLAB_CLASSES, SLAB_PAGE_BYTES,
-  smallClassOf,
-} from "../src/heap/layout.js";
+import { blockSizeFor, Gauge, Layout, listIndexOf, searchSizeFor, SLAB_CLASSES, smallClassOf } from "../src/heap/layout.js";
 import { ReferenceModel, rng } from "./support/model.js";
 
 const KINDS: StoreKind[] = ["array-buffer", "resizable", "shared", "wasm"];
@@ -17,14 +14,14 @@ describe("size-class math", () => {
     const table: [number, number][] = [[0, 0], [1, 0], [8, 0], [9, 1], [16, 1], [100, 12], [255, 31], [256, 31]];
     for (const [size, cls] of table) assert.equal(smallClassOf(size), cls, `class of ${size}`);
     for (const c of SLAB_CLASSES) {
-      assert.ok(c.firstSlot + c.capacity * c.slotBytes <= SLAB_PAGE_BYTES - 8, `class ${c.slotBytes} fits its page`);
-      assert.ok(c.firstSlot + (c.capacity + 1) * c.slotBytes > SLAB_PAGE_BYTES - 8 - c.slotBytes, `class ${c.slotBytes} is not wasteful`);
+      assert.ok(c.firstSlot + c.capacity * c.slotBytes <= Layout.SLAB_PAGE_BYTES - 8, `class ${c.slotBytes} fits its page`);
+      assert.ok(c.firstSlot + (c.capacity + 1) * c.slotBytes > Layout.SLAB_PAGE_BYTES - 8 - c.slotBytes, `class ${c.slotBytes} is not wasteful`);
     }
   });
 
   it("sizes TLSF blocks with an 8-byte header, 24 at least, whole pages when large", () => {
     const table: [number, number][] = [[0, 24], [16, 24], [17, 32], [257, 272], [1000, 1008], [4096, 4104],
-      [LARGE_MIN_BYTES - 9, LARGE_MIN_BYTES], [LARGE_MIN_BYTES, LARGE_MIN_BYTES + 4096], [LARGE_MIN_BYTES + 5000, LARGE_MIN_BYTES + 8192]];
+      [Layout.LARGE_MIN_BYTES - 9, Layout.LARGE_MIN_BYTES], [Layout.LARGE_MIN_BYTES, Layout.LARGE_MIN_BYTES + 4096], [Layout.LARGE_MIN_BYTES + 5000, Layout.LARGE_MIN_BYTES + 8192]];
     for (const [size, block] of table) assert.equal(blockSizeFor(size), block, `block for ${size}`);
   });
 
@@ -33,7 +30,7 @@ describe("size-class math", () => {
       // size, fl, sl
       [24, 0, 3], [248, 0, 31], [256, 1, 0], [264, 1, 1], [504, 1, 31], [512, 2, 0], [4096, 5, 0], [4224, 5, 1], [2 ** 31, 24, 0],
     ];
-    for (const [size, fl, sl] of table) assert.equal(listIndexOf(size), fl * SL_COUNT + sl, `list of ${size}`);
+    for (const [size, fl, sl] of table) assert.equal(listIndexOf(size), fl * Layout.SL_COUNT + sl, `list of ${size}`);
     assert.equal(searchSizeFor(200), 200);
     assert.equal(searchSizeFor(264), 271);
     // Every block in the list a search lands on is large enough.
@@ -52,9 +49,9 @@ describe("Heap: exact behaviour", () => {
     const c = heap.malloc(24);
     assert.equal(b - a, 32, "consecutive slots of one class");
     assert.equal((a - 8) % 1, 0);
-    assert.equal(Math.floor(a / SLAB_PAGE_BYTES), Math.floor(b / SLAB_PAGE_BYTES));
-    assert.notEqual(Math.floor(a / SLAB_PAGE_BYTES), Math.floor(c / SLAB_PAGE_BYTES), "another class, another slab");
-    assert.equal(a % SLAB_PAGE_BYTES, 8 + SLAB_CLASSES[3]!.firstSlot, "slot 0 follows the slab header");
+    assert.equal(Math.floor(a / Layout.SLAB_PAGE_BYTES), Math.floor(b / Layout.SLAB_PAGE_BYTES));
+    assert.notEqual(Math.floor(a / Layout.SLAB_PAGE_BYTES), Math.floor(c / Layout.SLAB_PAGE_BYTES), "another class, another slab");
+    assert.equal(a % Layout.SLAB_PAGE_BYTES, 8 + SLAB_CLASSES[3]!.firstSlot, "slot 0 follows the slab header");
     assert.equal(heap.usableSize(a), 32);
     assert.equal(heap.usableSize(c), 24);
     heap.free(a);
@@ -64,9 +61,9 @@ describe("Heap: exact behaviour", () => {
 
   it("starts the blocks right after the control block and page map", () => {
     const heap = new Heap({ maxBytes: 2 ** 24 });
-    const pageMapBytes = (2 ** 24 / SLAB_PAGE_BYTES / 32) * 4;
+    const pageMapBytes = (2 ** 24 / Layout.SLAB_PAGE_BYTES / 32) * 4;
     const first = heap.malloc(1000);
-    assert.equal(first, PAGE_MAP_OFFSET + pageMapBytes + 8);
+    assert.equal(first, Gauge.PAGE_MAP_OFFSET + pageMapBytes + 8);
     const second = heap.malloc(1000);
     assert.equal(second, first + blockSizeFor(1000));
     heap.check();
@@ -84,9 +81,9 @@ describe("Heap: exact behaviour", () => {
     assert.equal(s.liveBytes, 6100);
     assert.equal(s.peakLiveBytes, 6100);
     assert.equal(s.internalFragmentationBytes, 0 + 0 + 0 + 4, "1000, 2000, 3000 fill their blocks; 100 rounds to 104");
-    const slabStart = Math.ceil((start + 1008 + 2008 + 3008) / SLAB_PAGE_BYTES) * SLAB_PAGE_BYTES;
+    const slabStart = Math.ceil((start + 1008 + 2008 + 3008) / Layout.SLAB_PAGE_BYTES) * Layout.SLAB_PAGE_BYTES;
     assert.ok(slabStart - (start + 6024) >= 24, "the test's layout leaves a hole before the slab");
-    assert.equal(s.extentBytes, slabStart + SLAB_PAGE_BYTES, "a slab page is page-aligned: the gap before it is a hole");
+    assert.equal(s.extentBytes, slabStart + Layout.SLAB_PAGE_BYTES, "a slab page is page-aligned: the gap before it is a hole");
     heap.free(b);
     s = heap.stats();
     assert.equal(s.liveBytes, 4100);
@@ -117,7 +114,7 @@ describe("Heap: exact behaviour", () => {
     assert.equal(heap.stats().peakExtentBytes, start + blockSizeFor(8 << 20));
     const released = heap.trim();
     assert.ok(released >= 8 << 20, `trim released ${released} bytes`);
-    assert.ok(heap.stats().committedBytes < start + SLAB_PAGE_BYTES * 2);
+    assert.ok(heap.stats().committedBytes < start + Layout.SLAB_PAGE_BYTES * 2);
     heap.check();
     assert.notEqual(heap.malloc(1 << 20), 0, "the heap grows again after a trim");
     heap.check();
@@ -270,7 +267,7 @@ describe("Heap: bad input never corrupts it", () => {
     ["interior of a TLSF block", live[1]! + 16, InvalidFreeError],
     ["interior of a large block", live[2]! + 4096, InvalidFreeError],
     ["interior of a slot", live[0]! + 8, InvalidFreeError],
-    ["a slab header", live[0]! - (live[0]! % SLAB_PAGE_BYTES) + 8, InvalidFreeError],
+    ["a slab header", live[0]! - (live[0]! % Layout.SLAB_PAGE_BYTES) + 8, InvalidFreeError],
     ["a freed TLSF block", freed, DoubleFreeError],
     ["a freed slot", freedSlot, DoubleFreeError],
     ["negative", -8, InvalidFreeError],

@@ -37,86 +37,104 @@
  * Requests of LARGE_MIN_BYTES or more are page spans: their size is a whole number of pages.
  */
 
-// ---- May be tuned -------------------------------------------------------------------------
-/** log2 of the number of second-level lists per first-level range. */
-export const SL_LOG2 = 5;
-/** Largest request served from slabs. */
-export const SMALL_MAX_BYTES = 256;
-/** A slab is one page. */
-export const SLAB_PAGE_BYTES = 4096;
-/** Requests at least this large are rounded to whole pages. */
-export const LARGE_MIN_BYTES = 256 * 1024;
-/** Largest alignment `malloc` accepts. */
-export const MAX_ALIGN = 65536;
+// Every constant below is a `const enum` member, so TypeScript writes it into the code as a
+// literal: an imported `const` would cost V8 a module-cell load and check at every use, which
+// measurably slows the fast path.
 
-// ---- Derived: do not modify ---------------------------------------------------------------
-export const GRANULE = 8;
-export const HEADER_BYTES = 8;
-/** Header + next + prev + footer, rounded to the granule. */
-export const MIN_BLOCK_BYTES = 24;
-export const SL_COUNT = 1 << SL_LOG2;
-/** Below this block size the lists are linear (one per granule). */
-export const LINEAR_MAX_BYTES = SL_COUNT * GRANULE;
-const LINEAR_LOG2 = Math.log2(LINEAR_MAX_BYTES);
-/** First-level ranges: [0, 256) linear, then [2^k, 2^(k+1)) for k = 8..31. */
-export const FL_COUNT = 32 - LINEAR_LOG2 + 1;
-export const SMALL_CLASS_COUNT = SMALL_MAX_BYTES / GRANULE;
-export const PAGE_SHIFT = Math.log2(SLAB_PAGE_BYTES);
+/** Sizes and bits of blocks and classes. The first five may be tuned; the rest are derived. */
+export const enum Layout {
+  /** log2 of the number of second-level lists per first-level range. */
+  SL_LOG2 = 5,
+  /** Largest request served from slabs. */
+  SMALL_MAX_BYTES = 256,
+  /** A slab is one page of 2^PAGE_SHIFT bytes. */
+  PAGE_SHIFT = 12,
+  /** Requests at least this large are rounded to whole pages. */
+  LARGE_MIN_BYTES = 256 * 1024,
+  /** Largest alignment `malloc` accepts. */
+  MAX_ALIGN = 65536,
 
-export const FREE_BIT = 1;
-export const PREV_FREE_BIT = 2;
-export const SIZE_MASK = ~7;
-export const FREE_TAG = 0xf7eeb10c;
-export const MAGIC = 0x4850_4b48; // "HKPH"
-export const VERSION = 1;
+  GRANULE = 8,
+  GRANULE_LOG2 = 3,
+  HEADER_BYTES = 8,
+  /** Header + next + prev + footer, rounded to the granule. */
+  MIN_BLOCK_BYTES = 24,
+  SLAB_PAGE_BYTES = 1 << PAGE_SHIFT,
+  SL_COUNT = 1 << SL_LOG2,
+  /** Below this block size the lists are linear (one per granule). */
+  LINEAR_LOG2 = SL_LOG2 + GRANULE_LOG2,
+  LINEAR_MAX_BYTES = 1 << LINEAR_LOG2,
+  /** First-level ranges: [0, 256) linear, then [2^k, 2^(k+1)) for k = 8..31. */
+  FL_COUNT = 32 - LINEAR_LOG2 + 1,
+  SMALL_CLASS_COUNT = SMALL_MAX_BYTES / GRANULE,
+  /** The slab's payload, as a TLSF block: the page minus the TLSF header. */
+  SLAB_BLOCK_PAYLOAD = SLAB_PAGE_BYTES - HEADER_BYTES,
+  SLAB_HEADER_BYTES = 40,
+  /** ceil(2^20 / slot bytes): slot index = (offset * recip) >>> 20, exact for offsets < 4096. */
+  RECIP_SHIFT = 20,
 
-// ---- Control block: word indexes into u32 -------------------------------------------------
-export const W_MAGIC = 0;
-export const W_VERSION = 1;
-export const W_SECRET = 2;
-export const W_HEAP_START = 3;
-export const W_TOP = 4;
-export const W_PAGE_MAP_WORDS = 5;
-export const W_FL_BITMAP = 6;
-export const W_SL_BITMAPS = 7;
-export const W_FREE_HEADS = W_SL_BITMAPS + FL_COUNT;
-export const W_SLAB_HEADS = W_FREE_HEADS + FL_COUNT * SL_COUNT;
-const W_END = W_SLAB_HEADS + SMALL_CLASS_COUNT;
+  FREE_BIT = 1,
+  PREV_FREE_BIT = 2,
+  SIZE_MASK = ~7,
+  FREE_TAG = 0xf7eeb10c,
+  MAGIC = 0x48504b48, // "HKPH"
+  VERSION = 1,
+}
 
-// ---- Control block: f64 indexes for the gauges and counters -------------------------------
-// Live blocks = mallocs - frees; free slab bytes are summed from the partial slab lists.
-export const F_BASE = Math.ceil(W_END / 2);
-export const F_LIVE_BYTES = F_BASE + 0;
-export const F_PEAK_LIVE_BYTES = F_BASE + 1;
-export const F_PEAK_TOP = F_BASE + 2;
-/** Σ over live blocks of (usable - requested). */
-export const F_ROUNDING_BYTES = F_BASE + 3;
-/** Σ over free TLSF blocks of their size. */
-export const F_HOLE_BYTES = F_BASE + 4;
-export const F_MALLOC_COUNT = F_BASE + 5;
-export const F_FREE_COUNT = F_BASE + 6;
-export const F_SLAB_PAGES = F_BASE + 7;
-/** Byte offset where the page map starts. */
-export const PAGE_MAP_OFFSET = (F_BASE + 8) * 8;
+/** Control block: word indexes into u32. */
+export const enum Word {
+  MAGIC = 0,
+  VERSION = 1,
+  SECRET = 2,
+  HEAP_START = 3,
+  TOP = 4,
+  PAGE_MAP_WORDS = 5,
+  FL_BITMAP = 6,
+  SL_BITMAPS = 7,
+  FREE_HEADS = SL_BITMAPS + Layout.FL_COUNT,
+  SLAB_HEADS = FREE_HEADS + Layout.FL_COUNT * Layout.SL_COUNT,
+  END = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
+}
 
-// ---- Slab header: word offsets from s = page + 8 ------------------------------------------
-// The class's constants are copied into each slab so the fast path reads one cache line.
-export const S_SLOT_BYTES = 0;
-export const S_LIVE = 1;
-export const S_FREE = 2;
-export const S_BUMP = 3;
-export const S_NEXT = 4;
-export const S_PREV = 5;
-/** Offset of slot 0 (absolute). */
-export const S_FIRST = 6;
-/** ceil(2^20 / slot bytes): slot index = (offset * recip) >>> 20, exact for offsets < 4096. */
-export const S_RECIP = 7;
-export const S_CAPACITY = 8;
-export const S_CLASS = 9;
-export const SLAB_HEADER_BYTES = 40;
-export const RECIP_SHIFT = 20;
-/** The slab's payload, as a TLSF block: the page minus the TLSF header. */
-export const SLAB_BLOCK_PAYLOAD = SLAB_PAGE_BYTES - HEADER_BYTES;
+/**
+ * Control block: f64 indexes for the gauges and counters. Live blocks = mallocs - frees; free
+ * slab bytes are summed from the partial slab lists when asked for.
+ */
+export const enum Gauge {
+  BASE = (Word.END + 1) >> 1,
+  LIVE_BYTES = BASE,
+  PEAK_LIVE_BYTES = BASE + 1,
+  PEAK_TOP = BASE + 2,
+  /** Σ over live blocks of (usable - requested). */
+  ROUNDING_BYTES = BASE + 3,
+  /** Σ over free TLSF blocks of their size. */
+  HOLE_BYTES = BASE + 4,
+  MALLOC_COUNT = BASE + 5,
+  FREE_COUNT = BASE + 6,
+  SLAB_PAGES = BASE + 7,
+  /** Byte offset where the page map (1 bit per page: is it a slab?) starts, after the gauges. */
+  PAGE_MAP_OFFSET = (BASE + 8) * 8,
+  PAGE_MAP_WORD = PAGE_MAP_OFFSET / 4,
+}
+
+/**
+ * Slab header: word offsets from s = page + 8. The class's constants are copied into each slab
+ * so the fast path reads one cache line.
+ */
+export const enum SlabWord {
+  SLOT_BYTES = 0,
+  LIVE = 1,
+  FREE = 2,
+  BUMP = 3,
+  NEXT = 4,
+  PREV = 5,
+  /** Offset of slot 0 (absolute). */
+  FIRST = 6,
+  RECIP = 7,
+  CAPACITY = 8,
+  CLASS = 9,
+  NIBBLES = Layout.SLAB_HEADER_BYTES / 4,
+}
 
 export interface SlabClass {
   slotBytes: number;
@@ -127,12 +145,12 @@ export interface SlabClass {
 }
 
 /** Slot size, capacity and first slot of each small class, fitted into one page. */
-export const SLAB_CLASSES: readonly SlabClass[] = Array.from({ length: SMALL_CLASS_COUNT }, (_, c) => {
-  const slotBytes = (c + 1) * GRANULE;
-  let capacity = Math.floor((SLAB_BLOCK_PAYLOAD - SLAB_HEADER_BYTES) / slotBytes);
-  const firstSlotFor = (cap: number) => SLAB_HEADER_BYTES + roundUp8(Math.ceil(cap / 2));
-  while (firstSlotFor(capacity) + capacity * slotBytes > SLAB_BLOCK_PAYLOAD) capacity--;
-  return { slotBytes, capacity, firstSlot: firstSlotFor(capacity), recip: Math.ceil(2 ** RECIP_SHIFT / slotBytes) };
+export const SLAB_CLASSES: readonly SlabClass[] = Array.from({ length: Layout.SMALL_CLASS_COUNT }, (_, c) => {
+  const slotBytes = (c + 1) * Layout.GRANULE;
+  let capacity = Math.floor((Layout.SLAB_BLOCK_PAYLOAD - Layout.SLAB_HEADER_BYTES) / slotBytes);
+  const firstSlotFor = (cap: number) => Layout.SLAB_HEADER_BYTES + roundUp8(Math.ceil(cap / 2));
+  while (firstSlotFor(capacity) + capacity * slotBytes > Layout.SLAB_BLOCK_PAYLOAD) capacity--;
+  return { slotBytes, capacity, firstSlot: firstSlotFor(capacity), recip: Math.ceil(2 ** Layout.RECIP_SHIFT / slotBytes) };
 });
 
 /** Small class of a request of 0..SMALL_MAX_BYTES bytes. */
@@ -142,29 +160,29 @@ export function smallClassOf(size: number): number {
 
 /** TLSF block size for a request: header + payload, granule-rounded; page-rounded when large. */
 export function blockSizeFor(size: number): number {
-  if (size >= LARGE_MIN_BYTES) return Math.ceil((size + HEADER_BYTES) / SLAB_PAGE_BYTES) * SLAB_PAGE_BYTES;
-  return Math.max(MIN_BLOCK_BYTES, roundUp8(size + HEADER_BYTES));
+  if (size >= Layout.LARGE_MIN_BYTES) return Math.ceil((size + Layout.HEADER_BYTES) / Layout.SLAB_PAGE_BYTES) * Layout.SLAB_PAGE_BYTES;
+  return Math.max(Layout.MIN_BLOCK_BYTES, roundUp8(size + Layout.HEADER_BYTES));
 }
 
 /** Most (usable - requested) a used TLSF block can show; a decoded check beyond it is forged. */
 export function maxSlackFor(usable: number): number {
-  return Math.max(MIN_BLOCK_BYTES + GRANULE, usable >>> 4);
+  return Math.max(Layout.MIN_BLOCK_BYTES + Layout.GRANULE, usable >>> 4);
 }
 
 /** mapping_insert: the free list a block of `size` bytes belongs to, as fl * SL_COUNT + sl. */
 export function listIndexOf(size: number): number {
-  if (size < LINEAR_MAX_BYTES) return size >>> 3;
+  if (size < Layout.LINEAR_MAX_BYTES) return size >>> 3;
   const log2 = 31 - Math.clz32(size);
-  const fl = log2 - LINEAR_LOG2 + 1;
-  const sl = (size >>> (log2 - SL_LOG2)) ^ SL_COUNT;
-  return fl * SL_COUNT + sl;
+  const fl = log2 - Layout.LINEAR_LOG2 + 1;
+  const sl = (size >>> (log2 - Layout.SL_LOG2)) ^ Layout.SL_COUNT;
+  return fl * Layout.SL_COUNT + sl;
 }
 
 /** mapping_search: size rounded up so that every block in its list is large enough. */
 export function searchSizeFor(size: number): number {
-  if (size < LINEAR_MAX_BYTES) return size;
+  if (size < Layout.LINEAR_MAX_BYTES) return size;
   const log2 = 31 - Math.clz32(size);
-  return size + (1 << (log2 - SL_LOG2)) - 1;
+  return size + (1 << (log2 - Layout.SL_LOG2)) - 1;
 }
 
 /** Mixes a block's offset and size with the heap's secret (a multiplicative hash). */
@@ -180,14 +198,14 @@ export function roundUp8(n: number): number {
 function assertLayout(ok: boolean, what: string): void {
   if (!ok) throw new Error(`heapkit heap layout: ${what}`);
 }
-assertLayout(SMALL_MAX_BYTES % GRANULE === 0, "SMALL_MAX_BYTES is a multiple of the granule");
-assertLayout(SMALL_MAX_BYTES < LINEAR_MAX_BYTES * 4, "small sizes stay within the first ranges");
-assertLayout((SLAB_PAGE_BYTES & (SLAB_PAGE_BYTES - 1)) === 0, "SLAB_PAGE_BYTES is a power of two");
+assertLayout(Layout.SMALL_MAX_BYTES % Layout.GRANULE === 0, "SMALL_MAX_BYTES is a multiple of the granule");
+assertLayout(Layout.SMALL_MAX_BYTES < Layout.LINEAR_MAX_BYTES * 4, "small sizes stay within the first ranges");
+assertLayout((Layout.SLAB_PAGE_BYTES & (Layout.SLAB_PAGE_BYTES - 1)) === 0, "SLAB_PAGE_BYTES is a power of two");
 assertLayout(SLAB_CLASSES.every((c) => c.capacity >= 8 && c.capacity <= 15 * 32), "every slab class holds 8..480 slots");
-assertLayout(PAGE_MAP_OFFSET % 8 === 0, "the page map is word-aligned");
-assertLayout(SLAB_PAGE_BYTES * (2 ** RECIP_SHIFT / GRANULE) < 2 ** 31, "slot index arithmetic stays in int32");
+assertLayout(Gauge.PAGE_MAP_OFFSET % 8 === 0, "the page map is word-aligned");
+assertLayout(Layout.SLAB_PAGE_BYTES * (2 ** Layout.RECIP_SHIFT / Layout.GRANULE) < 2 ** 31, "slot index arithmetic stays in int32");
 assertLayout(SLAB_CLASSES.every(({ slotBytes }) => {
-  const recip = Math.ceil(2 ** RECIP_SHIFT / slotBytes);
-  return Array.from({ length: SLAB_PAGE_BYTES / slotBytes }, (_, k) => ((k * slotBytes * recip) >>> RECIP_SHIFT) === k).every(Boolean);
+  const recip = Math.ceil(2 ** Layout.RECIP_SHIFT / slotBytes);
+  return Array.from({ length: Layout.SLAB_PAGE_BYTES / slotBytes }, (_, k) => ((k * slotBytes * recip) >>> Layout.RECIP_SHIFT) === k).every(Boolean);
 }), "the reciprocal gives exact slot indexes");
-assertLayout(listIndexOf(2 ** 32 - 8) < FL_COUNT * SL_COUNT, "the largest block has a list");
+assertLayout(listIndexOf(2 ** 32 - 8) < Layout.FL_COUNT * Layout.SL_COUNT, "the largest block has a list");
