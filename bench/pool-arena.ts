@@ -8,7 +8,8 @@
  *
  * Pool, Heap and Arena run on each byte store kind (the kind decides how fast a typed-array
  * access is); the baselines do not depend on it. Each case runs `reps` times after a warm-up;
- * the median counts. Run: node --expose-gc dist/bench/pool-arena.js [objects] [reps]
+ * the median counts. Run: node --expose-gc dist/bench/pool-arena.js [objects] [reps] [kinds,...]
+ * (one kind per process keeps the JIT's type feedback from mixing typed arrays of several kinds).
  */
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
@@ -130,7 +131,8 @@ function medianMs(reps: number, fn: () => void, collect = false): number {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = benchPoolArena(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 7));
+  const kinds = process.argv[4]?.split(",") as StoreKind[] | undefined;
+  const r = benchPoolArena(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 7), kinds ?? KINDS);
   const f = (n: number) => n.toFixed(2);
   console.log(`${r.objects} objects of ${r.objectBytes} bytes, median of ${r.reps}${r.gcExposed ? "" : " (run with --expose-gc to time the GC of the Uint8Arrays)"}`);
   console.log(`baselines: new Uint8Array(48) ${f(r.uint8arrayMs)} ms, bare top += 48 bump ${f(r.bareBumpMs)} ms`);
