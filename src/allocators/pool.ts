@@ -72,36 +72,50 @@ export const MAX_OBJECT_BYTES = 1 << 24;
 export const POOL_MAX_ALIGN = 8;
 const POOL_MAGIC = 0x4c4f4f50; // "POOL"
 
-const CTRL_MAGIC = 0;
-const CTRL_OBJECT_BYTES = 4;
-const CTRL_SLAB_BYTES = 8;
-const CTRL_SLAB_COUNT = 12;
-const CTRL_AVAILABLE_HEAD = 16;
-const CTRL_EMPTY_HEAD = 20;
-const CTRL_LIVE_BYTES = 24;
-const CTRL_PEAK_LIVE_BYTES = 32;
-const CTRL_PEAK_EXTENT_BYTES = 40;
-const CTRL_MALLOC_COUNT = 48;
-export const POOL_CONTROL_BYTES = 64;
+// Byte offsets as const enums: tsc inlines them as literals, so the fast path does not load
+// module-level constants (each such load also checks the binding is initialized).
+const enum Ctrl {
+  MAGIC = 0,
+  OBJECT_BYTES = 4,
+  SLAB_BYTES = 8,
+  SLAB_COUNT = 12,
+  AVAILABLE_HEAD = 16,
+  EMPTY_HEAD = 20,
+  LIVE_BYTES = 24,
+  PEAK_LIVE_BYTES = 32,
+  PEAK_EXTENT_BYTES = 40,
+  MALLOC_COUNT = 48,
+  BYTES = 64,
+}
+export const POOL_CONTROL_BYTES = Ctrl.BYTES;
 
-const SLAB_FREE_HEAD = 0;
-const SLAB_LIVE = 4;
-const SLAB_NEXT = 8;
-const SLAB_PREV = 12;
-const SLAB_STATE = 16;
-const SLAB_BUMP = 20;
-export const SLAB_HEADER_BYTES = 24;
+const enum Slab {
+  FREE_HEAD = 0,
+  LIVE = 4,
+  NEXT = 8,
+  PREV = 12,
+  STATE = 16,
+  BUMP = 20,
+  HEADER_BYTES = 24,
+}
+export const SLAB_HEADER_BYTES = Slab.HEADER_BYTES;
 
 /** Slot header words, from the object's offset. */
-export const SLOT_HEADER_BYTES = 8;
-const SLOT_REQUESTED = -8;
-const SLOT_NEXT_FREE = -4;
-const SLOT_FREE = 0;
+const enum Slot {
+  HEADER_BYTES = 8,
+  REQUESTED = -8,
+  NEXT_FREE = -4,
+  /** The REQUESTED word of a free object. */
+  FREE = 0,
+}
+export const SLOT_HEADER_BYTES = Slot.HEADER_BYTES;
 
-const STATE_AVAILABLE = 1;
-const STATE_FULL = 2;
-const STATE_EMPTY = 3;
-type ListHead = typeof CTRL_AVAILABLE_HEAD | typeof CTRL_EMPTY_HEAD;
+const enum SlabState {
+  AVAILABLE = 1,
+  FULL = 2,
+  EMPTY = 3,
+}
+type ListHead = Ctrl.AVAILABLE_HEAD | Ctrl.EMPTY_HEAD;
 
 export interface PoolOptions extends AllocatorStoreOptions {
   /** Bytes per object. @defaultValue 64 (DEFAULT_OBJECT_BYTES) */
@@ -120,7 +134,7 @@ export class Pool implements Allocator {
   readonly stride: number;
   readonly objectsPerSlab: number;
   /** The first object's offset from its slab's start. */
-  readonly firstObject = SLAB_HEADER_BYTES + SLOT_HEADER_BYTES;
+  readonly firstObject = Slab.HEADER_BYTES + Slot.HEADER_BYTES;
   /** One past the last object's offset from its slab's start. */
   private readonly objectsEnd: number;
   private readonly slabShift: number;
@@ -131,24 +145,24 @@ export class Pool implements Allocator {
       throw new InvalidSizeError(objectBytes, `objectBytes must be an integer from 1 to ${MAX_OBJECT_BYTES}`);
     }
     this.objectBytes = objectBytes;
-    this.stride = SLOT_HEADER_BYTES + Math.ceil(objectBytes / 8) * 8;
-    const smallest = SLAB_HEADER_BYTES + MIN_OBJECTS_PER_SLAB * this.stride;
+    this.stride = Slot.HEADER_BYTES + Math.ceil(objectBytes / 8) * 8;
+    const smallest = Slab.HEADER_BYTES + MIN_OBJECTS_PER_SLAB * this.stride;
     const slabBytes = options.slabBytes ?? Math.max(DEFAULT_SLAB_BYTES, 2 ** Math.ceil(Math.log2(smallest)));
     if (!(Number.isSafeInteger(slabBytes) && slabBytes >= 64 && (slabBytes & (slabBytes - 1)) === 0)) {
       throw new InvalidSizeError(slabBytes, "slabBytes must be a power of two, at least 64");
     }
     this.slabBytes = slabBytes;
     this.slabShift = Math.log2(slabBytes);
-    this.objectsPerSlab = Math.floor((slabBytes - SLAB_HEADER_BYTES) / this.stride);
+    this.objectsPerSlab = Math.floor((slabBytes - Slab.HEADER_BYTES) / this.stride);
     if (this.objectsPerSlab < 1) throw new InvalidSizeError(slabBytes, `slabBytes cannot hold one ${objectBytes}-byte object`);
     this.objectsEnd = this.firstObject + this.objectsPerSlab * this.stride;
-    this.store = openStore(options, POOL_CONTROL_BYTES, this.name);
+    this.store = openStore(options, Ctrl.BYTES, this.name);
     const u32 = this.store.u32;
     this.store.u8.fill(0); // a store passed in may hold old bytes that look like slab headers
-    u32[CTRL_MAGIC >>> 2] = POOL_MAGIC;
-    u32[CTRL_OBJECT_BYTES >>> 2] = objectBytes;
-    u32[CTRL_SLAB_BYTES >>> 2] = slabBytes;
-    this.store.f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = POOL_CONTROL_BYTES;
+    u32[Ctrl.MAGIC >>> 2] = POOL_MAGIC;
+    u32[Ctrl.OBJECT_BYTES >>> 2] = objectBytes;
+    u32[Ctrl.SLAB_BYTES >>> 2] = slabBytes;
+    this.store.f64[Ctrl.PEAK_EXTENT_BYTES >>> 3] = Ctrl.BYTES;
   }
 
   // ---- Fast path ----------------------------------------------------------------------------
@@ -157,40 +171,40 @@ export class Pool implements Allocator {
     if (!((size >>> 0) === size && size <= this.objectBytes)) checkSize(size, this.objectBytes);
     if (align !== 8) checkAlign(align, POOL_MAX_ALIGN);
     const u32 = this.store.u32;
-    const slab = u32[CTRL_AVAILABLE_HEAD >>> 2]!;
-    let ptr = u32[(slab + SLAB_FREE_HEAD) >>> 2]!;
+    const slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
+    let ptr = u32[(slab + Slab.FREE_HEAD) >>> 2]!;
     if (slab === 0) return this.mallocFromAnotherSlab(size);
     if (ptr !== 0) {
-      u32[(slab + SLAB_FREE_HEAD) >>> 2] = u32[(ptr + SLOT_NEXT_FREE) >>> 2]!;
+      u32[(slab + Slab.FREE_HEAD) >>> 2] = u32[(ptr + Slot.NEXT_FREE) >>> 2]!;
     } else {
-      ptr = u32[(slab + SLAB_BUMP) >>> 2]!;
+      ptr = u32[(slab + Slab.BUMP) >>> 2]!;
       if (ptr - slab >= this.objectsEnd) return this.mallocFromAnotherSlab(size);
-      u32[(slab + SLAB_BUMP) >>> 2] = ptr + this.stride;
+      u32[(slab + Slab.BUMP) >>> 2] = ptr + this.stride;
     }
-    u32[(ptr + SLOT_REQUESTED) >>> 2] = size + 1;
-    u32[(slab + SLAB_LIVE) >>> 2]!++;
+    u32[(ptr + Slot.REQUESTED) >>> 2] = size + 1;
+    u32[(slab + Slab.LIVE) >>> 2]!++;
     const f64 = this.store.f64;
-    const live = u32[CTRL_LIVE_BYTES >>> 2]! + size;
-    u32[CTRL_LIVE_BYTES >>> 2] = live;
-    if (live > u32[CTRL_PEAK_LIVE_BYTES >>> 2]!) u32[CTRL_PEAK_LIVE_BYTES >>> 2] = live;
-    f64[CTRL_MALLOC_COUNT >>> 3]!++;
+    const live = u32[Ctrl.LIVE_BYTES >>> 2]! + size;
+    u32[Ctrl.LIVE_BYTES >>> 2] = live;
+    if (live > u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!) u32[Ctrl.PEAK_LIVE_BYTES >>> 2] = live;
+    f64[Ctrl.MALLOC_COUNT >>> 3]!++;
     return ptr;
   }
 
   free(ptr: number): void {
     const u32 = this.store.u32;
-    const slab = POOL_CONTROL_BYTES + ((ptr - POOL_CONTROL_BYTES) >>> this.slabShift) * this.slabBytes;
-    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + SLAB_BUMP) >>> 2]!)) {
+    const slab = Ctrl.BYTES + ((ptr - Ctrl.BYTES) >>> this.slabShift) * this.slabBytes;
+    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + Slab.BUMP) >>> 2]!)) {
       throw this.invalidPointer(ptr);
     }
-    const requested = u32[(ptr + SLOT_REQUESTED) >>> 2]! - 1;
+    const requested = u32[(ptr + Slot.REQUESTED) >>> 2]! - 1;
     if (requested < 0) throw new DoubleFreeError(ptr);
-    const nextFree = u32[(slab + SLAB_FREE_HEAD) >>> 2]!;
-    u32[(ptr + SLOT_REQUESTED) >>> 2] = SLOT_FREE;
-    u32[(ptr + SLOT_NEXT_FREE) >>> 2] = nextFree;
-    u32[(slab + SLAB_FREE_HEAD) >>> 2] = ptr;
-    const live = --u32[(slab + SLAB_LIVE) >>> 2]!;
-    u32[CTRL_LIVE_BYTES >>> 2]! -= requested;
+    const nextFree = u32[(slab + Slab.FREE_HEAD) >>> 2]!;
+    u32[(ptr + Slot.REQUESTED) >>> 2] = Slot.FREE;
+    u32[(ptr + Slot.NEXT_FREE) >>> 2] = nextFree;
+    u32[(slab + Slab.FREE_HEAD) >>> 2] = ptr;
+    const live = --u32[(slab + Slab.LIVE) >>> 2]!;
+    u32[Ctrl.LIVE_BYTES >>> 2]! -= requested;
     // Only a slab that had no free object can be FULL (off every list) or newly empty.
     if (live === 0 || nextFree === 0) this.relistAfterFree(slab, live);
   }
@@ -210,15 +224,15 @@ export class Pool implements Allocator {
   /** The head slab is full (or there is none): retire full heads, then reuse or add a slab. */
   private mallocFromAnotherSlab(size: number): number {
     const u32 = this.store.u32;
-    let slab = u32[CTRL_AVAILABLE_HEAD >>> 2]!;
+    let slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
     while (slab !== 0 && this.isFull(slab)) {
-      this.unlink(CTRL_AVAILABLE_HEAD, slab);
-      u32[(slab + SLAB_STATE) >>> 2] = STATE_FULL;
-      slab = u32[CTRL_AVAILABLE_HEAD >>> 2]!;
+      this.unlink(Ctrl.AVAILABLE_HEAD, slab);
+      u32[(slab + Slab.STATE) >>> 2] = SlabState.FULL;
+      slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
     }
     if (slab === 0) {
-      slab = u32[CTRL_EMPTY_HEAD >>> 2]!;
-      if (slab !== 0) this.unlink(CTRL_EMPTY_HEAD, slab);
+      slab = u32[Ctrl.EMPTY_HEAD >>> 2]!;
+      if (slab !== 0) this.unlink(Ctrl.EMPTY_HEAD, slab);
       else slab = this.addSlabAtTop();
       if (slab === 0) return 0;
       this.linkAfterHead(slab);
@@ -228,91 +242,91 @@ export class Pool implements Allocator {
 
   private isFull(slab: number): boolean {
     const u32 = this.store.u32;
-    return u32[(slab + SLAB_FREE_HEAD) >>> 2] === 0 && u32[(slab + SLAB_BUMP) >>> 2]! - slab >= this.objectsEnd;
+    return u32[(slab + Slab.FREE_HEAD) >>> 2] === 0 && u32[(slab + Slab.BUMP) >>> 2]! - slab >= this.objectsEnd;
   }
 
   /** A slab that was full gets in line behind the head; one that emptied goes to the empty list. */
   private relistAfterFree(slab: number, live: number): void {
     const u32 = this.store.u32;
-    if (u32[(slab + SLAB_STATE) >>> 2] === STATE_FULL) this.linkAfterHead(slab);
-    if (live === 0 && slab !== u32[CTRL_AVAILABLE_HEAD >>> 2]) {
-      this.unlink(CTRL_AVAILABLE_HEAD, slab);
-      this.linkFront(CTRL_EMPTY_HEAD, slab);
-      u32[(slab + SLAB_STATE) >>> 2] = STATE_EMPTY;
+    if (u32[(slab + Slab.STATE) >>> 2] === SlabState.FULL) this.linkAfterHead(slab);
+    if (live === 0 && slab !== u32[Ctrl.AVAILABLE_HEAD >>> 2]) {
+      this.unlink(Ctrl.AVAILABLE_HEAD, slab);
+      this.linkFront(Ctrl.EMPTY_HEAD, slab);
+      u32[(slab + Slab.STATE) >>> 2] = SlabState.EMPTY;
       this.releaseEmptySlabsAtTop();
     }
   }
 
   /** A new slab above the others, O(1): its objects are carved from `bump` as needed. */
   private addSlabAtTop(): number {
-    const count = this.store.u32[CTRL_SLAB_COUNT >>> 2]!;
+    const count = this.store.u32[Ctrl.SLAB_COUNT >>> 2]!;
     const slab = this.slabAt(count);
     if (!this.store.grow(slab + this.slabBytes)) return 0;
     const u32 = this.store.u32;
-    u32.fill(0, slab >>> 2, (slab + SLAB_HEADER_BYTES) >>> 2);
-    u32[(slab + SLAB_BUMP) >>> 2] = slab + this.firstObject;
-    u32[CTRL_SLAB_COUNT >>> 2] = count + 1;
+    u32.fill(0, slab >>> 2, (slab + Slab.HEADER_BYTES) >>> 2);
+    u32[(slab + Slab.BUMP) >>> 2] = slab + this.firstObject;
+    u32[Ctrl.SLAB_COUNT >>> 2] = count + 1;
     const f64 = this.store.f64;
-    f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!, slab + this.slabBytes);
+    f64[Ctrl.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!, slab + this.slabBytes);
     return slab;
   }
 
   /** Drops empty slabs off the top, lowering the extent, and gives the bytes back if it can. */
   private releaseEmptySlabsAtTop(): void {
     const u32 = this.store.u32;
-    let count = u32[CTRL_SLAB_COUNT >>> 2]!;
-    while (count > 0 && u32[(this.slabAt(count - 1) + SLAB_STATE) >>> 2] === STATE_EMPTY) {
-      this.unlink(CTRL_EMPTY_HEAD, this.slabAt(count - 1));
-      u32[(this.slabAt(count - 1) + SLAB_BUMP) >>> 2] = 0;
+    let count = u32[Ctrl.SLAB_COUNT >>> 2]!;
+    while (count > 0 && u32[(this.slabAt(count - 1) + Slab.STATE) >>> 2] === SlabState.EMPTY) {
+      this.unlink(Ctrl.EMPTY_HEAD, this.slabAt(count - 1));
+      u32[(this.slabAt(count - 1) + Slab.BUMP) >>> 2] = 0;
       count--;
     }
-    u32[CTRL_SLAB_COUNT >>> 2] = count;
+    u32[Ctrl.SLAB_COUNT >>> 2] = count;
     this.store.shrink(this.slabAt(count));
   }
 
   private linkAfterHead(slab: number): void {
     const u32 = this.store.u32;
-    const head = u32[CTRL_AVAILABLE_HEAD >>> 2]!;
-    u32[(slab + SLAB_STATE) >>> 2] = STATE_AVAILABLE;
-    if (head === 0) return this.linkFront(CTRL_AVAILABLE_HEAD, slab);
-    const next = u32[(head + SLAB_NEXT) >>> 2]!;
-    u32[(slab + SLAB_PREV) >>> 2] = head;
-    u32[(slab + SLAB_NEXT) >>> 2] = next;
-    u32[(head + SLAB_NEXT) >>> 2] = slab;
-    if (next !== 0) u32[(next + SLAB_PREV) >>> 2] = slab;
+    const head = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
+    u32[(slab + Slab.STATE) >>> 2] = SlabState.AVAILABLE;
+    if (head === 0) return this.linkFront(Ctrl.AVAILABLE_HEAD, slab);
+    const next = u32[(head + Slab.NEXT) >>> 2]!;
+    u32[(slab + Slab.PREV) >>> 2] = head;
+    u32[(slab + Slab.NEXT) >>> 2] = next;
+    u32[(head + Slab.NEXT) >>> 2] = slab;
+    if (next !== 0) u32[(next + Slab.PREV) >>> 2] = slab;
   }
 
   private linkFront(list: ListHead, slab: number): void {
     const u32 = this.store.u32;
     const head = u32[list >>> 2]!;
-    u32[(slab + SLAB_PREV) >>> 2] = 0;
-    u32[(slab + SLAB_NEXT) >>> 2] = head;
-    if (head !== 0) u32[(head + SLAB_PREV) >>> 2] = slab;
+    u32[(slab + Slab.PREV) >>> 2] = 0;
+    u32[(slab + Slab.NEXT) >>> 2] = head;
+    if (head !== 0) u32[(head + Slab.PREV) >>> 2] = slab;
     u32[list >>> 2] = slab;
   }
 
   private unlink(list: ListHead, slab: number): void {
     const u32 = this.store.u32;
-    const prev = u32[(slab + SLAB_PREV) >>> 2]!;
-    const next = u32[(slab + SLAB_NEXT) >>> 2]!;
+    const prev = u32[(slab + Slab.PREV) >>> 2]!;
+    const next = u32[(slab + Slab.NEXT) >>> 2]!;
     if (prev === 0) u32[list >>> 2] = next;
-    else u32[(prev + SLAB_NEXT) >>> 2] = next;
-    if (next !== 0) u32[(next + SLAB_PREV) >>> 2] = prev;
-    u32[(slab + SLAB_PREV) >>> 2] = 0;
-    u32[(slab + SLAB_NEXT) >>> 2] = 0;
+    else u32[(prev + Slab.NEXT) >>> 2] = next;
+    if (next !== 0) u32[(next + Slab.PREV) >>> 2] = prev;
+    u32[(slab + Slab.PREV) >>> 2] = 0;
+    u32[(slab + Slab.NEXT) >>> 2] = 0;
   }
 
   // ---- Addressing and validation ------------------------------------------------------------
 
   private slabAt(index: number): number {
-    return POOL_CONTROL_BYTES + index * this.slabBytes;
+    return Ctrl.BYTES + index * this.slabBytes;
   }
 
   /** Why `ptr` is not a live object: the slow half of free's O(1) check. */
   private invalidPointer(ptr: number): InvalidFreeError {
     const u32 = this.store.u32;
-    const slab = this.slabAt(Math.floor((ptr - POOL_CONTROL_BYTES) / this.slabBytes));
-    const inSlabs = Number.isInteger(ptr) && ptr > slab && slab >= POOL_CONTROL_BYTES && slab < this.slabAt(u32[CTRL_SLAB_COUNT >>> 2]!);
+    const slab = this.slabAt(Math.floor((ptr - Ctrl.BYTES) / this.slabBytes));
+    const inSlabs = Number.isInteger(ptr) && ptr > slab && slab >= Ctrl.BYTES && slab < this.slabAt(u32[Ctrl.SLAB_COUNT >>> 2]!);
     if (!inSlabs || (ptr - slab - this.firstObject) % this.stride !== 0 || ptr - slab >= this.objectsEnd) {
       return new InvalidFreeError(ptr, "not the start of an object of this pool");
     }
@@ -322,12 +336,12 @@ export class Pool implements Allocator {
   /** The request recorded for live object `ptr` (checked like free), and where it is kept. */
   private requestWordOf(ptr: number): number {
     const u32 = this.store.u32;
-    const slab = POOL_CONTROL_BYTES + ((ptr - POOL_CONTROL_BYTES) >>> this.slabShift) * this.slabBytes;
-    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + SLAB_BUMP) >>> 2]!)) {
+    const slab = Ctrl.BYTES + ((ptr - Ctrl.BYTES) >>> this.slabShift) * this.slabBytes;
+    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + Slab.BUMP) >>> 2]!)) {
       throw this.invalidPointer(ptr);
     }
-    if (u32[(ptr + SLOT_REQUESTED) >>> 2] === SLOT_FREE) throw new InvalidFreeError(ptr, "the object was freed");
-    return (ptr + SLOT_REQUESTED) >>> 2;
+    if (u32[(ptr + Slot.REQUESTED) >>> 2] === Slot.FREE) throw new InvalidFreeError(ptr, "the object was freed");
+    return (ptr + Slot.REQUESTED) >>> 2;
   }
 
   // ---- The rest of the Allocator contract ---------------------------------------------------
@@ -337,10 +351,10 @@ export class Pool implements Allocator {
     const word = this.requestWordOf(ptr);
     checkSize(size, this.objectBytes);
     const u32 = this.store.u32;
-    const live = u32[CTRL_LIVE_BYTES >>> 2]! + size - (u32[word]! - 1);
+    const live = u32[Ctrl.LIVE_BYTES >>> 2]! + size - (u32[word]! - 1);
     u32[word] = size + 1;
-    u32[CTRL_LIVE_BYTES >>> 2] = live;
-    if (live > u32[CTRL_PEAK_LIVE_BYTES >>> 2]!) u32[CTRL_PEAK_LIVE_BYTES >>> 2] = live;
+    u32[Ctrl.LIVE_BYTES >>> 2] = live;
+    if (live > u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!) u32[Ctrl.PEAK_LIVE_BYTES >>> 2] = live;
     return ptr;
   }
 
@@ -352,12 +366,12 @@ export class Pool implements Allocator {
   /** Frees every object and releases every slab (the store shrinks where it can). */
   reset(): void {
     const u32 = this.store.u32;
-    for (let k = 0; k < u32[CTRL_SLAB_COUNT >>> 2]!; k++) u32[(this.slabAt(k) + SLAB_BUMP) >>> 2] = 0;
-    this.store.u32[CTRL_LIVE_BYTES >>> 2] = 0;
-    u32[CTRL_SLAB_COUNT >>> 2] = 0;
-    u32[CTRL_AVAILABLE_HEAD >>> 2] = 0;
-    u32[CTRL_EMPTY_HEAD >>> 2] = 0;
-    this.store.shrink(POOL_CONTROL_BYTES);
+    for (let k = 0; k < u32[Ctrl.SLAB_COUNT >>> 2]!; k++) u32[(this.slabAt(k) + Slab.BUMP) >>> 2] = 0;
+    this.store.u32[Ctrl.LIVE_BYTES >>> 2] = 0;
+    u32[Ctrl.SLAB_COUNT >>> 2] = 0;
+    u32[Ctrl.AVAILABLE_HEAD >>> 2] = 0;
+    u32[Ctrl.EMPTY_HEAD >>> 2] = 0;
+    this.store.shrink(Ctrl.BYTES);
   }
 
   stats(): AllocatorStats {
@@ -366,15 +380,15 @@ export class Pool implements Allocator {
     return {
       liveBlocks: blocks,
       liveBytes: bytes,
-      peakLiveBytes: this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]!,
-      extentBytes: this.slabAt(this.store.u32[CTRL_SLAB_COUNT >>> 2]!),
-      peakExtentBytes: f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!,
+      peakLiveBytes: this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
+      extentBytes: this.slabAt(this.store.u32[Ctrl.SLAB_COUNT >>> 2]!),
+      peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
       committedBytes: this.store.committedBytes,
       reservedBytes: this.store.reservedBytes,
       ...holeStats(this.walk()),
       internalFragmentationBytes: blocks * this.objectBytes - bytes,
-      mallocCount: f64[CTRL_MALLOC_COUNT >>> 3]!,
-      freeCount: f64[CTRL_MALLOC_COUNT >>> 3]! - blocks,
+      mallocCount: f64[Ctrl.MALLOC_COUNT >>> 3]!,
+      freeCount: f64[Ctrl.MALLOC_COUNT >>> 3]! - blocks,
     };
   }
 
@@ -383,8 +397,8 @@ export class Pool implements Allocator {
     let blocks = 0;
     let bytes = 0;
     for (const ptr of this.carvedObjects()) {
-      const recorded = this.store.u32[(ptr + SLOT_REQUESTED) >>> 2]!;
-      if (recorded !== SLOT_FREE) {
+      const recorded = this.store.u32[(ptr + Slot.REQUESTED) >>> 2]!;
+      if (recorded !== Slot.FREE) {
         blocks++;
         bytes += recorded - 1;
       }
@@ -395,9 +409,9 @@ export class Pool implements Allocator {
   /** Every object ever handed out from the slabs in use, in address order. */
   private *carvedObjects(): IterableIterator<number> {
     const u32 = this.store.u32;
-    for (let k = 0; k < u32[CTRL_SLAB_COUNT >>> 2]!; k++) {
+    for (let k = 0; k < u32[Ctrl.SLAB_COUNT >>> 2]!; k++) {
       const slab = this.slabAt(k);
-      for (let ptr = slab + this.firstObject; ptr < u32[(slab + SLAB_BUMP) >>> 2]!; ptr += this.stride) yield ptr;
+      for (let ptr = slab + this.firstObject; ptr < u32[(slab + Slab.BUMP) >>> 2]!; ptr += this.stride) yield ptr;
     }
   }
 
@@ -406,16 +420,16 @@ export class Pool implements Allocator {
    * its slot header; free otherwise, carved or not), and the tail no slot fits in (meta).
    */
   *walk(): IterableIterator<BlockInfo> {
-    yield { offset: 0, sizeBytes: POOL_CONTROL_BYTES, state: "meta" };
-    for (let k = 0; k < this.store.u32[CTRL_SLAB_COUNT >>> 2]!; k++) {
+    yield { offset: 0, sizeBytes: Ctrl.BYTES, state: "meta" };
+    for (let k = 0; k < this.store.u32[Ctrl.SLAB_COUNT >>> 2]!; k++) {
       const slab = this.slabAt(k);
-      yield { offset: slab, sizeBytes: SLAB_HEADER_BYTES, state: "meta" };
+      yield { offset: slab, sizeBytes: Slab.HEADER_BYTES, state: "meta" };
       for (let ptr = slab + this.firstObject; ptr - slab < this.objectsEnd; ptr += this.stride) {
         const u32 = this.store.u32;
-        const live = ptr < u32[(slab + SLAB_BUMP) >>> 2]! && u32[(ptr + SLOT_REQUESTED) >>> 2] !== SLOT_FREE;
-        yield live ? { offset: ptr, sizeBytes: this.stride, state: "used" } : { offset: ptr - SLOT_HEADER_BYTES, sizeBytes: this.stride, state: "free" };
+        const live = ptr < u32[(slab + Slab.BUMP) >>> 2]! && u32[(ptr + Slot.REQUESTED) >>> 2] !== Slot.FREE;
+        yield live ? { offset: ptr, sizeBytes: this.stride, state: "used" } : { offset: ptr - Slot.HEADER_BYTES, sizeBytes: this.stride, state: "free" };
       }
-      const tail = this.slabBytes - this.objectsEnd + SLOT_HEADER_BYTES;
+      const tail = this.slabBytes - this.objectsEnd + Slot.HEADER_BYTES;
       if (tail > 0) yield { offset: slab + this.slabBytes - tail, sizeBytes: tail, state: "meta" };
     }
   }
@@ -425,53 +439,53 @@ export class Pool implements Allocator {
     const fail = (message: string, offset?: number): never => {
       throw new HeapCorruptionError(`pool: ${message}`, offset);
     };
-    if (u32[CTRL_MAGIC >>> 2] !== POOL_MAGIC) fail("bad magic in the control block", CTRL_MAGIC);
-    if (u32[CTRL_OBJECT_BYTES >>> 2] !== this.objectBytes || u32[CTRL_SLAB_BYTES >>> 2] !== this.slabBytes) fail("control block geometry changed");
-    const count = u32[CTRL_SLAB_COUNT >>> 2]!;
+    if (u32[Ctrl.MAGIC >>> 2] !== POOL_MAGIC) fail("bad magic in the control block", Ctrl.MAGIC);
+    if (u32[Ctrl.OBJECT_BYTES >>> 2] !== this.objectBytes || u32[Ctrl.SLAB_BYTES >>> 2] !== this.slabBytes) fail("control block geometry changed");
+    const count = u32[Ctrl.SLAB_COUNT >>> 2]!;
     if (this.slabAt(count) > this.store.committedBytes) fail(`${count} slabs do not fit in ${this.store.committedBytes} committed bytes`);
-    const head = u32[CTRL_AVAILABLE_HEAD >>> 2]!;
+    const head = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
     const listed = new Map<number, number>();
-    for (const list of [CTRL_AVAILABLE_HEAD, CTRL_EMPTY_HEAD] as const) {
+    for (const list of [Ctrl.AVAILABLE_HEAD, Ctrl.EMPTY_HEAD] as const) {
       let prev = 0;
-      for (let slab = u32[list >>> 2]!, n = 0; slab !== 0; prev = slab, slab = u32[(slab + SLAB_NEXT) >>> 2]!, n++) {
-        if (n >= count || (slab - POOL_CONTROL_BYTES) % this.slabBytes !== 0 || slab >= this.slabAt(count)) fail("slab list runs outside the slabs or loops", slab);
-        if (u32[(slab + SLAB_PREV) >>> 2] !== prev) fail("slab list prev link disagrees with next", slab);
+      for (let slab = u32[list >>> 2]!, n = 0; slab !== 0; prev = slab, slab = u32[(slab + Slab.NEXT) >>> 2]!, n++) {
+        if (n >= count || (slab - Ctrl.BYTES) % this.slabBytes !== 0 || slab >= this.slabAt(count)) fail("slab list runs outside the slabs or loops", slab);
+        if (u32[(slab + Slab.PREV) >>> 2] !== prev) fail("slab list prev link disagrees with next", slab);
         if (listed.has(slab)) fail("slab on two lists", slab);
-        listed.set(slab, list === CTRL_AVAILABLE_HEAD ? STATE_AVAILABLE : STATE_EMPTY);
+        listed.set(slab, list === Ctrl.AVAILABLE_HEAD ? SlabState.AVAILABLE : SlabState.EMPTY);
       }
     }
     let liveBytes = 0;
     for (let k = 0; k < count; k++) {
       const slab = this.slabAt(k);
-      const state = u32[(slab + SLAB_STATE) >>> 2]!;
-      if ((listed.get(slab) ?? STATE_FULL) !== state) fail(`slab state ${state} disagrees with its list`, slab);
-      const bump = u32[(slab + SLAB_BUMP) >>> 2]!;
+      const state = u32[(slab + Slab.STATE) >>> 2]!;
+      if ((listed.get(slab) ?? SlabState.FULL) !== state) fail(`slab state ${state} disagrees with its list`, slab);
+      const bump = u32[(slab + Slab.BUMP) >>> 2]!;
       const carved = (bump - slab - this.firstObject) / this.stride;
       if (!(Number.isInteger(carved) && carved >= 0 && carved <= this.objectsPerSlab)) fail(`bump ${bump} is not a slot boundary`, slab);
       let live = 0;
       for (let ptr = slab + this.firstObject; ptr < bump; ptr += this.stride) {
-        const recorded = u32[(ptr + SLOT_REQUESTED) >>> 2]!;
-        if (recorded === SLOT_FREE) continue;
+        const recorded = u32[(ptr + Slot.REQUESTED) >>> 2]!;
+        if (recorded === Slot.FREE) continue;
         if (recorded - 1 > this.objectBytes) fail(`object records ${recorded - 1} bytes, more than objectBytes`, ptr);
         live++;
         liveBytes += recorded - 1;
       }
-      if (u32[(slab + SLAB_LIVE) >>> 2] !== live) fail(`live count ${u32[(slab + SLAB_LIVE) >>> 2]} but ${live} live objects`, slab);
+      if (u32[(slab + Slab.LIVE) >>> 2] !== live) fail(`live count ${u32[(slab + Slab.LIVE) >>> 2]} but ${live} live objects`, slab);
       let free = 0;
-      for (let ptr = u32[(slab + SLAB_FREE_HEAD) >>> 2]!; ptr !== 0; ptr = u32[(ptr + SLOT_NEXT_FREE) >>> 2]!, free++) {
+      for (let ptr = u32[(slab + Slab.FREE_HEAD) >>> 2]!; ptr !== 0; ptr = u32[(ptr + Slot.NEXT_FREE) >>> 2]!, free++) {
         if (free >= carved || ptr <= slab || ptr >= bump || (ptr - slab - this.firstObject) % this.stride !== 0) fail("free list leaves its slab's carved objects or loops", ptr);
-        if (u32[(ptr + SLOT_REQUESTED) >>> 2] !== SLOT_FREE) fail("a live object is on the free list", ptr);
+        if (u32[(ptr + Slot.REQUESTED) >>> 2] !== Slot.FREE) fail("a live object is on the free list", ptr);
       }
       if (free !== carved - live) fail(`${free} objects on the free list, expected ${carved - live}`, slab);
-      if (state === STATE_FULL && live !== this.objectsPerSlab) fail("full slab has free slots", slab);
-      if (state === STATE_EMPTY && live !== 0) fail("empty slab has live objects", slab);
-      if (state === STATE_AVAILABLE && slab !== head && (live === 0 || live === this.objectsPerSlab)) fail("available slab behind the head is empty or full", slab);
+      if (state === SlabState.FULL && live !== this.objectsPerSlab) fail("full slab has free slots", slab);
+      if (state === SlabState.EMPTY && live !== 0) fail("empty slab has live objects", slab);
+      if (state === SlabState.AVAILABLE && slab !== head && (live === 0 || live === this.objectsPerSlab)) fail("available slab behind the head is empty or full", slab);
     }
-    if (count > 0 && u32[(this.slabAt(count - 1) + SLAB_STATE) >>> 2] === STATE_EMPTY) fail("an empty slab was left at the top");
-    for (let slab = this.slabAt(count); slab + SLAB_HEADER_BYTES <= this.store.committedBytes; slab += this.slabBytes) {
-      if (u32[(slab + SLAB_BUMP) >>> 2] !== 0) fail("a released slab still has a bump", slab);
+    if (count > 0 && u32[(this.slabAt(count - 1) + Slab.STATE) >>> 2] === SlabState.EMPTY) fail("an empty slab was left at the top");
+    for (let slab = this.slabAt(count); slab + Slab.HEADER_BYTES <= this.store.committedBytes; slab += this.slabBytes) {
+      if (u32[(slab + Slab.BUMP) >>> 2] !== 0) fail("a released slab still has a bump", slab);
     }
-    if (this.store.u32[CTRL_LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[CTRL_LIVE_BYTES >>> 2]} but objects hold ${liveBytes}`);
-    if (this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]! < liveBytes) fail("peak live bytes below live bytes");
+    if (this.store.u32[Ctrl.LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[Ctrl.LIVE_BYTES >>> 2]} but objects hold ${liveBytes}`);
+    if (this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]! < liveBytes) fail("peak live bytes below live bytes");
   }
 }
