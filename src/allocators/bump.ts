@@ -47,28 +47,43 @@ import { checkAlign, checkSize } from "./validate.js";
 /** Largest alignment malloc accepts (an OS page). */
 export const BUMP_MAX_ALIGN = 4096;
 
-const CTRL_MAGIC = 0;
-const CTRL_TOP = 4;
-const CTRL_LAST = 8;
-export const CTRL_CURRENT_FRAME = 12;
-export const CTRL_FRAME_SERIAL = 16;
-const CTRL_LIMIT = 20;
-const CTRL_LIVE_BYTES = 32;
-const CTRL_PEAK_LIVE_BYTES = 40;
-const CTRL_PEAK_EXTENT_BYTES = 48;
-const CTRL_MALLOC_COUNT = 56;
-const CTRL_FREE_COUNT = 64;
-/** The first block's header: right after the control block. */
-export const DATA_START = 72;
+// Byte offsets as const enums: tsc inlines them as literals, so the fast path does not load
+// module-level constants (each such load also checks the binding is initialized).
+const enum Ctrl {
+  MAGIC = 0,
+  TOP = 4,
+  LAST = 8,
+  CURRENT_FRAME = 12,
+  FRAME_SERIAL = 16,
+  LIMIT = 20,
+  LIVE_BYTES = 32,
+  PEAK_LIVE_BYTES = 40,
+  PEAK_EXTENT_BYTES = 48,
+  MALLOC_COUNT = 56,
+  FREE_COUNT = 64,
+  /** The first block's header: right after the control block. */
+  DATA_START = 72,
+}
+export const CTRL_CURRENT_FRAME = Ctrl.CURRENT_FRAME;
+export const CTRL_FRAME_SERIAL = Ctrl.FRAME_SERIAL;
+export const DATA_START = Ctrl.DATA_START;
 
-export const HEADER_BYTES = 8;
-const HDR_SIZE = 0;
-const HDR_LINK = 4;
-const KIND_MASK = 3;
-export const KIND_LIVE = 0;
-const KIND_DEAD = 1;
-const KIND_PAD = 2;
-export const KIND_FRAME = 3;
+const enum Hdr {
+  SIZE = 0,
+  LINK = 4,
+  BYTES = 8,
+}
+export const HEADER_BYTES = Hdr.BYTES;
+
+const enum Kind {
+  LIVE = 0,
+  DEAD = 1,
+  PAD = 2,
+  FRAME = 3,
+  MASK = 3,
+}
+export const KIND_LIVE = Kind.LIVE;
+export const KIND_FRAME = Kind.FRAME;
 
 export abstract class BumpAllocator implements Allocator {
   abstract readonly name: string;
@@ -77,14 +92,14 @@ export abstract class BumpAllocator implements Allocator {
   readonly maxBlockBytes: number;
 
   protected constructor(options: AllocatorStoreOptions, policy: string, magic: number) {
-    this.store = openStore(options, DATA_START, policy);
+    this.store = openStore(options, Ctrl.DATA_START, policy);
     this.maxBlockBytes = this.store.reservedBytes;
     const u32 = this.store.u32;
-    u32.fill(0, 0, DATA_START >>> 2);
-    u32[CTRL_MAGIC >>> 2] = magic;
-    u32[CTRL_TOP >>> 2] = DATA_START;
-    u32[CTRL_LIMIT >>> 2] = this.store.committedBytes;
-    this.store.f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = DATA_START;
+    u32.fill(0, 0, Ctrl.DATA_START >>> 2);
+    u32[Ctrl.MAGIC >>> 2] = magic;
+    u32[Ctrl.TOP >>> 2] = Ctrl.DATA_START;
+    u32[Ctrl.LIMIT >>> 2] = this.store.committedBytes;
+    this.store.f64[Ctrl.PEAK_EXTENT_BYTES >>> 3] = Ctrl.DATA_START;
   }
 
   // ---- Fast path ----------------------------------------------------------------------------
@@ -92,17 +107,17 @@ export abstract class BumpAllocator implements Allocator {
   malloc(size: number, align = 8): number {
     if (!((size >>> 0) === size && size <= this.maxBlockBytes)) checkSize(size, this.maxBlockBytes);
     const u32 = this.store.u32;
-    const header = ((u32[CTRL_TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
-    const end = header + HEADER_BYTES + size;
-    if (align !== 8 || end > u32[CTRL_LIMIT >>> 2]!) return this.appendBlock(size, align, KIND_LIVE);
+    const header = ((u32[Ctrl.TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
+    const end = header + Hdr.BYTES + size;
+    if (align !== 8 || end > u32[Ctrl.LIMIT >>> 2]!) return this.appendBlock(size, align, Kind.LIVE);
     u32[header >>> 2] = size;
-    u32[(header >>> 2) + 1] = u32[CTRL_LAST >>> 2]!;
-    u32[CTRL_TOP >>> 2] = end;
-    u32[CTRL_LAST >>> 2] = header;
+    u32[(header >>> 2) + 1] = u32[Ctrl.LAST >>> 2]!;
+    u32[Ctrl.TOP >>> 2] = end;
+    u32[Ctrl.LAST >>> 2] = header;
     const f64 = this.store.f64;
-    u32[CTRL_LIVE_BYTES >>> 2]! += size;
-    f64[CTRL_MALLOC_COUNT >>> 3]!++;
-    return header + HEADER_BYTES;
+    u32[Ctrl.LIVE_BYTES >>> 2]! += size;
+    f64[Ctrl.MALLOC_COUNT >>> 3]!++;
+    return header + Hdr.BYTES;
   }
 
   // ---- Slow paths ---------------------------------------------------------------------------
@@ -114,26 +129,26 @@ export abstract class BumpAllocator implements Allocator {
   protected appendBlock(size: number, align: number, kind: number): number {
     checkAlign(align, BUMP_MAX_ALIGN);
     const a = Math.max(align, 8);
-    const padHeader = Math.ceil(this.store.u32[CTRL_TOP >>> 2]! / 8) * 8;
-    const payload = Math.ceil((padHeader + HEADER_BYTES) / a) * a;
+    const padHeader = Math.ceil(this.store.u32[Ctrl.TOP >>> 2]! / 8) * 8;
+    const payload = Math.ceil((padHeader + Hdr.BYTES) / a) * a;
     const end = payload + size;
     if (!this.growTo(end)) return 0;
     const u32 = this.store.u32;
-    const header = payload - HEADER_BYTES;
-    let below = u32[CTRL_LAST >>> 2]!;
+    const header = payload - Hdr.BYTES;
+    let below = u32[Ctrl.LAST >>> 2]!;
     if (header > padHeader) {
-      u32[(padHeader + HDR_SIZE) >>> 2] = header - padHeader - HEADER_BYTES;
-      u32[(padHeader + HDR_LINK) >>> 2] = below | KIND_PAD;
+      u32[(padHeader + Hdr.SIZE) >>> 2] = header - padHeader - Hdr.BYTES;
+      u32[(padHeader + Hdr.LINK) >>> 2] = below | Kind.PAD;
       below = padHeader;
     }
-    u32[(header + HDR_SIZE) >>> 2] = size;
-    u32[(header + HDR_LINK) >>> 2] = below | kind;
-    u32[CTRL_TOP >>> 2] = end;
-    u32[CTRL_LAST >>> 2] = header;
-    if (kind === KIND_LIVE) {
+    u32[(header + Hdr.SIZE) >>> 2] = size;
+    u32[(header + Hdr.LINK) >>> 2] = below | kind;
+    u32[Ctrl.TOP >>> 2] = end;
+    u32[Ctrl.LAST >>> 2] = header;
+    if (kind === Kind.LIVE) {
       const f64 = this.store.f64;
-      this.store.u32[CTRL_LIVE_BYTES >>> 2]! += size;
-      f64[CTRL_MALLOC_COUNT >>> 3]!++;
+      this.store.u32[Ctrl.LIVE_BYTES >>> 2]! += size;
+      f64[Ctrl.MALLOC_COUNT >>> 3]!++;
     }
     return payload;
   }
@@ -144,7 +159,7 @@ export abstract class BumpAllocator implements Allocator {
    */
   free(ptr: number): void {
     const header = this.liveHeaderOf(ptr);
-    if (header !== this.store.u32[CTRL_LAST >>> 2]) {
+    if (header !== this.store.u32[Ctrl.LAST >>> 2]) {
       throw new UnsupportedOperationError(this.name, "freeing a block that is not the last one", this.rollbackHint());
     }
     this.popAbove(this.belowOf(header));
@@ -153,7 +168,7 @@ export abstract class BumpAllocator implements Allocator {
   /** Commits at least `bytes` (false if the store cannot) and records the new LIMIT. */
   private growTo(bytes: number): boolean {
     if (!this.store.grow(bytes)) return false;
-    this.store.u32[CTRL_LIMIT >>> 2] = this.store.committedBytes;
+    this.store.u32[Ctrl.LIMIT >>> 2] = this.store.committedBytes;
     return true;
   }
 
@@ -170,11 +185,11 @@ export abstract class BumpAllocator implements Allocator {
     const header = this.liveHeaderOf(ptr);
     checkSize(size, this.maxBlockBytes);
     const u32 = this.store.u32;
-    const oldSize = u32[(header + HDR_SIZE) >>> 2]!;
-    if (header === u32[CTRL_LAST >>> 2]) {
+    const oldSize = u32[(header + Hdr.SIZE) >>> 2]!;
+    if (header === u32[Ctrl.LAST >>> 2]) {
       if (!this.growTo(ptr + size)) return 0;
       this.notePeaks();
-      this.store.u32[CTRL_TOP >>> 2] = ptr + size;
+      this.store.u32[Ctrl.TOP >>> 2] = ptr + size;
     } else if (size > oldSize) {
       const moved = this.malloc(size, alignmentOf(ptr));
       if (moved === 0) return 0;
@@ -182,33 +197,33 @@ export abstract class BumpAllocator implements Allocator {
       u8.copyWithin(moved, ptr, ptr + oldSize);
       this.notePeaks();
       const f64 = this.store.f64;
-      this.store.u32[(header + HDR_LINK) >>> 2]! |= KIND_DEAD;
-      this.store.u32[CTRL_LIVE_BYTES >>> 2]! -= oldSize;
-      f64[CTRL_FREE_COUNT >>> 3]!++;
+      this.store.u32[(header + Hdr.LINK) >>> 2]! |= Kind.DEAD;
+      this.store.u32[Ctrl.LIVE_BYTES >>> 2]! -= oldSize;
+      f64[Ctrl.FREE_COUNT >>> 3]!++;
       return moved;
     }
     this.notePeaks();
-    if (header !== this.store.u32[CTRL_LAST >>> 2]) this.splitOffTail(header, size);
-    this.store.u32[(header + HDR_SIZE) >>> 2] = size;
-    this.store.u32[CTRL_LIVE_BYTES >>> 2]! += size - oldSize;
+    if (header !== this.store.u32[Ctrl.LAST >>> 2]) this.splitOffTail(header, size);
+    this.store.u32[(header + Hdr.SIZE) >>> 2] = size;
+    this.store.u32[Ctrl.LIVE_BYTES >>> 2]! += size - oldSize;
     return ptr;
   }
 
   /** A block below the top shrinks to `size`: its tail, if it can hold a header, becomes DEAD. */
   private splitOffTail(header: number, size: number): void {
     const u32 = this.store.u32;
-    const tail = Math.ceil((header + HEADER_BYTES + size) / 8) * 8;
+    const tail = Math.ceil((header + Hdr.BYTES + size) / 8) * 8;
     const next = Math.ceil(this.endOf(header) / 8) * 8;
     if (tail === next) return;
-    let above = u32[CTRL_LAST >>> 2]!;
+    let above = u32[Ctrl.LAST >>> 2]!;
     while (this.belowOf(above) !== header) above = this.belowOf(above);
-    u32[(tail + HDR_SIZE) >>> 2] = next - tail - HEADER_BYTES;
-    u32[(tail + HDR_LINK) >>> 2] = header | KIND_DEAD;
-    u32[(above + HDR_LINK) >>> 2] = tail | this.kindOf(above);
+    u32[(tail + Hdr.SIZE) >>> 2] = next - tail - Hdr.BYTES;
+    u32[(tail + Hdr.LINK) >>> 2] = header | Kind.DEAD;
+    u32[(above + Hdr.LINK) >>> 2] = tail | this.kindOf(above);
   }
 
   usableSize(ptr: number): number {
-    return this.store.u32[(this.liveHeaderOf(ptr) + HDR_SIZE) >>> 2]!;
+    return this.store.u32[(this.liveHeaderOf(ptr) + Hdr.SIZE) >>> 2]!;
   }
 
   /** Frees everything at once: O(1). The store keeps its committed bytes for reuse. */
@@ -216,11 +231,11 @@ export abstract class BumpAllocator implements Allocator {
     this.notePeaks();
     const u32 = this.store.u32;
     const f64 = this.store.f64;
-    u32[CTRL_TOP >>> 2] = DATA_START;
-    u32[CTRL_LAST >>> 2] = 0;
-    u32[CTRL_CURRENT_FRAME >>> 2] = 0;
-    f64[CTRL_FREE_COUNT >>> 3] = f64[CTRL_MALLOC_COUNT >>> 3]!;
-    this.store.u32[CTRL_LIVE_BYTES >>> 2] = 0;
+    u32[Ctrl.TOP >>> 2] = Ctrl.DATA_START;
+    u32[Ctrl.LAST >>> 2] = 0;
+    u32[Ctrl.CURRENT_FRAME >>> 2] = 0;
+    f64[Ctrl.FREE_COUNT >>> 3] = f64[Ctrl.MALLOC_COUNT >>> 3]!;
+    this.store.u32[Ctrl.LIVE_BYTES >>> 2] = 0;
   }
 
   // ---- Rolling back -------------------------------------------------------------------------
@@ -234,48 +249,48 @@ export abstract class BumpAllocator implements Allocator {
     const u32 = this.store.u32;
     let blocks = 0;
     let bytes = 0;
-    for (let h = u32[CTRL_LAST >>> 2]!; h !== keep; h = this.belowOf(h)) {
-      if (this.kindOf(h) === KIND_LIVE) {
+    for (let h = u32[Ctrl.LAST >>> 2]!; h !== keep; h = this.belowOf(h)) {
+      if (this.kindOf(h) === Kind.LIVE) {
         blocks++;
-        bytes += u32[(h + HDR_SIZE) >>> 2]!;
+        bytes += u32[(h + Hdr.SIZE) >>> 2]!;
       }
     }
-    while (keep !== 0 && this.kindOf(keep) !== KIND_LIVE && this.kindOf(keep) !== KIND_FRAME) {
+    while (keep !== 0 && this.kindOf(keep) !== Kind.LIVE && this.kindOf(keep) !== Kind.FRAME) {
       keep = this.belowOf(keep);
     }
-    u32[CTRL_LAST >>> 2] = keep;
-    u32[CTRL_TOP >>> 2] = keep === 0 ? DATA_START : this.endOf(keep);
+    u32[Ctrl.LAST >>> 2] = keep;
+    u32[Ctrl.TOP >>> 2] = keep === 0 ? Ctrl.DATA_START : this.endOf(keep);
     const f64 = this.store.f64;
-    this.store.u32[CTRL_LIVE_BYTES >>> 2]! -= bytes;
-    f64[CTRL_FREE_COUNT >>> 3]! += blocks;
+    this.store.u32[Ctrl.LIVE_BYTES >>> 2]! -= bytes;
+    f64[Ctrl.FREE_COUNT >>> 3]! += blocks;
   }
 
   /** The last header whose block ends at or below `offset` (0 if none), walking down from LAST. */
   protected headerEndingAtOrBelow(offset: number): number {
-    let h = this.store.u32[CTRL_LAST >>> 2]!;
+    let h = this.store.u32[Ctrl.LAST >>> 2]!;
     while (h !== 0 && this.endOf(h) > offset) h = this.belowOf(h);
     return h;
   }
 
   protected get top(): number {
-    return this.store.u32[CTRL_TOP >>> 2]!;
+    return this.store.u32[Ctrl.TOP >>> 2]!;
   }
 
   protected linkOf(header: number): number {
-    return this.store.u32[(header + HDR_LINK) >>> 2]!;
+    return this.store.u32[(header + Hdr.LINK) >>> 2]!;
   }
 
   protected kindOf(header: number): number {
-    return this.linkOf(header) & KIND_MASK;
+    return this.linkOf(header) & Kind.MASK;
   }
 
   /** The header of the block below (0: none). */
   protected belowOf(header: number): number {
-    return this.linkOf(header) & ~KIND_MASK;
+    return this.linkOf(header) & ~Kind.MASK;
   }
 
   protected endOf(header: number): number {
-    return header + HEADER_BYTES + this.store.u32[(header + HDR_SIZE) >>> 2]!;
+    return header + Hdr.BYTES + this.store.u32[(header + Hdr.SIZE) >>> 2]!;
   }
 
   /**
@@ -285,25 +300,25 @@ export abstract class BumpAllocator implements Allocator {
    */
   protected liveHeaderOf(ptr: number): number {
     const u32 = this.store.u32;
-    const last = u32[CTRL_LAST >>> 2]!;
-    if (ptr === last + HEADER_BYTES && last !== 0 && (u32[(last + HDR_LINK) >>> 2]! & KIND_MASK) === KIND_LIVE) return last;
-    if (!(Number.isInteger(ptr) && ptr >= DATA_START + HEADER_BYTES && ptr <= this.top)) {
-      throw new InvalidFreeError(ptr, `not a live block: outside [${DATA_START + HEADER_BYTES}, ${this.top}] (freed already, or never allocated)`);
+    const last = u32[Ctrl.LAST >>> 2]!;
+    if (ptr === last + Hdr.BYTES && last !== 0 && (u32[(last + Hdr.LINK) >>> 2]! & Kind.MASK) === Kind.LIVE) return last;
+    if (!(Number.isInteger(ptr) && ptr >= Ctrl.DATA_START + Hdr.BYTES && ptr <= this.top)) {
+      throw new InvalidFreeError(ptr, `not a live block: outside [${Ctrl.DATA_START + Hdr.BYTES}, ${this.top}] (freed already, or never allocated)`);
     }
     let h = last;
-    while (h > ptr - HEADER_BYTES) h = this.belowOf(h);
-    if (h !== ptr - HEADER_BYTES) throw new InvalidFreeError(ptr, "not the start of a block of this allocator");
+    while (h > ptr - Hdr.BYTES) h = this.belowOf(h);
+    if (h !== ptr - Hdr.BYTES) throw new InvalidFreeError(ptr, "not the start of a block of this allocator");
     const kind = this.kindOf(h);
-    if (kind === KIND_DEAD) throw new DoubleFreeError(ptr, " (it was moved by realloc)");
-    if (kind !== KIND_LIVE) throw new InvalidFreeError(ptr, "an allocator record, not a block malloc returned");
+    if (kind === Kind.DEAD) throw new DoubleFreeError(ptr, " (it was moved by realloc)");
+    if (kind !== Kind.LIVE) throw new InvalidFreeError(ptr, "an allocator record, not a block malloc returned");
     return h;
   }
 
   /** Records the peaks before something lowers live bytes or the top. */
   protected notePeaks(): void {
     const f64 = this.store.f64;
-    this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2] = Math.max(this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]!, this.store.u32[CTRL_LIVE_BYTES >>> 2]!);
-    f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!, this.top);
+    this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2] = Math.max(this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!, this.store.u32[Ctrl.LIVE_BYTES >>> 2]!);
+    f64[Ctrl.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!, this.top);
   }
 
   // ---- Stats, walk, check -------------------------------------------------------------------
@@ -311,20 +326,20 @@ export abstract class BumpAllocator implements Allocator {
   stats(): AllocatorStats {
     this.notePeaks();
     const f64 = this.store.f64;
-    const liveBytes = this.store.u32[CTRL_LIVE_BYTES >>> 2]!;
+    const liveBytes = this.store.u32[Ctrl.LIVE_BYTES >>> 2]!;
     return {
-      liveBlocks: f64[CTRL_MALLOC_COUNT >>> 3]! - f64[CTRL_FREE_COUNT >>> 3]!,
+      liveBlocks: f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!,
       liveBytes,
-      peakLiveBytes: this.store.u32[CTRL_PEAK_LIVE_BYTES >>> 2]!,
+      peakLiveBytes: this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
       extentBytes: this.top,
-      peakExtentBytes: f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!,
+      peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
       committedBytes: this.store.committedBytes,
       reservedBytes: this.store.reservedBytes,
       ...holeStats(this.walk()),
       // usableSize is the requested size: nothing is rounded (gaps to 8 are PAD-like overhead).
       internalFragmentationBytes: 0,
-      mallocCount: f64[CTRL_MALLOC_COUNT >>> 3]!,
-      freeCount: f64[CTRL_FREE_COUNT >>> 3]!,
+      mallocCount: f64[Ctrl.MALLOC_COUNT >>> 3]!,
+      freeCount: f64[Ctrl.FREE_COUNT >>> 3]!,
     };
   }
 
@@ -333,13 +348,13 @@ export abstract class BumpAllocator implements Allocator {
    * to 8 included). LIVE: used at its payload; DEAD: free; PAD and FRAME: meta, at the header.
    */
   *walk(): IterableIterator<BlockInfo> {
-    yield { offset: 0, sizeBytes: DATA_START, state: "meta" };
+    yield { offset: 0, sizeBytes: Ctrl.DATA_START, state: "meta" };
     const top = this.top;
-    for (let h = DATA_START; h < top;) {
+    for (let h = Ctrl.DATA_START; h < top;) {
       const next = Math.min(Math.ceil(this.endOf(h) / 8) * 8, top);
       const kind = this.kindOf(h);
-      if (kind === KIND_LIVE) yield { offset: h + HEADER_BYTES, sizeBytes: next - h, state: "used" };
-      else yield { offset: h, sizeBytes: next - h, state: kind === KIND_DEAD ? "free" : "meta" };
+      if (kind === Kind.LIVE) yield { offset: h + Hdr.BYTES, sizeBytes: next - h, state: "used" };
+      else yield { offset: h, sizeBytes: next - h, state: kind === Kind.DEAD ? "free" : "meta" };
       h = next;
     }
   }
@@ -351,39 +366,39 @@ export abstract class BumpAllocator implements Allocator {
       throw new HeapCorruptionError(`${this.name}: ${message}`, offset);
     };
     const top = this.top;
-    const last = u32[CTRL_LAST >>> 2]!;
-    const limit = u32[CTRL_LIMIT >>> 2]!;
-    if (top > limit || limit > this.store.committedBytes || top < DATA_START) fail(`TOP ${top}, LIMIT ${limit} outside [${DATA_START}, ${this.store.committedBytes}]`);
-    if ((last === 0) !== (top === DATA_START)) fail(`LAST ${last} disagrees with TOP ${top}`);
+    const last = u32[Ctrl.LAST >>> 2]!;
+    const limit = u32[Ctrl.LIMIT >>> 2]!;
+    if (top > limit || limit > this.store.committedBytes || top < Ctrl.DATA_START) fail(`TOP ${top}, LIMIT ${limit} outside [${Ctrl.DATA_START}, ${this.store.committedBytes}]`);
+    if ((last === 0) !== (top === Ctrl.DATA_START)) fail(`LAST ${last} disagrees with TOP ${top}`);
     if (last !== 0 && this.endOf(last) !== top) fail(`the last block ends at ${this.endOf(last)}, not at TOP ${top}`, last);
-    if (last !== 0 && [KIND_DEAD, KIND_PAD].includes(this.kindOf(last))) fail("the last block is DEAD or PAD", last);
+    if (last !== 0 && [Kind.DEAD, Kind.PAD].includes(this.kindOf(last))) fail("the last block is DEAD or PAD", last);
     let liveBlocks = 0;
     let liveBytes = 0;
     const frames = new Set<number>();
     let blocks = 0;
     for (let h = last; h !== 0; h = this.belowOf(h)) {
-      if (++blocks > (top - DATA_START) / HEADER_BYTES) fail("the block chain loops", h);
+      if (++blocks > (top - Ctrl.DATA_START) / Hdr.BYTES) fail("the block chain loops", h);
       const below = this.belowOf(h);
-      if (h % 8 !== 0 || h < DATA_START || this.endOf(h) > top) fail("header out of place", h);
+      if (h % 8 !== 0 || h < Ctrl.DATA_START || this.endOf(h) > top) fail("header out of place", h);
       if (below >= h) fail("link does not go down", h);
-      if ((below === 0 ? DATA_START : Math.ceil(this.endOf(below) / 8) * 8) !== h) fail("gap or overlap with the block below", h);
+      if ((below === 0 ? Ctrl.DATA_START : Math.ceil(this.endOf(below) / 8) * 8) !== h) fail("gap or overlap with the block below", h);
       const kind = this.kindOf(h);
-      if (kind === KIND_LIVE) {
+      if (kind === Kind.LIVE) {
         liveBlocks++;
-        liveBytes += u32[(h + HDR_SIZE) >>> 2]!;
-      } else if (kind === KIND_FRAME) {
+        liveBytes += u32[(h + Hdr.SIZE) >>> 2]!;
+      } else if (kind === Kind.FRAME) {
         frames.add(h);
       }
     }
-    const counted = f64[CTRL_MALLOC_COUNT >>> 3]! - f64[CTRL_FREE_COUNT >>> 3]!;
+    const counted = f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!;
     if (counted !== liveBlocks) fail(`MALLOC_COUNT - FREE_COUNT = ${counted} but ${liveBlocks} live blocks`);
-    if (this.store.u32[CTRL_LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[CTRL_LIVE_BYTES >>> 2]} but live blocks hold ${liveBytes}`);
+    if (this.store.u32[Ctrl.LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[Ctrl.LIVE_BYTES >>> 2]} but live blocks hold ${liveBytes}`);
     let chained = 0;
     let serial = Infinity;
-    for (let frame = u32[CTRL_CURRENT_FRAME >>> 2]!; frame !== 0; frame = u32[(frame + HEADER_BYTES + 4) >>> 2]!) {
+    for (let frame = u32[Ctrl.CURRENT_FRAME >>> 2]!; frame !== 0; frame = u32[(frame + Hdr.BYTES + 4) >>> 2]!) {
       if (++chained > frames.size || !frames.has(frame)) fail("frame chain points at something that is not a frame record", frame);
-      const s = u32[(frame + HEADER_BYTES) >>> 2]!;
-      if (!(s < serial) || s > u32[CTRL_FRAME_SERIAL >>> 2]!) fail("frame serials do not decrease down the chain", frame);
+      const s = u32[(frame + Hdr.BYTES) >>> 2]!;
+      if (!(s < serial) || s > u32[Ctrl.FRAME_SERIAL >>> 2]!) fail("frame serials do not decrease down the chain", frame);
       serial = s;
     }
     if (chained !== frames.size) fail(`${frames.size} frame records but ${chained} on the frame chain`);
