@@ -3,6 +3,10 @@
  *
  *   pool:  N × (malloc 48 bytes, write a word), then N × free    vs  N × new Uint8Array(48)
  *          (dropped afterwards: the GC's work is timed)            and Heap malloc/free
+ *   churn: the same N mallocs and frees, 1000 live at a time     vs  Heap (cache-resident: the
+ *                                                                    allocators' own work shows)
+ *   both, also for a bare free list of 48-byte slots in a Uint32Array (no checks, no stats):
+ *   the ceiling for any allocator that keeps its state in typed arrays.
  *   arena: N × malloc(48), write a word, then reset()            vs  a bare `top += 48` bump
  *                                                                    writing into a Uint32Array
  *
@@ -19,6 +23,7 @@ import { Heap } from "../src/heap/heap.js";
 import type { StoreKind } from "../src/memory/store.js";
 
 const OBJECT_BYTES = 48;
+const CHURN_LIVE = 1000;
 const KINDS: readonly StoreKind[] = ["array-buffer", "wasm", "resizable", "shared"];
 
 export interface PoolArenaKindResult {
@@ -26,10 +31,13 @@ export interface PoolArenaKindResult {
   /** Median milliseconds. */
   poolMs: number;
   heapMs: number;
+  poolChurnMs: number;
+  heapChurnMs: number;
   arenaMs: number;
   /** How many times faster Pool is (higher is better). */
   poolVsUint8Array: number;
   poolVsHeap: number;
+  poolVsHeapChurn: number;
   /** Arena time over bare-bump time (1 is the floor; the bar is 2). */
   arenaVsBareBump: number;
 }
@@ -41,6 +49,8 @@ export interface PoolArenaResult {
   gcExposed: boolean;
   uint8arrayMs: number;
   bareBumpMs: number;
+  bareFreeListMs: number;
+  bareFreeListChurnMs: number;
   kinds: PoolArenaKindResult[];
 }
 
@@ -66,6 +76,27 @@ export function benchPoolArena(objects = 1_000_000, reps = 7, kinds: readonly St
     sink += top;
   });
 
+  const slots = new Uint32Array((objects * OBJECT_BYTES) / 4 + OBJECT_BYTES);
+  slots[0] = OBJECT_BYTES; // word 0 is the head; slot k (from 1) links to slot k + 1
+  for (let slot = OBJECT_BYTES; slot < objects * OBJECT_BYTES; slot += OBJECT_BYTES) slots[slot >>> 2] = slot + OBJECT_BYTES;
+  const bareFreeList = (live: number) => () => {
+    for (let done = 0; done < objects; done += live) {
+      for (let i = 0; i < live; i++) {
+        const p = slots[0]!;
+        slots[0] = slots[p >>> 2]!;
+        slots[(p >>> 2) + 1] = i;
+        ptrs[i] = p;
+      }
+      for (let i = 0; i < live; i++) {
+        const p = ptrs[i]!;
+        slots[p >>> 2] = slots[0]!;
+        slots[0] = p;
+      }
+    }
+  };
+  const bareFreeListMs = medianMs(reps, bareFreeList(objects));
+  const bareFreeListChurnMs = medianMs(reps, bareFreeList(CHURN_LIVE));
+
   const results = kinds.map((kind): PoolArenaKindResult => {
     // Fixed stores get room for everything; the others start small and grow.
     const store = { kind, initialBytes: kind === "array-buffer" ? objects * 128 + (1 << 20) : 65536, maxBytes: 2 ** 31 };
@@ -88,6 +119,18 @@ export function benchPoolArena(objects = 1_000_000, reps = 7, kinds: readonly St
       }
       for (let i = 0; i < objects; i++) heap.free(ptrs[i]!);
     });
+    const churn = (allocator: Pool | Heap) => () => {
+      for (let done = 0; done < objects; done += CHURN_LIVE) {
+        for (let i = 0; i < CHURN_LIVE; i++) {
+          const p = allocator.malloc(OBJECT_BYTES);
+          allocator.store.u32[p >>> 2] = i;
+          ptrs[i] = p;
+        }
+        for (let i = 0; i < CHURN_LIVE; i++) allocator.free(ptrs[i]!);
+      }
+    };
+    const poolChurnMs = medianMs(reps, churn(pool));
+    const heapChurnMs = medianMs(reps, churn(heap));
     const arenaMs = medianMs(reps, () => {
       for (let i = 0; i < objects; i++) {
         const p = arena.malloc(OBJECT_BYTES);
@@ -101,14 +144,17 @@ export function benchPoolArena(objects = 1_000_000, reps = 7, kinds: readonly St
       kind,
       poolMs,
       heapMs,
+      poolChurnMs,
+      heapChurnMs,
       arenaMs,
       poolVsUint8Array: uint8arrayMs / poolMs,
       poolVsHeap: heapMs / poolMs,
+      poolVsHeapChurn: heapChurnMs / poolChurnMs,
       arenaVsBareBump: arenaMs / bareBumpMs,
     };
   });
   if (sink < 0) console.log(sink);
-  return { objects, objectBytes: OBJECT_BYTES, reps, gcExposed: gc() !== undefined, uint8arrayMs, bareBumpMs, kinds: results };
+  return { objects, objectBytes: OBJECT_BYTES, reps, gcExposed: gc() !== undefined, uint8arrayMs, bareBumpMs, bareFreeListMs, bareFreeListChurnMs, kinds: results };
 }
 
 function gc(): (() => void) | undefined {
@@ -135,10 +181,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const r = benchPoolArena(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 7), kinds ?? KINDS);
   const f = (n: number) => n.toFixed(2);
   console.log(`${r.objects} objects of ${r.objectBytes} bytes, median of ${r.reps}${r.gcExposed ? "" : " (run with --expose-gc to time the GC of the Uint8Arrays)"}`);
-  console.log(`baselines: new Uint8Array(48) ${f(r.uint8arrayMs)} ms, bare top += 48 bump ${f(r.bareBumpMs)} ms`);
-  console.log("| store kind | pool ms | heap ms | pool vs Uint8Array | pool vs heap | arena ms | arena / bare bump |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- |");
+  console.log(`baselines: new Uint8Array(48) ${f(r.uint8arrayMs)} ms, bare top += 48 bump ${f(r.bareBumpMs)} ms, bare free list ${f(r.bareFreeListMs)} ms (churn ${f(r.bareFreeListChurnMs)} ms)`);
+  console.log("| store kind | pool ms | heap ms | pool vs Uint8Array | pool vs heap | churn: pool / heap ms | churn: pool vs heap | arena ms | arena / bare bump |");
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const k of r.kinds) {
-    console.log(`| ${k.kind} | ${f(k.poolMs)} | ${f(k.heapMs)} | ${f(k.poolVsUint8Array)}x faster | ${f(k.poolVsHeap)}x faster | ${f(k.arenaMs)} | ${f(k.arenaVsBareBump)}x |`);
+    console.log(`| ${k.kind} | ${f(k.poolMs)} | ${f(k.heapMs)} | ${f(k.poolVsUint8Array)}x faster | ${f(k.poolVsHeap)}x faster | ${f(k.poolChurnMs)} / ${f(k.heapChurnMs)} | ${f(k.poolVsHeapChurn)}x faster | ${f(k.arenaMs)} | ${f(k.arenaVsBareBump)}x |`);
   }
 }
