@@ -281,6 +281,24 @@ describe("Heap: bad input never corrupts it", () => {
       heap.check();
     });
   }
+  it("a double free is caught after the block coalesced with its neighbour or joined the top", () => {
+    const h = new Heap();
+    const a = h.malloc(1000);
+    const b = h.malloc(1000);
+    const c = h.malloc(1000);
+    h.malloc(1000);
+    h.free(a);
+    h.free(b); // b coalesces into a
+    assert.throws(() => h.free(b), DoubleFreeError);
+    h.malloc(1500); // reuses the hole: b's old header is now inside a used block
+    assert.throws(() => h.free(b), DoubleFreeError);
+    const top = h.malloc(5000);
+    h.free(top); // joins the wilderness
+    assert.throws(() => h.free(top), DoubleFreeError);
+    assert.throws(() => h.free(c + 3000), InvalidFreeError);
+    h.check();
+    assert.equal(h.stats().liveBlocks, 3);
+  });
   it("free(0) does nothing, as in C", () => {
     heap.free(0);
     assert.equal(snapshot(), before);

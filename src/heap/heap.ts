@@ -257,10 +257,17 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   private checkPointerRange(ptr: number): void {
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= this.top) {
-      throw new InvalidFreeError(ptr, typeof ptr === "number" && ptr >>> 0 === ptr && (ptr & 7) !== 0
-        ? "not 8-byte aligned, so not a block this heap handed out"
-        : `outside the heap's blocks [${this.heapStart + Layout.HEADER_BYTES}, ${this.top})`);
+      if (ptr >>> 0 === ptr && (ptr & 7) !== 0) throw new InvalidFreeError(ptr, "not 8-byte aligned, so not a block this heap handed out");
+      if (this.isFreedAboveTop(ptr)) throw new DoubleFreeError(ptr, " (its memory went back to the top of the heap)");
+      throw new InvalidFreeError(ptr, `outside the heap's blocks [${this.firstPayload}, ${this.top})`);
     }
+  }
+
+  /** A block freed at the top joined the wilderness; its header still says it was freed. */
+  private isFreedAboveTop(ptr: number): boolean {
+    if (!(ptr >>> 0 === ptr && ptr >= this.top + Layout.HEADER_BYTES && ptr < this.store.committedBytes)) return false;
+    const word = this.words[(ptr - 4) >>> 2]!;
+    return (word & Layout.FREE_BIT) !== 0 && this.isFreeTagged(ptr, word & Layout.SIZE_MASK);
   }
 
   private isSlab(ptr: number): boolean {

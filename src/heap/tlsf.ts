@@ -201,12 +201,14 @@ export class TlsfBlocks {
     const u32 = this.words;
     if (u32[(p - 4) >>> 2]! & Layout.PREV_FREE_BIT) {
       const prevSize = u32[(p - 12) >>> 2]!;
+      this.tombstone(p, size);
       p -= prevSize;
       this.removeFree(p, prevSize);
       size += prevSize;
     }
     const next = p + size;
     if (next - Layout.HEADER_BYTES === this.top) {
+      this.tombstone(p, size);
       u32[Word.TOP] = p - Layout.HEADER_BYTES;
       return;
     }
@@ -217,6 +219,16 @@ export class TlsfBlocks {
     }
     this.markFree(p, size);
     this.insertFree(p, size);
+  }
+
+  /**
+   * Marks the header of a block that is being absorbed (into a free predecessor or the
+   * wilderness) as freed, so a second free of it is a `DoubleFreeError`: a header left looking
+   * used would let that free corrupt the heap.
+   */
+  private tombstone(p: number, size: number): void {
+    this.words[(p - 4) >>> 2] = size | Layout.FREE_BIT;
+    this.words[(p - 8) >>> 2] = (Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0;
   }
 
   /**
