@@ -10,7 +10,7 @@
  *   first-fit   yes      yes
  *   next-fit    yes      yes
  *   best-fit    yes      yes
- *   ring        yes      yes            (reclaims in allocation order: old live blocks pin the rest)
+ *   ring        yes      no             reclaims in allocation order: one long-lived block pins the rest
  *   fifo        yes      no             a block must fit in one page
  *   pool        yes      no             one object size
  *   arena       no       no             frees only the last block: mark/release or reset
@@ -82,7 +82,8 @@ export const policies = {
     name: "ring",
     description: "circular buffer: space is reclaimed as the oldest blocks are freed (message pipelines)",
     canFree: true,
-    replaysTraces: true,
+    replaysTraces: false,
+    replayLimit: "space comes back only in allocation order: one long-lived block pins the whole ring (a general trace runs out of memory within a few hundred ops)",
     create: (options?: RingOptions) => new Ring(options),
   },
   fifo: {
