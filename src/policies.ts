@@ -83,7 +83,7 @@ export const policies = {
     description: "circular buffer: space is reclaimed as the oldest blocks are freed (message pipelines)",
     canFree: true,
     replaysTraces: false,
-    replayLimit: "space comes back only in allocation order: one long-lived block pins the whole ring (a general trace runs out of memory within a few hundred ops)",
+    replayLimit: "reclaims only in allocation order: one long-lived block pins the ring",
     create: (options?: RingOptions) => new Ring(options),
   },
   fifo: {

@@ -2,7 +2,7 @@
  * What the lifetime allocators (pool, arena, stack, ring, fifo) share: how they get their byte
  * store, and the statistics that follow from a walk (holes and fragmentation).
  */
-import type { BlockInfo } from "../allocator.js";
+import type { AllocatorStats, BlockInfo } from "../allocator.js";
 import { InvalidStoreError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 
@@ -37,4 +37,37 @@ export function holeStats(blocks: Iterable<BlockInfo>): HoleStats {
     if (block.sizeBytes > largestFreeBytes) largestFreeBytes = block.sizeBytes;
   }
   return { freeBytes, largestFreeBytes, externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes };
+}
+
+/**
+ * Byte offsets of the f64 counters that ring and fifo keep in their control blocks (words 0..5
+ * are each policy's own). A `const enum`, so every use compiles to a literal.
+ */
+export const enum Counter {
+  LIVE_BLOCKS = 24,
+  LIVE_BYTES = 32,
+  PEAK_LIVE_BYTES = 40,
+  PEAK_EXTENT_BYTES = 48,
+  MALLOC_COUNT = 56,
+  FREE_COUNT = 64,
+  END = 72,
+}
+
+/** Stats from the `Counter` block, the extent, the usable bytes of live blocks and a walk. */
+export function counterStats(store: ByteStore, extentBytes: number, usableBytes: number, blocks: Iterable<BlockInfo>): AllocatorStats {
+  const f64 = store.f64;
+  const liveBytes = f64[Counter.LIVE_BYTES >>> 3]!;
+  return {
+    liveBlocks: f64[Counter.LIVE_BLOCKS >>> 3]!,
+    liveBytes,
+    peakLiveBytes: f64[Counter.PEAK_LIVE_BYTES >>> 3]!,
+    extentBytes,
+    peakExtentBytes: f64[Counter.PEAK_EXTENT_BYTES >>> 3]!,
+    committedBytes: store.committedBytes,
+    reservedBytes: store.reservedBytes,
+    ...holeStats(blocks),
+    internalFragmentationBytes: usableBytes - liveBytes,
+    mallocCount: f64[Counter.MALLOC_COUNT >>> 3]!,
+    freeCount: f64[Counter.FREE_COUNT >>> 3]!,
+  };
 }

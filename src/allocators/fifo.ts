@@ -39,7 +39,7 @@
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 // ---- May be tuned ---------------------------------------------------------------------------
@@ -56,13 +56,7 @@ const CTRL_PAGE_COUNT = 8;
 const CTRL_CURRENT = 12;
 const CTRL_QUEUE_HEAD = 16;
 const CTRL_QUEUE_TAIL = 20;
-const CTRL_LIVE_BLOCKS = 24;
-const CTRL_LIVE_BYTES = 32;
-const CTRL_PEAK_LIVE_BYTES = 40;
-const CTRL_PEAK_EXTENT_BYTES = 48;
-const CTRL_MALLOC_COUNT = 56;
-const CTRL_FREE_COUNT = 64;
-export const FIFO_PAGES_START = 72;
+export const FIFO_PAGES_START = Counter.END;
 
 const PAGE_LIVE = 0;
 const PAGE_BUMP = 4;
@@ -107,7 +101,7 @@ export class Fifo implements Allocator {
     u32.fill(0, 0, FIFO_PAGES_START >>> 2);
     u32[CTRL_MAGIC >>> 2] = FIFO_MAGIC;
     u32[CTRL_PAGE_BYTES >>> 2] = pageBytes;
-    this.store.f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = FIFO_PAGES_START;
+    this.store.f64[Counter.PEAK_EXTENT_BYTES >>> 3] = FIFO_PAGES_START;
   }
 
   malloc(size: number, align = 8): number {
@@ -133,10 +127,10 @@ export class Fifo implements Allocator {
     u32[(page + PAGE_LIVE) >>> 2]!++;
     this.setStartBit(page, ptr, true);
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BLOCKS >>> 3]!++;
-    f64[CTRL_MALLOC_COUNT >>> 3]!++;
-    f64[CTRL_LIVE_BYTES >>> 3]! += size;
-    f64[CTRL_PEAK_LIVE_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_LIVE_BYTES >>> 3]!, f64[CTRL_LIVE_BYTES >>> 3]!);
+    f64[Counter.LIVE_BLOCKS >>> 3]!++;
+    f64[Counter.MALLOC_COUNT >>> 3]!++;
+    f64[Counter.LIVE_BYTES >>> 3]! += size;
+    f64[Counter.PEAK_LIVE_BYTES >>> 3] = Math.max(f64[Counter.PEAK_LIVE_BYTES >>> 3]!, f64[Counter.LIVE_BYTES >>> 3]!);
     return ptr;
   }
 
@@ -165,7 +159,7 @@ export class Fifo implements Allocator {
       }
       this.store.u32[CTRL_PAGE_COUNT >>> 2] = count + 1;
       const f64 = this.store.f64;
-      f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!, page + this.pageBytes);
+      f64[Counter.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Counter.PEAK_EXTENT_BYTES >>> 3]!, page + this.pageBytes);
     }
     const fresh = this.store.u32;
     fresh.fill(0, page >>> 2, (page + this.dataStart) >>> 2);
@@ -193,9 +187,9 @@ export class Fifo implements Allocator {
     this.setStartBit(page, ptr, false);
     const live = --u32[(page + PAGE_LIVE) >>> 2]!;
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BLOCKS >>> 3]!--;
-    f64[CTRL_LIVE_BYTES >>> 3]! -= u32[(header + HDR_REQUESTED) >>> 2]!;
-    f64[CTRL_FREE_COUNT >>> 3]!++;
+    f64[Counter.LIVE_BLOCKS >>> 3]!--;
+    f64[Counter.LIVE_BYTES >>> 3]! -= u32[(header + HDR_REQUESTED) >>> 2]!;
+    f64[Counter.FREE_COUNT >>> 3]!++;
     if (live === 0 && u32[(page + PAGE_STATE) >>> 2] === STATE_IN_USE) this.enqueueEmpty(page);
   }
 
@@ -224,8 +218,8 @@ export class Fifo implements Allocator {
       u32[(page + PAGE_BUMP) >>> 2] = header + needed;
     }
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BYTES >>> 3]! += size - u32[(header + HDR_REQUESTED) >>> 2]!;
-    f64[CTRL_PEAK_LIVE_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_LIVE_BYTES >>> 3]!, f64[CTRL_LIVE_BYTES >>> 3]!);
+    f64[Counter.LIVE_BYTES >>> 3]! += size - u32[(header + HDR_REQUESTED) >>> 2]!;
+    f64[Counter.PEAK_LIVE_BYTES >>> 3] = Math.max(f64[Counter.PEAK_LIVE_BYTES >>> 3]!, f64[Counter.LIVE_BYTES >>> 3]!);
     u32[(header + HDR_REQUESTED) >>> 2] = size;
     return ptr;
   }
@@ -247,9 +241,9 @@ export class Fifo implements Allocator {
       u32.fill(0, page >>> 2, (page + this.dataStart) >>> 2);
       this.enqueueEmpty(page);
     }
-    f64[CTRL_FREE_COUNT >>> 3]! += f64[CTRL_LIVE_BLOCKS >>> 3]!;
-    f64[CTRL_LIVE_BLOCKS >>> 3] = 0;
-    f64[CTRL_LIVE_BYTES >>> 3] = 0;
+    f64[Counter.FREE_COUNT >>> 3]! += f64[Counter.LIVE_BLOCKS >>> 3]!;
+    f64[Counter.LIVE_BLOCKS >>> 3] = 0;
+    f64[Counter.LIVE_BYTES >>> 3] = 0;
   }
 
   // ---- Pages and start bits -----------------------------------------------------------------
@@ -293,23 +287,9 @@ export class Fifo implements Allocator {
   // ---- Stats, walk, check -------------------------------------------------------------------
 
   stats(): AllocatorStats {
-    const f64 = this.store.f64;
-    const liveBytes = f64[CTRL_LIVE_BYTES >>> 3]!;
     let usable = 0;
     for (const block of this.walk()) if (block.state === "used") usable += block.sizeBytes - HEADER_BYTES;
-    return {
-      liveBlocks: f64[CTRL_LIVE_BLOCKS >>> 3]!,
-      liveBytes,
-      peakLiveBytes: f64[CTRL_PEAK_LIVE_BYTES >>> 3]!,
-      extentBytes: this.pageAt(this.store.u32[CTRL_PAGE_COUNT >>> 2]!),
-      peakExtentBytes: f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!,
-      committedBytes: this.store.committedBytes,
-      reservedBytes: this.store.reservedBytes,
-      ...holeStats(this.walk()),
-      internalFragmentationBytes: usable - liveBytes,
-      mallocCount: f64[CTRL_MALLOC_COUNT >>> 3]!,
-      freeCount: f64[CTRL_FREE_COUNT >>> 3]!,
-    };
+    return counterStats(this.store, this.pageAt(this.store.u32[CTRL_PAGE_COUNT >>> 2]!), usable, this.walk());
   }
 
   /**
@@ -387,7 +367,7 @@ export class Fifo implements Allocator {
       if (state === STATE_IN_USE && live === 0) fail("retired page with no live blocks is not queued", page);
       liveBlocks += live;
     }
-    if (f64[CTRL_LIVE_BLOCKS >>> 3] !== liveBlocks) fail(`LIVE_BLOCKS ${f64[CTRL_LIVE_BLOCKS >>> 3]} but ${liveBlocks} live blocks`);
-    if (f64[CTRL_LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[CTRL_LIVE_BYTES >>> 3]} but live blocks hold ${liveBytes}`);
+    if (f64[Counter.LIVE_BLOCKS >>> 3] !== liveBlocks) fail(`LIVE_BLOCKS ${f64[Counter.LIVE_BLOCKS >>> 3]} but ${liveBlocks} live blocks`);
+    if (f64[Counter.LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[Counter.LIVE_BYTES >>> 3]} but live blocks hold ${liveBytes}`);
   }
 }

@@ -41,7 +41,7 @@
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 /** Payloads are 8-aligned: the largest alignment malloc accepts. */
@@ -52,13 +52,7 @@ const CTRL_MAGIC = 0;
 const CTRL_HEAD = 4;
 const CTRL_TAIL = 8;
 const CTRL_WRAP_AT = 12;
-const CTRL_LIVE_BLOCKS = 24;
-const CTRL_LIVE_BYTES = 32;
-const CTRL_PEAK_LIVE_BYTES = 40;
-const CTRL_PEAK_EXTENT_BYTES = 48;
-const CTRL_MALLOC_COUNT = 56;
-const CTRL_FREE_COUNT = 64;
-export const RING_DATA_START = 72;
+export const RING_DATA_START = Counter.END;
 
 const HEADER_BYTES = 8;
 const HDR_SPAN_STATE = 0;
@@ -82,7 +76,7 @@ export class Ring implements Allocator {
     u32[CTRL_MAGIC >>> 2] = RING_MAGIC;
     u32[CTRL_HEAD >>> 2] = RING_DATA_START;
     u32[CTRL_TAIL >>> 2] = RING_DATA_START;
-    this.store.f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = RING_DATA_START;
+    this.store.f64[Counter.PEAK_EXTENT_BYTES >>> 3] = RING_DATA_START;
   }
 
   malloc(size: number, align = 8): number {
@@ -96,9 +90,9 @@ export class Ring implements Allocator {
     u32[(header + HDR_REQUESTED) >>> 2] = size;
     u32[CTRL_TAIL >>> 2] = header + span;
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BLOCKS >>> 3]!++;
-    f64[CTRL_MALLOC_COUNT >>> 3]!++;
-    f64[CTRL_LIVE_BYTES >>> 3]! += size;
+    f64[Counter.LIVE_BLOCKS >>> 3]!++;
+    f64[Counter.MALLOC_COUNT >>> 3]!++;
+    f64[Counter.LIVE_BYTES >>> 3]! += size;
     this.notePeaks();
     return header + HEADER_BYTES;
   }
@@ -126,9 +120,9 @@ export class Ring implements Allocator {
     const u32 = this.store.u32;
     u32[(header + HDR_SPAN_STATE) >>> 2] = this.spanOf(header) | STATE_FREED;
     const f64 = this.store.f64;
-    f64[CTRL_LIVE_BLOCKS >>> 3]!--;
-    f64[CTRL_LIVE_BYTES >>> 3]! -= u32[(header + HDR_REQUESTED) >>> 2]!;
-    f64[CTRL_FREE_COUNT >>> 3]!++;
+    f64[Counter.LIVE_BLOCKS >>> 3]!--;
+    f64[Counter.LIVE_BYTES >>> 3]! -= u32[(header + HDR_REQUESTED) >>> 2]!;
+    f64[Counter.FREE_COUNT >>> 3]!++;
     if (header === u32[CTRL_HEAD >>> 2]) this.reclaimFreedAtHead();
   }
 
@@ -172,7 +166,7 @@ export class Ring implements Allocator {
       }
     }
     this.store.u32[(header + HDR_REQUESTED) >>> 2] = size;
-    this.store.f64[CTRL_LIVE_BYTES >>> 3]! += size - oldSize;
+    this.store.f64[Counter.LIVE_BYTES >>> 3]! += size - oldSize;
     this.notePeaks();
     return ptr;
   }
@@ -197,9 +191,9 @@ export class Ring implements Allocator {
     u32[CTRL_HEAD >>> 2] = RING_DATA_START;
     u32[CTRL_TAIL >>> 2] = RING_DATA_START;
     u32[CTRL_WRAP_AT >>> 2] = 0;
-    f64[CTRL_FREE_COUNT >>> 3]! += f64[CTRL_LIVE_BLOCKS >>> 3]!;
-    f64[CTRL_LIVE_BLOCKS >>> 3] = 0;
-    f64[CTRL_LIVE_BYTES >>> 3] = 0;
+    f64[Counter.FREE_COUNT >>> 3]! += f64[Counter.LIVE_BLOCKS >>> 3]!;
+    f64[Counter.LIVE_BLOCKS >>> 3] = 0;
+    f64[Counter.LIVE_BYTES >>> 3] = 0;
   }
 
   // ---- Positions ----------------------------------------------------------------------------
@@ -262,33 +256,19 @@ export class Ring implements Allocator {
 
   private notePeaks(): void {
     const f64 = this.store.f64;
-    f64[CTRL_PEAK_LIVE_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_LIVE_BYTES >>> 3]!, f64[CTRL_LIVE_BYTES >>> 3]!);
-    f64[CTRL_PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!, this.extent);
+    f64[Counter.PEAK_LIVE_BYTES >>> 3] = Math.max(f64[Counter.PEAK_LIVE_BYTES >>> 3]!, f64[Counter.LIVE_BYTES >>> 3]!);
+    f64[Counter.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Counter.PEAK_EXTENT_BYTES >>> 3]!, this.extent);
   }
 
   // ---- Stats, walk, check -------------------------------------------------------------------
 
   stats(): AllocatorStats {
-    const f64 = this.store.f64;
     const u32 = this.store.u32;
     let usable = 0;
     for (const h of this.headersOldestFirst()) {
       if ((u32[(h + HDR_SPAN_STATE) >>> 2]! & STATE_MASK) === STATE_LIVE) usable += this.spanOf(h) - HEADER_BYTES;
     }
-    const liveBytes = f64[CTRL_LIVE_BYTES >>> 3]!;
-    return {
-      liveBlocks: f64[CTRL_LIVE_BLOCKS >>> 3]!,
-      liveBytes,
-      peakLiveBytes: f64[CTRL_PEAK_LIVE_BYTES >>> 3]!,
-      extentBytes: this.extent,
-      peakExtentBytes: f64[CTRL_PEAK_EXTENT_BYTES >>> 3]!,
-      committedBytes: this.store.committedBytes,
-      reservedBytes: this.store.reservedBytes,
-      ...holeStats(this.walk()),
-      internalFragmentationBytes: usable - liveBytes,
-      mallocCount: f64[CTRL_MALLOC_COUNT >>> 3]!,
-      freeCount: f64[CTRL_FREE_COUNT >>> 3]!,
-    };
+    return counterStats(this.store, this.extent, usable, this.walk());
   }
 
   /** In address order up to the extent: blocks (LIVE used, FREED free) and the free gap. */
@@ -353,8 +333,8 @@ export class Ring implements Allocator {
       }
       if (h !== to) fail(`blocks do not end exactly at ${to}`, h);
     }
-    if (f64[CTRL_LIVE_BLOCKS >>> 3] !== liveBlocks) fail(`LIVE_BLOCKS ${f64[CTRL_LIVE_BLOCKS >>> 3]} but ${liveBlocks} live blocks`);
-    if (f64[CTRL_LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[CTRL_LIVE_BYTES >>> 3]} but live blocks hold ${liveBytes}`);
+    if (f64[Counter.LIVE_BLOCKS >>> 3] !== liveBlocks) fail(`LIVE_BLOCKS ${f64[Counter.LIVE_BLOCKS >>> 3]} but ${liveBlocks} live blocks`);
+    if (f64[Counter.LIVE_BYTES >>> 3] !== liveBytes) fail(`LIVE_BYTES ${f64[Counter.LIVE_BYTES >>> 3]} but live blocks hold ${liveBytes}`);
   }
 }
 
