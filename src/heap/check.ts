@@ -4,8 +4,8 @@
  */
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { isSlabPage, slabFreeBytes, slotNibble } from "./inspect.js";
-import { Gauge, keyOf, Layout, listIndexOf, maxSlackFor, SLAB_CLASSES, SlabWord, Word } from "./layout.js";
+import { derivedGauges, isSlabPage, slabTotals, slotNibble } from "./inspect.js";
+import { Gauge, keyOf, Layout, listIndexOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
 
 interface Totals {
   liveBlocks: number;
@@ -35,11 +35,16 @@ export function checkHeap(store: ByteStore): void {
   const expect = (name: string, actual: number, stored: number) => {
     if (actual !== stored) fail(`${name} is ${stored} in the control block but ${actual} by walking the heap`);
   };
-  expect("live blocks", totals.liveBlocks, f64[Gauge.MALLOC_COUNT]! - f64[Gauge.FREE_COUNT]!);
-  expect("live bytes", totals.liveBytes, f64[Gauge.LIVE_BYTES]!);
-  expect("rounding bytes", totals.roundingBytes, f64[Gauge.ROUNDING_BYTES]!);
+  const slabs = slabTotals(u32);
+  const derived = derivedGauges(store, slabs);
+  expect("live blocks", totals.liveBlocks, derived.liveBlocks);
+  expect("live TLSF blocks", totals.liveBlocks - slabs.liveSlots, f64[Gauge.TLSF_LIVE_BLOCKS]!);
+  expect("live bytes", totals.liveBytes, derived.liveBytes);
+  if (derived.liveBytes > f64[Gauge.PEAK_LIVE_BYTES]!) fail("live bytes exceed their peak");
+  if (f64[Gauge.MALLOC_COUNT]! < derived.liveBlocks) fail("more live blocks than mallocs");
+  expect("rounding bytes", totals.roundingBytes, derived.roundingBytes);
   expect("hole bytes", totals.holeBytes, f64[Gauge.HOLE_BYTES]!);
-  expect("free slab bytes in the partial lists", totals.slabFreeBytes, slabFreeBytes(u32));
+  expect("free slab bytes", totals.slabFreeBytes, slabs.freeBytes);
   expect("slab pages", totals.slabs.size, f64[Gauge.SLAB_PAGES]!);
 }
 
@@ -88,19 +93,14 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
 /** live + |free list| + never used == capacity; nibbles agree with the free list. */
 function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
   const h = s >>> 2;
-  const c = u32[h + SlabWord.CLASS]!;
-  if (c >= Layout.SMALL_CLASS_COUNT) fail(`slab class ${c} does not exist`, s);
-  const { slotBytes, capacity, firstSlot, recip } = SLAB_CLASSES[c]!;
-  const copies: [string, number, number][] = [["slot bytes", SlabWord.SLOT_BYTES, slotBytes], ["first slot", SlabWord.FIRST, s + firstSlot],
-    ["reciprocal", SlabWord.RECIP, recip], ["capacity", SlabWord.CAPACITY, capacity]];
-  for (const [what, word, value] of copies) {
-    if (u32[h + word] !== value) fail(`slab ${what} is ${u32[h + word]}, not ${value} as class ${c} says`, s);
-  }
+  const c = slabClassOf(u32[h + SlabWord.INFO]!);
+  const { slotBytes, capacity, firstSlot, info } = SLAB_CLASSES[c]!;
+  if (u32[h + SlabWord.INFO] !== info) fail(`slab info word is ${u32[h + SlabWord.INFO]}, not ${info} as class ${c} says`, s);
   const bump = u32[h + SlabWord.BUMP]!;
   const used = (bump - s - firstSlot) / slotBytes;
   if (!Number.isInteger(used) || used < 0 || used > capacity) fail(`slab bump ${bump} is not a slot boundary`, s);
   let live = 0;
-  for (let i = 0; i < capacity; i++) {
+  for (let i = 0; i < capacity + 2; i++) {
     const nibble = slotNibble(u32, s, i);
     if (nibble === 0) continue;
     if (i >= used) fail(`slot ${i} is live beyond the bump`, s);
@@ -118,6 +118,7 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
     if (++freeListed > capacity) fail("slab free list has a cycle", s);
   }
   if (live + freeListed !== used) fail(`live ${live} + free ${freeListed} != slots handed out ${used}`, s);
+  if ((u32[h + SlabWord.FREE] === 0) !== (live === capacity)) fail("the slab's free list is empty but it has free slots, or the reverse", s);
   t.liveBlocks += live;
   t.slabFreeBytes += (capacity - live) * slotBytes;
   t.slabs.add(s);
@@ -154,15 +155,17 @@ function checkSlabLists(u32: Uint32Array, slabs: Set<number>): void {
     let prev = 0;
     for (let s = u32[Word.SLAB_HEADS + c]!; s !== 0; prev = s, s = u32[(s >>> 2) + SlabWord.NEXT]!) {
       if (!slabs.has(s)) fail(`partial list of class ${c} holds ${s}, not a slab`, s);
-      if (u32[(s >>> 2) + SlabWord.CLASS] !== c) fail(`slab of class ${u32[(s >>> 2) + SlabWord.CLASS]} is in the list of class ${c}`, s);
+      const own = slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!);
+      if (own !== c) fail(`slab of class ${own} is in the list of class ${c}`, s);
       if (u32[(s >>> 2) + SlabWord.PREV] !== prev) fail("slab list back link is wrong", s);
       if (u32[(s >>> 2) + SlabWord.LIVE]! >= SLAB_CLASSES[c]!.capacity) fail("a full slab is in a partial list", s);
       if (++listed > slabs.size) fail("slab list has a cycle", s);
     }
   }
   for (const s of slabs) {
-    const full = u32[(s >>> 2) + SlabWord.LIVE] === SLAB_CLASSES[u32[(s >>> 2) + SlabWord.CLASS]!]!.capacity;
-    const linked = u32[(s >>> 2) + SlabWord.PREV] !== 0 || u32[Word.SLAB_HEADS + u32[(s >>> 2) + SlabWord.CLASS]!] === s;
+    const c = slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!);
+    const full = u32[(s >>> 2) + SlabWord.LIVE] === SLAB_CLASSES[c]!.capacity;
+    const linked = u32[(s >>> 2) + SlabWord.PREV] !== 0 || u32[Word.SLAB_HEADS + c] === s;
     if (full === linked) fail(full ? "a full slab is linked" : "a slab with free slots is in no list", s);
   }
 }

@@ -5,13 +5,16 @@
  * requests of 256 KiB or more are whole-page spans. The bytes are drawn in layout.ts.
  *
  * Slab invariants (checked by check.ts), for each slab s of class c:
- *   live(s) + |free list(s)| + neverUsed(s) == capacity(c)
- *   nibble(i) != 0  <=>  slot i is live;    s in partial list(c)  <=>  live(s) < capacity(c)
- *   page bit(page of s) == 1  <=>  s is a slab;  slot, first, recip, capacity == those of c
- *   live blocks == mallocs - frees
+ *   live(s) + |free list(s)| + slots at or above bump(s) == capacity(c)
+ *   free(s) == 0  <=>  live(s) == capacity(c)  <=>  s is in no partial list
+ *   nibble(i) != 0  <=>  slot i is live;    info(s) == info of c
+ *   page bit(page of s) == 1  <=>  s is a slab
  *
  * Fast path: `malloc` of a small size pops a slot from the head slab of its class, `free`
- * pushes one back; everything else (a new slab, TLSF, growth, bad input) is the slow path.
+ * pushes one back; each updates the slab's live count, the slot's nibble and the live-bytes
+ * headroom, and `malloc` the malloc count (layout.ts derives the other stats from these).
+ * Everything else (refilling or unlinking a slab, a new slab, TLSF, growth, bad input) is the
+ * slow path.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
@@ -19,7 +22,9 @@ import { DoubleFreeError, InvalidFreeError, InvalidStoreError, InvalidSizeError,
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { heapStats, walkHeap } from "./inspect.js";
-import { blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, SlabWord, smallClassOf, Word } from "./layout.js";
+import {
+  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, slabClassOf, SlabWord, slotNibbleIndex, smallClassOf, Word,
+} from "./layout.js";
 import { TlsfBlocks } from "./tlsf.js";
 
 export interface HeapOptions extends StoreOptions {
@@ -96,24 +101,21 @@ export class Heap extends TlsfBlocks implements Allocator {
   /** A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C). */
   private mallocSmall(size: number): number {
     const c = smallClassOf(size);
-    let s = this.words[Word.SLAB_HEADS + c]!;
-    if (s === 0 && (s = this.newSlab(c)) === 0) return 0;
-    const words = this.words;
-    const h = s >>> 2;
-    const slotBytes = words[h + SlabWord.SLOT_BYTES]!;
-    let slot = words[h + SlabWord.FREE]!;
-    if (slot !== 0) {
-      words[h + SlabWord.FREE] = words[slot >>> 2]!;
-    } else {
-      slot = words[h + SlabWord.BUMP]!;
-      words[h + SlabWord.BUMP] = slot + slotBytes;
+    let words = this.words;
+    let s = words[Word.SLAB_HEADS + c]!;
+    if (s === 0) {
+      if ((s = this.newSlab(c)) === 0) return 0;
+      words = this.words;
     }
-    const live = words[h + SlabWord.LIVE]! + 1;
-    words[h + SlabWord.LIVE] = live;
-    if (live === words[h + SlabWord.CAPACITY]) this.unlinkSlab(s, c);
-    const i = ((slot - words[h + SlabWord.FIRST]!) * words[h + SlabWord.RECIP]!) >>> Layout.RECIP_SHIFT;
-    words[h + SlabWord.NIBBLES + (i >>> 3)]! |= (1 + slotBytes - size) << ((i & 7) << 2);
-    this.countMalloc(size, slotBytes - size);
+    const h = s >>> 2;
+    const slot = words[h + SlabWord.FREE]!; // never 0: a listed slab is not full
+    const next = words[slot >>> 2]!;
+    words[h + SlabWord.FREE] = next;
+    if (next === 0) this.refillOrUnlink(s, c);
+    words[h + SlabWord.LIVE]! += 1;
+    const j = slotNibbleIndex(slot, words[h + SlabWord.INFO]!);
+    words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
+    this.countMalloc(size);
     return slot;
   }
 
@@ -124,30 +126,31 @@ export class Heap extends TlsfBlocks implements Allocator {
     const blockSize = blockSizeFor(size);
     const p = this.allocBlock(blockSize, size, align, 0);
     if (p === 0) return 0;
-    this.countMalloc(size, this.sizeOf(p) - Layout.HEADER_BYTES - size);
+    this.countMalloc(size);
+    this.doubles[Gauge.TLSF_LIVE_BLOCKS]! += 1;
     return p;
   }
 
-  private countMalloc(size: number, rounding: number): void {
-    const f64 = this.doubles;
-    const liveBytes = f64[Gauge.LIVE_BYTES]! + size;
-    f64[Gauge.LIVE_BYTES] = liveBytes;
-    if (liveBytes > f64[Gauge.PEAK_LIVE_BYTES]!) f64[Gauge.PEAK_LIVE_BYTES] = liveBytes;
-    f64[Gauge.ROUNDING_BYTES]! += rounding;
-    f64[Gauge.MALLOC_COUNT]! += 1;
+  private countMalloc(size: number): void {
+    this.addLiveBytes(size);
+    this.doubles[Gauge.MALLOC_COUNT]! += 1;
   }
 
-  /** A resize in place is neither a malloc nor a free: takes back the counts it made. */
-  private uncount(): void {
-    this.doubles[Gauge.MALLOC_COUNT]! -= 1;
-    this.doubles[Gauge.FREE_COUNT]! -= 1;
+  /** Live bytes grow by `size`: out of the headroom below the peak, or by raising the peak. */
+  private addLiveBytes(size: number): void {
+    const words = this.words;
+    const headroom = words[Word.LIVE_HEADROOM]!;
+    if (size <= headroom) words[Word.LIVE_HEADROOM] = headroom - size;
+    else this.raisePeak(size - headroom);
   }
 
-  private countFree(size: number, rounding: number): void {
-    const f64 = this.doubles;
-    f64[Gauge.LIVE_BYTES]! -= size;
-    f64[Gauge.ROUNDING_BYTES]! -= rounding;
-    f64[Gauge.FREE_COUNT]! += 1;
+  private raisePeak(excess: number): void {
+    this.words[Word.LIVE_HEADROOM] = 0;
+    this.doubles[Gauge.PEAK_LIVE_BYTES]! += excess;
+  }
+
+  private subtractLiveBytes(size: number): void {
+    this.words[Word.LIVE_HEADROOM]! += size;
   }
 
   // ---- Free --------------------------------------------------------------------------------
@@ -158,7 +161,8 @@ export class Heap extends TlsfBlocks implements Allocator {
    */
   free(ptr: number): void {
     const words = this.words;
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= words[Word.TOP]!) {
+    // Below the committed end is enough here: page bits are set only for slabs, all below top.
+    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
       this.checkPointerRange(ptr);
     }
@@ -168,26 +172,30 @@ export class Heap extends TlsfBlocks implements Allocator {
     }
     const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
     const h = s >>> 2;
-    const slotBytes = words[h + SlabWord.SLOT_BYTES]!;
-    const i = this.slotIndex(ptr, s);
-    const nibbleWord = h + SlabWord.NIBBLES + (i >>> 3);
-    const shift = (i & 7) << 2;
-    const nibble = (words[nibbleWord]! >>> shift) & 15;
-    if (nibble === 0) throw new DoubleFreeError(ptr);
-    words[nibbleWord]! &= ~(15 << shift);
-    words[ptr >>> 2] = words[h + SlabWord.FREE]!;
+    const info = words[h + SlabWord.INFO]!;
+    const j = slotNibbleIndex(ptr, info);
+    if (j < 0) this.notASlot(ptr, s);
+    const nibbleWord = h + (j >>> 3);
+    const shift = (j & 7) << 2;
+    const nibbles = words[nibbleWord]!;
+    const nibble = (nibbles >>> shift) & 15;
+    if (nibble === 0) this.notLive(ptr, s);
+    words[nibbleWord] = nibbles & ~(15 << shift);
+    const oldFree = words[h + SlabWord.FREE]!;
+    words[ptr >>> 2] = oldFree;
     words[h + SlabWord.FREE] = ptr;
     const live = words[h + SlabWord.LIVE]! - 1;
     words[h + SlabWord.LIVE] = live;
-    this.countFree(slotBytes + 1 - nibble, nibble - 1);
-    if (live === words[h + SlabWord.CAPACITY]! - 1) this.linkSlab(s, words[h + SlabWord.CLASS]!);
+    words[Word.LIVE_HEADROOM]! += (slabClassOf(info) + 1) * Layout.GRANULE + 1 - nibble;
+    if (oldFree === 0) this.linkSlab(s, slabClassOf(info));
     else if (live === 0 && (words[h + SlabWord.NEXT] !== 0 || words[h + SlabWord.PREV] !== 0)) this.releaseSlab(s);
   }
 
   private freeLarge(p: number): void {
+    this.checkPointerRange(p); // free checked p against the committed end only
     const size = this.usedBlockSize(p);
-    const requested = this.requestedOf(p, size);
-    this.countFree(requested, size - Layout.HEADER_BYTES - requested);
+    this.subtractLiveBytes(this.requestedOf(p, size));
+    this.doubles[Gauge.TLSF_LIVE_BLOCKS]! -= 1;
     this.freeBlock(p, size);
   }
 
@@ -207,9 +215,8 @@ export class Heap extends TlsfBlocks implements Allocator {
     const oldRequested = this.requestedOf(ptr, oldSize);
     const newSize = blockSizeFor(size);
     if (this.resizeInPlace(ptr, oldSize, newSize, size)) {
-      this.countFree(oldRequested, oldSize - Layout.HEADER_BYTES - oldRequested);
-      this.countMalloc(size, this.sizeOf(ptr) - Layout.HEADER_BYTES - size);
-      this.uncount();
+      this.subtractLiveBytes(oldRequested);
+      this.addLiveBytes(size);
       return ptr;
     }
     return this.moveBlock(ptr, oldRequested, size);
@@ -218,18 +225,15 @@ export class Heap extends TlsfBlocks implements Allocator {
   private reallocSlot(p: number, size: number): number {
     const s = p - (p & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
     const words = this.words;
-    const slotBytes = words[(s >>> 2) + SlabWord.SLOT_BYTES]!;
-    const i = this.slotIndex(p, s);
-    const nibbleWord = (s >>> 2) + SlabWord.NIBBLES + (i >>> 3);
-    const shift = (i & 7) << 2;
-    const nibble = (words[nibbleWord]! >>> shift) & 15;
-    if (nibble === 0) throw new InvalidFreeError(p, "realloc of a freed block");
-    const oldRequested = slotBytes + 1 - nibble;
+    const j = this.liveSlotNibble(p, s);
+    const slotBytes = this.slotBytesOf(s);
+    const nibbleWord = (s >>> 2) + (j >>> 3);
+    const shift = (j & 7) << 2;
+    const oldRequested = slotBytes + 1 - ((words[nibbleWord]! >>> shift) & 15);
     if (size > slotBytes || size + Layout.GRANULE <= slotBytes) return this.moveBlock(p, oldRequested, size);
     words[nibbleWord] = (words[nibbleWord]! & ~(15 << shift)) | ((1 + slotBytes - size) << shift);
-    this.countFree(oldRequested, slotBytes - oldRequested);
-    this.countMalloc(size, slotBytes - size);
-    this.uncount();
+    this.subtractLiveBytes(oldRequested);
+    this.addLiveBytes(size);
     return p;
   }
 
@@ -247,10 +251,8 @@ export class Heap extends TlsfBlocks implements Allocator {
     this.checkPointerRange(ptr);
     if (!this.isSlab(ptr)) return this.usedBlockSize(ptr) - Layout.HEADER_BYTES;
     const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
-    const i = this.slotIndex(ptr, s);
-    const nibble = (this.words[(s >>> 2) + SlabWord.NIBBLES + (i >>> 3)]! >>> ((i & 7) << 2)) & 15;
-    if (nibble === 0) throw new InvalidFreeError(ptr, "the block is free");
-    return this.words[(s >>> 2) + SlabWord.SLOT_BYTES]!;
+    this.liveSlotNibble(ptr, s);
+    return this.slotBytesOf(s);
   }
 
   // ---- Pointer validation (never mutates) --------------------------------------------------
@@ -274,16 +276,29 @@ export class Heap extends TlsfBlocks implements Allocator {
     return ((this.words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0;
   }
 
-  /** Index of the slot at p in slab s, or an `InvalidFreeError` if p is not a handed-out slot. */
-  private slotIndex(p: number, s: number): number {
-    const words = this.words;
-    const h = s >>> 2;
-    const offset = p - words[h + SlabWord.FIRST]!;
-    const i = (offset * words[h + SlabWord.RECIP]!) >>> Layout.RECIP_SHIFT;
-    if (i * words[h + SlabWord.SLOT_BYTES]! !== offset || p >= words[h + SlabWord.BUMP]!) {
-      throw new InvalidFreeError(p, `not the start of a slot in the ${words[h + SlabWord.SLOT_BYTES]}-byte slab at ${s - Layout.HEADER_BYTES}`);
+  private slotBytesOf(s: number): number {
+    return (slabClassOf(this.words[(s >>> 2) + SlabWord.INFO]!) + 1) * Layout.GRANULE;
+  }
+
+  /** Nibble number (from s) of the live slot at p, or an `InvalidFreeError`. */
+  private liveSlotNibble(p: number, s: number): number {
+    const j = slotNibbleIndex(p, this.words[(s >>> 2) + SlabWord.INFO]!);
+    if (j < 0) this.notASlot(p, s);
+    if (((this.words[(s >>> 2) + (j >>> 3)]! >>> ((j & 7) << 2)) & 15) === 0) {
+      if (p >= this.words[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(p, s);
+      throw new InvalidFreeError(p, "the block is free");
     }
-    return i;
+    return j;
+  }
+
+  private notASlot(p: number, s: number): never {
+    throw new InvalidFreeError(p, `not the start of a slot in the ${this.slotBytesOf(s)}-byte slab at ${s - Layout.HEADER_BYTES}`);
+  }
+
+  /** A slot start in slab s whose nibble is 0: freed already, or never handed out. */
+  private notLive(p: number, s: number): never {
+    if (p >= this.words[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(p, s);
+    throw new DoubleFreeError(p);
   }
 
   /** Size of the used TLSF block at p, after checking its header is genuine. */
@@ -308,22 +323,38 @@ export class Heap extends TlsfBlocks implements Allocator {
     if (p === 0) return 0;
     const words = this.words;
     const h = p >>> 2;
-    const { slotBytes, capacity, firstSlot, recip } = SLAB_CLASSES[c]!;
+    const { firstSlot, info } = SLAB_CLASSES[c]!;
     words.fill(0, h, (p + firstSlot) >>> 2);
-    words[h + SlabWord.SLOT_BYTES] = slotBytes;
+    words[h + SlabWord.INFO] = info;
     words[h + SlabWord.BUMP] = p + firstSlot;
-    words[h + SlabWord.FIRST] = p + firstSlot;
-    words[h + SlabWord.RECIP] = recip;
-    words[h + SlabWord.CAPACITY] = capacity;
-    words[h + SlabWord.CLASS] = c;
+    this.refill(p, c);
     this.setPageBit(p, true);
     this.linkSlab(p, c);
     this.doubles[Gauge.SLAB_PAGES]! += 1;
     return p;
   }
 
+  /** The free list of slab s just ran dry: thread more never-used slots, or unlink s (full). */
+  private refillOrUnlink(s: number, c: number): void {
+    const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
+    if (this.words[(s >>> 2) + SlabWord.BUMP]! < s + firstSlot + capacity * slotBytes) this.refill(s, c);
+    else this.unlinkSlab(s, c);
+  }
+
+  /** Threads up to SLAB_REFILL_SLOTS slots from the bump onto the (empty) free list of s. */
+  private refill(s: number, c: number): void {
+    const words = this.words;
+    const h = s >>> 2;
+    const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
+    const first = words[h + SlabWord.BUMP]!;
+    const end = Math.min(first + Layout.SLAB_REFILL_SLOTS * slotBytes, s + firstSlot + capacity * slotBytes);
+    for (let slot = first; slot < end; slot += slotBytes) words[slot >>> 2] = slot + slotBytes < end ? slot + slotBytes : 0;
+    words[h + SlabWord.FREE] = first;
+    words[h + SlabWord.BUMP] = end;
+  }
+
   private releaseSlab(s: number): void {
-    this.unlinkSlab(s, this.words[(s >>> 2) + SlabWord.CLASS]!);
+    this.unlinkSlab(s, slabClassOf(this.words[(s >>> 2) + SlabWord.INFO]!));
     this.setPageBit(s, false);
     this.doubles[Gauge.SLAB_PAGES]! -= 1;
     this.freeBlock(s, this.sizeOf(s));

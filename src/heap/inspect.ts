@@ -1,45 +1,79 @@
 /**
  * Read-only views of a heap, computed from its bytes alone (so they work on an attached heap):
- * `walkHeap` yields every block and slab slot in address order, `heapStats` the gauges.
+ * `walkHeap` yields every block and slab slot in address order, `heapStats` the gauges, deriving
+ * those the heap does not store (see `Gauge` in layout.ts).
  * Kept apart from heap.ts so nothing here sits on the allocation path.
  */
 import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
-import { Gauge, Layout, SLAB_CLASSES, SlabWord, Word } from "./layout.js";
+import { Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
 import type { HeapStats } from "./heap.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
   const f64 = store.f64;
-  const freeBytes = f64[Gauge.HOLE_BYTES]! + slabFreeBytes(store.u32);
+  const u32 = store.u32;
+  const slabs = slabTotals(u32);
+  const freeBytes = f64[Gauge.HOLE_BYTES]! + slabs.freeBytes;
   const largestFreeBytes = largestFreeBlock;
+  const { liveBlocks, liveBytes, roundingBytes } = derivedGauges(store, slabs);
   return {
-    liveBlocks: f64[Gauge.MALLOC_COUNT]! - f64[Gauge.FREE_COUNT]!,
-    liveBytes: f64[Gauge.LIVE_BYTES]!,
+    liveBlocks,
+    liveBytes,
     peakLiveBytes: f64[Gauge.PEAK_LIVE_BYTES]!,
-    extentBytes: store.u32[Word.TOP]!,
+    extentBytes: u32[Word.TOP]!,
     peakExtentBytes: f64[Gauge.PEAK_TOP]!,
     committedBytes: store.committedBytes,
     reservedBytes: store.reservedBytes,
     freeBytes,
     largestFreeBytes,
-    internalFragmentationBytes: f64[Gauge.ROUNDING_BYTES]!,
+    internalFragmentationBytes: roundingBytes,
     externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes,
     mallocCount: f64[Gauge.MALLOC_COUNT]!,
-    freeCount: f64[Gauge.FREE_COUNT]!,
+    freeCount: f64[Gauge.MALLOC_COUNT]! - liveBlocks,
     slabPages: f64[Gauge.SLAB_PAGES]!,
   };
 }
 
-/** Free slots × slot bytes over the partial slabs (full slabs have none free). */
-export function slabFreeBytes(u32: Uint32Array): number {
-  let total = 0;
-  for (let c = 0; c < Layout.SMALL_CLASS_COUNT; c++) {
-    for (let s = u32[Word.SLAB_HEADS + c]!; s !== 0; s = u32[(s >>> 2) + SlabWord.NEXT]!) {
+/** Sums over every slab (found through the page map). */
+export interface SlabTotals {
+  slabs: number;
+  /** Σ of the slabs' TLSF block sizes. */
+  blockBytes: number;
+  liveSlots: number;
+  /** Σ live slots × slot bytes. */
+  liveSlotBytes: number;
+  /** Σ free slots × slot bytes. */
+  freeBytes: number;
+}
+
+export function slabTotals(u32: Uint32Array): SlabTotals {
+  const t: SlabTotals = { slabs: 0, blockBytes: 0, liveSlots: 0, liveSlotBytes: 0, freeBytes: 0 };
+  const first = Gauge.PAGE_MAP_OFFSET >>> 2;
+  for (let w = 0; w < u32[Word.PAGE_MAP_WORDS]!; w++) {
+    for (let bits = u32[first + w]!; bits !== 0; bits &= bits - 1) {
+      const s = (w * 32 + 31 - Math.clz32(bits & -bits)) * Layout.SLAB_PAGE_BYTES + Layout.HEADER_BYTES;
       const h = s >>> 2;
-      total += (u32[h + SlabWord.CAPACITY]! - u32[h + SlabWord.LIVE]!) * u32[h + SlabWord.SLOT_BYTES]!;
+      const c = slabClassOf(u32[h + SlabWord.INFO]!);
+      const { slotBytes, capacity } = SLAB_CLASSES[c]!;
+      const live = u32[h + SlabWord.LIVE]!;
+      t.slabs++;
+      t.blockBytes += u32[h - 1]! & Layout.SIZE_MASK;
+      t.liveSlots += live;
+      t.liveSlotBytes += live * slotBytes;
+      t.freeBytes += (capacity - live) * slotBytes;
     }
   }
-  return total;
+  return t;
+}
+
+/** The gauges layout.ts derives rather than stores. */
+export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks: number; liveBytes: number; roundingBytes: number } {
+  const f64 = store.f64;
+  const u32 = store.u32;
+  const tlsfLive = f64[Gauge.TLSF_LIVE_BLOCKS]!;
+  const liveBytes = f64[Gauge.PEAK_LIVE_BYTES]! - u32[Word.LIVE_HEADROOM]!;
+  const tlsfUsable = u32[Word.TOP]! - u32[Word.HEAP_START]! - f64[Gauge.HOLE_BYTES]! - slabs.blockBytes - Layout.HEADER_BYTES * tlsfLive;
+  return { liveBlocks: slabs.liveSlots + tlsfLive, liveBytes, roundingBytes: slabs.liveSlotBytes + tlsfUsable - liveBytes };
 }
 
 /** True when the page holding p is a slab page. */
@@ -49,7 +83,8 @@ export function isSlabPage(u32: Uint32Array, p: number): boolean {
 
 /** Nibble of slot i in slab s: 0 free, else 1 + slack. */
 export function slotNibble(u32: Uint32Array, s: number, i: number): number {
-  return (u32[((s + Layout.SLAB_HEADER_BYTES) >>> 2) + (i >>> 3)]! >>> ((i & 7) << 2)) & 15;
+  const j = SlabWord.FIRST_NIBBLE + i;
+  return (u32[(s >>> 2) + (j >>> 3)]! >>> ((j & 7) << 2)) & 15;
 }
 
 /**
@@ -72,7 +107,7 @@ export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
 }
 
 function* walkSlab(u32: Uint32Array, s: number, blockSize: number): IterableIterator<BlockInfo> {
-  const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[u32[(s >>> 2) + SlabWord.CLASS]!]!;
+  const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!)]!;
   yield { offset: s - Layout.HEADER_BYTES, sizeBytes: Layout.HEADER_BYTES + firstSlot, state: "meta" };
   for (let i = 0; i < capacity; i++) {
     yield { offset: s + firstSlot + i * slotBytes, sizeBytes: slotBytes, state: slotNibble(u32, s, i) === 0 ? "free" : "used" };

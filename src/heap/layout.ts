@@ -24,11 +24,16 @@
  * rarely, a tail of 8 or 16 bytes that was too small to split off when it was carved).
  *
  *   page      page+8 = s
- *   ┌─────────┬──────┬──────┬──────┬──────┬──────┬──────┬───────┬───────┬──────┬───────┬─────────┬──────┬───
- *   │ TLSF hdr│ slot │ live │ free │ bump │ next │ prev │ first │ recip │ cap  │ class │ nibbles │ slot │ ...
- *   └─────────┴──────┴──────┴──────┴──────┴──────┴──────┴───────┴───────┴──────┴───────┴─────────┴──────┴───
- *   nibble i = 0 when slot i is free, else 1 + (slot bytes - requested bytes), in 1..9.
- *   free = first free slot (each free slot holds the next), bump = first never-used slot.
+ *   ┌─────────┬──────┬──────┬──────┬──────┬──────┬──────┬─────────┬──────┬──────┬───
+ *   │ TLSF hdr│ info │ live │ free │ bump │ next │ prev │ nibbles │ slot │ slot │ ...
+ *   └─────────┴──────┴──────┴──────┴──────┴──────┴──────┴─────────┴──────┴──────┴───
+ *   info = the class's constants packed in one word (see SlabInfo), so the fast path reads one
+ *   word of the header to find a slot's nibble.
+ *   nibble i = 0 when slot i is free, else 1 + (slot bytes - requested bytes), in 1..9; the table
+ *   has two more nibbles than slots, always 0, which offsets past the last slot land on.
+ *   free = first free slot (each free slot holds the next); bump = first slot never threaded
+ *   onto the free list. Slots are threaded SLAB_REFILL_SLOTS at a time whenever the free list
+ *   runs dry, so free == 0 exactly when every slot is live (the slab is full).
  *
  * Size classes: requests of 0..SMALL_MAX_BYTES bytes go to slab class ceil(n/8)-1 (slots of
  * 8, 16, ... 256 bytes, no header each). Larger ones are TLSF blocks: first level = floor(log2
@@ -69,16 +74,18 @@ export const enum Layout {
   SMALL_CLASS_COUNT = SMALL_MAX_BYTES / GRANULE,
   /** The slab's payload, as a TLSF block: the page minus the TLSF header. */
   SLAB_BLOCK_PAYLOAD = SLAB_PAGE_BYTES - HEADER_BYTES,
-  SLAB_HEADER_BYTES = 40,
-  /** ceil(2^20 / slot bytes): slot index = (offset * recip) >>> 20, exact for offsets < 4096. */
-  RECIP_SHIFT = 20,
+  SLAB_HEADER_BYTES = 24,
+  /** Slots threaded onto a slab's free list at a time (fewer pages touched by a new slab). */
+  SLAB_REFILL_SLOTS = 16,
+  /** recip = ceil(2^15 / slot granules): floor(granule / slot granules) = (granule * recip) >>> 15. */
+  RECIP_SHIFT = 15,
 
   FREE_BIT = 1,
   PREV_FREE_BIT = 2,
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 1,
+  VERSION = 2,
 }
 
 /** Control block: word indexes into u32. */
@@ -89,51 +96,70 @@ export const enum Word {
   HEAP_START = 3,
   TOP = 4,
   PAGE_MAP_WORDS = 5,
-  FL_BITMAP = 6,
-  SL_BITMAPS = 7,
+  /** Peak live bytes - live bytes: a malloc that fits in it leaves the peak alone. */
+  LIVE_HEADROOM = 6,
+  FL_BITMAP = 7,
+  SL_BITMAPS = 8,
   FREE_HEADS = SL_BITMAPS + Layout.FL_COUNT,
   SLAB_HEADS = FREE_HEADS + Layout.FL_COUNT * Layout.SL_COUNT,
   END = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
 }
 
 /**
- * Control block: f64 indexes for the gauges and counters. Live blocks = mallocs - frees; free
- * slab bytes are summed from the partial slab lists when asked for.
+ * Control block: f64 indexes for the gauges and counters. Only what cannot be derived is kept,
+ * so a slab malloc updates two numbers and a slab free one (inspect.ts derives the rest):
+ *   live bytes    = PEAK_LIVE_BYTES - u32[Word.LIVE_HEADROOM]
+ *   live blocks   = Σ over slabs of live + TLSF_LIVE_BLOCKS;   frees = mallocs - live blocks
+ *   rounding      = Σ over slabs of live * slot bytes + usable bytes of live TLSF blocks - live bytes
+ *   usable bytes of live TLSF blocks = (top - heapStart) - HOLE_BYTES - Σ slab block sizes
+ *                                      - HEADER_BYTES * TLSF_LIVE_BLOCKS
  */
 export const enum Gauge {
   BASE = (Word.END + 1) >> 1,
-  LIVE_BYTES = BASE,
-  PEAK_LIVE_BYTES = BASE + 1,
-  PEAK_TOP = BASE + 2,
-  /** Σ over live blocks of (usable - requested). */
-  ROUNDING_BYTES = BASE + 3,
+  PEAK_LIVE_BYTES = BASE,
+  PEAK_TOP = BASE + 1,
   /** Σ over free TLSF blocks of their size. */
-  HOLE_BYTES = BASE + 4,
-  MALLOC_COUNT = BASE + 5,
-  FREE_COUNT = BASE + 6,
-  SLAB_PAGES = BASE + 7,
+  HOLE_BYTES = BASE + 2,
+  MALLOC_COUNT = BASE + 3,
+  /** Used TLSF blocks that are not slabs. */
+  TLSF_LIVE_BLOCKS = BASE + 4,
+  SLAB_PAGES = BASE + 5,
   /** Byte offset where the page map (1 bit per page: is it a slab?) starts, after the gauges. */
-  PAGE_MAP_OFFSET = (BASE + 8) * 8,
+  PAGE_MAP_OFFSET = (BASE + 6) * 8,
   PAGE_MAP_WORD = PAGE_MAP_OFFSET / 4,
 }
 
-/**
- * Slab header: word offsets from s = page + 8. The class's constants are copied into each slab
- * so the fast path reads one cache line.
- */
+/** Slab header: word offsets from s = page + 8. */
 export const enum SlabWord {
-  SLOT_BYTES = 0,
+  INFO = 0,
   LIVE = 1,
   FREE = 2,
   BUMP = 3,
   NEXT = 4,
   PREV = 5,
-  /** Offset of slot 0 (absolute). */
-  FIRST = 6,
-  RECIP = 7,
-  CAPACITY = 8,
-  CLASS = 9,
   NIBBLES = Layout.SLAB_HEADER_BYTES / 4,
+  /** Nibble number (counted from s) of the first nibble of the table. */
+  FIRST_NIBBLE = NIBBLES * 8,
+}
+
+/**
+ * The packed slab info word. With g = (offset in the page) / 8 and n = slot bytes / 8, slot t
+ * starts at granule n*t + (first slot's granule), so g is a slot start exactly when
+ * g == n * floor(g/n) + PHASE, and then its nibble is number floor(g/n) + BIAS counted from s:
+ *
+ *   31      26 25   21 20  16 15             0
+ *   ┌─────────┬───────┬──────┬────────────────┐
+ *   │  BIAS   │ PHASE │ n-1  │ recip          │   floor(g/n) = (g * recip) >>> RECIP_SHIFT
+ *   └─────────┴───────┴──────┴────────────────┘
+ *   the class is n - 1; BIAS = FIRST_NIBBLE - floor(first slot's granule / n).
+ */
+export const enum SlabInfo {
+  RECIP_MASK = 0xffff,
+  CLASS_SHIFT = 16,
+  CLASS_MASK = 31,
+  PHASE_SHIFT = 21,
+  PHASE_MASK = 31,
+  BIAS_SHIFT = 26,
 }
 
 export interface SlabClass {
@@ -141,17 +167,41 @@ export interface SlabClass {
   capacity: number;
   /** Offset of slot 0 from s. */
   firstSlot: number;
-  recip: number;
+  /** The packed info word of this class's slabs. */
+  info: number;
 }
 
 /** Slot size, capacity and first slot of each small class, fitted into one page. */
 export const SLAB_CLASSES: readonly SlabClass[] = Array.from({ length: Layout.SMALL_CLASS_COUNT }, (_, c) => {
   const slotBytes = (c + 1) * Layout.GRANULE;
   let capacity = Math.floor((Layout.SLAB_BLOCK_PAYLOAD - Layout.SLAB_HEADER_BYTES) / slotBytes);
-  const firstSlotFor = (cap: number) => Layout.SLAB_HEADER_BYTES + roundUp8(Math.ceil(cap / 2));
+  const firstSlotFor = (cap: number) => Layout.SLAB_HEADER_BYTES + roundUp8(Math.ceil((cap + 2) / 2));
   while (firstSlotFor(capacity) + capacity * slotBytes > Layout.SLAB_BLOCK_PAYLOAD) capacity--;
-  return { slotBytes, capacity, firstSlot: firstSlotFor(capacity), recip: Math.ceil(2 ** Layout.RECIP_SHIFT / slotBytes) };
+  const firstSlot = firstSlotFor(capacity);
+  const n = c + 1;
+  const firstGranule = (Layout.HEADER_BYTES + firstSlot) / Layout.GRANULE;
+  const recip = Math.ceil(2 ** Layout.RECIP_SHIFT / n);
+  const bias = SlabWord.FIRST_NIBBLE - Math.floor(firstGranule / n);
+  const info = (recip | (c << SlabInfo.CLASS_SHIFT) | ((firstGranule % n) << SlabInfo.PHASE_SHIFT) | (bias << SlabInfo.BIAS_SHIFT)) >>> 0;
+  return { slotBytes, capacity, firstSlot, info };
 });
+
+/** Class of a slab, from its info word. */
+export function slabClassOf(info: number): number {
+  return (info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK;
+}
+
+/**
+ * Nibble number (from s) of the slot at p in a slab with this info word, or -1 when p is not
+ * the start of a slot (it lies in the header, or inside a slot).
+ */
+export function slotNibbleIndex(p: number, info: number): number {
+  const g = (p & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2;
+  const q = (g * (info & SlabInfo.RECIP_MASK)) >>> Layout.RECIP_SHIFT;
+  const j = q + (info >>> SlabInfo.BIAS_SHIFT);
+  const start = q * (((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1) + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK);
+  return j >= SlabWord.FIRST_NIBBLE && g === start ? j : -1;
+}
 
 /** Small class of a request of 0..SMALL_MAX_BYTES bytes. */
 export function smallClassOf(size: number): number {
@@ -203,9 +253,19 @@ assertLayout(Layout.SMALL_MAX_BYTES < Layout.LINEAR_MAX_BYTES * 4, "small sizes 
 assertLayout((Layout.SLAB_PAGE_BYTES & (Layout.SLAB_PAGE_BYTES - 1)) === 0, "SLAB_PAGE_BYTES is a power of two");
 assertLayout(SLAB_CLASSES.every((c) => c.capacity >= 8 && c.capacity <= 15 * 32), "every slab class holds 8..480 slots");
 assertLayout(Gauge.PAGE_MAP_OFFSET % 8 === 0, "the page map is word-aligned");
-assertLayout(Layout.SLAB_PAGE_BYTES * (2 ** Layout.RECIP_SHIFT / Layout.GRANULE) < 2 ** 31, "slot index arithmetic stays in int32");
-assertLayout(SLAB_CLASSES.every(({ slotBytes }) => {
-  const recip = Math.ceil(2 ** Layout.RECIP_SHIFT / slotBytes);
-  return Array.from({ length: Layout.SLAB_PAGE_BYTES / slotBytes }, (_, k) => ((k * slotBytes * recip) >>> Layout.RECIP_SHIFT) === k).every(Boolean);
-}), "the reciprocal gives exact slot indexes");
+assertLayout(Layout.SLAB_PAGE_BYTES / Layout.GRANULE * 2 ** Layout.RECIP_SHIFT < 2 ** 31, "slot index arithmetic stays in int32");
+assertLayout(SLAB_CLASSES.every(({ slotBytes, capacity, firstSlot, info }) => {
+  // Slot t's nibble is FIRST_NIBBLE + t; any other offset maps to -1, or (past the last slot)
+  // to one of the two spare nibbles, which stay 0.
+  const firstGranule = (Layout.HEADER_BYTES + firstSlot) / Layout.GRANULE;
+  const n = slotBytes / Layout.GRANULE;
+  for (let g = 0; g < Layout.SLAB_PAGE_BYTES / Layout.GRANULE; g++) {
+    const t = (g - firstGranule) / n;
+    const j = slotNibbleIndex(g * Layout.GRANULE, info);
+    const ok = Number.isInteger(t) && t >= 0 && t < capacity ? j === SlabWord.FIRST_NIBBLE + t
+      : j === -1 || (j >= SlabWord.FIRST_NIBBLE + capacity && j < SlabWord.FIRST_NIBBLE + capacity + 2);
+    if (!ok) return false;
+  }
+  return info >>> SlabInfo.BIAS_SHIFT < 64;
+}), "the packed info word finds exactly the slot starts, and stays inside the nibble table");
 assertLayout(listIndexOf(2 ** 32 - 8) < Layout.FL_COUNT * Layout.SL_COUNT, "the largest block has a list");
