@@ -23,7 +23,7 @@ import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import {
-  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, slabClassOf, SlabWord, slotNibbleIndex, smallClassOf, Word,
+  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, slabClassOf, SlabInfo, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
 import { TlsfBlocks } from "./tlsf.js";
 
@@ -98,9 +98,12 @@ export class Heap extends TlsfBlocks implements Allocator {
     return ptr;
   }
 
+  // The fast paths below write out smallClassOf and slotNibbleIndex (layout.ts): a call to an
+  // imported function costs V8 a module-cell load and check, and inlining budget.
+
   /** A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C). */
   private mallocSmall(size: number): number {
-    const c = smallClassOf(size);
+    const c = size === 0 ? 0 : (size - 1) >>> Layout.GRANULE_LOG2;
     let words = this.words;
     let s = words[Word.SLAB_HEADS + c]!;
     if (s === 0) {
@@ -113,7 +116,8 @@ export class Heap extends TlsfBlocks implements Allocator {
     words[h + SlabWord.FREE] = next;
     if (next === 0) this.refillOrUnlink(s, c);
     words[h + SlabWord.LIVE]! += 1;
-    const j = slotNibbleIndex(slot, words[h + SlabWord.INFO]!);
+    const info = words[h + SlabWord.INFO]!;
+    const j = ((((slot & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2) * (info & SlabInfo.RECIP_MASK)) >>> Layout.RECIP_SHIFT) + (info >>> SlabInfo.BIAS_SHIFT);
     words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
     this.countMalloc(size);
     return slot;
@@ -133,7 +137,9 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   private countMalloc(size: number): void {
     this.addLiveBytes(size);
-    this.doubles[Gauge.MALLOC_COUNT]! += 1;
+    const count = (this.words[Word.MALLOC_COUNT]! + 1) >>> 0;
+    this.words[Word.MALLOC_COUNT] = count;
+    if (count === 0) this.doubles[Gauge.MALLOC_COUNT_WRAPS]! += 1;
   }
 
   /** Live bytes grow by `size`: out of the headroom below the peak, or by raising the peak. */
@@ -173,8 +179,11 @@ export class Heap extends TlsfBlocks implements Allocator {
     const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
     const h = s >>> 2;
     const info = words[h + SlabWord.INFO]!;
-    const j = slotNibbleIndex(ptr, info);
-    if (j < 0) this.notASlot(ptr, s);
+    const g = (ptr & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2;
+    const q = (g * (info & SlabInfo.RECIP_MASK)) >>> Layout.RECIP_SHIFT;
+    const slotGranules = ((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1;
+    const j = q + (info >>> SlabInfo.BIAS_SHIFT);
+    if (j < SlabWord.FIRST_NIBBLE || g !== q * slotGranules + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK)) this.notASlot(ptr, s);
     const nibbleWord = h + (j >>> 3);
     const shift = (j & 7) << 2;
     const nibbles = words[nibbleWord]!;
@@ -186,8 +195,8 @@ export class Heap extends TlsfBlocks implements Allocator {
     words[h + SlabWord.FREE] = ptr;
     const live = words[h + SlabWord.LIVE]! - 1;
     words[h + SlabWord.LIVE] = live;
-    words[Word.LIVE_HEADROOM]! += (slabClassOf(info) + 1) * Layout.GRANULE + 1 - nibble;
-    if (oldFree === 0) this.linkSlab(s, slabClassOf(info));
+    words[Word.LIVE_HEADROOM]! += (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble;
+    if (oldFree === 0) this.linkSlab(s, slotGranules - 1);
     else if (live === 0 && (words[h + SlabWord.NEXT] !== 0 || words[h + SlabWord.PREV] !== 0)) this.releaseSlab(s);
   }
 

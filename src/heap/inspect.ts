@@ -28,8 +28,8 @@ export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats
     largestFreeBytes,
     internalFragmentationBytes: roundingBytes,
     externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes,
-    mallocCount: f64[Gauge.MALLOC_COUNT]!,
-    freeCount: f64[Gauge.MALLOC_COUNT]! - liveBlocks,
+    mallocCount: mallocCount(store),
+    freeCount: mallocCount(store) - liveBlocks,
     slabPages: f64[Gauge.SLAB_PAGES]!,
   };
 }
@@ -74,6 +74,10 @@ export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks
   const liveBytes = f64[Gauge.PEAK_LIVE_BYTES]! - u32[Word.LIVE_HEADROOM]!;
   const tlsfUsable = u32[Word.TOP]! - u32[Word.HEAP_START]! - f64[Gauge.HOLE_BYTES]! - slabs.blockBytes - Layout.HEADER_BYTES * tlsfLive;
   return { liveBlocks: slabs.liveSlots + tlsfLive, liveBytes, roundingBytes: slabs.liveSlotBytes + tlsfUsable - liveBytes };
+}
+
+export function mallocCount(store: ByteStore): number {
+  return store.f64[Gauge.MALLOC_COUNT_WRAPS]! * 2 ** 32 + store.u32[Word.MALLOC_COUNT]!;
 }
 
 /** True when the page holding p is a slab page. */

@@ -98,8 +98,10 @@ export const enum Word {
   PAGE_MAP_WORDS = 5,
   /** Peak live bytes - live bytes: a malloc that fits in it leaves the peak alone. */
   LIVE_HEADROOM = 6,
-  FL_BITMAP = 7,
-  SL_BITMAPS = 8,
+  /** Mallocs mod 2^32 (Gauge.MALLOC_COUNT_WRAPS counts the wraps). */
+  MALLOC_COUNT = 7,
+  FL_BITMAP = 8,
+  SL_BITMAPS = 9,
   FREE_HEADS = SL_BITMAPS + Layout.FL_COUNT,
   SLAB_HEADS = FREE_HEADS + Layout.FL_COUNT * Layout.SL_COUNT,
   END = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
@@ -107,7 +109,8 @@ export const enum Word {
 
 /**
  * Control block: f64 indexes for the gauges and counters. Only what cannot be derived is kept,
- * so a slab malloc updates two numbers and a slab free one (inspect.ts derives the rest):
+ * so a slab malloc updates two u32 words and a slab free one (inspect.ts derives the rest):
+ *   mallocs       = MALLOC_COUNT_WRAPS * 2^32 + u32[Word.MALLOC_COUNT]
  *   live bytes    = PEAK_LIVE_BYTES - u32[Word.LIVE_HEADROOM]
  *   live blocks   = Σ over slabs of live + TLSF_LIVE_BLOCKS;   frees = mallocs - live blocks
  *   rounding      = Σ over slabs of live * slot bytes + usable bytes of live TLSF blocks - live bytes
@@ -120,7 +123,7 @@ export const enum Gauge {
   PEAK_TOP = BASE + 1,
   /** Σ over free TLSF blocks of their size. */
   HOLE_BYTES = BASE + 2,
-  MALLOC_COUNT = BASE + 3,
+  MALLOC_COUNT_WRAPS = BASE + 3,
   /** Used TLSF blocks that are not slabs. */
   TLSF_LIVE_BLOCKS = BASE + 4,
   SLAB_PAGES = BASE + 5,
