@@ -39,7 +39,7 @@ import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
 import { Heap } from "../heap/heap.js";
-import { MAX_ALIGN, option } from "./debug-heap.js";
+import { MAX_ALIGN, option } from "./options.js";
 import { CorruptedHeaderError } from "./errors.js";
 import { Quarantine } from "./quarantine.js";
 
