@@ -4,7 +4,7 @@
  */
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { derivedGauges, isSlabPage, mallocCount, slabTotals, slotNibble } from "./inspect.js";
+import { derivedGauges, holeBytes, isSlabPage, mallocCount, slabTotals, slotNibble } from "./inspect.js";
 import { Gauge, keyOf, Layout, listIndexOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
 
 interface Totals {
@@ -38,12 +38,12 @@ export function checkHeap(store: ByteStore): void {
   const slabs = slabTotals(u32);
   const derived = derivedGauges(store, slabs);
   expect("live blocks", totals.liveBlocks, derived.liveBlocks);
-  expect("live TLSF blocks", totals.liveBlocks - slabs.liveSlots, f64[Gauge.TLSF_LIVE_BLOCKS]!);
+  expect("live TLSF blocks", totals.liveBlocks - slabs.liveSlots, u32[Word.TLSF_LIVE_BLOCKS]!);
   expect("live bytes", totals.liveBytes, derived.liveBytes);
   if (derived.liveBytes > f64[Gauge.PEAK_LIVE_BYTES]!) fail("live bytes exceed their peak");
   if (mallocCount(store) < derived.liveBlocks) fail("more live blocks than mallocs");
   expect("rounding bytes", totals.roundingBytes, derived.roundingBytes);
-  expect("hole bytes", totals.holeBytes, f64[Gauge.HOLE_BYTES]!);
+  expect("hole bytes in the free lists", totals.holeBytes, holeBytes(u32));
   expect("free slab bytes", totals.slabFreeBytes, slabs.freeBytes);
   expect("slab pages", totals.slabs.size, f64[Gauge.SLAB_PAGES]!);
 }

@@ -131,7 +131,7 @@ export class Heap extends TlsfBlocks implements Allocator {
     const p = this.allocBlock(blockSize, size, align, 0);
     if (p === 0) return 0;
     this.countMalloc(size);
-    this.doubles[Gauge.TLSF_LIVE_BLOCKS]! += 1;
+    this.words[Word.TLSF_LIVE_BLOCKS]! += 1;
     return p;
   }
 
@@ -204,7 +204,7 @@ export class Heap extends TlsfBlocks implements Allocator {
     this.checkPointerRange(p); // free checked p against the committed end only
     const size = this.usedBlockSize(p);
     this.subtractLiveBytes(this.requestedOf(p, size));
-    this.doubles[Gauge.TLSF_LIVE_BLOCKS]! -= 1;
+    this.words[Word.TLSF_LIVE_BLOCKS]! -= 1;
     this.freeBlock(p, size);
   }
 

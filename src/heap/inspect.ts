@@ -13,7 +13,7 @@ export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats
   const f64 = store.f64;
   const u32 = store.u32;
   const slabs = slabTotals(u32);
-  const freeBytes = f64[Gauge.HOLE_BYTES]! + slabs.freeBytes;
+  const freeBytes = holeBytes(u32) + slabs.freeBytes;
   const largestFreeBytes = largestFreeBlock;
   const { liveBlocks, liveBytes, roundingBytes } = derivedGauges(store, slabs);
   return {
@@ -70,10 +70,19 @@ export function slabTotals(u32: Uint32Array): SlabTotals {
 export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks: number; liveBytes: number; roundingBytes: number } {
   const f64 = store.f64;
   const u32 = store.u32;
-  const tlsfLive = f64[Gauge.TLSF_LIVE_BLOCKS]!;
+  const tlsfLive = u32[Word.TLSF_LIVE_BLOCKS]!;
   const liveBytes = f64[Gauge.PEAK_LIVE_BYTES]! - u32[Word.LIVE_HEADROOM]!;
-  const tlsfUsable = u32[Word.TOP]! - u32[Word.HEAP_START]! - f64[Gauge.HOLE_BYTES]! - slabs.blockBytes - Layout.HEADER_BYTES * tlsfLive;
+  const tlsfUsable = u32[Word.TOP]! - u32[Word.HEAP_START]! - holeBytes(u32) - slabs.blockBytes - Layout.HEADER_BYTES * tlsfLive;
   return { liveBlocks: slabs.liveSlots + tlsfLive, liveBytes, roundingBytes: slabs.liveSlotBytes + tlsfUsable - liveBytes };
+}
+
+/** Σ of the sizes of the blocks in the free lists. */
+export function holeBytes(u32: Uint32Array): number {
+  let total = 0;
+  for (let list = 0; list < Layout.FL_COUNT * Layout.SL_COUNT; list++) {
+    for (let p = u32[Word.FREE_HEADS + list]!; p !== 0; p = u32[p >>> 2]!) total += u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
+  }
+  return total;
 }
 
 export function mallocCount(store: ByteStore): number {

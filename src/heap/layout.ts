@@ -100,8 +100,10 @@ export const enum Word {
   LIVE_HEADROOM = 6,
   /** Mallocs mod 2^32 (Gauge.MALLOC_COUNT_WRAPS counts the wraps). */
   MALLOC_COUNT = 7,
-  FL_BITMAP = 8,
-  SL_BITMAPS = 9,
+  /** Used TLSF blocks that are not slabs. */
+  TLSF_LIVE_BLOCKS = 8,
+  FL_BITMAP = 9,
+  SL_BITMAPS = 10,
   FREE_HEADS = SL_BITMAPS + Layout.FL_COUNT,
   SLAB_HEADS = FREE_HEADS + Layout.FL_COUNT * Layout.SL_COUNT,
   END = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
@@ -109,26 +111,24 @@ export const enum Word {
 
 /**
  * Control block: f64 indexes for the gauges and counters. Only what cannot be derived is kept,
- * so a slab malloc updates two u32 words and a slab free one (inspect.ts derives the rest):
- *   mallocs       = MALLOC_COUNT_WRAPS * 2^32 + u32[Word.MALLOC_COUNT]
- *   live bytes    = PEAK_LIVE_BYTES - u32[Word.LIVE_HEADROOM]
- *   live blocks   = Σ over slabs of live + TLSF_LIVE_BLOCKS;   frees = mallocs - live blocks
+ * so a slab malloc updates two u32 words, a slab free one, and the TLSF lists none at all
+ * (inspect.ts derives the rest when stats are asked for; W = u32 words of the control block):
+ *   mallocs       = MALLOC_COUNT_WRAPS * 2^32 + W[MALLOC_COUNT]
+ *   live bytes    = PEAK_LIVE_BYTES - W[LIVE_HEADROOM]
+ *   live blocks   = Σ over slabs of live + W[TLSF_LIVE_BLOCKS];   frees = mallocs - live blocks
+ *   hole bytes    = Σ over the free lists of block sizes
  *   rounding      = Σ over slabs of live * slot bytes + usable bytes of live TLSF blocks - live bytes
- *   usable bytes of live TLSF blocks = (top - heapStart) - HOLE_BYTES - Σ slab block sizes
- *                                      - HEADER_BYTES * TLSF_LIVE_BLOCKS
+ *   usable bytes of live TLSF blocks = (top - heapStart) - hole bytes - Σ slab block sizes
+ *                                      - HEADER_BYTES * W[TLSF_LIVE_BLOCKS]
  */
 export const enum Gauge {
   BASE = (Word.END + 1) >> 1,
   PEAK_LIVE_BYTES = BASE,
   PEAK_TOP = BASE + 1,
-  /** Σ over free TLSF blocks of their size. */
-  HOLE_BYTES = BASE + 2,
-  MALLOC_COUNT_WRAPS = BASE + 3,
-  /** Used TLSF blocks that are not slabs. */
-  TLSF_LIVE_BLOCKS = BASE + 4,
-  SLAB_PAGES = BASE + 5,
+  MALLOC_COUNT_WRAPS = BASE + 2,
+  SLAB_PAGES = BASE + 3,
   /** Byte offset where the page map (1 bit per page: is it a slab?) starts, after the gauges. */
-  PAGE_MAP_OFFSET = (BASE + 6) * 8,
+  PAGE_MAP_OFFSET = (BASE + 4) * 8,
   PAGE_MAP_WORD = PAGE_MAP_OFFSET / 4,
 }
 

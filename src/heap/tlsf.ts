@@ -8,7 +8,7 @@
  *   the block just below top is used                       (free space at the top is wilderness)
  *   P bit of next(b) == free(b);  footer(b) == size(b) when free(b)
  *   bit (fl, sl) of the bitmaps == 1  <=>  list (fl, sl) is non-empty
- *   b in list listIndexOf(size(b)) <=> free(b);  Σ size(free b) == Gauge.HOLE_BYTES
+ *   b in list listIndexOf(size(b)) <=> free(b)
  */
 import { ByteStore } from "../memory/store.js";
 import { Gauge, keyOf, Layout, listIndexOf, searchSizeFor, Word } from "./layout.js";
@@ -76,7 +76,6 @@ export class TlsfBlocks {
     const fl = (list / Layout.SL_COUNT) | 0;
     u32[Word.FL_BITMAP]! |= 1 << fl;
     u32[Word.SL_BITMAPS + fl]! |= 1 << (list & (Layout.SL_COUNT - 1));
-    this.doubles[Gauge.HOLE_BYTES]! += size;
   }
 
   private removeFree(p: number, size: number): void {
@@ -96,7 +95,6 @@ export class TlsfBlocks {
         if (sl === 0) u32[Word.FL_BITMAP]! &= ~(1 << fl);
       }
     }
-    this.doubles[Gauge.HOLE_BYTES]! -= size;
   }
 
   /** First block of the first non-empty list whose every block holds `size`; 0 if none. */
