@@ -5,7 +5,7 @@
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { derivedGauges, holeBytes, isSlabPage, mallocCount, slabTotals, slotNibble } from "./inspect.js";
-import { Gauge, keyOf, Layout, listIndexOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
+import { Gauge, keyOf, Layout, listIndexOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
   liveBlocks: number;
@@ -109,16 +109,19 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
     t.liveBytes += slotBytes + 1 - nibble;
     t.roundingBytes += nibble - 1;
   }
-  if (live !== u32[h + SlabWord.LIVE]) fail(`slab counts ${u32[h + SlabWord.LIVE]} live slots but ${live} are marked`, s);
+  const state = u32[h + SlabWord.STATE]!;
+  if (live !== state >>> SlabState.LIVE_SHIFT) fail(`slab counts ${state >>> SlabState.LIVE_SHIFT} live slots but ${live} are marked`, s);
   let freeListed = 0;
-  for (let slot = u32[h + SlabWord.FREE]!; slot !== 0; slot = u32[slot >>> 2]!) {
+  const page = s - Layout.HEADER_BYTES;
+  for (let offset = state & SlabState.FREE_MASK; offset !== 0; offset = u32[(page + offset) >>> 2]!) {
+    const slot = page + offset;
     const i = (slot - s - firstSlot) / slotBytes;
     if (!Number.isInteger(i) || i < 0 || i >= used) fail(`free list holds ${slot}, not a used slot`, s);
     if (slotNibble(u32, s, i) !== 0) fail(`free list holds live slot ${slot}`, s);
     if (++freeListed > capacity) fail("slab free list has a cycle", s);
   }
   if (live + freeListed !== used) fail(`live ${live} + free ${freeListed} != slots handed out ${used}`, s);
-  if ((u32[h + SlabWord.FREE] === 0) !== (live === capacity)) fail("the slab's free list is empty but it has free slots, or the reverse", s);
+  if (((state & SlabState.FREE_MASK) === 0) !== (live === capacity)) fail("the slab's free list is empty but it has free slots, or the reverse", s);
   t.liveBlocks += live;
   t.slabFreeBytes += (capacity - live) * slotBytes;
   t.slabs.add(s);
@@ -158,13 +161,13 @@ function checkSlabLists(u32: Uint32Array, slabs: Set<number>): void {
       const own = slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!);
       if (own !== c) fail(`slab of class ${own} is in the list of class ${c}`, s);
       if (u32[(s >>> 2) + SlabWord.PREV] !== prev) fail("slab list back link is wrong", s);
-      if (u32[(s >>> 2) + SlabWord.LIVE]! >= SLAB_CLASSES[c]!.capacity) fail("a full slab is in a partial list", s);
+      if (u32[(s >>> 2) + SlabWord.STATE]! >>> SlabState.LIVE_SHIFT >= SLAB_CLASSES[c]!.capacity) fail("a full slab is in a partial list", s);
       if (++listed > slabs.size) fail("slab list has a cycle", s);
     }
   }
   for (const s of slabs) {
     const c = slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!);
-    const full = u32[(s >>> 2) + SlabWord.LIVE] === SLAB_CLASSES[c]!.capacity;
+    const full = u32[(s >>> 2) + SlabWord.STATE]! >>> SlabState.LIVE_SHIFT === SLAB_CLASSES[c]!.capacity;
     const linked = u32[(s >>> 2) + SlabWord.PREV] !== 0 || u32[Word.SLAB_HEADS + c] === s;
     if (full === linked) fail(full ? "a full slab is linked" : "a slab with free slots is in no list", s);
   }

@@ -23,7 +23,7 @@ import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import {
-  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, slabClassOf, SlabInfo, SlabWord, slotNibbleIndex, Word,
+  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
 import { TlsfBlocks } from "./tlsf.js";
 
@@ -111,11 +111,12 @@ export class Heap extends TlsfBlocks implements Allocator {
       words = this.words;
     }
     const h = s >>> 2;
-    const slot = words[h + SlabWord.FREE]!; // never 0: a listed slab is not full
+    const state = words[h + SlabWord.STATE]!;
+    const first = state & SlabState.FREE_MASK; // never 0: a listed slab is not full
+    const slot = s - Layout.HEADER_BYTES + first;
     const next = words[slot >>> 2]!;
-    words[h + SlabWord.FREE] = next;
+    words[h + SlabWord.STATE] = state - first + SlabState.LIVE_ONE + next;
     if (next === 0) this.refillOrUnlink(s, c);
-    words[h + SlabWord.LIVE]! += 1;
     const info = words[h + SlabWord.INFO]!;
     const j = ((((slot & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2) * (info & SlabInfo.RECIP_MASK)) >>> Layout.RECIP_SHIFT) + (info >>> SlabInfo.BIAS_SHIFT);
     words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
@@ -190,14 +191,13 @@ export class Heap extends TlsfBlocks implements Allocator {
     const nibble = (nibbles >>> shift) & 15;
     if (nibble === 0) this.notLive(ptr, s);
     words[nibbleWord] = nibbles & ~(15 << shift);
-    const oldFree = words[h + SlabWord.FREE]!;
+    const state = words[h + SlabWord.STATE]!;
+    const oldFree = state & SlabState.FREE_MASK;
     words[ptr >>> 2] = oldFree;
-    words[h + SlabWord.FREE] = ptr;
-    const live = words[h + SlabWord.LIVE]! - 1;
-    words[h + SlabWord.LIVE] = live;
+    words[h + SlabWord.STATE] = state - oldFree - SlabState.LIVE_ONE + (ptr & (Layout.SLAB_PAGE_BYTES - 1));
     words[Word.LIVE_HEADROOM]! += (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble;
     if (oldFree === 0) this.linkSlab(s, slotGranules - 1);
-    else if (live === 0 && (words[h + SlabWord.NEXT] !== 0 || words[h + SlabWord.PREV] !== 0)) this.releaseSlab(s);
+    else if (state >>> SlabState.LIVE_SHIFT === 1 && (words[h + SlabWord.NEXT] !== 0 || words[h + SlabWord.PREV] !== 0)) this.releaseSlab(s);
   }
 
   private freeLarge(p: number): void {
@@ -355,10 +355,11 @@ export class Heap extends TlsfBlocks implements Allocator {
     const words = this.words;
     const h = s >>> 2;
     const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
+    const page = s - Layout.HEADER_BYTES;
     const first = words[h + SlabWord.BUMP]!;
     const end = Math.min(first + Layout.SLAB_REFILL_SLOTS * slotBytes, s + firstSlot + capacity * slotBytes);
-    for (let slot = first; slot < end; slot += slotBytes) words[slot >>> 2] = slot + slotBytes < end ? slot + slotBytes : 0;
-    words[h + SlabWord.FREE] = first;
+    for (let slot = first; slot < end; slot += slotBytes) words[slot >>> 2] = slot + slotBytes < end ? slot + slotBytes - page : 0;
+    words[h + SlabWord.STATE] = (words[h + SlabWord.STATE]! & ~SlabState.FREE_MASK) | (first - page);
     words[h + SlabWord.BUMP] = end;
   }
 

@@ -6,7 +6,7 @@
  */
 import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
-import { Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
+import { Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 import type { HeapStats } from "./heap.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
@@ -55,7 +55,7 @@ export function slabTotals(u32: Uint32Array): SlabTotals {
       const h = s >>> 2;
       const c = slabClassOf(u32[h + SlabWord.INFO]!);
       const { slotBytes, capacity } = SLAB_CLASSES[c]!;
-      const live = u32[h + SlabWord.LIVE]!;
+      const live = u32[h + SlabWord.STATE]! >>> SlabState.LIVE_SHIFT;
       t.slabs++;
       t.blockBytes += u32[h - 1]! & Layout.SIZE_MASK;
       t.liveSlots += live;

@@ -24,16 +24,18 @@
  * rarely, a tail of 8 or 16 bytes that was too small to split off when it was carved).
  *
  *   page      page+8 = s
- *   ┌─────────┬──────┬──────┬──────┬──────┬──────┬──────┬─────────┬──────┬──────┬───
- *   │ TLSF hdr│ info │ live │ free │ bump │ next │ prev │ nibbles │ slot │ slot │ ...
- *   └─────────┴──────┴──────┴──────┴──────┴──────┴──────┴─────────┴──────┴──────┴───
+ *   ┌─────────┬───────────┬──────┬──────┬──────┬──────┬─────────┬──────┬──────┬───
+ *   │ TLSF hdr│ live|free │ info │ bump │ next │ prev │ nibbles │ slot │ slot │ ...
+ *   └─────────┴───────────┴──────┴──────┴──────┴──────┴─────────┴──────┴──────┴───
+ *   state = live slots << 16 | free, where free is the page offset of the first free slot (0:
+ *   none) and each free slot holds the page offset of the next, so a malloc or free of a slot
+ *   reads and writes one header word for both.
  *   info = the class's constants packed in one word (see SlabInfo), so the fast path reads one
  *   word of the header to find a slot's nibble.
  *   nibble i = 0 when slot i is free, else 1 + (slot bytes - requested bytes), in 1..9; the table
  *   has two more nibbles than slots, always 0, which offsets past the last slot land on.
- *   free = first free slot (each free slot holds the next); bump = first slot never threaded
- *   onto the free list. Slots are threaded SLAB_REFILL_SLOTS at a time whenever the free list
- *   runs dry, so free == 0 exactly when every slot is live (the slab is full).
+ *   bump = first slot never threaded onto the free list. Slots are threaded SLAB_REFILL_SLOTS at
+ *   a time whenever the free list runs dry, so free == 0 exactly when every slot is live.
  *
  * Size classes: requests of 0..SMALL_MAX_BYTES bytes go to slab class ceil(n/8)-1 (slots of
  * 8, 16, ... 256 bytes, no header each). Larger ones are TLSF blocks: first level = floor(log2
@@ -74,7 +76,8 @@ export const enum Layout {
   SMALL_CLASS_COUNT = SMALL_MAX_BYTES / GRANULE,
   /** The slab's payload, as a TLSF block: the page minus the TLSF header. */
   SLAB_BLOCK_PAYLOAD = SLAB_PAGE_BYTES - HEADER_BYTES,
-  SLAB_HEADER_BYTES = 24,
+  /** The slab header words before the nibble table. */
+  SLAB_HEADER_BYTES = 20,
   /** Slots threaded onto a slab's free list at a time (fewer pages touched by a new slab). */
   SLAB_REFILL_SLOTS = 16,
   /** recip = ceil(2^15 / slot granules): floor(granule / slot granules) = (granule * recip) >>> 15. */
@@ -134,15 +137,21 @@ export const enum Gauge {
 
 /** Slab header: word offsets from s = page + 8. */
 export const enum SlabWord {
-  INFO = 0,
-  LIVE = 1,
-  FREE = 2,
-  BUMP = 3,
-  NEXT = 4,
-  PREV = 5,
+  STATE = 0,
+  INFO = 1,
+  BUMP = 2,
+  NEXT = 3,
+  PREV = 4,
   NIBBLES = Layout.SLAB_HEADER_BYTES / 4,
   /** Nibble number (counted from s) of the first nibble of the table. */
   FIRST_NIBBLE = NIBBLES * 8,
+}
+
+/** The slab state word: live slots and the page offset of the first free slot. */
+export const enum SlabState {
+  FREE_MASK = 0xffff,
+  LIVE_SHIFT = 16,
+  LIVE_ONE = 1 << LIVE_SHIFT,
 }
 
 /**
@@ -178,7 +187,7 @@ export interface SlabClass {
 export const SLAB_CLASSES: readonly SlabClass[] = Array.from({ length: Layout.SMALL_CLASS_COUNT }, (_, c) => {
   const slotBytes = (c + 1) * Layout.GRANULE;
   let capacity = Math.floor((Layout.SLAB_BLOCK_PAYLOAD - Layout.SLAB_HEADER_BYTES) / slotBytes);
-  const firstSlotFor = (cap: number) => Layout.SLAB_HEADER_BYTES + roundUp8(Math.ceil((cap + 2) / 2));
+  const firstSlotFor = (cap: number) => roundUp8(Layout.SLAB_HEADER_BYTES + Math.ceil((cap + 2) / 2));
   while (firstSlotFor(capacity) + capacity * slotBytes > Layout.SLAB_BLOCK_PAYLOAD) capacity--;
   const firstSlot = firstSlotFor(capacity);
   const n = c + 1;
