@@ -350,7 +350,7 @@ export class FitAllocator implements Allocator {
     }
     const next = b + s;
     const nextFree = next < u32[C_TOP]! && this.isFreeBlock(next);
-    const below = b > HEAP_START && (u32[(b - FOOTER_BYTES) >>> 2]! & USED) === 0 ? b - sizeOfWord(u32[(b - FOOTER_BYTES) >>> 2]!) : 0;
+    const below = this.freeBlockEndingAt(b);
     if (nextFree) {
       s += this.sizeOf(next);
       if (below !== 0) this.unlinkFree(next);
@@ -387,7 +387,7 @@ export class FitAllocator implements Allocator {
   private growForBlock(need: number, align: number): number {
     const u32 = this.store.u32;
     const top = u32[C_TOP]!;
-    const last = top > HEAP_START && (u32[(top - FOOTER_BYTES) >>> 2]! & USED) === 0 ? top - sizeOfWord(u32[(top - FOOTER_BYTES) >>> 2]!) : 0;
+    const last = this.freeBlockEndingAt(top);
     const b = last !== 0 ? last : top;
     if (!this.extendTop(Math.max(top, payloadFor(b, align) - HEADER_BYTES + need))) return 0;
     this.writeBlock(b, this.store.u32[C_TOP]! - b, 0, 0);
@@ -422,6 +422,13 @@ export class FitAllocator implements Allocator {
       throw new HeapCorruptionError(`block header ${word} does not match its footer`, b);
     }
     return b;
+  }
+
+  /** The free block that ends at `end` (found through its footer), or 0. */
+  private freeBlockEndingAt(end: number): number {
+    if (end <= HEAP_START) return 0;
+    const footer = this.store.u32[(end - FOOTER_BYTES) >>> 2]!;
+    return (footer & USED) === 0 ? end - sizeOfWord(footer) : 0;
   }
 
   private isFreeBlock(b: number): boolean {

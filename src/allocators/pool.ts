@@ -192,11 +192,8 @@ export class Pool implements Allocator {
   }
 
   free(ptr: number): void {
+    const slab = this.carvedSlabOf(ptr);
     const u32 = this.store.u32;
-    const slab = Ctrl.BYTES + ((ptr - Ctrl.BYTES) >>> this.slabShift) * this.slabBytes;
-    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + Slab.BUMP) >>> 2]!)) {
-      throw this.invalidPointer(ptr);
-    }
     const requested = u32[(ptr + Slot.REQUESTED) >>> 2]! - 1;
     if (requested < 0) throw new DoubleFreeError(ptr);
     const nextFree = u32[(slab + Slab.FREE_HEAD) >>> 2]!;
@@ -322,7 +319,19 @@ export class Pool implements Allocator {
     return Ctrl.BYTES + index * this.slabBytes;
   }
 
-  /** Why `ptr` is not a live object: the slow half of free's O(1) check. */
+  /**
+   * The slab of `ptr` if it is a carved object (on a slot boundary below its slab's bump: live,
+   * or on the free list); else throws an InvalidFreeError saying why not. O(1): free's check.
+   */
+  private carvedSlabOf(ptr: number): number {
+    const slab = Ctrl.BYTES + ((ptr - Ctrl.BYTES) >>> this.slabShift) * this.slabBytes;
+    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < this.store.u32[(slab + Slab.BUMP) >>> 2]!)) {
+      throw this.invalidPointer(ptr);
+    }
+    return slab;
+  }
+
+  /** Why `ptr` is not a carved object: the slow half of free's check. */
   private invalidPointer(ptr: number): InvalidFreeError {
     const u32 = this.store.u32;
     const slab = this.slabAt(Math.floor((ptr - Ctrl.BYTES) / this.slabBytes));
@@ -335,12 +344,8 @@ export class Pool implements Allocator {
 
   /** The request recorded for live object `ptr` (checked like free), and where it is kept. */
   private requestWordOf(ptr: number): number {
-    const u32 = this.store.u32;
-    const slab = Ctrl.BYTES + ((ptr - Ctrl.BYTES) >>> this.slabShift) * this.slabBytes;
-    if (!((ptr - slab - this.firstObject) % this.stride === 0 && ptr < u32[(slab + Slab.BUMP) >>> 2]!)) {
-      throw this.invalidPointer(ptr);
-    }
-    if (u32[(ptr + Slot.REQUESTED) >>> 2] === Slot.FREE) throw new InvalidFreeError(ptr, "the object was freed");
+    this.carvedSlabOf(ptr);
+    if (this.store.u32[(ptr + Slot.REQUESTED) >>> 2] === Slot.FREE) throw new InvalidFreeError(ptr, "the object was freed");
     return (ptr + Slot.REQUESTED) >>> 2;
   }
 
