@@ -82,7 +82,6 @@ const enum Kind {
   FRAME = 3,
   MASK = 3,
 }
-export const KIND_LIVE = Kind.LIVE;
 export const KIND_FRAME = Kind.FRAME;
 
 export abstract class BumpAllocator implements Allocator {
@@ -146,9 +145,8 @@ export abstract class BumpAllocator implements Allocator {
     u32[Ctrl.TOP >>> 2] = end;
     u32[Ctrl.LAST >>> 2] = header;
     if (kind === Kind.LIVE) {
-      const f64 = this.store.f64;
-      this.store.u32[Ctrl.LIVE_BYTES >>> 2]! += size;
-      f64[Ctrl.MALLOC_COUNT >>> 3]!++;
+      u32[Ctrl.LIVE_BYTES >>> 2]! += size;
+      this.store.f64[Ctrl.MALLOC_COUNT >>> 3]!++;
     }
     return payload;
   }
@@ -234,8 +232,8 @@ export abstract class BumpAllocator implements Allocator {
     u32[Ctrl.TOP >>> 2] = Ctrl.DATA_START;
     u32[Ctrl.LAST >>> 2] = 0;
     u32[Ctrl.CURRENT_FRAME >>> 2] = 0;
+    u32[Ctrl.LIVE_BYTES >>> 2] = 0;
     f64[Ctrl.FREE_COUNT >>> 3] = f64[Ctrl.MALLOC_COUNT >>> 3]!;
-    this.store.u32[Ctrl.LIVE_BYTES >>> 2] = 0;
   }
 
   // ---- Rolling back -------------------------------------------------------------------------
@@ -260,9 +258,8 @@ export abstract class BumpAllocator implements Allocator {
     }
     u32[Ctrl.LAST >>> 2] = keep;
     u32[Ctrl.TOP >>> 2] = keep === 0 ? Ctrl.DATA_START : this.endOf(keep);
-    const f64 = this.store.f64;
-    this.store.u32[Ctrl.LIVE_BYTES >>> 2]! -= bytes;
-    f64[Ctrl.FREE_COUNT >>> 3]! += blocks;
+    u32[Ctrl.LIVE_BYTES >>> 2]! -= bytes;
+    this.store.f64[Ctrl.FREE_COUNT >>> 3]! += blocks;
   }
 
   /** The last header whose block ends at or below `offset` (0 if none), walking down from LAST. */
@@ -316,8 +313,9 @@ export abstract class BumpAllocator implements Allocator {
 
   /** Records the peaks before something lowers live bytes or the top. */
   protected notePeaks(): void {
+    const u32 = this.store.u32;
     const f64 = this.store.f64;
-    this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2] = Math.max(this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!, this.store.u32[Ctrl.LIVE_BYTES >>> 2]!);
+    u32[Ctrl.PEAK_LIVE_BYTES >>> 2] = Math.max(u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!, u32[Ctrl.LIVE_BYTES >>> 2]!);
     f64[Ctrl.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!, this.top);
   }
 
@@ -392,7 +390,7 @@ export abstract class BumpAllocator implements Allocator {
     }
     const counted = f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!;
     if (counted !== liveBlocks) fail(`MALLOC_COUNT - FREE_COUNT = ${counted} but ${liveBlocks} live blocks`);
-    if (this.store.u32[Ctrl.LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[Ctrl.LIVE_BYTES >>> 2]} but live blocks hold ${liveBytes}`);
+    if (u32[Ctrl.LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${u32[Ctrl.LIVE_BYTES >>> 2]} but live blocks hold ${liveBytes}`);
     let chained = 0;
     let serial = Infinity;
     for (let frame = u32[Ctrl.CURRENT_FRAME >>> 2]!; frame !== 0; frame = u32[(frame + Hdr.BYTES + 4) >>> 2]!) {

@@ -372,7 +372,7 @@ export class Pool implements Allocator {
   reset(): void {
     const u32 = this.store.u32;
     for (let k = 0; k < u32[Ctrl.SLAB_COUNT >>> 2]!; k++) u32[(this.slabAt(k) + Slab.BUMP) >>> 2] = 0;
-    this.store.u32[Ctrl.LIVE_BYTES >>> 2] = 0;
+    u32[Ctrl.LIVE_BYTES >>> 2] = 0;
     u32[Ctrl.SLAB_COUNT >>> 2] = 0;
     u32[Ctrl.AVAILABLE_HEAD >>> 2] = 0;
     u32[Ctrl.EMPTY_HEAD >>> 2] = 0;
@@ -490,7 +490,7 @@ export class Pool implements Allocator {
     for (let slab = this.slabAt(count); slab + Slab.HEADER_BYTES <= this.store.committedBytes; slab += this.slabBytes) {
       if (u32[(slab + Slab.BUMP) >>> 2] !== 0) fail("a released slab still has a bump", slab);
     }
-    if (this.store.u32[Ctrl.LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${this.store.u32[Ctrl.LIVE_BYTES >>> 2]} but objects hold ${liveBytes}`);
-    if (this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]! < liveBytes) fail("peak live bytes below live bytes");
+    if (u32[Ctrl.LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${u32[Ctrl.LIVE_BYTES >>> 2]} but objects hold ${liveBytes}`);
+    if (u32[Ctrl.PEAK_LIVE_BYTES >>> 2]! < liveBytes) fail("peak live bytes below live bytes");
   }
 }

@@ -30,7 +30,7 @@ export interface BlockStory {
 /** How many corrupted bytes an error keeps in `foundBytes`. */
 export const FOUND_BYTES_SHOWN = 16;
 
-export function hex(byte: number): string {
+function hex(byte: number): string {
   return `0x${byte.toString(16).padStart(2, "0")}`;
 }
 
