@@ -5,7 +5,7 @@
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { derivedGauges, holeBytes, isSlabPage, mallocCount, slabTotals, slotNibble } from "./inspect.js";
-import { Gauge, keyOf, Layout, listIndexOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
+import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
   liveBlocks: number;
@@ -41,7 +41,7 @@ export function checkHeap(store: ByteStore): void {
   expect("live TLSF blocks", totals.liveBlocks - slabs.liveSlots, u32[Word.TLSF_LIVE_BLOCKS]!);
   expect("live bytes", totals.liveBytes, derived.liveBytes);
   if (derived.liveBytes > f64[Gauge.PEAK_LIVE_BYTES]!) fail("live bytes exceed their peak");
-  if (mallocCount(store) < derived.liveBlocks) fail("more live blocks than mallocs");
+  if (mallocCount(store, slabs) < derived.liveBlocks) fail("more live blocks than mallocs");
   expect("rounding bytes", totals.roundingBytes, derived.roundingBytes);
   expect("hole bytes in the free lists", totals.holeBytes, holeBytes(u32));
   expect("free slab bytes", totals.slabFreeBytes, slabs.freeBytes);
@@ -110,7 +110,7 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
     t.roundingBytes += nibble - 1;
   }
   const state = u32[h + SlabWord.STATE]!;
-  if (live !== state >>> SlabState.LIVE_SHIFT) fail(`slab counts ${state >>> SlabState.LIVE_SHIFT} live slots but ${live} are marked`, s);
+  if (live !== liveSlotsOf(state)) fail(`slab counts ${liveSlotsOf(state)} live slots but ${live} are marked`, s);
   let freeListed = 0;
   const page = s - Layout.HEADER_BYTES;
   for (let offset = state & SlabState.FREE_MASK; offset !== 0; offset = u32[(page + offset) >>> 2]!) {
@@ -161,13 +161,13 @@ function checkSlabLists(u32: Uint32Array, slabs: Set<number>): void {
       const own = slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!);
       if (own !== c) fail(`slab of class ${own} is in the list of class ${c}`, s);
       if (u32[(s >>> 2) + SlabWord.PREV] !== prev) fail("slab list back link is wrong", s);
-      if (u32[(s >>> 2) + SlabWord.STATE]! >>> SlabState.LIVE_SHIFT >= SLAB_CLASSES[c]!.capacity) fail("a full slab is in a partial list", s);
+      if (liveSlotsOf(u32[(s >>> 2) + SlabWord.STATE]!) >= SLAB_CLASSES[c]!.capacity) fail("a full slab is in a partial list", s);
       if (++listed > slabs.size) fail("slab list has a cycle", s);
     }
   }
   for (const s of slabs) {
     const c = slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!);
-    const full = u32[(s >>> 2) + SlabWord.STATE]! >>> SlabState.LIVE_SHIFT === SLAB_CLASSES[c]!.capacity;
+    const full = liveSlotsOf(u32[(s >>> 2) + SlabWord.STATE]!) === SLAB_CLASSES[c]!.capacity;
     const linked = u32[(s >>> 2) + SlabWord.PREV] !== 0 || u32[Word.SLAB_HEADS + c] === s;
     if (full === linked) fail(full ? "a full slab is linked" : "a slab with free slots is in no list", s);
   }

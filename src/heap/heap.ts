@@ -23,7 +23,7 @@ import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import {
-  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
+  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
 import { TlsfBlocks } from "./tlsf.js";
 
@@ -39,6 +39,8 @@ export class Heap extends TlsfBlocks implements Allocator {
   readonly maxRequestBytes: number;
   /** The lowest offset a block can have. */
   private readonly firstPayload: number;
+  /** Each class's slab info word: malloc reads it here, off the (slower) byte store. */
+  private readonly slabInfo = SLAB_INFO;
 
   /** A new heap, by default on a resizable ArrayBuffer growing from 64 KiB up to 1 GiB. */
   constructor(options: HeapOptions = {}) {
@@ -104,24 +106,30 @@ export class Heap extends TlsfBlocks implements Allocator {
   /** A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C). */
   private mallocSmall(size: number): number {
     const c = size === 0 ? 0 : (size - 1) >>> Layout.GRANULE_LOG2;
-    let words = this.words;
-    let s = words[Word.SLAB_HEADS + c]!;
-    if (s === 0) {
-      if ((s = this.newSlab(c)) === 0) return 0;
-      words = this.words;
-    }
+    const words = this.words;
+    const s = words[Word.SLAB_HEADS + c]!;
+    if (s === 0) return this.newSlab(c) === 0 ? 0 : this.mallocSmall(size);
     const h = s >>> 2;
     const state = words[h + SlabWord.STATE]!;
+    if (state >= SlabState.MALLOCS_FULL) return this.countSlabMallocs(s) && this.mallocSmall(size);
     const first = state & SlabState.FREE_MASK; // never 0: a listed slab is not full
     const slot = s - Layout.HEADER_BYTES + first;
     const next = words[slot >>> 2]!;
-    words[h + SlabWord.STATE] = state - first + SlabState.LIVE_ONE + next;
+    words[h + SlabWord.STATE] = state - first + SlabState.MALLOC_STEP + next;
     if (next === 0) this.refillOrUnlink(s, c);
-    const info = words[h + SlabWord.INFO]!;
-    const j = ((((slot & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2) * (info & SlabInfo.RECIP_MASK)) >>> Layout.RECIP_SHIFT) + (info >>> SlabInfo.BIAS_SHIFT);
+    const info = this.slabInfo[c]!;
+    const j = ((((slot & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2) * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT) + (info & SlabInfo.BIAS_MASK);
     words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
-    this.countMalloc(size);
+    this.addLiveBytes(size);
     return slot;
+  }
+
+  /** Moves the mallocs counted in slab s's state word to the heap's count; returns s. */
+  private countSlabMallocs(s: number): number {
+    const state = this.words[(s >>> 2) + SlabWord.STATE]!;
+    this.doubles[Gauge.MALLOC_COUNT]! += state >>> SlabState.MALLOCS_SHIFT;
+    this.words[(s >>> 2) + SlabWord.STATE] = state & (SlabState.MALLOCS_ONE - 1);
+    return s;
   }
 
   private mallocGeneric(size: number, align: number): number {
@@ -131,16 +139,10 @@ export class Heap extends TlsfBlocks implements Allocator {
     const blockSize = blockSizeFor(size);
     const p = this.allocBlock(blockSize, size, align, 0);
     if (p === 0) return 0;
-    this.countMalloc(size);
+    this.addLiveBytes(size);
+    this.doubles[Gauge.MALLOC_COUNT]! += 1;
     this.words[Word.TLSF_LIVE_BLOCKS]! += 1;
     return p;
-  }
-
-  private countMalloc(size: number): void {
-    this.addLiveBytes(size);
-    const count = (this.words[Word.MALLOC_COUNT]! + 1) >>> 0;
-    this.words[Word.MALLOC_COUNT] = count;
-    if (count === 0) this.doubles[Gauge.MALLOC_COUNT_WRAPS]! += 1;
   }
 
   /** Live bytes grow by `size`: out of the headroom below the peak, or by raising the peak. */
@@ -175,15 +177,20 @@ export class Heap extends TlsfBlocks implements Allocator {
     }
     if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) === 0) {
       this.freeLarge(ptr);
-      return;
+    } else {
+      this.freeSlot(ptr, words);
     }
+  }
+
+  /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the committed end). */
+  private freeSlot(ptr: number, words: Uint32Array): void {
     const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
     const h = s >>> 2;
     const info = words[h + SlabWord.INFO]!;
     const g = (ptr & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2;
-    const q = (g * (info & SlabInfo.RECIP_MASK)) >>> Layout.RECIP_SHIFT;
+    const q = (g * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT;
     const slotGranules = ((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1;
-    const j = q + (info >>> SlabInfo.BIAS_SHIFT);
+    const j = q + (info & SlabInfo.BIAS_MASK);
     if (j < SlabWord.FIRST_NIBBLE || g !== q * slotGranules + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK)) this.notASlot(ptr, s);
     const nibbleWord = h + (j >>> 3);
     const shift = (j & 7) << 2;
@@ -197,7 +204,8 @@ export class Heap extends TlsfBlocks implements Allocator {
     words[h + SlabWord.STATE] = state - oldFree - SlabState.LIVE_ONE + (ptr & (Layout.SLAB_PAGE_BYTES - 1));
     words[Word.LIVE_HEADROOM]! += (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble;
     if (oldFree === 0) this.linkSlab(s, slotGranules - 1);
-    else if (state >>> SlabState.LIVE_SHIFT === 1 && (words[h + SlabWord.NEXT] !== 0 || words[h + SlabWord.PREV] !== 0)) this.releaseSlab(s);
+    // An empty slab is released, unless it heads its class's list (malloc takes from it next).
+    else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE && words[Word.SLAB_HEADS + slotGranules - 1] !== s) this.releaseSlab(s);
   }
 
   private freeLarge(p: number): void {
@@ -364,6 +372,7 @@ export class Heap extends TlsfBlocks implements Allocator {
   }
 
   private releaseSlab(s: number): void {
+    this.countSlabMallocs(s);
     this.unlinkSlab(s, slabClassOf(this.words[(s >>> 2) + SlabWord.INFO]!));
     this.setPageBit(s, false);
     this.doubles[Gauge.SLAB_PAGES]! -= 1;

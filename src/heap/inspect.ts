@@ -6,7 +6,7 @@
  */
 import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
-import { Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
+import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 import type { HeapStats } from "./heap.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
@@ -28,8 +28,8 @@ export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats
     largestFreeBytes,
     internalFragmentationBytes: roundingBytes,
     externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes,
-    mallocCount: mallocCount(store),
-    freeCount: mallocCount(store) - liveBlocks,
+    mallocCount: mallocCount(store, slabs),
+    freeCount: mallocCount(store, slabs) - liveBlocks,
     slabPages: f64[Gauge.SLAB_PAGES]!,
   };
 }
@@ -40,6 +40,8 @@ export interface SlabTotals {
   /** Σ of the slabs' TLSF block sizes. */
   blockBytes: number;
   liveSlots: number;
+  /** Σ of the mallocs the slabs' state words hold (not yet in Gauge.MALLOC_COUNT). */
+  uncountedMallocs: number;
   /** Σ live slots × slot bytes. */
   liveSlotBytes: number;
   /** Σ free slots × slot bytes. */
@@ -47,7 +49,7 @@ export interface SlabTotals {
 }
 
 export function slabTotals(u32: Uint32Array): SlabTotals {
-  const t: SlabTotals = { slabs: 0, blockBytes: 0, liveSlots: 0, liveSlotBytes: 0, freeBytes: 0 };
+  const t: SlabTotals = { slabs: 0, blockBytes: 0, liveSlots: 0, uncountedMallocs: 0, liveSlotBytes: 0, freeBytes: 0 };
   const first = Gauge.PAGE_MAP_OFFSET >>> 2;
   for (let w = 0; w < u32[Word.PAGE_MAP_WORDS]!; w++) {
     for (let bits = u32[first + w]!; bits !== 0; bits &= bits - 1) {
@@ -55,10 +57,12 @@ export function slabTotals(u32: Uint32Array): SlabTotals {
       const h = s >>> 2;
       const c = slabClassOf(u32[h + SlabWord.INFO]!);
       const { slotBytes, capacity } = SLAB_CLASSES[c]!;
-      const live = u32[h + SlabWord.STATE]! >>> SlabState.LIVE_SHIFT;
+      const state = u32[h + SlabWord.STATE]!;
+      const live = liveSlotsOf(state);
       t.slabs++;
       t.blockBytes += u32[h - 1]! & Layout.SIZE_MASK;
       t.liveSlots += live;
+      t.uncountedMallocs += state >>> SlabState.MALLOCS_SHIFT;
       t.liveSlotBytes += live * slotBytes;
       t.freeBytes += (capacity - live) * slotBytes;
     }
@@ -85,8 +89,8 @@ export function holeBytes(u32: Uint32Array): number {
   return total;
 }
 
-export function mallocCount(store: ByteStore): number {
-  return store.f64[Gauge.MALLOC_COUNT_WRAPS]! * 2 ** 32 + store.u32[Word.MALLOC_COUNT]!;
+export function mallocCount(store: ByteStore, slabs: SlabTotals): number {
+  return store.f64[Gauge.MALLOC_COUNT]! + slabs.uncountedMallocs;
 }
 
 /** True when the page holding p is a slab page. */

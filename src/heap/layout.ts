@@ -25,11 +25,12 @@
  *
  *   page      page+8 = s
  *   ┌─────────┬───────────┬──────┬──────┬──────┬──────┬─────────┬──────┬──────┬───
- *   │ TLSF hdr│ live|free │ info │ bump │ next │ prev │ nibbles │ slot │ slot │ ...
+ *   │ TLSF hdr│ state     │ info │ bump │ next │ prev │ nibbles │ slot │ slot │ ...
  *   └─────────┴───────────┴──────┴──────┴──────┴──────┴─────────┴──────┴──────┴───
- *   state = live slots << 16 | free, where free is the page offset of the first free slot (0:
- *   none) and each free slot holds the page offset of the next, so a malloc or free of a slot
- *   reads and writes one header word for both.
+ *   state = mallocs << 21 | live slots << 12 | free, where free is the page offset of the first
+ *   free slot (0: none) and each free slot holds the page offset of the next; mallocs counts the
+ *   slab's mallocs not yet added to Gauge.MALLOC_COUNT (added when it would wrap, and when the
+ *   slab is released). So a malloc or free of a slot reads and writes one header word for all.
  *   info = the class's constants packed in one word (see SlabInfo), so the fast path reads one
  *   word of the header to find a slot's nibble.
  *   nibble i = 0 when slot i is free, else 1 + (slot bytes - requested bytes), in 1..9; the table
@@ -101,12 +102,10 @@ export const enum Word {
   PAGE_MAP_WORDS = 5,
   /** Peak live bytes - live bytes: a malloc that fits in it leaves the peak alone. */
   LIVE_HEADROOM = 6,
-  /** Mallocs mod 2^32 (Gauge.MALLOC_COUNT_WRAPS counts the wraps). */
-  MALLOC_COUNT = 7,
   /** Used TLSF blocks that are not slabs. */
-  TLSF_LIVE_BLOCKS = 8,
-  FL_BITMAP = 9,
-  SL_BITMAPS = 10,
+  TLSF_LIVE_BLOCKS = 7,
+  FL_BITMAP = 8,
+  SL_BITMAPS = 9,
   FREE_HEADS = SL_BITMAPS + Layout.FL_COUNT,
   SLAB_HEADS = FREE_HEADS + Layout.FL_COUNT * Layout.SL_COUNT,
   END = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
@@ -114,9 +113,9 @@ export const enum Word {
 
 /**
  * Control block: f64 indexes for the gauges and counters. Only what cannot be derived is kept,
- * so a slab malloc updates two u32 words, a slab free one, and the TLSF lists none at all
+ * so a slab malloc or free updates one word of the control block, and the TLSF lists none at all
  * (inspect.ts derives the rest when stats are asked for; W = u32 words of the control block):
- *   mallocs       = MALLOC_COUNT_WRAPS * 2^32 + W[MALLOC_COUNT]
+ *   mallocs       = MALLOC_COUNT + Σ over slabs of the mallocs counted in their state word
  *   live bytes    = PEAK_LIVE_BYTES - W[LIVE_HEADROOM]
  *   live blocks   = Σ over slabs of live + W[TLSF_LIVE_BLOCKS];   frees = mallocs - live blocks
  *   hole bytes    = Σ over the free lists of block sizes
@@ -128,7 +127,7 @@ export const enum Gauge {
   BASE = (Word.END + 1) >> 1,
   PEAK_LIVE_BYTES = BASE,
   PEAK_TOP = BASE + 1,
-  MALLOC_COUNT_WRAPS = BASE + 2,
+  MALLOC_COUNT = BASE + 2,
   SLAB_PAGES = BASE + 3,
   /** Byte offset where the page map (1 bit per page: is it a slab?) starts, after the gauges. */
   PAGE_MAP_OFFSET = (BASE + 4) * 8,
@@ -147,11 +146,24 @@ export const enum SlabWord {
   FIRST_NIBBLE = NIBBLES * 8,
 }
 
-/** The slab state word: live slots and the page offset of the first free slot. */
+/** The slab state word: uncounted mallocs, live slots and the page offset of the first free slot. */
 export const enum SlabState {
-  FREE_MASK = 0xffff,
-  LIVE_SHIFT = 16,
+  FREE_MASK = 0xfff,
+  LIVE_SHIFT = 12,
+  LIVE_MASK = 0x1ff,
   LIVE_ONE = 1 << LIVE_SHIFT,
+  MALLOCS_SHIFT = 21,
+  MALLOCS_ONE = 1 << MALLOCS_SHIFT,
+  MALLOCS_MAX = 2047,
+  /** A state at or above this has MALLOCS_MAX uncounted mallocs: one more would wrap. */
+  MALLOCS_FULL = MALLOCS_MAX * 2 ** MALLOCS_SHIFT,
+  /** What a slot malloc adds: one more malloc, one more live slot. */
+  MALLOC_STEP = MALLOCS_ONE + LIVE_ONE,
+}
+
+/** Live slots of a slab, from its state word. */
+export function liveSlotsOf(state: number): number {
+  return (state >>> SlabState.LIVE_SHIFT) & SlabState.LIVE_MASK;
 }
 
 /**
@@ -159,19 +171,19 @@ export const enum SlabState {
  * starts at granule n*t + (first slot's granule), so g is a slot start exactly when
  * g == n * floor(g/n) + PHASE, and then its nibble is number floor(g/n) + BIAS counted from s:
  *
- *   31      26 25   21 20  16 15             0
- *   ┌─────────┬───────┬──────┬────────────────┐
- *   │  BIAS   │ PHASE │ n-1  │ recip          │   floor(g/n) = (g * recip) >>> RECIP_SHIFT
- *   └─────────┴───────┴──────┴────────────────┘
+ *   31             16 15    11 10     6 5      0
+ *   ┌────────────────┬───────┬────────┬────────┐
+ *   │ recip          │ PHASE │ n-1    │ BIAS   │   floor(g/n) = (g * recip) >>> RECIP_SHIFT
+ *   └────────────────┴───────┴────────┴────────┘
  *   the class is n - 1; BIAS = FIRST_NIBBLE - floor(first slot's granule / n).
  */
 export const enum SlabInfo {
-  RECIP_MASK = 0xffff,
-  CLASS_SHIFT = 16,
+  BIAS_MASK = 63,
+  CLASS_SHIFT = 6,
   CLASS_MASK = 31,
-  PHASE_SHIFT = 21,
+  PHASE_SHIFT = 11,
   PHASE_MASK = 31,
-  BIAS_SHIFT = 26,
+  RECIP_SHIFT = 16,
 }
 
 export interface SlabClass {
@@ -194,9 +206,12 @@ export const SLAB_CLASSES: readonly SlabClass[] = Array.from({ length: Layout.SM
   const firstGranule = (Layout.HEADER_BYTES + firstSlot) / Layout.GRANULE;
   const recip = Math.ceil(2 ** Layout.RECIP_SHIFT / n);
   const bias = SlabWord.FIRST_NIBBLE - Math.floor(firstGranule / n);
-  const info = (recip | (c << SlabInfo.CLASS_SHIFT) | ((firstGranule % n) << SlabInfo.PHASE_SHIFT) | (bias << SlabInfo.BIAS_SHIFT)) >>> 0;
+  const info = ((recip << SlabInfo.RECIP_SHIFT) | ((firstGranule % n) << SlabInfo.PHASE_SHIFT) | (c << SlabInfo.CLASS_SHIFT) | bias) >>> 0;
   return { slotBytes, capacity, firstSlot, info };
 });
+
+/** The info words by class, for malloc to read from the JS heap (constants, not heap state). */
+export const SLAB_INFO: Uint32Array = Uint32Array.from(SLAB_CLASSES, (c) => c.info);
 
 /** Class of a slab, from its info word. */
 export function slabClassOf(info: number): number {
@@ -209,8 +224,8 @@ export function slabClassOf(info: number): number {
  */
 export function slotNibbleIndex(p: number, info: number): number {
   const g = (p & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2;
-  const q = (g * (info & SlabInfo.RECIP_MASK)) >>> Layout.RECIP_SHIFT;
-  const j = q + (info >>> SlabInfo.BIAS_SHIFT);
+  const q = (g * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT;
+  const j = q + (info & SlabInfo.BIAS_MASK);
   const start = q * (((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1) + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK);
   return j >= SlabWord.FIRST_NIBBLE && g === start ? j : -1;
 }
@@ -265,6 +280,8 @@ assertLayout(Layout.SMALL_MAX_BYTES < Layout.LINEAR_MAX_BYTES * 4, "small sizes 
 assertLayout((Layout.SLAB_PAGE_BYTES & (Layout.SLAB_PAGE_BYTES - 1)) === 0, "SLAB_PAGE_BYTES is a power of two");
 assertLayout(SLAB_CLASSES.every((c) => c.capacity >= 8 && c.capacity <= 15 * 32), "every slab class holds 8..480 slots");
 assertLayout(Gauge.PAGE_MAP_OFFSET % 8 === 0, "the page map is word-aligned");
+assertLayout(SLAB_CLASSES.every((c) => c.capacity <= SlabState.LIVE_MASK), "a slab's live count fits its state bits");
+assertLayout(Layout.SLAB_PAGE_BYTES - 1 <= SlabState.FREE_MASK, "a page offset fits the state's free bits");
 assertLayout(Layout.SLAB_PAGE_BYTES / Layout.GRANULE * 2 ** Layout.RECIP_SHIFT < 2 ** 31, "slot index arithmetic stays in int32");
 assertLayout(SLAB_CLASSES.every(({ slotBytes, capacity, firstSlot, info }) => {
   // Slot t's nibble is FIRST_NIBBLE + t; any other offset maps to -1, or (past the last slot)
@@ -278,6 +295,6 @@ assertLayout(SLAB_CLASSES.every(({ slotBytes, capacity, firstSlot, info }) => {
       : j === -1 || (j >= SlabWord.FIRST_NIBBLE + capacity && j < SlabWord.FIRST_NIBBLE + capacity + 2);
     if (!ok) return false;
   }
-  return info >>> SlabInfo.BIAS_SHIFT < 64;
+  return SlabWord.FIRST_NIBBLE - Math.floor((Layout.HEADER_BYTES + firstSlot) / slotBytes) <= SlabInfo.BIAS_MASK;
 }), "the packed info word finds exactly the slot starts, and stays inside the nibble table");
 assertLayout(listIndexOf(2 ** 32 - 8) < Layout.FL_COUNT * Layout.SL_COUNT, "the largest block has a list");
