@@ -209,9 +209,16 @@ export class Heap extends TlsfBlocks implements Allocator {
   }
 
   private freeLarge(p: number): void {
-    this.checkPointerRange(p); // free checked p against the committed end only
-    const size = this.usedBlockSize(p);
-    this.subtractLiveBytes(this.requestedOf(p, size));
+    const top = this.top; // free checked p against the committed end only
+    const word = this.words[(p - 4) >>> 2]!;
+    const size = word & Layout.SIZE_MASK;
+    const requested = this.requestedOf(p, size);
+    const slack = size - Layout.HEADER_BYTES - requested;
+    if (p >= top || (word & Layout.FREE_BIT) !== 0 || size < Layout.MIN_BLOCK_BYTES || p - Layout.HEADER_BYTES + size > top || slack < 0 || slack > maxSlackFor(size - Layout.HEADER_BYTES)) {
+      this.checkPointerRange(p);
+      this.usedBlockSize(p); // throws the error that fits
+    }
+    this.subtractLiveBytes(requested);
     this.words[Word.TLSF_LIVE_BLOCKS]! -= 1;
     this.freeBlock(p, size);
   }

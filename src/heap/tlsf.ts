@@ -182,7 +182,6 @@ export class TlsfBlocks {
   private useBlock(p: number, blockSize: number, size: number, requested: number): void {
     const rest = blockSize - size;
     if (rest >= Layout.MIN_BLOCK_BYTES) {
-      this.words[(p - 4) >>> 2] = size | (this.words[(p - 4) >>> 2]! & Layout.PREV_FREE_BIT);
       this.markUsed(p, size, requested);
       this.markFree(p + size, rest);
       this.insertFree(p + size, rest);
