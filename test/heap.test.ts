@@ -69,6 +69,22 @@ describe("Heap: exact behaviour", () => {
     heap.check();
   });
 
+  it("counts mallocs and frees exactly past a slab's in-header malloc counter (2047) and its release", () => {
+    const heap = new Heap();
+    const keep = [heap.malloc(24), heap.malloc(24)];
+    for (let i = 0; i < 5000; i++) heap.free(heap.malloc(20 + (i % 5)));
+    let s = heap.stats();
+    assert.deepEqual([s.mallocCount, s.freeCount, s.liveBlocks, s.liveBytes, s.internalFragmentationBytes], [5002, 5000, 2, 48, 0]);
+    assert.equal(s.peakLiveBytes, 48 + 24);
+    heap.check();
+    // Fill past one slab so the first is full, then empty both: counts survive the release.
+    const many = Array.from({ length: 400 }, () => heap.malloc(24));
+    for (const p of [...many, ...keep]) heap.free(p);
+    s = heap.stats();
+    assert.deepEqual([s.mallocCount, s.freeCount, s.liveBlocks, s.liveBytes], [5402, 5402, 0, 0]);
+    heap.check();
+  });
+
   it("keeps exact stats: live, peak, rounding, extent, holes and fragmentation", () => {
     const heap = new Heap({ maxBytes: 2 ** 24 });
     const start = heap.stats().extentBytes;
