@@ -1,0 +1,96 @@
+/**
+ * One measurement of bench/heap.ts, run in a process of its own so that V8 sees one allocator on
+ * one kind of store (several kinds in one process make the allocator's code polymorphic, and
+ * slower). Prints the median ns per operation as JSON.
+ *
+ *   node dist/bench/heap-case.js pairs ALLOCATOR
+ *   node dist/bench/heap-case.js churn ALLOCATOR LIVE MIN_BYTES MAX_BYTES OPS SEED
+ *
+ * ALLOCATOR: heap:KIND (a Heap on that store kind), thi.ng (@thi.ng/malloc's MemPool), uint8array
+ * (pairs only: `new Uint8Array(32)`, left to the GC), bare (pairs only: a free list of 32-byte
+ * slots in an Int32Array, with no checks and no stats, the ceiling for typed-array code).
+ */
+import { MemPool } from "@thi.ng/malloc";
+import { Heap } from "../src/heap/heap.js";
+import type { StoreKind } from "../src/memory/store.js";
+import { medianMs, rng } from "./harness.js";
+
+interface MallocFree {
+  malloc(size: number): number;
+  free(ptr: number): unknown;
+}
+
+const PAIRS = 1_000_000;
+const PAIR_BYTES = 32;
+const REPS = 5;
+
+/** The allocator named on the command line, sized to hold `bytes` of blocks. */
+function allocatorFor(name: string, bytes: number): MallocFree {
+  if (name === "thi.ng") return new MemPool({ size: Math.min(2 ** 31, Math.max(1 << 24, bytes)) });
+  if (name === "bare") return new BareFreeList();
+  if (name.startsWith("heap:")) {
+    const kind = name.slice(5) as StoreKind;
+    const maxBytes = 2 ** 31;
+    // A fixed ArrayBuffer cannot grow: give it the room up front, as MemPool gets.
+    return new Heap({ kind, maxBytes, initialBytes: kind === "array-buffer" ? Math.min(maxBytes, Math.max(1 << 24, bytes)) : 1 << 16 });
+  }
+  throw new Error(`unknown allocator ${name}`);
+}
+
+/** A free list of 32-byte slots threaded through an Int32Array: what a pair costs at the least. */
+class BareFreeList implements MallocFree {
+  private readonly words = new Int32Array(1 << 16);
+  private top = 64;
+
+  malloc(): number {
+    const words = this.words;
+    const head = words[0]!;
+    if (head === 0) return (this.top += PAIR_BYTES) - PAIR_BYTES;
+    words[0] = words[head >>> 2]!;
+    return head;
+  }
+
+  free(ptr: number): void {
+    this.words[ptr >>> 2] = this.words[0]!;
+    this.words[0] = ptr;
+  }
+}
+
+function pairs(name: string): number {
+  let ms: number;
+  if (name === "uint8array") {
+    let sink = 0;
+    ms = medianMs(REPS, () => {
+      for (let i = 0; i < PAIRS; i++) sink += new Uint8Array(PAIR_BYTES).length;
+    });
+    if (sink === 0) throw new Error("unreachable");
+  } else {
+    const a = allocatorFor(name, 0);
+    ms = medianMs(REPS, () => {
+      for (let i = 0; i < PAIRS; i++) a.free(a.malloc(PAIR_BYTES));
+    });
+  }
+  return (ms * 1e6) / PAIRS;
+}
+
+/** Fills `live` blocks of random sizes, then frees a random one and mallocs another, `ops` times in all. */
+function churn(name: string, live: number, minBytes: number, maxBytes: number, ops: number, seed: number): number {
+  const a = allocatorFor(name, live * (maxBytes + 64) * 1.25);
+  const random = rng(seed);
+  const sizes = Uint32Array.from({ length: 1 << 16 }, () => minBytes + Math.floor(random() * (maxBytes - minBytes + 1)));
+  const victims = Uint32Array.from({ length: 1 << 16 }, () => Math.floor(random() * live));
+  const ptrs = new Uint32Array(live);
+  for (let i = 0; i < live; i++) ptrs[i] = a.malloc(sizes[i & 0xffff]!);
+  const ms = medianMs(REPS, () => {
+    for (let i = 0; i < ops; i += 2) {
+      const v = victims[(i >>> 1) & 0xffff]!;
+      a.free(ptrs[v]!);
+      ptrs[v] = a.malloc(sizes[(i * 7) & 0xffff]!);
+    }
+  });
+  return (ms * 1e6) / ops;
+}
+
+const [what, name, ...args] = process.argv.slice(2);
+const nsPerOp = what === "pairs" ? pairs(name!) : churn(name!, ...(args.map(Number) as [number, number, number, number, number]));
+console.log(JSON.stringify({ nsPerOp }));
