@@ -4,10 +4,14 @@
  * Throwing one never leaves an allocator half-changed: validation happens before mutation.
  */
 
-/** Formats a value for a message: numbers as themselves (NaN, -1, 1.5), anything else quoted. */
+/**
+ * Formats a value for a message: numbers as themselves (NaN, -1, 1.5), strings quoted,
+ * undefined, null and booleans by name, anything else with its type (`object [object Object]`).
+ */
 export function show(value: unknown): string {
   if (typeof value === "number" || typeof value === "bigint") return String(value);
   if (typeof value === "string") return JSON.stringify(value);
+  if (value === undefined || value === null || typeof value === "boolean") return String(value);
   return `${typeof value} ${String(value)}`;
 }
 

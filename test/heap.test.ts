@@ -270,6 +270,20 @@ describe("Heap: bad input never corrupts it", () => {
       assert.equal(snapshot(), before);
     });
   }
+  const messages: [unknown, string][] = [
+    [NaN, "invalid size NaN: must be a number, not NaN"],
+    [-1, "invalid size -1: must not be negative"],
+    [1.5, "invalid size 1.5: must be a whole number of bytes"],
+    ["12", 'invalid size "12": must be a number'],
+    [undefined, "invalid size undefined: must be a number"],
+    [null, "invalid size null: must be a number"],
+    [{}, "invalid size object [object Object]: must be a number"],
+  ];
+  for (const [size, message] of messages) {
+    it(`malloc(${String(size)}) names the value: ${message}`, () => {
+      assert.throws(() => heap.malloc(size as number), { name: "InvalidSizeError", message });
+    });
+  }
   for (const align of [0, 3, 12, 2 ** 17, 0.5, NaN]) {
     it(`malloc(8, ${align}) throws InvalidAlignmentError`, () => {
       assert.throws(() => heap.malloc(8, align), InvalidAlignmentError);
