@@ -186,6 +186,29 @@ describe("Arena", () => {
     assert.equal(s.liveBlocks, 0);
   });
 
+  it("counts mallocs and frees exactly across frees, releases, moves and reset", () => {
+    const arena = new Arena();
+    for (let i = 0; i < 5; i++) arena.malloc(16);
+    assert.equal(arena.stats().mallocCount, 5);
+    arena.check();
+    const mark = arena.mark();
+    const a = arena.malloc(8);
+    arena.malloc(24);
+    arena.check();
+    arena.release(mark);
+    assert.deepEqual([arena.stats().mallocCount, arena.stats().freeCount], [7, 2]);
+    const b = arena.malloc(8);
+    arena.malloc(8);
+    arena.realloc(b, 64); // moved: one more malloc and one more free
+    assert.equal(a, b);
+    arena.check();
+    assert.deepEqual([arena.stats().mallocCount, arena.stats().freeCount, arena.stats().liveBlocks], [10, 3, 7]);
+    arena.reset();
+    arena.malloc(8);
+    arena.check();
+    assert.deepEqual([arena.stats().mallocCount, arena.stats().freeCount, arena.stats().liveBlocks], [11, 10, 1]);
+  });
+
   it("check() catches corruption", () => {
     const arena = new Arena();
     const a = arena.malloc(16);

@@ -132,6 +132,55 @@ describe("Pool", () => {
     pool.check();
   });
 
+  it("a slab that empties starts afresh: it hands out objects by bump, in address order", () => {
+    const pool = new Pool({ objectBytes: 32, slabBytes: 1024 });
+    const n = pool.objectsPerSlab;
+    const first = Array.from({ length: n }, () => pool.malloc(32));
+    const random = rng(7);
+    for (const p of [...first].sort(() => random() - 0.5)) pool.free(p);
+    pool.check();
+    const again = Array.from({ length: n }, () => pool.malloc(32));
+    assert.deepEqual(again, first, "bump order, not the order of the frees");
+    pool.check();
+  });
+
+  it("detects a double free and a use of an object freed before its slab emptied", () => {
+    const pool = new Pool({ objectBytes: 32, slabBytes: 1024 });
+    const a = pool.malloc(32);
+    const b = pool.malloc(32);
+    pool.free(a);
+    pool.free(b); // the slab empties and starts afresh: a and b lie above its bump now
+    pool.check();
+    assert.throws(() => pool.free(a), DoubleFreeError);
+    assert.throws(() => pool.free(b), DoubleFreeError);
+    assert.throws(() => pool.usableSize(b), /freed/);
+    assert.throws(() => pool.realloc(a, 8), /freed/);
+    assert.throws(() => pool.free(b + pool.stride), /never allocated/);
+    assert.throws(() => pool.free(b + 8), /not the start/);
+    assert.equal(pool.malloc(32), a, "the slab's first object again");
+    assert.throws(() => pool.free(b), DoubleFreeError, "still free: above the bump, below the high mark");
+    pool.check();
+    const s = pool.stats();
+    assert.equal(s.mallocCount, 3);
+    assert.equal(s.freeCount, 2);
+    assert.equal(s.liveBlocks, 1);
+  });
+
+  it("free's division-free slot check accepts exactly the carved objects, for many strides", () => {
+    for (const objectBytes of [1, 8, 9, 24, 40, 48, 56, 100, 248, 1000]) {
+      const pool = new Pool({ objectBytes, slabBytes: 4096 });
+      const live = new Set([pool.malloc(1), pool.malloc(1), pool.malloc(1)]);
+      const extent = pool.stats().extentBytes;
+      for (let ptr = -8; ptr < extent + 64; ptr++) {
+        if (live.has(ptr)) continue;
+        assert.throws(() => pool.free(ptr), InvalidFreeError, `objectBytes ${objectBytes}, offset ${ptr}`);
+      }
+      for (const ptr of live) pool.free(ptr);
+      pool.check();
+      assert.equal(pool.stats().freeCount, 3);
+    }
+  });
+
   it("exposes objects as typed-array indices, not views", () => {
     const pool = new Pool({ objectBytes: 24 });
     const p = pool.malloc(24);

@@ -12,13 +12,16 @@
  *
  * Control block (u32 words, then f64 gauges and counters)
  *   0 MAGIC │ 4 TOP │ 8 LAST │ 12 CURRENT_FRAME │ 16 FRAME_SERIAL │ 20 LIMIT
- *   24 (unused) │ 32 LIVE_BYTES (u32) │ 40 PEAK_LIVE_BYTES (u32) │ 48 PEAK_EXTENT_BYTES
+ *   24 MALLOCS (u32) │ 32 LIVE_BYTES (u32) │ 40 PEAK_LIVE_BYTES (u32) │ 48 PEAK_EXTENT_BYTES
  *   56 MALLOC_COUNT │ 64 FREE_COUNT
  *   Live bytes fit a u32 (they are bytes of the store); the counters are f64 (exact to 2^53).
  *   TOP: the end of the last block; LAST: the last block's header (0: none); LIMIT: committed
  *   bytes when last grown, malloc's bound without asking the store. CURRENT_FRAME and
- *   FRAME_SERIAL are the Stack's (see stack.ts); an Arena keeps them 0. Live blocks are not
- *   stored: they are MALLOC_COUNT - FREE_COUNT (blocks released, reset or moved count as freed).
+ *   FRAME_SERIAL are the Stack's (see stack.ts); an Arena keeps them 0.
+ *   MALLOCS: mallocs since the peaks were last noted, when they move into MALLOC_COUNT, so
+ *   malloc adds to a u32 word, not an f64. Each of them raised TOP by 8 bytes or more, and only
+ *   what notes the peaks lowers TOP, so MALLOCS stays below 2^29. Live blocks are not stored:
+ *   they are MALLOC_COUNT + MALLOCS - FREE_COUNT (blocks released, reset or moved count as freed).
  *
  * Block: a header at h (8-aligned), then `size` payload bytes at h + 8
  *   h          h+4                          h+8
@@ -32,11 +35,15 @@
  * Invariants (checked by `check()`)
  *   header(first) = DATA_START;  header(next) = roundUp(end(block), 8);  TOP = end(LAST) or DATA_START
  *   LAST = 0 ⇔ TOP = DATA_START;  KIND(LAST) ∉ {DEAD, PAD};  TOP <= LIMIT <= committedBytes
- *   MALLOC_COUNT - FREE_COUNT = #LIVE blocks;  LIVE_BYTES = Σ size of LIVE blocks
+ *   MALLOC_COUNT + MALLOCS - FREE_COUNT = #LIVE blocks;  8·MALLOCS <= TOP - DATA_START
+ *   LIVE_BYTES = Σ size of LIVE blocks
  *   frames: the CURRENT_FRAME chain visits every FRAME block, serials strictly decreasing
  *
  * Peaks are noted lazily: live bytes and TOP only rise in malloc and realloc, so it is enough to
  * record them just before anything lowers them (and in stats()), keeping malloc a few stores.
+ * malloc's one check of its size is that it is a u32 whose block fits below LIMIT (no larger
+ * than the store, so no larger than maxBlockBytes): anything else takes the slow path, which
+ * checks the size precisely.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, UnsupportedOperationError } from "../errors.js";
@@ -56,6 +63,7 @@ const enum Ctrl {
   CURRENT_FRAME = 12,
   FRAME_SERIAL = 16,
   LIMIT = 20,
+  MALLOCS = 24,
   LIVE_BYTES = 32,
   PEAK_LIVE_BYTES = 40,
   PEAK_EXTENT_BYTES = 48,
@@ -104,22 +112,26 @@ export abstract class BumpAllocator implements Allocator {
   // ---- Fast path ----------------------------------------------------------------------------
 
   malloc(size: number, align = 8): number {
-    if (!((size >>> 0) === size && size <= this.maxBlockBytes)) checkSize(size, this.maxBlockBytes);
     const u32 = this.store.u32;
     const header = ((u32[Ctrl.TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
     const end = header + Hdr.BYTES + size;
-    if (align !== 8 || end > u32[Ctrl.LIMIT >>> 2]!) return this.appendBlock(size, align, Kind.LIVE);
+    if (!((size >>> 0) === size && align === 8 && end <= u32[Ctrl.LIMIT >>> 2]!)) return this.mallocSlow(size, align);
     u32[header >>> 2] = size;
     u32[(header >>> 2) + 1] = u32[Ctrl.LAST >>> 2]!;
     u32[Ctrl.TOP >>> 2] = end;
     u32[Ctrl.LAST >>> 2] = header;
-    const f64 = this.store.f64;
     u32[Ctrl.LIVE_BYTES >>> 2]! += size;
-    f64[Ctrl.MALLOC_COUNT >>> 3]!++;
+    u32[Ctrl.MALLOCS >>> 2]!++;
     return header + Hdr.BYTES;
   }
 
   // ---- Slow paths ---------------------------------------------------------------------------
+
+  /** Any size (checked here), any alignment, or a block the store must grow for. */
+  private mallocSlow(size: number, align: number): number {
+    checkSize(size, this.maxBlockBytes);
+    return this.appendBlock(size, align, Kind.LIVE);
+  }
 
   /**
    * Appends a block of `kind` with its payload aligned to `align`, growing the store if needed,
@@ -146,7 +158,7 @@ export abstract class BumpAllocator implements Allocator {
     u32[Ctrl.LAST >>> 2] = header;
     if (kind === Kind.LIVE) {
       u32[Ctrl.LIVE_BYTES >>> 2]! += size;
-      this.store.f64[Ctrl.MALLOC_COUNT >>> 3]!++;
+      u32[Ctrl.MALLOCS >>> 2]!++;
     }
     return payload;
   }
@@ -311,12 +323,14 @@ export abstract class BumpAllocator implements Allocator {
     return h;
   }
 
-  /** Records the peaks before something lowers live bytes or the top. */
+  /** Records the peaks (and moves MALLOCS into MALLOC_COUNT) before something lowers live bytes or the top. */
   protected notePeaks(): void {
     const u32 = this.store.u32;
     const f64 = this.store.f64;
     u32[Ctrl.PEAK_LIVE_BYTES >>> 2] = Math.max(u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!, u32[Ctrl.LIVE_BYTES >>> 2]!);
     f64[Ctrl.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!, this.top);
+    f64[Ctrl.MALLOC_COUNT >>> 3]! += u32[Ctrl.MALLOCS >>> 2]!;
+    u32[Ctrl.MALLOCS >>> 2] = 0;
   }
 
   // ---- Stats, walk, check -------------------------------------------------------------------
@@ -388,8 +402,10 @@ export abstract class BumpAllocator implements Allocator {
         frames.add(h);
       }
     }
-    const counted = f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!;
-    if (counted !== liveBlocks) fail(`MALLOC_COUNT - FREE_COUNT = ${counted} but ${liveBlocks} live blocks`);
+    const mallocs = u32[Ctrl.MALLOCS >>> 2]!;
+    if (mallocs * 8 > top - Ctrl.DATA_START) fail(`MALLOCS ${mallocs} is more than TOP ${top} allows`);
+    const counted = f64[Ctrl.MALLOC_COUNT >>> 3]! + mallocs - f64[Ctrl.FREE_COUNT >>> 3]!;
+    if (counted !== liveBlocks) fail(`MALLOC_COUNT + MALLOCS - FREE_COUNT = ${counted} but ${liveBlocks} live blocks`);
     if (u32[Ctrl.LIVE_BYTES >>> 2] !== liveBytes) fail(`LIVE_BYTES ${u32[Ctrl.LIVE_BYTES >>> 2]} but live blocks hold ${liveBytes}`);
     let chained = 0;
     let serial = Infinity;
