@@ -236,3 +236,16 @@ describe("HardenedHeap: the header", () => {
     assert.equal(used.length, 2);
   });
 });
+
+describe("HardenedHeap: views", () => {
+  test("are the store's, as on Heap: a block written through h.u32 keeps its contents", () => {
+    const h = new HardenedHeap();
+    const p = h.malloc(8);
+    assert.equal(h.u32, h.store.u32);
+    assert.equal(h.i32, h.store.i32);
+    h.u32[p >>> 2] = 0xdeadbeef;
+    assert.equal(h.store.u32[p >>> 2], 0xdeadbeef);
+    h.free(p);
+    h.check();
+  });
+});

@@ -454,4 +454,15 @@ describe("DebugHeap: the user's view and the stores", () => {
       d.check();
     });
   }
+
+  test("the views are the store's, as on Heap: a write through d.u8 past the end is caught", () => {
+    const d = new DebugHeap();
+    const p = d.malloc(16);
+    assert.equal(d.u8, d.store.u8);
+    assert.equal(d.f64, d.store.f64);
+    d.f64[p / 8] = 2.5;
+    assert.equal(d.store.f64[p / 8], 2.5);
+    d.u8[p + 16] = 1;
+    assert.throws(() => d.free(p), BufferOverflowError);
+  });
 });

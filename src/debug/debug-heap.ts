@@ -140,6 +140,12 @@ export class DebugHeap implements Allocator {
     return this.inner.store;
   }
 
+  /** The store's views, as on `Heap`; re-read them after any call that may grow the heap. */
+  get u8(): Uint8Array { return this.store.u8; }
+  get u32(): Uint32Array { return this.store.u32; }
+  get i32(): Int32Array { return this.store.i32; }
+  get f64(): Float64Array { return this.store.f64; }
+
   /** Capture a stack on every call from now on (or stop). */
   get captureStacks(): boolean {
     return this.sites.captureStacks;

@@ -108,6 +108,12 @@ export class HardenedHeap implements Allocator {
     return this.byteStore;
   }
 
+  /** The store's views, as on `Heap`; re-read them after any call that may grow the heap. */
+  get u8(): Uint8Array { return this.store.u8; }
+  get u32(): Uint32Array { return this.store.u32; }
+  get i32(): Int32Array { return this.store.i32; }
+  get f64(): Float64Array { return this.store.f64; }
+
   malloc(size: number, align = 8): number {
     if (!((size >>> 0) === size && size <= MAX_STORE_BYTES)) checkSize(size, MAX_STORE_BYTES);
     let shift = 0;
