@@ -13,10 +13,11 @@
  * Pool, Heap and Arena run on each byte store kind (the kind decides how fast a typed-array
  * access is); the baselines do not depend on it. Each case runs `reps` times after a warm-up;
  * the median counts. Run: node --expose-gc dist/bench/pool-arena.js [objects] [reps] [kinds,...]
- * (one kind per process keeps the JIT's type feedback from mixing typed arrays of several kinds).
+ * (each kind in a process of its own, so the JIT's type feedback never mixes typed arrays of several kinds).
  */
 import { performance } from "node:perf_hooks";
-import { pathToFileURL } from "node:url";
+import { execFileSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Arena } from "../src/allocators/arena.js";
 import { Pool } from "../src/allocators/pool.js";
 import { Heap } from "../src/heap/heap.js";
@@ -176,15 +177,33 @@ function medianMs(reps: number, fn: () => void, collect = false): number {
   return times[Math.floor(times.length / 2)]!;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const kinds = process.argv[4]?.split(",") as StoreKind[] | undefined;
-  const r = benchPoolArena(Number(process.argv[2] ?? 1_000_000), Number(process.argv[3] ?? 7), kinds ?? KINDS);
+/**
+ * One store kind per process: with several kinds, this script runs itself once per kind (`--json`
+ * prints one kind's result) and prints one table, each row with the baselines of its own process.
+ */
+function main(args: string[]): void {
+  const json = args.includes("--json");
+  const [objectsArg, repsArg, kindsArg] = args.filter((a) => a !== "--json");
+  const objects = Number(objectsArg ?? 1_000_000);
+  const reps = Number(repsArg ?? 7);
+  const kinds = (kindsArg?.split(",") as StoreKind[] | undefined) ?? KINDS;
+  if (json) {
+    console.log(JSON.stringify(benchPoolArena(objects, reps, kinds)));
+    return;
+  }
+  const results = kinds.map((kind) => {
+    const out = execFileSync(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), String(objects), String(reps), kind, "--json"], { encoding: "utf8" });
+    return JSON.parse(out) as PoolArenaResult;
+  });
   const f = (n: number) => n.toFixed(2);
-  console.log(`${r.objects} objects of ${r.objectBytes} bytes, median of ${r.reps}${r.gcExposed ? "" : " (run with --expose-gc to time the GC of the Uint8Arrays)"}`);
-  console.log(`baselines: new Uint8Array(48) ${f(r.uint8arrayMs)} ms, bare top += 48 bump ${f(r.bareBumpMs)} ms, bare free list ${f(r.bareFreeListMs)} ms (churn ${f(r.bareFreeListChurnMs)} ms)`);
-  console.log("| store kind | pool ms | heap ms | pool vs Uint8Array | pool vs heap | churn: pool / heap ms | churn: pool vs heap | arena ms | arena / bare bump |");
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-  for (const k of r.kinds) {
-    console.log(`| ${k.kind} | ${f(k.poolMs)} | ${f(k.heapMs)} | ${f(k.poolVsUint8Array)}x faster | ${f(k.poolVsHeap)}x faster | ${f(k.poolChurnMs)} / ${f(k.heapChurnMs)} | ${f(k.poolVsHeapChurn)}x faster | ${f(k.arenaMs)} | ${f(k.arenaVsBareBump)}x |`);
+  console.log(`${objects.toLocaleString("en-US")} objects of ${OBJECT_BYTES} bytes, median of ${reps}, each store kind in a process of its own with its own baselines`);
+  if (!results[0]?.gcExposed) console.log("(run with --expose-gc to time the GC of the Uint8Arrays)");
+  console.log("| store kind | pool ms | heap ms | new Uint8Array(48) ms | pool vs Uint8Array | pool vs heap | churn: pool / heap ms | churn: pool vs heap | bare free list ms | arena ms | bare bump ms | arena / bare bump |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const r of results) {
+    const k = r.kinds[0]!;
+    console.log(`| ${k.kind} | ${f(k.poolMs)} | ${f(k.heapMs)} | ${f(r.uint8arrayMs)} | ${f(k.poolVsUint8Array)}x faster | ${f(k.poolVsHeap)}x faster | ${f(k.poolChurnMs)} / ${f(k.heapChurnMs)} | ${f(k.poolVsHeapChurn)}x faster | ${f(r.bareFreeListMs)} | ${f(k.arenaMs)} | ${f(r.bareBumpMs)} | ${f(k.arenaVsBareBump)}x |`);
   }
 }
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main(process.argv.slice(2));
