@@ -30,7 +30,8 @@ export type { ReplayFailure, ReplayFailureKind, ReplayOptions, ReplayResult } fr
 export type { TimeSeries } from "./trace/samples.js";
 export { traceStats } from "./trace/stats.js";
 export type { HistogramBucket, TraceStats } from "./trace/stats.js";
-export { Pool, DEFAULT_OBJECT_BYTES as POOL_DEFAULT_OBJECT_BYTES, POOL_MAX_ALIGN } from "./allocators/pool.js";
+export { Pool } from "./allocators/pool.js";
+export { DEFAULT_OBJECT_BYTES as POOL_DEFAULT_OBJECT_BYTES, POOL_MAX_ALIGN } from "./allocators/pool-layout.js";
 export type { PoolOptions } from "./allocators/pool.js";
 export { Arena, InvalidMarkError } from "./allocators/arena.js";
 export type { ArenaOptions } from "./allocators/arena.js";

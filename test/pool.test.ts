@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DoubleFreeError, HeapCorruptionError, InvalidAlignmentError, InvalidFreeError, InvalidSizeError } from "../src/errors.js";
-import { Pool, POOL_CONTROL_BYTES } from "../src/allocators/pool.js";
+import { Pool } from "../src/allocators/pool.js";
+import { POOL_CONTROL_BYTES } from "../src/allocators/pool-layout.js";
 import { ReferenceModel, rng } from "./support/model.js";
 import { STORE_KINDS } from "./support/kinds.js";
 

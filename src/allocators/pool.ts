@@ -3,150 +3,18 @@
  * free list (or carves the next never-used slot) and free pushes it back: O(1) both ways.
  * Everything, lists and counters included, lives in the byte store.
  *
- * Store
- *   0                CONTROL_BYTES     + slabBytes         + 2·slabBytes            extent
- *   ┌────────────────┬─────────────────┬───────────────────┬─── ... ───┬─────────────┐
- *   │ control block  │ slab 0          │ slab 1            │           │ slab n-1    │ (committed)
- *   └────────────────┴─────────────────┴───────────────────┴─── ... ───┴─────────────┘
- *   slab k starts at CONTROL_BYTES + k·slabBytes; slabBytes is a power of two, so the slab of an
- *   offset is one shift.
- *
- * Control block (u32 words, then f64 gauges and counters)
- *   0 MAGIC │ 4 OBJECT_BYTES │ 8 SLAB_BYTES │ 12 SLAB_COUNT │ 16 AVAILABLE_HEAD │ 20 EMPTY_HEAD
- *   24 LIVE_HEADROOM (u32) │ 28 PEAK_LIVE_BYTES (u32) │ 32 PEAK_EXTENT_BYTES │ 40 MALLOC_COUNT │ 48 (unused)
- *   Live bytes are not stored: they are PEAK_LIVE_BYTES - LIVE_HEADROOM, so malloc updates one
- *   word for both (both fit a u32: they are bytes of the store). The f64s are exact to 2^53.
- *   MALLOC_COUNT holds the mallocs folded out of the slabs; mallocCount = MALLOC_COUNT + Σ
- *   (carved + pops) over the slabs in use, and freeCount = mallocCount - live objects (reset()
- *   counts as freeing them). So a malloc that carves counts nothing.
- *
- * Slab
- *   slab      +4     +8     +12    +16     +20    +24    +28     +32
- *   ┌─────────┬──────┬──────┬──────┬───────┬──────┬──────┬───────┬────────────┬────────┬─────┬─────┐
- *   │free head│ freed│ next │ prev │ state │ bump │ high │ pops  │ slot header│ object │ ... │ pad │
- *   └─────────┴──────┴──────┴──────┴───────┴──────┴──────┴───────┴────────────┴────────┴─────┴─────┘
- *   Slot i: an 8-byte header at slab + SLAB_HEADER_BYTES + i·stride, the object right after it
- *   (8-aligned). stride = 8 + objectBytes rounded up to 8.
- *
- *   slot header   ptr-8                      ptr-4
- *                 ┌──────────────────────────┬──────────────────────────┐
- *                 │ 1 + requested (live)     │ next free object         │
- *                 │ 0 (free)                 │ (0 ends the list)        │
- *                 └──────────────────────────┴──────────────────────────┘
- *   bump: the first object not handed out since the slab was last empty. A slab that empties
- *   starts afresh (bump back to the first object, free list dropped), so malloc carves by bump,
- *   with no dependent load, until objects are freed into a slab that still has live ones.
- *   high: the highest bump before the slab last emptied; the objects in [bump, high) are free,
- *   so free() of one is a double free, and objects at or above max(bump, high) were never allocated.
- *   freed: stride × the objects on the free list, so live = (bump - first object - freed) / stride
- *   and free sees the slab empty when freed reaches bump - first object.
- *   pops: mallocs from the free list since the slab was last empty (folded into MALLOC_COUNT when
- *   it empties, and at 2^30 so it stays a small integer).
- *   The header costs 8 bytes per object and buys exact double-free detection and the request
- *   sizes, without touching a second cache line (a side table measured twice as slow).
- *
- * Slab lists (doubly linked through next/prev, heads in the control block)
- *   AVAILABLE: the head is the slab malloc takes from; the others have free slots and live objects.
- *   EMPTY:     no live objects, reused before the store grows. FULL slabs are in no list.
- *   A slab that empties at the top of the store is released (the extent drops, and the store
- *   shrinks where it can); the head is kept even when empty so alloc/free pairs do not thrash.
- *
- * Invariants (checked by `check()`), with carved = (bump - first object) / stride
- *   CONTROL_BYTES + SLAB_COUNT·slabBytes <= committedBytes
- *   per slab: live = #{carved slots with a live header};  |free list| = carved - live = freed / stride
- *   per slab: high is a slot boundary;  slots in [bump, high) have a free header;  pops < 2^30
- *   EMPTY slab: carved = pops = 0 (it started afresh when it emptied, so a release loses no count)
- *   state FULL ⇒ live = objectsPerSlab;  EMPTY ⇒ live = 0;  AVAILABLE, not head ⇒ 0 < live < objectsPerSlab
- *   state = AVAILABLE ⇔ slab is on the available list; state = EMPTY ⇔ on the empty list
- *   the top slab is not EMPTY;  PEAK_LIVE_BYTES - LIVE_HEADROOM = Σ (live header - 1) >= 0
- *   bump = 0 in every slab-sized stretch of committed bytes above the slabs in use, so free's
- *   O(1) check (offset on a slot boundary, below its slab's bump) needs no slab count
- *
- * Sizes: malloc(size) with size > objectBytes throws InvalidSizeError (like any invalid size),
- * so a trace meant for a general allocator fails loudly instead of looking out of memory.
- *
- * free's O(1) check that an offset is an object's uses no division: with stride = odd·2^k and
- * delta = offset - the slab's first object (as a u32), rotr(delta · odd⁻¹ mod 2^32, k) is
- * delta / stride when stride divides delta and above 2^32 / stride otherwise (Granlund and
- * Montgomery, "Division by invariant integers using multiplication", §9), so it is below
- * objectsPerSlab exactly for the slab's object offsets.
+ * The bytes and the invariants are drawn in pool-layout.ts; `check()` is pool-check.ts.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
-import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
+import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { checkPool } from "./pool-check.js";
+import { Ctrl, Fold, type ListHead, POOL_MAGIC, POOL_MAX_ALIGN, type PoolGeometry, poolGeometry, Slab, SlabState, Slot } from "./pool-layout.js";
 import { checkAlign, checkSize } from "./validate.js";
 
-// ---- May be tuned ---------------------------------------------------------------------------
-/** Object size when none is given: a cache line. */
-export const DEFAULT_OBJECT_BYTES = 64;
-/** Smallest slab; larger objects get the smallest power of two holding MIN_OBJECTS_PER_SLAB. */
-export const DEFAULT_SLAB_BYTES = 16384;
-export const MIN_OBJECTS_PER_SLAB = 8;
-/** Largest object size a pool accepts. */
-export const MAX_OBJECT_BYTES = 1 << 24;
-
-// ---- Layout: do not modify ------------------------------------------------------------------
-/** Every object is 8-aligned: the largest alignment malloc accepts. */
-export const POOL_MAX_ALIGN = 8;
-const POOL_MAGIC = 0x4c4f4f50; // "POOL"
-
-// Byte offsets as const enums: tsc inlines them as literals, so the fast path does not load
-// module-level constants (each such load also checks the binding is initialized).
-const enum Ctrl {
-  MAGIC = 0,
-  OBJECT_BYTES = 4,
-  SLAB_BYTES = 8,
-  SLAB_COUNT = 12,
-  AVAILABLE_HEAD = 16,
-  EMPTY_HEAD = 20,
-  LIVE_HEADROOM = 24,
-  PEAK_LIVE_BYTES = 28,
-  PEAK_EXTENT_BYTES = 32,
-  MALLOC_COUNT = 40,
-  BYTES = 64,
-}
-export const POOL_CONTROL_BYTES = Ctrl.BYTES;
-
-const enum Slab {
-  FREE_HEAD = 0,
-  FREED = 4,
-  NEXT = 8,
-  PREV = 12,
-  STATE = 16,
-  BUMP = 20,
-  HIGH = 24,
-  POPS = 28,
-  HEADER_BYTES = 32,
-  /** The first object: after the slab header and its slot header. */
-  FIRST_OBJECT = 40,
-}
-export const SLAB_HEADER_BYTES = Slab.HEADER_BYTES;
-
-/** Slot header words, from the object's offset. */
-const enum Slot {
-  HEADER_BYTES = 8,
-  REQUESTED = -8,
-  NEXT_FREE = -4,
-  /** The REQUESTED word of a free object. */
-  FREE = 0,
-}
-export const SLOT_HEADER_BYTES = Slot.HEADER_BYTES;
-
-const enum SlabState {
-  AVAILABLE = 1,
-  FULL = 2,
-  EMPTY = 3,
-}
-type ListHead = Ctrl.AVAILABLE_HEAD | Ctrl.EMPTY_HEAD;
-
-/** A slab's POPS word is folded into MALLOC_COUNT when it reaches this (it stays a small integer). */
-const enum Fold {
-  POPS = 0x40000000,
-}
-
 export interface PoolOptions extends AllocatorStoreOptions {
-  /** Bytes per object. @defaultValue 64 (DEFAULT_OBJECT_BYTES) */
+  /** Bytes per object. @defaultValue 64 (DEFAULT_OBJECT_BYTES, pool-layout.ts) */
   objectBytes?: number;
   /** Bytes per slab, a power of two. @defaultValue 16384, or more to hold 8 objects */
   slabBytes?: number;
@@ -170,35 +38,26 @@ export class Pool implements Allocator {
   /** stride = odd · 2^strideZeros; strideInverse = odd⁻¹ mod 2^32 (as an int32). */
   private readonly strideZeros: number;
   private readonly strideInverse: number;
+  /** The sizes above, as one object for check(). */
+  private readonly geometry: PoolGeometry;
 
   constructor(options: PoolOptions = {}) {
-    const objectBytes = options.objectBytes ?? DEFAULT_OBJECT_BYTES;
-    if (!(Number.isSafeInteger(objectBytes) && objectBytes >= 1 && objectBytes <= MAX_OBJECT_BYTES)) {
-      throw new InvalidSizeError(objectBytes, `objectBytes must be an integer from 1 to ${MAX_OBJECT_BYTES}`);
-    }
-    this.objectBytes = objectBytes;
-    this.stride = Slot.HEADER_BYTES + Math.ceil(objectBytes / 8) * 8;
-    const smallest = Slab.HEADER_BYTES + MIN_OBJECTS_PER_SLAB * this.stride;
-    const slabBytes = options.slabBytes ?? Math.max(DEFAULT_SLAB_BYTES, 2 ** Math.ceil(Math.log2(smallest)));
-    if (!(Number.isSafeInteger(slabBytes) && slabBytes >= 64 && (slabBytes & (slabBytes - 1)) === 0)) {
-      throw new InvalidSizeError(slabBytes, "slabBytes must be a power of two, at least 64");
-    }
-    this.slabBytes = slabBytes;
-    this.slabMask = slabBytes - 1;
-    this.objectsPerSlab = Math.floor((slabBytes - Slab.HEADER_BYTES) / this.stride);
-    if (this.objectsPerSlab < 1) throw new InvalidSizeError(slabBytes, `slabBytes cannot hold one ${objectBytes}-byte object`);
-    this.objectsEnd = Slab.FIRST_OBJECT + this.objectsPerSlab * this.stride;
-    this.strideZeros = 31 - Math.clz32(this.stride & -this.stride);
-    const odd = this.stride >>> this.strideZeros;
-    let inverse = odd; // Newton's iteration doubles the correct low bits: 3, 6, 12, 24, 48
-    for (let i = 0; i < 4; i++) inverse = Math.imul(inverse, 2 - Math.imul(odd, inverse));
-    this.strideInverse = inverse;
+    const g = poolGeometry(options.objectBytes, options.slabBytes);
+    this.geometry = g;
+    this.objectBytes = g.objectBytes;
+    this.slabBytes = g.slabBytes;
+    this.stride = g.stride;
+    this.objectsPerSlab = g.objectsPerSlab;
+    this.objectsEnd = g.objectsEnd;
+    this.strideZeros = g.strideZeros;
+    this.strideInverse = g.strideInverse;
+    this.slabMask = g.slabBytes - 1;
     this.store = openStore(options, Ctrl.BYTES, this.name);
     const u32 = this.store.u32;
     this.store.u8.fill(0); // a store passed in may hold old bytes that look like slab headers
     u32[Ctrl.MAGIC >>> 2] = POOL_MAGIC;
-    u32[Ctrl.OBJECT_BYTES >>> 2] = objectBytes;
-    u32[Ctrl.SLAB_BYTES >>> 2] = slabBytes;
+    u32[Ctrl.OBJECT_BYTES >>> 2] = g.objectBytes;
+    u32[Ctrl.SLAB_BYTES >>> 2] = g.slabBytes;
     this.store.f64[Ctrl.PEAK_EXTENT_BYTES >>> 3] = Ctrl.BYTES;
   }
 
@@ -542,66 +401,6 @@ export class Pool implements Allocator {
   }
 
   check(): void {
-    const u32 = this.store.u32;
-    const fail = (message: string, offset?: number): never => {
-      throw new HeapCorruptionError(`pool: ${message}`, offset);
-    };
-    if (u32[Ctrl.MAGIC >>> 2] !== POOL_MAGIC) fail("bad magic in the control block", Ctrl.MAGIC);
-    if (u32[Ctrl.OBJECT_BYTES >>> 2] !== this.objectBytes || u32[Ctrl.SLAB_BYTES >>> 2] !== this.slabBytes) fail("control block geometry changed");
-    const count = u32[Ctrl.SLAB_COUNT >>> 2]!;
-    if (this.slabAt(count) > this.store.committedBytes) fail(`${count} slabs do not fit in ${this.store.committedBytes} committed bytes`);
-    const head = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
-    const listed = new Map<number, number>();
-    for (const list of [Ctrl.AVAILABLE_HEAD, Ctrl.EMPTY_HEAD] as const) {
-      let prev = 0;
-      for (let slab = u32[list >>> 2]!, n = 0; slab !== 0; prev = slab, slab = u32[(slab + Slab.NEXT) >>> 2]!, n++) {
-        if (n >= count || (slab - Ctrl.BYTES) % this.slabBytes !== 0 || slab >= this.slabAt(count)) fail("slab list runs outside the slabs or loops", slab);
-        if (u32[(slab + Slab.PREV) >>> 2] !== prev) fail("slab list prev link disagrees with next", slab);
-        if (listed.has(slab)) fail("slab on two lists", slab);
-        listed.set(slab, list === Ctrl.AVAILABLE_HEAD ? SlabState.AVAILABLE : SlabState.EMPTY);
-      }
-    }
-    let liveBytes = 0;
-    for (let k = 0; k < count; k++) {
-      const slab = this.slabAt(k);
-      const state = u32[(slab + Slab.STATE) >>> 2]!;
-      if ((listed.get(slab) ?? SlabState.FULL) !== state) fail(`slab state ${state} disagrees with its list`, slab);
-      const bump = u32[(slab + Slab.BUMP) >>> 2]!;
-      const carved = (bump - slab - Slab.FIRST_OBJECT) / this.stride;
-      if (!(Number.isInteger(carved) && carved >= 0 && carved <= this.objectsPerSlab)) fail(`bump ${bump} is not a slot boundary`, slab);
-      let live = 0;
-      for (let ptr = slab + Slab.FIRST_OBJECT; ptr < bump; ptr += this.stride) {
-        const recorded = u32[(ptr + Slot.REQUESTED) >>> 2]!;
-        if (recorded === Slot.FREE) continue;
-        if (recorded - 1 > this.objectBytes) fail(`object records ${recorded - 1} bytes, more than objectBytes`, ptr);
-        live++;
-        liveBytes += recorded - 1;
-      }
-      const high = u32[(slab + Slab.HIGH) >>> 2]!;
-      const highSlots = (high - slab - Slab.FIRST_OBJECT) / this.stride;
-      if (!(Number.isInteger(highSlots) && highSlots >= 0 && highSlots <= this.objectsPerSlab)) fail(`high ${high} is not a slot boundary`, slab);
-      for (let ptr = bump; ptr < high; ptr += this.stride) {
-        if (u32[(ptr + Slot.REQUESTED) >>> 2] !== Slot.FREE) fail("an object between bump and high is not free", ptr);
-      }
-      const pops = u32[(slab + Slab.POPS) >>> 2]!;
-      if (pops >= Fold.POPS || (state === SlabState.EMPTY && (carved !== 0 || pops !== 0))) fail(`${carved} carved, ${pops} pops: not folded`, slab);
-      let free = 0;
-      for (let ptr = u32[(slab + Slab.FREE_HEAD) >>> 2]!; ptr !== 0; ptr = u32[(ptr + Slot.NEXT_FREE) >>> 2]!, free++) {
-        if (free >= carved || ptr <= slab || ptr >= bump || (ptr - slab - Slab.FIRST_OBJECT) % this.stride !== 0) fail("free list leaves its slab's carved objects or loops", ptr);
-        if (u32[(ptr + Slot.REQUESTED) >>> 2] !== Slot.FREE) fail("a live object is on the free list", ptr);
-      }
-      if (free !== carved - live) fail(`${free} objects on the free list, expected ${carved - live}`, slab);
-      if (u32[(slab + Slab.FREED) >>> 2] !== free * this.stride) fail(`freed ${u32[(slab + Slab.FREED) >>> 2]} but ${free} objects on the free list`, slab);
-      if (state === SlabState.FULL && live !== this.objectsPerSlab) fail("full slab has free slots", slab);
-      if (state === SlabState.EMPTY && live !== 0) fail("empty slab has live objects", slab);
-      if (state === SlabState.AVAILABLE && slab !== head && (live === 0 || live === this.objectsPerSlab)) fail("available slab behind the head is empty or full", slab);
-    }
-    if (count > 0 && u32[(this.slabAt(count - 1) + Slab.STATE) >>> 2] === SlabState.EMPTY) fail("an empty slab was left at the top");
-    for (let slab = this.slabAt(count); slab + Slab.HEADER_BYTES <= this.store.committedBytes; slab += this.slabBytes) {
-      if (u32[(slab + Slab.BUMP) >>> 2] !== 0) fail("a released slab still has a bump", slab);
-    }
-    const peak = u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!;
-    const headroom = u32[Ctrl.LIVE_HEADROOM >>> 2]!;
-    if (headroom > peak || peak - headroom !== liveBytes) fail(`PEAK_LIVE_BYTES ${peak} - LIVE_HEADROOM ${headroom} but objects hold ${liveBytes}`);
+    checkPool(this.store, this.geometry);
   }
 }
