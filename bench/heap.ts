@@ -48,51 +48,48 @@ interface ChurnCase {
   seed: number;
 }
 
-function churnRow(label: string, ns: number, base: number, ops: number): (string | number)[] {
-  return [label, ops.toLocaleString("en-US"), fmt(ns, 1), fmt(1e3 / ns, 2), ratio(ns, base)];
+interface ChurnResult {
+  label: string;
+  ops: number;
+  nsPerOp: number;
 }
 
-/** One churn under every heap, @thi.ng/malloc (few ops: its free walks a list) and the natives. */
-function churnRows(c: ChurnCase, withThing: boolean): { rows: (string | number)[][]; heapNs: number[] } {
-  const args = (name: string, ops: number) => measure("churn", name, c.live, c.minBytes, c.maxBytes, ops, c.seed);
-  const heapNs = HEAPS.map(([, name]) => args(name, c.ops));
-  const base = heapNs[0]!;
-  const rows = HEAPS.map(([label], i) => churnRow(label, heapNs[i]!, base, c.ops));
-  if (withThing) rows.push(churnRow("@thi.ng/malloc 6.1", args("thi.ng", 4000), base, 4000));
-  for (const native of nativeAllocators()) rows.push(churnRow(native.name, native.churn(c.live, c.minBytes, c.maxBytes, c.ops, c.seed), base, c.ops));
-  return { rows, heapNs };
+/** One churn under every heap (the default store first), @thi.ng/malloc if asked (few ops: its free walks a list) and the natives. */
+function churnAll(c: ChurnCase, withThing: boolean): ChurnResult[] {
+  const run = (name: string, ops: number) => measure("churn", name, c.live, c.minBytes, c.maxBytes, ops, c.seed);
+  const results: ChurnResult[] = HEAPS.map(([label, name]) => ({ label, ops: c.ops, nsPerOp: run(name, c.ops) }));
+  if (withThing) results.push({ label: "@thi.ng/malloc 6.1", ops: 4000, nsPerOp: run("thi.ng", 4000) });
+  for (const native of nativeAllocators()) {
+    results.push({ label: native.name, ops: c.ops, nsPerOp: native.churn(c.live, c.minBytes, c.maxBytes, c.ops, c.seed) });
+  }
+  return results;
 }
 
-const CHURN_COLUMNS = ["allocator", "ops timed", "ns/op", "M ops/s", "time vs the default Heap"];
 const NATIVE_NOTE = "Native rows: bench/native/churn.c, the same seeded workload in C (-O2), with jemalloc, mimalloc and tcmalloc through LD_PRELOAD where installed.";
 
 /** 100,000 live blocks of 16..4096 bytes, then random free + malloc. */
 export function churn(): Section {
   progress("churn with 100,000 live blocks of 16..4096 B");
-  const { rows } = churnRows({ live: 100_000, minBytes: 16, maxBytes: 4096, ops: 2_000_000, seed: 1 }, true);
+  const results = churnAll({ live: 100_000, minBytes: 16, maxBytes: 4096, ops: 2_000_000, seed: 1 }, true);
+  const base = results[0]!.nsPerOp;
   return {
     title: "Churn: 100,000 live blocks of 16..4096 B, then random free + malloc",
-    columns: CHURN_COLUMNS,
-    rows,
+    columns: ["allocator", "ops timed", "ns/op", "M ops/s", "time vs the default Heap"],
+    rows: results.map((r) => [r.label, r.ops.toLocaleString("en-US"), fmt(r.nsPerOp, 1), fmt(1e3 / r.nsPerOp, 2), ratio(r.nsPerOp, base)]),
     notes: [NATIVE_NOTE],
   };
 }
 
 /** The same churn with 1,000 and with 1,000,000 live blocks: O(1) means no list grows with them. */
 export function scaling(): Section {
-  const rows: (string | number)[][] = [];
-  const at: number[][] = [];
-  for (const live of [1_000, 1_000_000]) {
+  const [few, many] = [1_000, 1_000_000].map((live) => {
     progress(`churn with ${live.toLocaleString("en-US")} live blocks of 16..512 B`);
-    const result = churnRows({ live, minBytes: 16, maxBytes: 512, ops: 2_000_000, seed: 2 }, false);
-    at.push(result.rows.map((row) => Number(String(row[2]).replace(/,/g, ""))));
-    rows.push(...result.rows.map((row) => [live.toLocaleString("en-US"), row[0]!, row[2]!]));
-  }
-  const labels = rows.slice(0, at[0]!.length).map((row) => row[1]!);
+    return churnAll({ live, minBytes: 16, maxBytes: 512, ops: 2_000_000, seed: 2 }, false);
+  });
   return {
     title: "Scaling: ns per op with 1,000 vs 1,000,000 live blocks (16..512 B, random free + malloc)",
     columns: ["allocator", "ns/op, 1,000 live", "ns/op, 1,000,000 live", "1,000,000 vs 1,000"],
-    rows: labels.map((label, i) => [label, fmt(at[0]![i]!, 1), fmt(at[1]![i]!, 1), ratio(at[1]![i]!, at[0]![i]!)]),
+    rows: few!.map((r, i) => [r.label, fmt(r.nsPerOp, 1), fmt(many![i]!.nsPerOp, 1), ratio(many![i]!.nsPerOp, r.nsPerOp)]),
     notes: [
       "1,000 blocks (about 260 KB) fit in the L2 cache; 1,000,000 span ~270 MB, so every op misses the caches and the TLB. " +
         "No heap operation walks a list: the rise is the memory hierarchy, which the native allocators meet too. " + NATIVE_NOTE,
