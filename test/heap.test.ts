@@ -157,8 +157,7 @@ describe("Heap: exact behaviour", () => {
     heap.u8.fill(7, a, a + 1000);
     assert.equal(heap.realloc(a, 500), a, "shrinks in place");
     heap.free(b);
-    heap.trim(); // flushes b off its quick list into the free lists
-    assert.equal(heap.realloc(a, 2000), a, "grows into the free neighbour");
+    assert.equal(heap.realloc(a, 2000), a, "grows into the free neighbour (b waited on a quick list)");
     assert.equal(heap.u8[a + 499], 7);
     const moved = heap.realloc(a, 100_000);
     assert.notEqual(moved, a);
@@ -347,6 +346,18 @@ describe("Heap: bad input never corrupts it", () => {
 });
 
 describe("Heap: quick lists (deferred coalescing)", () => {
+  it("realloc grows in place into a neighbour that waits on a quick list", () => {
+    const heap = new Heap();
+    const a = heap.malloc(1000);
+    const b = heap.malloc(1000);
+    heap.malloc(1000);
+    heap.u8.fill(9, a, a + 1000);
+    heap.free(b);
+    assert.equal(heap.realloc(a, 1900), a, "b is flushed off its list and coalesced, then taken");
+    assert.equal(heap.u8[a + 999], 9);
+    heap.check();
+  });
+
   const quickBytes = (heap: Heap) => heap.u32[Word.QUICK_BYTES]!;
 
   it("caches a freed TLSF block up to 4 KiB: a hole in stats and walk, reused first, not coalesced", () => {

@@ -93,9 +93,12 @@ export function mallocCount(store: ByteStore, slabs: SlabTotals): number {
   return store.f64[Gauge.MALLOC_COUNT]! + slabs.uncountedMallocs;
 }
 
-/** True when the check word of the (not free) TLSF block at p, of `size` bytes, says it is cached. */
+/**
+ * True when the (not free) TLSF block at p, of `size` bytes, waits on a quick list: small enough,
+ * and its check word says so (a larger used block may decode to QUICK_TAG as its request).
+ */
 export function isQuickTagged(u32: Uint32Array, p: number, size: number): boolean {
-  return u32[(p - 8) >>> 2] === ((Layout.QUICK_TAG ^ keyOf(p, size, u32[Word.SECRET]!)) >>> 0);
+  return size <= Layout.QUICK_MAX_BYTES && u32[(p - 8) >>> 2] === ((Layout.QUICK_TAG ^ keyOf(p, size, u32[Word.SECRET]!)) >>> 0);
 }
 
 /** True when the page holding p is a slab page. */

@@ -114,7 +114,7 @@ export const enum Layout {
   PREV_FREE_BIT = 2,
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
-  /** Far above any usable size, so a cached block never decodes as a used one. */
+  /** Far above a cached block's usable size, so a cached block never decodes as a used one. */
   QUICK_TAG = 0x9c1cb10c,
   MAGIC = 0x48504b48, // "HKPH"
   VERSION = 3,

@@ -17,6 +17,7 @@
  *   bit i of the quick map == 1  <=>  quick list i is non-empty
  */
 import { ByteStore } from "../memory/store.js";
+import { isQuickTagged } from "./inspect.js";
 import { Gauge, keyOf, Layout, listIndexOf, quickListOf, searchSizeFor, Word } from "./layout.js";
 
 /** How many entries of the exact list are tried before growing the heap (good-fit fallback). */
@@ -368,7 +369,12 @@ export class TlsfBlocks {
     }
     const nextWord = u32[(next - 4) >>> 2]!;
     const nextFree = (nextWord & Layout.FREE_BIT) !== 0 ? nextWord & Layout.SIZE_MASK : 0;
-    if (size > oldSize + nextFree) return false;
+    if (size > oldSize + nextFree) {
+      if (!this.cachedAfter(next + nextFree)) return false;
+      // A freed block beyond waits on a quick list: coalesce the cached blocks, then look again.
+      this.flushQuick();
+      return this.resizeInPlace(p, oldSize, size, requested);
+    }
     if (nextFree !== 0) this.removeFree(next, nextFree);
     const available = oldSize + nextFree;
     if (available - size >= Layout.MIN_BLOCK_BYTES) {
@@ -379,6 +385,13 @@ export class TlsfBlocks {
       u32[(p + available - 4) >>> 2]! &= ~Layout.PREV_FREE_BIT;
     }
     return true;
+  }
+
+  /** The block at q (below top, or the wilderness) waits on a quick list. */
+  private cachedAfter(q: number): boolean {
+    if (q - Layout.HEADER_BYTES === this.top) return false;
+    const word = this.words[(q - 4) >>> 2]!;
+    return (word & Layout.FREE_BIT) === 0 && isQuickTagged(this.words, q, word & Layout.SIZE_MASK);
   }
 
   /** A tail split off a used block becomes free (its successor is used, or the wilderness). */
