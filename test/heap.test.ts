@@ -4,7 +4,7 @@ import {
   DoubleFreeError, Heap, HeapCorruptionError, InvalidAlignmentError, InvalidFreeError, InvalidSizeError,
   InvalidStoreError, OutOfMemoryError, type StoreKind,
 } from "../src/index.js";
-import { blockSizeFor, Gauge, Layout, listIndexOf, searchSizeFor, SLAB_CLASSES, smallClassOf } from "../src/heap/layout.js";
+import { blockSizeFor, Gauge, Layout, listIndexOf, quickListOf, searchSizeFor, SLAB_CLASSES, smallClassOf, Word } from "../src/heap/layout.js";
 import { ReferenceModel, rng } from "./support/model.js";
 
 const KINDS: StoreKind[] = ["array-buffer", "resizable", "shared", "wasm"];
@@ -109,7 +109,9 @@ describe("Heap: exact behaviour", () => {
     assert.ok(s.freeBytes > 2008, "the hole before the slab and free slots count too");
     assert.ok(s.externalFragmentation > 0 && s.externalFragmentation < 1);
     heap.free(a);
-    assert.equal(heap.stats().largestFreeBytes, Math.max(1008 + 2008, gap), "freed neighbours coalesce");
+    assert.equal(heap.stats().largestFreeBytes, Math.max(2008, gap), "blocks up to 4 KiB wait on quick lists, uncoalesced");
+    heap.trim();
+    assert.equal(heap.stats().largestFreeBytes, Math.max(1008 + 2008, gap), "trim flushes them: freed neighbours coalesce");
     heap.free(c);
     heap.free(small);
     s = heap.stats();
@@ -155,7 +157,7 @@ describe("Heap: exact behaviour", () => {
     heap.u8.fill(7, a, a + 1000);
     assert.equal(heap.realloc(a, 500), a, "shrinks in place");
     heap.free(b);
-    assert.equal(heap.realloc(a, 2000), a, "grows into the free neighbour");
+    assert.equal(heap.realloc(a, 2000), a, "grows into the free neighbour (b waited on a quick list)");
     assert.equal(heap.u8[a + 499], 7);
     const moved = heap.realloc(a, 100_000);
     assert.notEqual(moved, a);
@@ -340,6 +342,123 @@ describe("Heap: bad input never corrupts it", () => {
     victim.u32[(p - 4) / 4] = 40; // a size that breaks the tiling
     assert.throws(() => victim.check(), HeapCorruptionError);
     assert.throws(() => victim.free(p), InvalidFreeError, "and free refuses the forged header");
+  });
+});
+
+describe("Heap: quick lists (deferred coalescing)", () => {
+  it("realloc grows in place into a neighbour that waits on a quick list", () => {
+    const heap = new Heap();
+    const a = heap.malloc(1000);
+    const b = heap.malloc(1000);
+    heap.malloc(1000);
+    heap.u8.fill(9, a, a + 1000);
+    heap.free(b);
+    assert.equal(heap.realloc(a, 1900), a, "b is flushed off its list and coalesced, then taken");
+    assert.equal(heap.u8[a + 999], 9);
+    heap.check();
+  });
+
+  const quickBytes = (heap: Heap) => heap.u32[Word.QUICK_BYTES]!;
+
+  it("caches a freed TLSF block up to 4 KiB: a hole in stats and walk, reused first, not coalesced", () => {
+    const heap = new Heap();
+    const [a, b] = [heap.malloc(1000), heap.malloc(1000)];
+    heap.malloc(1000);
+    const before = heap.stats();
+    heap.free(a);
+    heap.free(b);
+    const s = heap.stats();
+    assert.equal(quickBytes(heap), 2 * 1008);
+    assert.deepEqual([s.liveBlocks, s.liveBytes, s.freeCount], [before.liveBlocks - 2, before.liveBytes - 2000, 2]);
+    assert.equal(s.freeBytes, before.freeBytes + 2 * 1008);
+    assert.equal(s.largestFreeBytes, Math.max(1008, before.largestFreeBytes), "not coalesced");
+    const free = [...heap.walk()].filter((x) => x.state === "free" && x.sizeBytes === 1008).map((x) => x.offset + 8);
+    assert.deepEqual(free, [a, b]);
+    heap.check();
+    assert.equal(heap.malloc(1000), b, "LIFO: the last freed comes back first");
+    assert.equal(heap.malloc(999), a, "any request of the same block size");
+    assert.equal(quickBytes(heap), 0);
+    heap.check();
+  });
+
+  it("a cached block is freed: a second free is a DoubleFreeError, realloc and usableSize an InvalidFreeError", () => {
+    const heap = new Heap();
+    const p = heap.malloc(3000);
+    heap.malloc(100);
+    heap.free(p);
+    const snapshot = JSON.stringify({ stats: heap.stats(), blocks: [...heap.walk()] });
+    assert.throws(() => heap.free(p), DoubleFreeError);
+    assert.throws(() => heap.realloc(p, 10), InvalidFreeError);
+    assert.throws(() => heap.usableSize(p), InvalidFreeError);
+    assert.throws(() => heap.free(p + 8), InvalidFreeError);
+    assert.equal(JSON.stringify({ stats: heap.stats(), blocks: [...heap.walk()] }), snapshot);
+    heap.check();
+  });
+
+  it("splits a larger cached block when no free block fits, caching the rest", () => {
+    const heap = new Heap();
+    const a = heap.malloc(3000);
+    heap.malloc(3000);
+    heap.free(a);
+    assert.equal(heap.malloc(1000), a, "cut from the cached 3008-byte block, not the top");
+    assert.equal(quickBytes(heap), 3008 - 1008);
+    heap.check();
+    assert.equal(heap.malloc(1992), a + 1008, "the rest is cached in its own size's list");
+    assert.equal(quickBytes(heap), 0);
+    heap.check();
+  });
+
+  it("flushes every cached block into the free lists when they would pass their bound", () => {
+    const heap = new Heap();
+    const count = Math.floor(Layout.QUICK_MIN_LIMIT / 2008);
+    const blocks = Array.from({ length: count + 1 }, () => heap.malloc(2000));
+    heap.malloc(2000); // keeps the run off the top
+    for (const p of blocks.slice(0, count)) heap.free(p);
+    assert.equal(quickBytes(heap), count * 2008);
+    assert.equal(heap.stats().largestFreeBytes, 2008, "all cached, none coalesced");
+    heap.check();
+    heap.free(blocks[count]!); // one more would pass QUICK_MIN_LIMIT
+    assert.equal(quickBytes(heap), 0);
+    assert.equal(heap.stats().largestFreeBytes, (count + 1) * 2008, "flushed: the run is one free block");
+    assert.throws(() => heap.free(blocks[3]!), DoubleFreeError, "a flushed block that coalesced is still freed");
+    heap.check();
+  });
+
+  it("flushes before failing: memory held on quick lists is not out of memory", () => {
+    const heap = new Heap({ kind: "array-buffer", initialBytes: 1 << 20 });
+    const blocks: number[] = [];
+    for (let p; (p = heap.malloc(1000)) !== 0; ) blocks.push(p);
+    for (const p of blocks.slice(0, 60)) heap.free(p);
+    assert.ok(quickBytes(heap) > 0);
+    assert.notEqual(heap.malloc(50_000), 0, "the cached run coalesces into room for it");
+    heap.check();
+  });
+
+  it("check() catches a corrupted quick list", () => {
+    const setup = () => {
+      const heap = new Heap();
+      const [a, b] = [heap.malloc(1000), heap.malloc(1000)];
+      const used = heap.malloc(1000);
+      heap.malloc(1000);
+      heap.free(a);
+      heap.free(b);
+      heap.check();
+      return { heap, a, b, used, head: Word.QUICK_HEADS + quickListOf(1008) };
+    };
+    const corruptions: [string, (c: ReturnType<typeof setup>) => void][] = [
+      ["a cycle", ({ heap, a, b }) => { heap.u32[a / 4] = b; }],
+      ["a link to a used block", ({ heap, a, used }) => { heap.u32[a / 4] = used; }],
+      ["a link into a block", ({ heap, a, used }) => { heap.u32[a / 4] = used + 16; }],
+      ["a block on the wrong list", ({ heap, head, b }) => { heap.u32[head] = 0; heap.u32[head + 1] = b; }],
+      ["a lost block (the list cut short)", ({ heap, b }) => { heap.u32[b / 4] = 0; }],
+      ["a byte count that disagrees", ({ heap }) => { heap.u32[Word.QUICK_BYTES]! += 8; }],
+      ["a map bit that disagrees", ({ heap }) => { heap.u32[Word.QUICK_MAP]! ^= 1; }],
+    ];
+    for (const [what, corrupt] of corruptions) {
+      const c = setup();
+      corrupt(c);
+      assert.throws(() => c.heap.check(), HeapCorruptionError, what);
+    }
   });
 });
 

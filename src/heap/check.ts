@@ -4,8 +4,8 @@
  */
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { derivedGauges, holeBytes, isSlabPage, mallocCount, slabTotals, slotNibble } from "./inspect.js";
-import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
+import { derivedGauges, holeBytes, isQuickTagged, isSlabPage, mallocCount, slabTotals, slotNibble } from "./inspect.js";
+import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, quickListOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
   liveBlocks: number;
@@ -15,6 +15,8 @@ interface Totals {
   freeBlocks: number;
   slabFreeBytes: number;
   slabs: Set<number>;
+  /** Blocks whose check word says they are on a quick list. */
+  cached: Set<number>;
 }
 
 function fail(message: string, offset?: number): never {
@@ -29,6 +31,7 @@ export function checkHeap(store: ByteStore): void {
   const totals = walkBlocks(store, u32[Word.HEAP_START]!, top);
   const listed = checkFreeLists(u32, top);
   if (listed !== totals.freeBlocks) fail(`${totals.freeBlocks} free blocks in the heap but ${listed} in the free lists`);
+  checkQuickLists(u32, totals.cached);
   checkSlabLists(u32, totals.slabs);
   checkPageMap(u32, totals.slabs.size);
   const f64 = store.f64;
@@ -52,7 +55,7 @@ export function checkHeap(store: ByteStore): void {
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set() };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), cached: new Set() };
   let prevFree = false;
   let b = heapStart;
   let lastFree = false;
@@ -74,6 +77,9 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
         fail(`a slab is a page-aligned block of one page (plus a tail too small to split), not ${size} bytes`, p);
       }
       checkSlab(u32, p, t);
+    } else if (isQuickTagged(u32, p, size)) {
+      t.holeBytes += size;
+      t.cached.add(p);
     } else {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
       const usable = size - Layout.HEADER_BYTES;
@@ -149,6 +155,27 @@ function checkFreeLists(u32: Uint32Array, top: number): number {
     }
   }
   return count;
+}
+
+/** Each quick list holds cached blocks of its size, once each; the map and byte count agree. */
+function checkQuickLists(u32: Uint32Array, cached: Set<number>): void {
+  const seen = new Set<number>();
+  let bytes = 0;
+  for (let list = 0; list < Layout.QUICK_MAP_WORDS * 32; list++) {
+    const head = list < Layout.QUICK_COUNT ? u32[Word.QUICK_HEADS + list]! : 0;
+    if (((u32[Word.QUICK_MAP + (list >>> 5)]! >>> (list & 31)) & 1) !== (head !== 0 ? 1 : 0)) fail(`quick map bit ${list} disagrees with its list`);
+    for (let p = head; p !== 0; p = u32[p >>> 2]!) {
+      if (!cached.has(p)) fail(`quick list ${list} holds ${p}, not a block with the quick tag`, p);
+      if (seen.has(p)) fail(`quick list ${list} reaches ${p} twice (a cycle, or two lists share it)`, p);
+      const size = u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
+      if (quickListOf(size) !== list) fail(`a block of ${size} bytes is on quick list ${list}`, p);
+      seen.add(p);
+      bytes += size;
+    }
+  }
+  if (seen.size !== cached.size) fail(`${cached.size} blocks have the quick tag but ${seen.size} are on quick lists`);
+  if (bytes !== u32[Word.QUICK_BYTES]) fail(`the quick lists hold ${bytes} bytes but the control block says ${u32[Word.QUICK_BYTES]}`);
+  if (bytes > u32[Word.QUICK_LIMIT]!) fail(`the quick lists hold ${bytes} bytes, above their bound ${u32[Word.QUICK_LIMIT]}`);
 }
 
 /** A slab is in its class's partial list exactly when it has a free slot. */

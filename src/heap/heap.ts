@@ -10,11 +10,15 @@
  *   nibble(i) != 0  <=>  slot i is live;    info(s) == info of c
  *   page bit(page of s) == 1  <=>  s is a slab
  *
+ * Quick-list invariants (tlsf.ts): a freed TLSF block is either coalesced into the free lists
+ * or on a quick list, and counts as freed either way (live bytes, live blocks); stats count its
+ * bytes as a hole, walk() yields it as "free", and a second free of it is a DoubleFreeError.
+ *
  * Fast path: `malloc` of a small size pops a slot from the head slab of its class, `free`
  * pushes one back; each updates the slab's live count, the slot's nibble and the live-bytes
  * headroom, and `malloc` the malloc count (layout.ts derives the other stats from these).
- * Everything else (refilling or unlinking a slab, a new slab, TLSF, growth, bad input) is the
- * slow path.
+ * A TLSF size pops or pushes a block of its quick list (tlsf.ts). Everything else (refilling
+ * or unlinking a slab, a new slab, the TLSF lists, growth, bad input) is the slow path.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
@@ -220,7 +224,7 @@ export class Heap extends TlsfBlocks implements Allocator {
     }
     this.subtractLiveBytes(requested);
     this.words[Word.TLSF_LIVE_BLOCKS]! -= 1;
-    this.freeBlock(p, size);
+    this.releaseBlock(p, size);
   }
 
   // ---- Resize and query --------------------------------------------------------------------
@@ -336,7 +340,10 @@ export class Heap extends TlsfBlocks implements Allocator {
     }
     const usable = size - Layout.HEADER_BYTES;
     const requested = inRange ? this.requestedOf(p, size) : -1;
-    if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) throw new InvalidFreeError(p);
+    if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) {
+      if (requested === Layout.QUICK_TAG) throw new DoubleFreeError(p);
+      throw new InvalidFreeError(p);
+    }
     return size;
   }
 
@@ -417,6 +424,7 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   /** Gives committed memory above the extent back to the system, where the store can shrink. */
   trim(): number {
+    this.flushQuick();
     const released = this.store.shrink(this.top);
     this.adoptViews();
     return released;
@@ -463,6 +471,7 @@ function formatControl(store: ByteStore): number {
   u32[Word.HEAP_START] = heapStart;
   u32[Word.TOP] = heapStart;
   u32[Word.PAGE_MAP_WORDS] = pageMapWords;
+  u32[Word.QUICK_LIMIT] = Layout.QUICK_MIN_LIMIT;
   store.f64[Gauge.PEAK_TOP] = heapStart;
   return heapStart;
 }

@@ -6,7 +6,7 @@
  */
 import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
-import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
+import { Gauge, keyOf, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 import type { HeapStats } from "./heap.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
@@ -80,9 +80,9 @@ export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks
   return { liveBlocks: slabs.liveSlots + tlsfLive, liveBytes, roundingBytes: slabs.liveSlotBytes + tlsfUsable - liveBytes };
 }
 
-/** Σ of the sizes of the blocks in the free lists. */
+/** Σ of the sizes of the blocks in the free lists and on the quick lists. */
 export function holeBytes(u32: Uint32Array): number {
-  let total = 0;
+  let total = u32[Word.QUICK_BYTES]!;
   for (let list = 0; list < Layout.FL_COUNT * Layout.SL_COUNT; list++) {
     for (let p = u32[Word.FREE_HEADS + list]!; p !== 0; p = u32[p >>> 2]!) total += u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
   }
@@ -91,6 +91,14 @@ export function holeBytes(u32: Uint32Array): number {
 
 export function mallocCount(store: ByteStore, slabs: SlabTotals): number {
   return store.f64[Gauge.MALLOC_COUNT]! + slabs.uncountedMallocs;
+}
+
+/**
+ * True when the (not free) TLSF block at p, of `size` bytes, waits on a quick list: small enough,
+ * and its check word says so (a larger used block may decode to QUICK_TAG as its request).
+ */
+export function isQuickTagged(u32: Uint32Array, p: number, size: number): boolean {
+  return size <= Layout.QUICK_MAX_BYTES && u32[(p - 8) >>> 2] === ((Layout.QUICK_TAG ^ keyOf(p, size, u32[Word.SECRET]!)) >>> 0);
 }
 
 /** True when the page holding p is a slab page. */
@@ -105,8 +113,9 @@ export function slotNibble(u32: Uint32Array, s: number, i: number): number {
 }
 
 /**
- * Every block in address order. TLSF blocks: used ones at their pointer, free ones at their
- * start, each spanning its whole block size. A slab page: its header as "meta", then each slot.
+ * Every block in address order. TLSF blocks: used ones at their pointer, free ones (in a free
+ * list or on a quick list) at their start, each spanning its whole block size. A slab page: its
+ * header as "meta", then each slot.
  */
 export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
   const u32 = store.u32;
@@ -117,6 +126,7 @@ export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
     const p = b + Layout.HEADER_BYTES;
     if (word & Layout.FREE_BIT) yield { offset: b, sizeBytes: size, state: "free" };
     else if (isSlabPage(store.u32, p)) yield* walkSlab(store.u32, p, size);
+    else if (isQuickTagged(store.u32, p, size)) yield { offset: b, sizeBytes: size, state: "free" };
     else yield { offset: p, sizeBytes: size, state: "used" };
     if (size === 0) return; // a corrupt header; check() reports it
     b += size;
