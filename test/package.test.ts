@@ -24,4 +24,10 @@ describe("the package", () => {
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: repoRoot, encoding: "utf8" });
     assert.equal(out.trim(), "0");
   });
+
+  it("runs the npm start demo: every step drawn, the double free caught, the heap checked", () => {
+    const out = execFileSync(process.execPath, [path.join(repoRoot, "dist/examples/demo.js")], { cwd: repoRoot, encoding: "utf8" });
+    assert.match(out, /the three holes coalesce into one\.\n  \[[#. -]{64}\]/);
+    assert.match(out, /DoubleFreeError: invalid pointer \d+: double free/);
+  });
 });
