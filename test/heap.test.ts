@@ -346,6 +346,29 @@ describe("Heap: bad input never corrupts it", () => {
 });
 
 describe("Heap: quick lists (deferred coalescing)", () => {
+  for (const seed of [1, 2, 3]) {
+    it(`random operations on quick-list sizes in a full fixed store, against the model (seed ${seed})`, () => {
+      // 2 MiB that cannot grow: mallocs run out, so the flush-before-failing path runs too.
+      const heap = new Heap({ kind: "array-buffer", initialBytes: 1 << 21, maxBytes: 1 << 21 });
+      const model = new ReferenceModel(heap);
+      const random = rng(seed);
+      let outOfMemory = 0;
+      for (let op = 0; op < 4000; op++) {
+        const size = 257 + Math.floor(random() * 4600);
+        const r = random();
+        if (r < 0.55 || model.live.size === 0) outOfMemory += model.malloc(size) === 0 ? 1 : 0;
+        else if (r < 0.85) model.free(model.pick(random())!);
+        else model.realloc(model.pick(random())!, size);
+        if (op % 10 === 0) model.verifyAll();
+      }
+      assert.ok(outOfMemory > 0, "the store filled up");
+      for (const ptr of [...model.live.keys()]) model.free(ptr);
+      model.verifyAll();
+      heap.trim();
+      assert.equal(heap.stats().freeBytes, 0, "everything coalesced back into the wilderness");
+    });
+  }
+
   it("realloc grows in place into a neighbour that waits on a quick list", () => {
     const heap = new Heap();
     const a = heap.malloc(1000);
