@@ -1,6 +1,7 @@
 /**
  * The block layer of `Heap`: a two-level segregated fit (TLSF) over boundary-tagged blocks,
- * with immediate coalescing and a wilderness above `top` (see layout.ts for the bytes), behind
+ * coalescing every block it frees at once, with a wilderness above `top` (see layout.ts for the
+ * bytes), behind
  * per-size quick lists that defer the coalescing of small freed blocks (dlmalloc's fastbins,
  * glibc's tcache): a malloc of a size just freed pops that block, touching no neighbour and no
  * free list.
