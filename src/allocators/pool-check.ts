@@ -7,7 +7,10 @@ import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { Ctrl, Fold, POOL_MAGIC, type PoolGeometry, Slab, SlabState, Slot } from "./pool-layout.js";
 
-export function checkPool(store: ByteStore, g: PoolGeometry): void {
+/** The sizes check() needs: a Pool's own (public) ones. */
+export type CheckedSizes = Pick<PoolGeometry, "objectBytes" | "slabBytes" | "stride" | "objectsPerSlab">;
+
+export function checkPool(store: ByteStore, g: CheckedSizes): void {
   const slabAt = (index: number) => Ctrl.BYTES + index * g.slabBytes;
   const u32 = store.u32;
   const fail = (message: string, offset?: number): never => {

@@ -10,7 +10,7 @@ import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
 import { checkPool } from "./pool-check.js";
-import { Ctrl, Fold, type ListHead, POOL_MAGIC, POOL_MAX_ALIGN, type PoolGeometry, poolGeometry, Slab, SlabState, Slot } from "./pool-layout.js";
+import { Ctrl, Fold, type ListHead, POOL_MAGIC, POOL_MAX_ALIGN, poolGeometry, Slab, SlabState, Slot } from "./pool-layout.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 export interface PoolOptions extends AllocatorStoreOptions {
@@ -38,12 +38,9 @@ export class Pool implements Allocator {
   /** stride = odd · 2^strideZeros; strideInverse = odd⁻¹ mod 2^32 (as an int32). */
   private readonly strideZeros: number;
   private readonly strideInverse: number;
-  /** The sizes above, as one object for check(). */
-  private readonly geometry: PoolGeometry;
 
   constructor(options: PoolOptions = {}) {
     const g = poolGeometry(options.objectBytes, options.slabBytes);
-    this.geometry = g;
     this.objectBytes = g.objectBytes;
     this.slabBytes = g.slabBytes;
     this.stride = g.stride;
@@ -401,6 +398,6 @@ export class Pool implements Allocator {
   }
 
   check(): void {
-    checkPool(this.store, this.geometry);
+    checkPool(this.store, this);
   }
 }

@@ -25,7 +25,7 @@ import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidStoreError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
-import { heapStats, walkHeap } from "./inspect.js";
+import { heapStats, isQuickTagged, walkHeap } from "./inspect.js";
 import {
   blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
@@ -341,7 +341,7 @@ export class Heap extends TlsfBlocks implements Allocator {
     const usable = size - Layout.HEADER_BYTES;
     const requested = inRange ? this.requestedOf(p, size) : -1;
     if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) {
-      if (requested === Layout.QUICK_TAG) throw new DoubleFreeError(p);
+      if (inRange && isQuickTagged(this.words, p, size)) throw new DoubleFreeError(p);
       throw new InvalidFreeError(p);
     }
     return size;

@@ -301,6 +301,11 @@ export function quickListOf(size: number): number {
   return (size - Layout.MIN_BLOCK_BYTES) >>> Layout.GRANULE_LOG2;
 }
 
+/** Block size of the blocks on quick list `list` (the inverse of quickListOf). */
+export function quickBlockBytes(list: number): number {
+  return Layout.MIN_BLOCK_BYTES + list * Layout.GRANULE;
+}
+
 /** Mixes a block's offset and size with the heap's secret (a multiplicative hash). */
 export function keyOf(p: number, size: number, secret: number): number {
   return (Math.imul(p ^ secret, 0x9e3779b1) ^ Math.imul(size, 0x85ebca6b)) >>> 0;

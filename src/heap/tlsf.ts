@@ -1,10 +1,9 @@
 /**
  * The block layer of `Heap`: a two-level segregated fit (TLSF) over boundary-tagged blocks,
  * coalescing every block it frees at once, with a wilderness above `top` (see layout.ts for the
- * bytes), behind
- * per-size quick lists that defer the coalescing of small freed blocks (dlmalloc's fastbins,
- * glibc's tcache): a malloc of a size just freed pops that block, touching no neighbour and no
- * free list.
+ * bytes), behind per-size quick lists that defer the coalescing of small freed blocks (dlmalloc's
+ * fastbins, glibc's tcache): a malloc of a size just freed pops that block, touching no
+ * neighbour and no free list.
  *
  * Invariants (checked by check.ts):
  *   heapStart <= every block < top <= committedBytes;  blocks tile [heapStart, top) exactly
@@ -19,7 +18,7 @@
  */
 import { ByteStore } from "../memory/store.js";
 import { isQuickTagged } from "./inspect.js";
-import { Gauge, keyOf, Layout, listIndexOf, quickListOf, searchSizeFor, Word } from "./layout.js";
+import { Gauge, keyOf, Layout, listIndexOf, quickBlockBytes, quickListOf, searchSizeFor, Word } from "./layout.js";
 
 /** How many entries of the exact list are tried before growing the heap (good-fit fallback). */
 const FALLBACK_SCAN = 8;
@@ -278,7 +277,7 @@ export class TlsfBlocks {
       const bits = u32[Word.QUICK_MAP + w]! & (w === from >>> 5 ? ~0 << (from & 31) : ~0);
       if (bits === 0) continue;
       const list = w * 32 + 31 - Math.clz32(bits & -bits);
-      const blockSize = Layout.MIN_BLOCK_BYTES + list * Layout.GRANULE;
+      const blockSize = quickBlockBytes(list);
       const p = u32[Word.QUICK_HEADS + list]!;
       this.popQuick(p, blockSize, list);
       const rest = blockSize - size;
@@ -303,7 +302,7 @@ export class TlsfBlocks {
     for (let w = 0; w < Layout.QUICK_MAP_WORDS; w++) {
       for (let bits = u32[Word.QUICK_MAP + w]!; bits !== 0; bits &= bits - 1) {
         const list = w * 32 + 31 - Math.clz32(bits & -bits);
-        const size = Layout.MIN_BLOCK_BYTES + list * Layout.GRANULE;
+        const size = quickBlockBytes(list);
         for (let p = u32[Word.QUICK_HEADS + list]!; p !== 0; ) {
           const next = u32[p >>> 2]!;
           this.freeBlock(p, size);
@@ -411,7 +410,7 @@ export class TlsfBlocks {
     let largest = 0;
     for (let w = Layout.QUICK_MAP_WORDS - 1; w >= 0 && largest === 0; w--) {
       const bits = u32[Word.QUICK_MAP + w]!;
-      if (bits !== 0) largest = Layout.MIN_BLOCK_BYTES + (w * 32 + 31 - Math.clz32(bits)) * Layout.GRANULE;
+      if (bits !== 0) largest = quickBlockBytes(w * 32 + 31 - Math.clz32(bits));
     }
     const flMap = u32[Word.FL_BITMAP]!;
     if (flMap === 0) return largest;
