@@ -45,7 +45,7 @@ export interface Policy<Options = unknown> {
 export const policies = {
   heap: {
     name: "heap",
-    description: "general-purpose heap: slab size classes for small blocks, TLSF with boundary tags and quick lists for the rest",
+    description: "general-purpose heap: slabs of size classes up to 4080 bytes, TLSF with boundary tags and immediate coalescing for the rest",
     canFree: true,
     replaysTraces: true,
     create: (options?: HeapOptions) => new Heap(options),

@@ -195,7 +195,7 @@ const BUGS: BugCase[] = [
     name: "double free: after the block's memory was reused by another block",
     options: { quarantineBytes: 0 },
     run(d) {
-      // Blocks above 4 KiB: the Heap caches smaller ones on quick lists, coalescing them later.
+      // Blocks above 4080 bytes: the Heap keeps smaller ones in slabs, apart from its TLSF blocks.
       const before = d.malloc(4500);
       const p = d.malloc(4500);
       d.malloc(4500);
@@ -224,7 +224,7 @@ function reuseMemoryOf(d: DebugHeap, p: number): { owner: number; story: BlockDe
   assert.equal(story.state, "released");
   const random = rng(7);
   for (let i = 0; i < 2000; i++) {
-    const q = i === 0 ? d.malloc(1100) : d.malloc(16 + Math.floor(random() * 1200), 2 ** Math.floor(random() * 6));
+    const q = i === 0 ? d.malloc(5000) : d.malloc(16 + Math.floor(random() * 6000), 2 ** Math.floor(random() * 6));
     if (q === p) {
       d.free(q);
       story = d.describe(p)!;

@@ -4,8 +4,9 @@
  */
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { derivedGauges, holeBytes, isQuickTagged, isSlabPage, mallocCount, slabTotals, slotNibble } from "./inspect.js";
-import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, quickListOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
+import { derivedGauges, holeBytes, isMidSlab, isSlabPage, mallocCount, midMapWord, midSlabBases, slabTotals, slotNibble } from "./inspect.js";
+import { isLiveRequest, Mid, MID_CLASSES, midSlabBase } from "./mid-layout.js";
+import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
   liveBlocks: number;
@@ -15,8 +16,8 @@ interface Totals {
   freeBlocks: number;
   slabFreeBytes: number;
   slabs: Set<number>;
-  /** Blocks whose check word says they are on a quick list. */
-  cached: Set<number>;
+  /** Mid slab bases. */
+  midSlabs: Set<number>;
 }
 
 function fail(message: string, offset?: number): never {
@@ -31,9 +32,11 @@ export function checkHeap(store: ByteStore): void {
   const totals = walkBlocks(store, u32[Word.HEAP_START]!, top);
   const listed = checkFreeLists(u32, top);
   if (listed !== totals.freeBlocks) fail(`${totals.freeBlocks} free blocks in the heap but ${listed} in the free lists`);
-  checkQuickLists(u32, totals.cached);
   checkSlabLists(u32, totals.slabs);
   checkPageMap(u32, totals.slabs.size);
+  checkMidLists(u32, totals.midSlabs);
+  const mapped = [...midSlabBases(u32)].length;
+  if (mapped !== totals.midSlabs.size) fail(`the mid map marks ${mapped} slabs but ${totals.midSlabs.size} exist`);
   const f64 = store.f64;
   const expect = (name: string, actual: number, stored: number) => {
     if (actual !== stored) fail(`${name} is ${stored} in the control block but ${actual} by walking the heap`);
@@ -55,7 +58,7 @@ export function checkHeap(store: ByteStore): void {
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), cached: new Set() };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set() };
   let prevFree = false;
   let b = heapStart;
   let lastFree = false;
@@ -77,9 +80,11 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
         fail(`a slab is a page-aligned block of one page (plus a tail too small to split), not ${size} bytes`, p);
       }
       checkSlab(u32, p, t);
-    } else if (isQuickTagged(u32, p, size)) {
-      t.holeBytes += size;
-      t.cached.add(p);
+    } else if (isMidSlab(u32, p)) {
+      if (b % Layout.SLAB_PAGE_BYTES !== 0 || midSlabBase(u32, midMapWord(u32), p) !== b || size < Mid.SLAB_BYTES || size >= Mid.SLAB_BYTES + Layout.MIN_BLOCK_BYTES) {
+        fail(`a mid slab is a page-aligned block of 16 KiB (plus a tail too small to split), not ${size} bytes`, p);
+      }
+      checkMidSlab(u32, b, t);
     } else {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
       const usable = size - Layout.HEADER_BYTES;
@@ -133,6 +138,60 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
   t.slabs.add(s);
 }
 
+/** stack[0..free) are distinct slots, exactly those not live; the requests are possible. */
+function checkMidSlab(u32: Uint32Array, b: number, t: Totals): void {
+  const h = b >>> 2;
+  const c = u32[h + Mid.CLASS]!;
+  if (c >= Mid.CLASS_COUNT) fail(`mid slab class ${c} does not exist`, b);
+  const { slotBytes, capacity, requestWord } = MID_CLASSES[c]!;
+  const free = u32[h + Mid.STATE]! & Mid.FREE_MASK;
+  if (free > capacity) fail(`mid slab counts ${free} free slots of ${capacity}`, b);
+  const stacked = new Set<number>();
+  for (let k = 0; k < free; k++) {
+    const i = u32[h + Mid.STACK + k]!;
+    if (i >= capacity || stacked.has(i)) fail(`mid slab stack entry ${k} is ${i}: out of range or twice`, b);
+    stacked.add(i);
+  }
+  for (let i = 0; i < capacity; i++) {
+    const request = u32[h + requestWord + i]!;
+    const live = isLiveRequest(request);
+    if (!live && request !== Mid.FREED && request !== Mid.NEVER_USED) fail(`mid slot ${i} has request ${request}`, b);
+    if (live && request > slotBytes) fail(`mid slot ${i} of ${slotBytes} bytes holds a request of ${request}`, b);
+    if (live === stacked.has(i)) fail(live ? `live mid slot ${i} is on the free stack` : `free mid slot ${i} is not on the free stack`, b);
+    if (!live) continue;
+    t.liveBlocks++;
+    t.liveBytes += request;
+    t.roundingBytes += slotBytes - request;
+  }
+  if (free === capacity && u32[Word.MID_SPARES + c] !== b) fail("an empty mid slab that is not its class's spare was kept", b);
+  t.slabFreeBytes += free * slotBytes;
+  t.midSlabs.add(b);
+}
+
+/** A mid slab is in its class's list exactly when it has a free slot. */
+function checkMidLists(u32: Uint32Array, slabs: Set<number>): void {
+  let listed = 0;
+  for (let c = 0; c < Mid.CLASS_COUNT; c++) {
+    let prev = 0;
+    for (let b = u32[Word.MID_HEADS + c]!; b !== 0; prev = b, b = u32[(b >>> 2) + Mid.NEXT]!) {
+      if (!slabs.has(b)) fail(`mid list of class ${c} holds ${b}, not a mid slab`, b);
+      if (u32[(b >>> 2) + Mid.CLASS] !== c) fail(`mid slab of class ${u32[(b >>> 2) + Mid.CLASS]} is in the list of class ${c}`, b);
+      if (u32[(b >>> 2) + Mid.PREV] !== prev) fail("mid slab list back link is wrong", b);
+      if (++listed > slabs.size) fail("mid slab list has a cycle", b);
+    }
+  }
+  for (const b of slabs) {
+    const c = u32[(b >>> 2) + Mid.CLASS]!;
+    const full = (u32[(b >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === 0;
+    const linked = u32[(b >>> 2) + Mid.PREV] !== 0 || u32[Word.MID_HEADS + c] === b;
+    if (full === linked) fail(full ? "a full mid slab is linked" : "a mid slab with free slots is in no list", b);
+  }
+  for (let c = 0; c < Mid.CLASS_COUNT; c++) {
+    const spare = u32[Word.MID_SPARES + c]!;
+    if (spare !== 0 && !(slabs.has(spare) && u32[(spare >>> 2) + Mid.CLASS] === c)) fail(`the spare of mid class ${c} is ${spare}, not a mid slab of that class`, spare);
+  }
+}
+
 /** Bitmaps match non-empty lists; every listed block is free, in its list, doubly linked. */
 function checkFreeLists(u32: Uint32Array, top: number): number {
   let count = 0;
@@ -155,27 +214,6 @@ function checkFreeLists(u32: Uint32Array, top: number): number {
     }
   }
   return count;
-}
-
-/** Each quick list holds cached blocks of its size, once each; the map and byte count agree. */
-function checkQuickLists(u32: Uint32Array, cached: Set<number>): void {
-  const seen = new Set<number>();
-  let bytes = 0;
-  for (let list = 0; list < Layout.QUICK_MAP_WORDS * 32; list++) {
-    const head = list < Layout.QUICK_COUNT ? u32[Word.QUICK_HEADS + list]! : 0;
-    if (((u32[Word.QUICK_MAP + (list >>> 5)]! >>> (list & 31)) & 1) !== (head !== 0 ? 1 : 0)) fail(`quick map bit ${list} disagrees with its list`);
-    for (let p = head; p !== 0; p = u32[p >>> 2]!) {
-      if (!cached.has(p)) fail(`quick list ${list} holds ${p}, not a block with the quick tag`, p);
-      if (seen.has(p)) fail(`quick list ${list} reaches ${p} twice (a cycle, or two lists share it)`, p);
-      const size = u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
-      if (quickListOf(size) !== list) fail(`a block of ${size} bytes is on quick list ${list}`, p);
-      seen.add(p);
-      bytes += size;
-    }
-  }
-  if (seen.size !== cached.size) fail(`${cached.size} blocks have the quick tag but ${seen.size} are on quick lists`);
-  if (bytes !== u32[Word.QUICK_BYTES]) fail(`the quick lists hold ${bytes} bytes but the control block says ${u32[Word.QUICK_BYTES]}`);
-  if (bytes > u32[Word.QUICK_LIMIT]!) fail(`the quick lists hold ${bytes} bytes, above their bound ${u32[Word.QUICK_LIMIT]}`);
 }
 
 /** A slab is in its class's partial list exactly when it has a free slot. */

@@ -1,35 +1,35 @@
 /**
  * `Heap`: the general-purpose allocator. Small requests (0..256 bytes) are slots in one-page
  * slabs, one size class per 8 bytes, with no per-block header (the mimalloc/tcmalloc way);
- * everything else is a TLSF block (tlsf.ts), O(1) to allocate and free at any heap size;
- * requests of 256 KiB or more are whole-page spans. The bytes are drawn in layout.ts.
+ * requests of 257..4080 bytes are slots in 16 KiB mid slabs whose bookkeeping sits in the slab
+ * header, apart from the slots (mid-slabs.ts, the jemalloc way); everything else is a TLSF
+ * block (tlsf.ts), O(1) to allocate and free at any heap size, coalesced as soon as it is
+ * freed; requests of 256 KiB or more are whole-page spans. The bytes are drawn in layout.ts.
  *
  * Slab invariants (checked by check.ts), for each slab s of class c:
  *   live(s) + |free list(s)| + slots at or above bump(s) == capacity(c)
  *   free(s) == 0  <=>  live(s) == capacity(c)  <=>  s is in no partial list
  *   nibble(i) != 0  <=>  slot i is live;    info(s) == info of c
  *   page bit(page of s) == 1  <=>  s is a slab
- *
- * Quick-list invariants (tlsf.ts): a freed TLSF block is either coalesced into the free lists
- * or on a quick list, and counts as freed either way (live bytes, live blocks); stats count its
- * bytes as a hole, walk() yields it as "free", and a second free of it is a DoubleFreeError.
+ * (the mid slabs' invariants are in mid-layout.ts).
  *
  * Fast path: `malloc` of a small size pops a slot from the head slab of its class, `free`
  * pushes one back; each updates the slab's live count, the slot's nibble and the live-bytes
- * headroom, and `malloc` the malloc count (layout.ts derives the other stats from these).
- * A TLSF size pops or pushes a block of its quick list (tlsf.ts). Everything else (refilling
- * or unlinking a slab, a new slab, the TLSF lists, growth, bad input) is the slow path.
+ * headroom, and `malloc` the malloc count (layout.ts derives the other stats from these). A
+ * mid size does the same on its mid slab (mid-slabs.ts). Everything else (refilling or
+ * unlinking a slab, a new slab, the TLSF lists, growth, bad input) is the slow path.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidStoreError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
-import { heapStats, isQuickTagged, walkHeap } from "./inspect.js";
+import { heapStats, walkHeap } from "./inspect.js";
 import {
   blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
-import { TlsfBlocks } from "./tlsf.js";
+import { Mid, midSlabBase } from "./mid-layout.js";
+import { MidSlabs } from "./mid-slabs.js";
 
 export interface HeapOptions extends StoreOptions {
   /** An existing store to format as a new heap (its contents are overwritten). */
@@ -37,7 +37,7 @@ export interface HeapOptions extends StoreOptions {
 }
 
 
-export class Heap extends TlsfBlocks implements Allocator {
+export class Heap extends MidSlabs implements Allocator {
   readonly name = "heap";
   /** Largest request accepted; larger sizes are an `InvalidSizeError`. */
   readonly maxRequestBytes: number;
@@ -82,7 +82,10 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
   malloc(size: number, align: number = Layout.GRANULE): number {
-    if (size <= Layout.SMALL_MAX_BYTES && align === Layout.GRANULE && size >>> 0 === size) return this.mallocSmall(size);
+    if (size >>> 0 === size && align === Layout.GRANULE) {
+      if (size <= Layout.SMALL_MAX_BYTES) return this.mallocSmall(size);
+      if (size <= Mid.MAX_BYTES) return this.mallocMid(size);
+    }
     return this.mallocGeneric(size, align);
   }
 
@@ -140,6 +143,7 @@ export class Heap extends TlsfBlocks implements Allocator {
     checkSize(size, this.maxRequestBytes);
     checkAlign(align, Layout.MAX_ALIGN);
     if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.mallocSmall(size);
+    if (size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && align <= Mid.SLOT_ALIGN) return this.mallocMid(size);
     const blockSize = blockSizeFor(size);
     const p = this.allocBlock(blockSize, size, align, 0);
     if (p === 0) return 0;
@@ -147,23 +151,6 @@ export class Heap extends TlsfBlocks implements Allocator {
     this.doubles[Gauge.MALLOC_COUNT]! += 1;
     this.words[Word.TLSF_LIVE_BLOCKS]! += 1;
     return p;
-  }
-
-  /** Live bytes grow by `size`: out of the headroom below the peak, or by raising the peak. */
-  private addLiveBytes(size: number): void {
-    const words = this.words;
-    const headroom = words[Word.LIVE_HEADROOM]!;
-    if (size <= headroom) words[Word.LIVE_HEADROOM] = headroom - size;
-    else this.raisePeak(size - headroom);
-  }
-
-  private raisePeak(excess: number): void {
-    this.words[Word.LIVE_HEADROOM] = 0;
-    this.doubles[Gauge.PEAK_LIVE_BYTES]! += excess;
-  }
-
-  private subtractLiveBytes(size: number): void {
-    this.words[Word.LIVE_HEADROOM]! += size;
   }
 
   // ---- Free --------------------------------------------------------------------------------
@@ -179,11 +166,8 @@ export class Heap extends TlsfBlocks implements Allocator {
       if (ptr === 0) return;
       this.checkPointerRange(ptr);
     }
-    if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) === 0) {
-      this.freeLarge(ptr);
-    } else {
-      this.freeSlot(ptr, words);
-    }
+    if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0) this.freeSlot(ptr, words);
+    else this.freeMidOrLarge(ptr, midSlabBase(words, this.midMap, ptr));
   }
 
   /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the committed end). */
@@ -212,6 +196,11 @@ export class Heap extends TlsfBlocks implements Allocator {
     else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE && words[Word.SLAB_HEADS + slotGranules - 1] !== s) this.releaseSlab(s);
   }
 
+  private freeMidOrLarge(p: number, b: number): void {
+    if (b >= 0) this.freeMid(p, b);
+    else this.freeLarge(p);
+  }
+
   private freeLarge(p: number): void {
     const top = this.top; // free checked p against the committed end only
     const word = this.words[(p - 4) >>> 2]!;
@@ -224,7 +213,7 @@ export class Heap extends TlsfBlocks implements Allocator {
     }
     this.subtractLiveBytes(requested);
     this.words[Word.TLSF_LIVE_BLOCKS]! -= 1;
-    this.releaseBlock(p, size);
+    this.freeBlock(p, size);
   }
 
   // ---- Resize and query --------------------------------------------------------------------
@@ -239,6 +228,7 @@ export class Heap extends TlsfBlocks implements Allocator {
     checkSize(size, this.maxRequestBytes);
     this.checkPointerRange(ptr);
     if (this.isSlab(ptr)) return this.reallocSlot(ptr, size);
+    if (this.isMidSlab(ptr)) return this.reallocMid(ptr, size);
     const oldSize = this.usedBlockSize(ptr);
     const oldRequested = this.requestedOf(ptr, oldSize);
     const newSize = blockSizeFor(size);
@@ -265,6 +255,16 @@ export class Heap extends TlsfBlocks implements Allocator {
     return p;
   }
 
+  private reallocMid(p: number, size: number): number {
+    const r = this.midRequestIndex(p);
+    const oldRequested = this.words[r]!;
+    if (!this.fitsMidSlot(p, size)) return this.moveBlock(p, oldRequested, size);
+    this.words[r] = size;
+    this.subtractLiveBytes(oldRequested);
+    this.addLiveBytes(size);
+    return p;
+  }
+
   private moveBlock(ptr: number, oldRequested: number, size: number): number {
     const moved = this.malloc(size);
     if (moved === 0) return 0;
@@ -277,6 +277,10 @@ export class Heap extends TlsfBlocks implements Allocator {
   /** Bytes usable in a live block (at least what was requested). */
   usableSize(ptr: number): number {
     this.checkPointerRange(ptr);
+    if (this.isMidSlab(ptr)) {
+      this.midRequestIndex(ptr);
+      return this.midSlotBytesAt(ptr);
+    }
     if (!this.isSlab(ptr)) return this.usedBlockSize(ptr) - Layout.HEADER_BYTES;
     const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
     this.liveSlotNibble(ptr, s);
@@ -341,7 +345,6 @@ export class Heap extends TlsfBlocks implements Allocator {
     const usable = size - Layout.HEADER_BYTES;
     const requested = inRange ? this.requestedOf(p, size) : -1;
     if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) {
-      if (inRange && isQuickTagged(this.words, p, size)) throw new DoubleFreeError(p);
       throw new InvalidFreeError(p);
     }
     return size;
@@ -424,7 +427,6 @@ export class Heap extends TlsfBlocks implements Allocator {
 
   /** Gives committed memory above the extent back to the system, where the store can shrink. */
   trim(): number {
-    this.flushQuick();
     const released = this.store.shrink(this.top);
     this.adoptViews();
     return released;
@@ -445,6 +447,8 @@ export class Heap extends TlsfBlocks implements Allocator {
 
 export interface HeapStats extends AllocatorStats {
   slabPages: number;
+  /** Mid slabs (16 KiB each) serving requests of 257..4080 bytes. */
+  midSlabs: number;
 }
 
 type TypedArrayCtor =
@@ -458,7 +462,8 @@ type AttachMark = { [attaching]?: boolean };
 /** Writes an empty heap's control block; returns the first block's offset. */
 function formatControl(store: ByteStore): number {
   const pageMapWords = Math.ceil(store.reservedBytes / Layout.SLAB_PAGE_BYTES / 32);
-  const heapStart = roundUp8(Gauge.PAGE_MAP_OFFSET + pageMapWords * 4);
+  const midMapWords = pageMapWords;
+  const heapStart = roundUp8(Gauge.PAGE_MAP_OFFSET + (pageMapWords + midMapWords) * 4);
   const minimum = heapStart + Layout.SLAB_PAGE_BYTES;
   if (!store.grow(minimum)) {
     throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in its store; this one has ${store.committedBytes} and cannot grow there`);
@@ -471,7 +476,7 @@ function formatControl(store: ByteStore): number {
   u32[Word.HEAP_START] = heapStart;
   u32[Word.TOP] = heapStart;
   u32[Word.PAGE_MAP_WORDS] = pageMapWords;
-  u32[Word.QUICK_LIMIT] = Layout.QUICK_MIN_LIMIT;
+  u32[Word.MID_MAP_WORDS] = midMapWords;
   store.f64[Gauge.PEAK_TOP] = heapStart;
   return heapStart;
 }

@@ -6,7 +6,8 @@
  */
 import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
-import { Gauge, keyOf, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
+import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
+import { isLiveRequest, Mid, MID_CLASSES, midSlabBase } from "./mid-layout.js";
 import type { HeapStats } from "./heap.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
@@ -31,12 +32,14 @@ export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats
     mallocCount: mallocCount(store, slabs),
     freeCount: mallocCount(store, slabs) - liveBlocks,
     slabPages: f64[Gauge.SLAB_PAGES]!,
+    midSlabs: slabs.midSlabs,
   };
 }
 
-/** Sums over every slab (found through the page map). */
+/** Sums over every small and mid slab (found through the page map and the mid map). */
 export interface SlabTotals {
   slabs: number;
+  midSlabs: number;
   /** Σ of the slabs' TLSF block sizes. */
   blockBytes: number;
   liveSlots: number;
@@ -49,7 +52,7 @@ export interface SlabTotals {
 }
 
 export function slabTotals(u32: Uint32Array): SlabTotals {
-  const t: SlabTotals = { slabs: 0, blockBytes: 0, liveSlots: 0, uncountedMallocs: 0, liveSlotBytes: 0, freeBytes: 0 };
+  const t: SlabTotals = { slabs: 0, midSlabs: 0, blockBytes: 0, liveSlots: 0, uncountedMallocs: 0, liveSlotBytes: 0, freeBytes: 0 };
   const first = Gauge.PAGE_MAP_OFFSET >>> 2;
   for (let w = 0; w < u32[Word.PAGE_MAP_WORDS]!; w++) {
     for (let bits = u32[first + w]!; bits !== 0; bits &= bits - 1) {
@@ -67,7 +70,37 @@ export function slabTotals(u32: Uint32Array): SlabTotals {
       t.freeBytes += (capacity - live) * slotBytes;
     }
   }
+  for (const b of midSlabBases(u32)) {
+    const h = b >>> 2;
+    const { slotBytes, capacity } = MID_CLASSES[u32[h + Mid.CLASS]!]!;
+    const state = u32[h + Mid.STATE]!;
+    const live = capacity - (state & Mid.FREE_MASK);
+    t.midSlabs++;
+    t.blockBytes += u32[h + 1]! & Layout.SIZE_MASK;
+    t.liveSlots += live;
+    t.uncountedMallocs += state >>> Mid.MALLOCS_SHIFT;
+    t.liveSlotBytes += live * slotBytes;
+    t.freeBytes += (capacity - live) * slotBytes;
+  }
   return t;
+}
+
+/** Word index of the mid map. */
+export function midMapWord(u32: Uint32Array): number {
+  return (Gauge.PAGE_MAP_OFFSET >>> 2) + u32[Word.PAGE_MAP_WORDS]!;
+}
+
+/** The base of every mid slab, in address order. */
+export function* midSlabBases(u32: Uint32Array): IterableIterator<number> {
+  const first = midMapWord(u32);
+  for (let w = 0; w < u32[Word.MID_MAP_WORDS]!; w++) {
+    for (let bits = u32[first + w]!; bits !== 0; bits &= bits - 1) yield (w * 32 + 31 - Math.clz32(bits & -bits)) * Layout.SLAB_PAGE_BYTES;
+  }
+}
+
+/** True when p lies in a mid slab. */
+export function isMidSlab(u32: Uint32Array, p: number): boolean {
+  return midSlabBase(u32, midMapWord(u32), p) >= 0;
 }
 
 /** The gauges layout.ts derives rather than stores. */
@@ -80,9 +113,9 @@ export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks
   return { liveBlocks: slabs.liveSlots + tlsfLive, liveBytes, roundingBytes: slabs.liveSlotBytes + tlsfUsable - liveBytes };
 }
 
-/** Σ of the sizes of the blocks in the free lists and on the quick lists. */
+/** Σ of the sizes of the blocks in the free lists. */
 export function holeBytes(u32: Uint32Array): number {
-  let total = u32[Word.QUICK_BYTES]!;
+  let total = 0;
   for (let list = 0; list < Layout.FL_COUNT * Layout.SL_COUNT; list++) {
     for (let p = u32[Word.FREE_HEADS + list]!; p !== 0; p = u32[p >>> 2]!) total += u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
   }
@@ -91,14 +124,6 @@ export function holeBytes(u32: Uint32Array): number {
 
 export function mallocCount(store: ByteStore, slabs: SlabTotals): number {
   return store.f64[Gauge.MALLOC_COUNT]! + slabs.uncountedMallocs;
-}
-
-/**
- * True when the (not free) TLSF block at p, of `size` bytes, waits on a quick list: small enough,
- * and its check word says so (a larger used block may decode to QUICK_TAG as its request).
- */
-export function isQuickTagged(u32: Uint32Array, p: number, size: number): boolean {
-  return size <= Layout.QUICK_MAX_BYTES && u32[(p - 8) >>> 2] === ((Layout.QUICK_TAG ^ keyOf(p, size, u32[Word.SECRET]!)) >>> 0);
 }
 
 /** True when the page holding p is a slab page. */
@@ -113,8 +138,8 @@ export function slotNibble(u32: Uint32Array, s: number, i: number): number {
 }
 
 /**
- * Every block in address order. TLSF blocks: used ones at their pointer, free ones (in a free
- * list or on a quick list) at their start, each spanning its whole block size. A slab page: its
+ * Every block in address order. TLSF blocks: used ones at their pointer, free ones at their
+ * start, each spanning its whole block size. A slab page: its
  * header as "meta", then each slot.
  */
 export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
@@ -126,7 +151,7 @@ export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
     const p = b + Layout.HEADER_BYTES;
     if (word & Layout.FREE_BIT) yield { offset: b, sizeBytes: size, state: "free" };
     else if (isSlabPage(store.u32, p)) yield* walkSlab(store.u32, p, size);
-    else if (isQuickTagged(store.u32, p, size)) yield { offset: b, sizeBytes: size, state: "free" };
+    else if (isMidSlab(store.u32, p)) yield* walkMidSlab(store.u32, b, size);
     else yield { offset: p, sizeBytes: size, state: "used" };
     if (size === 0) return; // a corrupt header; check() reports it
     b += size;
@@ -141,4 +166,14 @@ function* walkSlab(u32: Uint32Array, s: number, blockSize: number): IterableIter
   }
   const tail = blockSize - Layout.HEADER_BYTES - firstSlot - capacity * slotBytes;
   if (tail > 0) yield { offset: s + firstSlot + capacity * slotBytes, sizeBytes: tail, state: "meta" };
+}
+
+function* walkMidSlab(u32: Uint32Array, b: number, blockSize: number): IterableIterator<BlockInfo> {
+  const { slotBytes, capacity, firstSlot, requestWord } = MID_CLASSES[u32[(b >>> 2) + Mid.CLASS]!]!;
+  yield { offset: b, sizeBytes: firstSlot, state: "meta" };
+  for (let i = 0; i < capacity; i++) {
+    yield { offset: b + firstSlot + i * slotBytes, sizeBytes: slotBytes, state: isLiveRequest(u32[(b >>> 2) + requestWord + i]!) ? "used" : "free" };
+  }
+  const tail = blockSize - firstSlot - capacity * slotBytes;
+  if (tail > 0) yield { offset: b + firstSlot + capacity * slotBytes, sizeBytes: tail, state: "meta" };
 }

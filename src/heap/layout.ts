@@ -3,10 +3,11 @@
  * from another Worker or reopened from saved bytes. Offsets are bytes; `W(x)` is word x>>>2.
  *
  * Store
- * ┌──────────────────────┬───────────┬──────────── blocks ─────────────┬────────── ... ─┐
- * │ control block        │ page map  │ [hdr|payload][hdr|payload] ...  │ wilderness     │
- * │ (words, stats, lists)│ 1 bit/page│ heapStart                  top  │ up to committed│
- * └──────────────────────┴───────────┴─────────────────────────────────┴────────────────┘
+ * ┌──────────────────────┬───────────┬───────────┬──────────── blocks ─────────────┬───── ... ─┐
+ * │ control block        │ page map  │ mid map   │ [hdr|payload][hdr|payload] ...  │ wilderness│
+ * │ (words, stats, lists)│ 1 bit/page│ 1 bit/page│ heapStart                  top  │ (committed│
+ * └──────────────────────┴───────────┴───────────┴─────────────────────────────────┴───── ... ─┘
+ *   page map bit: a small-size slab starts at this page;  mid map bit: a mid slab starts here.
  *
  * Block (TLSF layer), named by its payload offset p; block size S counts the header:
  *
@@ -15,19 +16,10 @@
  *   │ check   │ S | P | F      │ next free│ prev free│     │ S      │  free block
  *   ├─────────┼────────────────┼──────────┴──────────┴ ... ┴────────┤
  *   │ check   │ S | P | 0      │ payload: S-8 usable bytes         │  used block
- *   ├─────────┼────────────────┼──────────┬─────────────────────────┤
- *   │ check   │ S | P | 0      │ next     │                         │  cached block (quick list)
  *   └─────────┴────────────────┴──────────┴─────────────────────────┘
  *   F (bit 0) this block is free; P (bit 1) the block before it is free (its footer is at p-12).
  *   check (used) = requested bytes XOR key(p, S); check (free) = FREE_TAG XOR key(p, S).
  *   A free with a forged or interior offset fails the check (a 2^-29 chance for random data).
- *   check (cached) = QUICK_TAG XOR key(p, S). A freed TLSF block of S <= QUICK_MAX_BYTES is not
- *   coalesced but pushed on the LIFO quick list for S (deferred coalescing, as in dlmalloc's
- *   fastbins and glibc's tcache); its F bit stays clear, so to the TLSF layer it is a used block
- *   and no neighbour coalesces into it. next = the list's next block (0: last). A malloc of S
- *   pops it (or a larger one, split, when no free block fits). A flush hands every cached block
- *   to the TLSF free: when the lists would hold more than W[QUICK_LIMIT] bytes, in trim, and
- *   when a malloc finds no block short of the top (see QUICK_CARVE_SHIFT).
  *
  * Slab page (small sizes): a TLSF block whose header starts a page, SLAB_PAGE_BYTES long (plus,
  * rarely, a tail of 8 or 16 bytes that was too small to split off when it was carved).
@@ -48,15 +40,14 @@
  *   a time whenever the free list runs dry, so free == 0 exactly when every slot is live.
  *
  * Size classes: requests of 0..SMALL_MAX_BYTES bytes go to slab class ceil(n/8)-1 (slots of
- * 8, 16, ... 256 bytes, no header each). Larger ones are TLSF blocks: first level = floor(log2
- * S), second level = the next SL_LOG2 bits (Masmano et al., "TLSF: a New Dynamic Memory
- * Allocator for Real-Time Systems", ECRTS 2004; M. Conte's tlsf.c for the linear small range).
- * Requests of LARGE_MIN_BYTES or more are page spans: their size is a whole number of pages.
- *
- * Quick lists: one per block size MIN_BLOCK_BYTES..QUICK_MAX_BYTES in steps of 8, list i for
- * size MIN_BLOCK_BYTES + 8i; bit i of the quick map is set <=> list i is non-empty (so a flush
- * and a stats call visit only non-empty lists).
+ * 8, 16, ... 256 bytes, no header each); those up to Mid.MAX_BYTES (4080) to the mid slabs
+ * (mid-layout.ts), unless they ask for an alignment above 16. The rest are TLSF blocks: first
+ * level = floor(log2 S), second level = the next SL_LOG2 bits (Masmano et al., "TLSF: a New
+ * Dynamic Memory Allocator for Real-Time Systems", ECRTS 2004; M. Conte's tlsf.c for the linear
+ * small range). Requests of LARGE_MIN_BYTES or more are page spans: a whole number of pages.
  */
+
+import { Mid } from "./mid-layout.js";
 
 // Every constant below is a `const enum` member, so TypeScript writes it into the code as a
 // literal: an imported `const` would cost V8 a module-cell load and check at every use, which
@@ -74,17 +65,6 @@ export const enum Layout {
   LARGE_MIN_BYTES = 256 * 1024,
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
-  /** Largest TLSF block kept on a quick list when freed: a 4 KiB request and its header. */
-  QUICK_MAX_BYTES = 4096 + 8,
-  /** The quick lists hold at most max(QUICK_MIN_LIMIT, live bytes >> QUICK_LIMIT_SHIFT) bytes. */
-  QUICK_MIN_LIMIT = 64 * 1024,
-  QUICK_LIMIT_SHIFT = 4,
-  /**
-   * A malloc that finds no free block carves from the top, leaving the quick lists be, only
-   * while they hold at most W[QUICK_LIMIT] >> QUICK_CARVE_SHIFT bytes: what they hold is what
-   * the extent can overshoot by. Past that they are flushed first.
-   */
-  QUICK_CARVE_SHIFT = 2,
 
   GRANULE = 8,
   GRANULE_LOG2 = 3,
@@ -103,8 +83,6 @@ export const enum Layout {
   SLAB_BLOCK_PAYLOAD = SLAB_PAGE_BYTES - HEADER_BYTES,
   /** The slab header words before the nibble table. */
   SLAB_HEADER_BYTES = 20,
-  QUICK_COUNT = (QUICK_MAX_BYTES - MIN_BLOCK_BYTES) / GRANULE + 1,
-  QUICK_MAP_WORDS = (QUICK_COUNT + 31) >> 5,
   /** Slots threaded onto a slab's free list at a time (fewer pages touched by a new slab). */
   SLAB_REFILL_SLOTS = 16,
   /** recip = ceil(2^15 / slot granules): floor(granule / slot granules) = (granule * recip) >>> 15. */
@@ -114,10 +92,8 @@ export const enum Layout {
   PREV_FREE_BIT = 2,
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
-  /** Far above a cached block's usable size, so a cached block never decodes as a used one. */
-  QUICK_TAG = 0x9c1cb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 3,
+  VERSION = 4,
 }
 
 /** Control block: word indexes into u32. */
@@ -136,13 +112,13 @@ export const enum Word {
   SL_BITMAPS = 9,
   FREE_HEADS = SL_BITMAPS + Layout.FL_COUNT,
   SLAB_HEADS = FREE_HEADS + Layout.FL_COUNT * Layout.SL_COUNT,
-  /** Σ of the sizes of the blocks on the quick lists. */
-  QUICK_BYTES = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
-  /** A push that would take QUICK_BYTES above this flushes the quick lists instead. */
-  QUICK_LIMIT = QUICK_BYTES + 1,
-  QUICK_MAP = QUICK_LIMIT + 1,
-  QUICK_HEADS = QUICK_MAP + Layout.QUICK_MAP_WORDS,
-  END = QUICK_HEADS + Layout.QUICK_COUNT,
+  /** Words of the mid map (1 bit per page: does a mid slab start there?), after the page map. */
+  MID_MAP_WORDS = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
+  /** Head of each mid class's list of slabs with a free slot (mid-layout.ts). */
+  MID_HEADS = MID_MAP_WORDS + 1,
+  /** Each mid class's spare: the slab that emptied last (0: none), kept until another empties. */
+  MID_SPARES = MID_HEADS + Mid.CLASS_COUNT,
+  END = MID_SPARES + Mid.CLASS_COUNT,
 }
 
 /**
@@ -152,7 +128,7 @@ export const enum Word {
  *   mallocs       = MALLOC_COUNT + Σ over slabs of the mallocs counted in their state word
  *   live bytes    = PEAK_LIVE_BYTES - W[LIVE_HEADROOM]
  *   live blocks   = Σ over slabs of live + W[TLSF_LIVE_BLOCKS];   frees = mallocs - live blocks
- *   hole bytes    = Σ over the free lists of block sizes + W[QUICK_BYTES]
+ *   hole bytes    = Σ over the free lists of block sizes
  *   rounding      = Σ over slabs of live * slot bytes + usable bytes of live TLSF blocks - live bytes
  *   usable bytes of live TLSF blocks = (top - heapStart) - hole bytes - Σ slab block sizes
  *                                      - HEADER_BYTES * W[TLSF_LIVE_BLOCKS]
@@ -294,16 +270,6 @@ export function searchSizeFor(size: number): number {
   if (size < Layout.LINEAR_MAX_BYTES) return size;
   const log2 = 31 - Math.clz32(size);
   return size + (1 << (log2 - Layout.SL_LOG2)) - 1;
-}
-
-/** Quick list of a TLSF block of `size` <= QUICK_MAX_BYTES bytes. */
-export function quickListOf(size: number): number {
-  return (size - Layout.MIN_BLOCK_BYTES) >>> Layout.GRANULE_LOG2;
-}
-
-/** Block size of the blocks on quick list `list` (the inverse of quickListOf). */
-export function quickBlockBytes(list: number): number {
-  return Layout.MIN_BLOCK_BYTES + list * Layout.GRANULE;
 }
 
 /** Mixes a block's offset and size with the heap's secret (a multiplicative hash). */

@@ -1,9 +1,8 @@
 /**
  * The block layer of `Heap`: a two-level segregated fit (TLSF) over boundary-tagged blocks,
  * coalescing every block it frees at once, with a wilderness above `top` (see layout.ts for the
- * bytes), behind per-size quick lists that defer the coalescing of small freed blocks (dlmalloc's
- * fastbins, glibc's tcache): a malloc of a size just freed pops that block, touching no
- * neighbour and no free list.
+ * bytes). It serves requests above the mid slabs' sizes, aligned requests, and the slabs
+ * themselves.
  *
  * Invariants (checked by check.ts):
  *   heapStart <= every block < top <= committedBytes;  blocks tile [heapStart, top) exactly
@@ -12,13 +11,9 @@
  *   P bit of next(b) == free(b);  footer(b) == size(b) when free(b)
  *   bit (fl, sl) of the bitmaps == 1  <=>  list (fl, sl) is non-empty
  *   b in list listIndexOf(size(b)) <=> free(b)
- *   b in quick list quickListOf(size(b)) <=> check(b) == QUICK_TAG ^ key(b);  then !free(b)
- *   W[QUICK_BYTES] == Σ sizes on the quick lists <= W[QUICK_LIMIT]
- *   bit i of the quick map == 1  <=>  quick list i is non-empty
  */
 import { ByteStore } from "../memory/store.js";
-import { isQuickTagged } from "./inspect.js";
-import { Gauge, keyOf, Layout, listIndexOf, quickBlockBytes, quickListOf, searchSizeFor, Word } from "./layout.js";
+import { Gauge, keyOf, Layout, listIndexOf, searchSizeFor, Word } from "./layout.js";
 
 /** How many entries of the exact list are tried before growing the heap (good-fit fallback). */
 const FALLBACK_SCAN = 8;
@@ -130,48 +125,30 @@ export class TlsfBlocks {
     return 0;
   }
 
+  /**
+   * Good fit for an aligned request: a block of the request's own list that holds it at an
+   * aligned payload (a freed slab page is one, exactly), so aligned blocks reuse their holes
+   * instead of asking for `size + align` and passing them by; 0 if none of the first few does.
+   */
+  private searchAligned(size: number, align: number, phase: number): number {
+    let p = this.words[Word.FREE_HEADS + listIndexOf(size)]!;
+    for (let i = 0; p !== 0 && i < FALLBACK_SCAN; i++, p = this.words[p >>> 2]!) {
+      if (alignedPayload(p, align, phase) - p + size <= this.sizeOf(p)) return p;
+    }
+    return 0;
+  }
+
   // ---- Allocation --------------------------------------------------------------------------
 
   /**
    * A used block of `size` bytes whose payload p has (p - phase) % align == 0, or 0. `align` is
-   * a power of two; `phase` 0 aligns the payload, 8 aligns the block start (slab pages).
-   * Fast path: a block of exactly `size` from its quick list (quickListOf written out).
+   * a power of two; `phase` 0 aligns the payload, 8 aligns the block start (slab pages). A free
+   * block if one fits, else one carved from the top.
    */
   protected allocBlock(size: number, requested: number, align: number, phase: number): number {
     const plain = align <= Layout.GRANULE && phase === 0;
-    if (plain && size <= Layout.QUICK_MAX_BYTES) {
-      const u32 = this.words;
-      const list = (size - Layout.MIN_BLOCK_BYTES) >>> Layout.GRANULE_LOG2;
-      const p = u32[Word.QUICK_HEADS + list]!;
-      if (p !== 0) {
-        this.popQuick(p, size, list);
-        this.markUsed(p, size, requested);
-        return p;
-      }
-    }
-    return this.allocFreeBlock(size, requested, align, phase, plain);
-  }
-
-  /**
-   * allocBlock when the quick list has none: a free block; else a larger cached block, split;
-   * else, while the quick lists hold little (see QUICK_CARVE_SHIFT), a block carved from the
-   * top within the committed bytes. Otherwise, and always before growing the store or failing,
-   * the quick lists are flushed and the free lists searched again.
-   */
-  private allocFreeBlock(size: number, requested: number, align: number, phase: number, plain: boolean): number {
-    const padded = plain ? size : size + align + Layout.MIN_BLOCK_BYTES;
-    let p = this.searchSuitable(padded);
-    if (p === 0) {
-      const u32 = this.words;
-      if (u32[Word.QUICK_BYTES] === 0) return this.carveFromTop(size, requested, align, phase, true);
-      const cached = plain ? this.splitCached(size, requested) : 0;
-      if (cached !== 0) return cached;
-      const carved = u32[Word.QUICK_BYTES]! <= u32[Word.QUICK_LIMIT]! >>> Layout.QUICK_CARVE_SHIFT ? this.carveFromTop(size, requested, align, phase, false) : 0;
-      if (carved !== 0) return carved;
-      this.flushQuick();
-      p = this.searchSuitable(padded);
-      if (p === 0) return this.carveFromTop(size, requested, align, phase, true);
-    }
+    const p = plain ? this.searchSuitable(size) : this.searchAligned(size, align, phase) || this.searchSuitable(size + align + Layout.MIN_BLOCK_BYTES);
+    if (p === 0) return this.carveFromTop(size, requested, align, phase);
     const blockSize = this.sizeOf(p);
     this.removeFree(p, blockSize);
     const q = alignedPayload(p, align, phase);
@@ -184,11 +161,11 @@ export class TlsfBlocks {
   }
 
   /** Takes a block off the wilderness, committing memory if needed and allowed; 0 if it cannot. */
-  private carveFromTop(size: number, requested: number, align: number, phase: number, mayCommit: boolean): number {
+  private carveFromTop(size: number, requested: number, align: number, phase: number): number {
     const top = this.top;
     const q = alignedPayload(top + Layout.HEADER_BYTES, align, phase);
     const newTop = q - Layout.HEADER_BYTES + size;
-    if (newTop > this.store.committedBytes && !(mayCommit && this.commit(newTop))) return 0;
+    if (newTop > this.store.committedBytes && !this.commit(newTop)) return 0;
     const u32 = this.words;
     const gap = q - Layout.HEADER_BYTES - top;
     u32[(q - 4) >>> 2] = 0;
@@ -231,91 +208,6 @@ export class TlsfBlocks {
   }
 
   // ---- Free and resize ---------------------------------------------------------------------
-
-  /**
-   * Frees a used block (already validated). Fast path: a block of at most QUICK_MAX_BYTES goes
-   * on the quick list of its size, uncoalesced (quickListOf written out); when that would take
-   * the lists past their bound, they are flushed and the block freed with them.
-   */
-  protected releaseBlock(p: number, size: number): void {
-    if (size > Layout.QUICK_MAX_BYTES || this.words[Word.QUICK_BYTES]! + size > this.words[Word.QUICK_LIMIT]!) {
-      if (size <= Layout.QUICK_MAX_BYTES) this.flushQuick();
-      this.freeBlock(p, size);
-      return;
-    }
-    this.pushQuick(p, size, (size - Layout.MIN_BLOCK_BYTES) >>> Layout.GRANULE_LOG2);
-  }
-
-  /** Takes p, the head of quick list `list` (of blocks of `size`), off it. */
-  private popQuick(p: number, size: number, list: number): void {
-    const u32 = this.words;
-    const next = u32[p >>> 2]!;
-    u32[Word.QUICK_HEADS + list] = next;
-    if (next === 0) u32[Word.QUICK_MAP + (list >>> 5)]! &= ~(1 << (list & 31));
-    u32[Word.QUICK_BYTES]! -= size;
-  }
-
-  /** Puts the block p (its header already says `size`, not free) on quick list `list`. */
-  private pushQuick(p: number, size: number, list: number): void {
-    const u32 = this.words;
-    const head = u32[Word.QUICK_HEADS + list]!;
-    if (head === 0) u32[Word.QUICK_MAP + (list >>> 5)]! |= 1 << (list & 31);
-    u32[p >>> 2] = head;
-    u32[Word.QUICK_HEADS + list] = p;
-    u32[(p - 8) >>> 2] = (Layout.QUICK_TAG ^ keyOf(p, size, this.secret)) >>> 0;
-    u32[Word.QUICK_BYTES]! += size;
-  }
-
-  /**
-   * A used block of `size` cut from the smallest cached block that is larger, its rest (when a
-   * block can be made of it) cached in turn, so the quick lists are not flushed early; 0 if none.
-   */
-  private splitCached(size: number, requested: number): number {
-    const u32 = this.words;
-    const from = quickListOf(size) + 1;
-    for (let w = from >>> 5; w < Layout.QUICK_MAP_WORDS; w++) {
-      const bits = u32[Word.QUICK_MAP + w]! & (w === from >>> 5 ? ~0 << (from & 31) : ~0);
-      if (bits === 0) continue;
-      const list = w * 32 + 31 - Math.clz32(bits & -bits);
-      const blockSize = quickBlockBytes(list);
-      const p = u32[Word.QUICK_HEADS + list]!;
-      this.popQuick(p, blockSize, list);
-      const rest = blockSize - size;
-      if (rest < Layout.MIN_BLOCK_BYTES) {
-        this.markUsed(p, blockSize, requested);
-      } else {
-        this.markUsed(p, size, requested);
-        u32[(p + size - 4) >>> 2] = rest;
-        this.pushQuick(p + size, rest, quickListOf(rest));
-      }
-      return p;
-    }
-    return 0;
-  }
-
-  /**
-   * Hands every block on the quick lists to freeBlock (so they coalesce), then sets the lists'
-   * next bound from the live bytes (glibc's malloc_consolidate does the same for fastbins).
-   */
-  protected flushQuick(): void {
-    const u32 = this.words;
-    for (let w = 0; w < Layout.QUICK_MAP_WORDS; w++) {
-      for (let bits = u32[Word.QUICK_MAP + w]!; bits !== 0; bits &= bits - 1) {
-        const list = w * 32 + 31 - Math.clz32(bits & -bits);
-        const size = quickBlockBytes(list);
-        for (let p = u32[Word.QUICK_HEADS + list]!; p !== 0; ) {
-          const next = u32[p >>> 2]!;
-          this.freeBlock(p, size);
-          p = next;
-        }
-        u32[Word.QUICK_HEADS + list] = 0;
-      }
-      u32[Word.QUICK_MAP + w] = 0;
-    }
-    u32[Word.QUICK_BYTES] = 0;
-    const liveBytes = this.doubles[Gauge.PEAK_LIVE_BYTES]! - u32[Word.LIVE_HEADROOM]!;
-    u32[Word.QUICK_LIMIT] = Math.max(Layout.QUICK_MIN_LIMIT, liveBytes >>> Layout.QUICK_LIMIT_SHIFT);
-  }
 
   /** Frees a used block (already validated), coalescing with free neighbours and the top. */
   protected freeBlock(p: number, size: number): void {
@@ -369,12 +261,7 @@ export class TlsfBlocks {
     }
     const nextWord = u32[(next - 4) >>> 2]!;
     const nextFree = (nextWord & Layout.FREE_BIT) !== 0 ? nextWord & Layout.SIZE_MASK : 0;
-    if (size > oldSize + nextFree) {
-      if (!this.cachedAfter(next + nextFree)) return false;
-      // A freed block beyond waits on a quick list: coalesce the cached blocks, then look again.
-      this.flushQuick();
-      return this.resizeInPlace(p, oldSize, size, requested);
-    }
+    if (size > oldSize + nextFree) return false;
     if (nextFree !== 0) this.removeFree(next, nextFree);
     const available = oldSize + nextFree;
     if (available - size >= Layout.MIN_BLOCK_BYTES) {
@@ -387,13 +274,6 @@ export class TlsfBlocks {
     return true;
   }
 
-  /** The block at q (below top, or the wilderness) waits on a quick list. */
-  private cachedAfter(q: number): boolean {
-    if (q - Layout.HEADER_BYTES === this.top) return false;
-    const word = this.words[(q - 4) >>> 2]!;
-    return (word & Layout.FREE_BIT) === 0 && isQuickTagged(this.words, q, word & Layout.SIZE_MASK);
-  }
-
   /** A tail split off a used block becomes free (its successor is used, or the wilderness). */
   private freeBlockTail(p: number, size: number): void {
     if (p + size - Layout.HEADER_BYTES === this.top) {
@@ -404,14 +284,10 @@ export class TlsfBlocks {
     this.insertFree(p, size);
   }
 
-  /** Largest free or cached block, scanning only the highest non-empty first-level range. */
+  /** Largest free block, scanning only the highest non-empty first-level range. */
   protected largestFreeBlock(): number {
     const u32 = this.words;
     let largest = 0;
-    for (let w = Layout.QUICK_MAP_WORDS - 1; w >= 0 && largest === 0; w--) {
-      const bits = u32[Word.QUICK_MAP + w]!;
-      if (bits !== 0) largest = quickBlockBytes(w * 32 + 31 - Math.clz32(bits));
-    }
     const flMap = u32[Word.FL_BITMAP]!;
     if (flMap === 0) return largest;
     const fl = 31 - Math.clz32(flMap);
