@@ -30,6 +30,7 @@ import {
 } from "./layout.js";
 import { Mid, midSlabBase } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
+import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
 
 export interface HeapOptions extends StoreOptions {
   /** An existing store to format as a new heap (its contents are overwritten). */
@@ -191,7 +192,7 @@ export class Heap extends MidSlabs implements Allocator {
     words[ptr >>> 2] = oldFree;
     words[h + SlabWord.STATE] = state - oldFree - SlabState.LIVE_ONE + (ptr & (Layout.SLAB_PAGE_BYTES - 1));
     words[Word.LIVE_HEADROOM]! += (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble;
-    if (oldFree === 0) this.linkSlab(s, slotGranules - 1);
+    if (oldFree === 0) pushSlab(words, Word.SLAB_HEADS + slotGranules - 1, s, SlabWord.NEXT, SlabWord.PREV);
     // An empty slab is released, unless it heads its class's list (malloc takes from it next).
     else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE && words[Word.SLAB_HEADS + slotGranules - 1] !== s) this.releaseSlab(s);
   }
@@ -362,8 +363,8 @@ export class Heap extends MidSlabs implements Allocator {
     words[h + SlabWord.INFO] = info;
     words[h + SlabWord.BUMP] = p + firstSlot;
     this.refill(p, c);
-    this.setPageBit(p, true);
-    this.linkSlab(p, c);
+    setPageBit(words, Gauge.PAGE_MAP_WORD, p, true, Layout.PAGE_SHIFT);
+    pushSlab(words, Word.SLAB_HEADS + c, p, SlabWord.NEXT, SlabWord.PREV);
     this.doubles[Gauge.SLAB_PAGES]! += 1;
     return p;
   }
@@ -372,7 +373,7 @@ export class Heap extends MidSlabs implements Allocator {
   private refillOrUnlink(s: number, c: number): void {
     const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
     if (this.words[(s >>> 2) + SlabWord.BUMP]! < s + firstSlot + capacity * slotBytes) this.refill(s, c);
-    else this.unlinkSlab(s, c);
+    else unlinkSlab(this.words, Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
   }
 
   /** Threads up to SLAB_REFILL_SLOTS slots from the bump onto the (empty) free list of s. */
@@ -390,37 +391,10 @@ export class Heap extends MidSlabs implements Allocator {
 
   private releaseSlab(s: number): void {
     this.countSlabMallocs(s);
-    this.unlinkSlab(s, slabClassOf(this.words[(s >>> 2) + SlabWord.INFO]!));
-    this.setPageBit(s, false);
+    unlinkSlab(this.words, Word.SLAB_HEADS + slabClassOf(this.words[(s >>> 2) + SlabWord.INFO]!), s, SlabWord.NEXT, SlabWord.PREV);
+    setPageBit(this.words, Gauge.PAGE_MAP_WORD, s, false, Layout.PAGE_SHIFT);
     this.doubles[Gauge.SLAB_PAGES]! -= 1;
     this.freeBlock(s, this.sizeOf(s));
-  }
-
-  /** Pushes s on the partial list of class c. */
-  private linkSlab(s: number, c: number): void {
-    const u32 = this.words;
-    const head = u32[Word.SLAB_HEADS + c]!;
-    u32[(s >>> 2) + SlabWord.NEXT] = head;
-    u32[(s >>> 2) + SlabWord.PREV] = 0;
-    if (head !== 0) u32[(head >>> 2) + SlabWord.PREV] = s;
-    u32[Word.SLAB_HEADS + c] = s;
-  }
-
-  private unlinkSlab(s: number, c: number): void {
-    const u32 = this.words;
-    const next = u32[(s >>> 2) + SlabWord.NEXT]!;
-    const prev = u32[(s >>> 2) + SlabWord.PREV]!;
-    if (next !== 0) u32[(next >>> 2) + SlabWord.PREV] = prev;
-    if (prev !== 0) u32[(prev >>> 2) + SlabWord.NEXT] = next;
-    else u32[Word.SLAB_HEADS + c] = next;
-    u32[(s >>> 2) + SlabWord.NEXT] = 0;
-    u32[(s >>> 2) + SlabWord.PREV] = 0;
-  }
-
-  private setPageBit(p: number, on: boolean): void {
-    const word = Gauge.PAGE_MAP_WORD + (p >>> (Layout.PAGE_SHIFT + 5));
-    const bit = 1 << ((p >>> Layout.PAGE_SHIFT) & 31);
-    this.words[word] = on ? this.words[word]! | bit : this.words[word]! & ~bit;
   }
 
   // ---- Whole-heap operations ---------------------------------------------------------------

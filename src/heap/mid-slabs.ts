@@ -13,6 +13,7 @@
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import { Gauge, Layout, Word } from "./layout.js";
 import { isLiveRequest, Mid, midSlabBase, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_FIRST_SLOT, MID_RECIP, MID_REQUEST_WORD, MID_SLOT_BYTES, midSlotIndex } from "./mid-layout.js";
+import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
 import { TlsfBlocks } from "./tlsf.js";
 
 export class MidSlabs extends TlsfBlocks {
@@ -44,7 +45,7 @@ export class MidSlabs extends TlsfBlocks {
     const i = words[h + Mid.STACK + free]!;
     words[h + Mid.STATE] = state - 1 + Mid.MALLOC_ONE;
     words[h + this.midRequestWord[c]! + i] = size;
-    if (free === 0) this.unlinkMidSlab(b, c);
+    if (free === 0) unlinkSlab(words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
     this.addLiveBytes(size);
     return b + this.midFirstSlot[c]! + i * this.midSlotBytes[c]!;
   }
@@ -66,7 +67,7 @@ export class MidSlabs extends TlsfBlocks {
     words[h + Mid.STACK + free] = i;
     words[h + Mid.STATE] = state + 1;
     words[Word.LIVE_HEADROOM]! += request;
-    if (free === 0) this.linkMidSlab(b, c);
+    if (free === 0) pushSlab(words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
     else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(b, c);
   }
 
@@ -126,8 +127,8 @@ export class MidSlabs extends TlsfBlocks {
     // Slot 0 on top of the stack, so a fresh slab hands out its slots in address order.
     for (let k = 0; k < capacity; k++) words[h + Mid.STACK + k] = capacity - 1 - k;
     words[h + Mid.STATE] = capacity;
-    this.setMidBit(b, true);
-    this.linkMidSlab(b, c);
+    setPageBit(words, this.midMap, b, true, Layout.PAGE_SHIFT);
+    pushSlab(words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
     return b;
   }
 
@@ -146,36 +147,9 @@ export class MidSlabs extends TlsfBlocks {
 
   private releaseMidSlab(b: number, c: number): void {
     this.countMidMallocs(b);
-    this.unlinkMidSlab(b, c);
-    this.setMidBit(b, false);
+    unlinkSlab(this.words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
+    setPageBit(this.words, this.midMap, b, false, Layout.PAGE_SHIFT);
     this.freeBlock(b + Layout.HEADER_BYTES, this.sizeOf(b + Layout.HEADER_BYTES));
-  }
-
-  /** Pushes the slab at b on the list of class c. */
-  private linkMidSlab(b: number, c: number): void {
-    const words = this.words;
-    const head = words[Word.MID_HEADS + c]!;
-    words[(b >>> 2) + Mid.NEXT] = head;
-    words[(b >>> 2) + Mid.PREV] = 0;
-    if (head !== 0) words[(head >>> 2) + Mid.PREV] = b;
-    words[Word.MID_HEADS + c] = b;
-  }
-
-  private unlinkMidSlab(b: number, c: number): void {
-    const words = this.words;
-    const next = words[(b >>> 2) + Mid.NEXT]!;
-    const prev = words[(b >>> 2) + Mid.PREV]!;
-    if (next !== 0) words[(next >>> 2) + Mid.PREV] = prev;
-    if (prev !== 0) words[(prev >>> 2) + Mid.NEXT] = next;
-    else words[Word.MID_HEADS + c] = next;
-    words[(b >>> 2) + Mid.NEXT] = 0;
-    words[(b >>> 2) + Mid.PREV] = 0;
-  }
-
-  private setMidBit(b: number, on: boolean): void {
-    const word = this.midMap + (b >>> (Layout.PAGE_SHIFT + 5));
-    const bit = 1 << ((b >>> Layout.PAGE_SHIFT) & 31);
-    this.words[word] = on ? this.words[word]! | bit : this.words[word]! & ~bit;
   }
 
   // ---- Live bytes (shared by the heap's layers) ----------------------------------------------
