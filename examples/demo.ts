@@ -33,17 +33,17 @@ function show(step: string): void {
 }
 
 show("A new heap: only its control block.");
-const sizes = [700, 3000, 1500, 5000, 1200, 9000, 2500, 4000];
+const sizes = [7000, 12000, 5000, 20000, 6000, 9000, 15000, 8000];
 const blocks = sizes.map((size) => heap.malloc(size));
-show(`malloc of ${sizes.join(", ")} bytes: TLSF blocks, one after another.`);
+show(`malloc of ${sizes.join(", ")} bytes: above 4080 bytes, TLSF blocks, one after another.`);
 for (const i of [1, 3, 5]) heap.free(blocks[i]!);
 show("free of three of them: holes form between live blocks.");
 heap.free(blocks[2]!);
-show("free of the block between two holes: up to 4 KiB, it waits on a quick list for the next malloc of its size.");
-heap.trim();
-show("trim() flushes the quick lists (so does their bound, or a heap about to grow): the three holes coalesce into one.");
-const reused = heap.malloc(8000);
-show(`malloc(8000) takes a hole (at ${reused}) instead of growing the heap.`);
+show(`free of the block between two holes, at once: the three holes coalesce into one.`);
+const reused = heap.malloc(30_000);
+show(`malloc(30000) takes that hole (at ${reused}) instead of growing the heap.`);
+const mid = Array.from({ length: 60 }, (_, i) => heap.malloc([300, 1000, 3000][i % 3]!));
+show(`60 blocks of 300, 1000 and 3000 bytes (last at ${mid.at(-1)}): slots of 16 KiB mid slabs, one size class each, bookkeeping in the slab's header.`);
 const small = Array.from({ length: 40 }, (_, i) => heap.malloc(8 + (i % 4) * 24));
 show(`40 small blocks (8..80 bytes, last at ${small.at(-1)}): slab pages of one size class each, no header per block.`);
 heap.check();
