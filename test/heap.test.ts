@@ -416,6 +416,37 @@ describe("Heap: mid and TLSF sizes", () => {
     });
   }
 
+  for (const seed of [4, 5]) {
+    it(`random mid-size operations with forged and repeated frees mixed in, check() after each (seed ${seed})`, () => {
+      const heap = new Heap({ kind: "array-buffer", initialBytes: 1 << 21, maxBytes: 1 << 21 });
+      const model = new ReferenceModel(heap);
+      const random = rng(seed);
+      const freed: number[] = [];
+      const snapshot = () => JSON.stringify(heap.stats());
+      for (let op = 0; op < 1500; op++) {
+        const r = random();
+        const size = 257 + Math.floor(random() * (Mid.MAX_BYTES - 256));
+        if (r < 0.45 || model.live.size === 0) model.malloc(size, random() < 0.2 ? 16 : 8);
+        else if (r < 0.75) {
+          const ptr = model.pick(random())!;
+          model.free(ptr);
+          freed.push(ptr);
+        } else if (r < 0.85) model.realloc(model.pick(random())!, size);
+        else {
+          // A pointer that is not a live block: inside one, or one freed before (its memory may
+          // since have gone to another block: then it is live again and left alone).
+          const bad = random() < 0.5 ? model.pick(random())! + 8 * (1 + Math.floor(random() * 8)) : freed[Math.floor(random() * freed.length)];
+          if (bad === undefined || model.live.has(bad)) continue;
+          const before = snapshot();
+          assert.throws(() => heap.free(bad), InvalidFreeError, `free(${bad})`);
+          assert.equal(snapshot(), before, `a refused free(${bad}) changed nothing`);
+        }
+        heap.check();
+      }
+      model.verifyAll();
+    });
+  }
+
   it("finds the mid slab of any offset from the start bits of the mid map (a table)", () => {
     const u32 = new Uint32Array(8);
     const page = Layout.SLAB_PAGE_BYTES;
