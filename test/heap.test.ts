@@ -5,7 +5,7 @@ import {
   InvalidStoreError, OutOfMemoryError, type StoreKind,
 } from "../src/index.js";
 import { blockSizeFor, Gauge, Layout, listIndexOf, searchSizeFor, SLAB_CLASSES, smallClassOf } from "../src/heap/layout.js";
-import { Mid, MID_CLASS_OF, MID_CLASSES, midSlabBase } from "../src/heap/mid-layout.js";
+import { Mid, MID_CLASS_OF, MID_CLASSES, midDescriptorOf, midRootWord } from "../src/heap/mid-layout.js";
 import { ReferenceModel, rng } from "./support/model.js";
 
 const KINDS: StoreKind[] = ["array-buffer", "resizable", "shared", "wasm"];
@@ -60,11 +60,12 @@ describe("Heap: exact behaviour", () => {
     heap.check();
   });
 
-  it("starts the blocks right after the control block, the page map and the mid map", () => {
+  it("starts the blocks right after the control block, the page map and the mid page table's root", () => {
     const heap = new Heap({ maxBytes: 2 ** 24 });
-    const mapBytes = (2 ** 24 / Layout.SLAB_PAGE_BYTES / 32) * 4; // each map: 1 bit per page
+    const pageMapBytes = (2 ** 24 / Layout.SLAB_PAGE_BYTES / 32) * 4; // 1 bit per page
+    const midRootBytes = (2 ** 24 / 2 ** Mid.REGION_SHIFT) * 4; // 1 word per 4 MiB
     const first = heap.malloc(5000);
-    assert.equal(first, Gauge.PAGE_MAP_OFFSET + 2 * mapBytes + 8);
+    assert.equal(first, Gauge.PAGE_MAP_OFFSET + pageMapBytes + midRootBytes + 8);
     const second = heap.malloc(5000);
     assert.equal(second, first + blockSizeFor(5000));
     heap.check();
@@ -72,11 +73,11 @@ describe("Heap: exact behaviour", () => {
 
   it("hands out 257..4080-byte requests as slots of page-aligned 16 KiB mid slabs", () => {
     const heap = new Heap();
-    const { slotBytes, firstSlot } = MID_CLASSES[MID_CLASS_OF[(1000 + 15) >>> 4]!]!;
+    const { slotBytes } = MID_CLASSES[MID_CLASS_OF[(1000 + 15) >>> 4]!]!;
     assert.equal(slotBytes, 1008, "1000 bytes round up to the 1008-byte class");
     const a = heap.malloc(1000);
     const b = heap.malloc(1000);
-    assert.equal((a - firstSlot) % Layout.SLAB_PAGE_BYTES, 0, "the slab's header starts a page");
+    assert.equal((a - Mid.FIRST_SLOT) % Layout.SLAB_PAGE_BYTES, 0, "the slab starts a page");
     assert.equal(b - a, slotBytes, "a fresh slab hands out its slots in address order");
     assert.equal(heap.usableSize(a), slotBytes);
     assert.equal(heap.malloc(4000) % 16, 0, "mid slots are 16-aligned");
@@ -345,7 +346,7 @@ describe("Heap: bad input never corrupts it", () => {
     ["interior of a slot", live[0]! + 8, InvalidFreeError],
     ["a slab header", live[0]! - (live[0]! % Layout.SLAB_PAGE_BYTES) + 8, InvalidFreeError],
     ["interior of a mid slot", live[3]! + 16, InvalidFreeError],
-    ["a mid slab header", live[3]! - MID_CLASSES[MID_CLASS_OF[(1000 + 15) >>> 4]!]!.firstSlot + 8, InvalidFreeError],
+    ["the start of a mid slab's block", live[3]! - Mid.FIRST_SLOT + 8, InvalidFreeError],
     ["a mid slot never handed out", freedMidSlot + 1008, InvalidFreeError],
     ["a freed TLSF block", freed, DoubleFreeError],
     ["a freed slot", freedSlot, DoubleFreeError],
@@ -447,16 +448,21 @@ describe("Heap: mid and TLSF sizes", () => {
     });
   }
 
-  it("finds the mid slab of any offset from the start bits of the mid map (a table)", () => {
-    const u32 = new Uint32Array(8);
-    const page = Layout.SLAB_PAGE_BYTES;
-    for (const start of [0, 5, 30, 34, 64]) u32[start >>> 5]! |= 1 << (start & 31); // slabs start at these pages
-    const cases: [number, number][] = [
-      [0, 0], [3 * page + 100, 0], [4 * page, -1], [5 * page + 8, 5 * page], [8 * page + 4095, 5 * page], [9 * page, -1],
-      [31 * page, 30 * page], [33 * page + 8, 30 * page], [34 * page, 34 * page], [37 * page + 8, 34 * page], [38 * page, -1],
-      [63 * page, -1], [64 * page + 16, 64 * page], [67 * page, 64 * page], [68 * page, -1],
-    ];
-    for (const [p, base] of cases) assert.equal(midSlabBase(u32, 0, p), base, `offset ${p} (page ${Math.floor(p / page)})`);
+  it("finds a mid slot's descriptor from any page of its slab, and nothing elsewhere", () => {
+    const heap = new Heap({ maxBytes: 2 ** 26 });
+    const big = heap.malloc(3 << 20); // pushes the slabs across a 4 MiB boundary of the page table
+    const slots = Array.from({ length: 400 }, () => heap.malloc(3000));
+    const u32 = heap.u32;
+    const root = midRootWord(u32);
+    for (const p of slots) {
+      const d = midDescriptorOf(u32, root, p);
+      const base = u32[(d >>> 2) + Mid.BASE]!;
+      assert.ok(d !== 0 && p >= base + Mid.FIRST_SLOT && p < base + Mid.SLAB_BYTES, `slot ${p}`);
+      for (let page = base; page < base + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) assert.equal(midDescriptorOf(u32, root, page), d);
+    }
+    assert.ok(new Set(slots.map((p) => slots[0]! >>> Mid.REGION_SHIFT !== p >>> Mid.REGION_SHIFT)).size === 2, "the slabs span two leaves");
+    assert.equal(midDescriptorOf(u32, root, big), 0, "a TLSF block is in no mid slab");
+    heap.check();
   });
 });
 

@@ -4,8 +4,8 @@
  */
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { derivedGauges, holeBytes, isMidSlab, isSlabPage, mallocCount, midMapWord, midSlabBases, slabTotals, slotNibble } from "./inspect.js";
-import { isLiveRequest, Mid, MID_CLASSES, midSlabBase } from "./mid-layout.js";
+import { derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
+import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
@@ -16,8 +16,10 @@ interface Totals {
   freeBlocks: number;
   slabFreeBytes: number;
   slabs: Set<number>;
-  /** Mid slab bases. */
+  /** Descriptors of the mid slabs the walk met. */
   midSlabs: Set<number>;
+  /** Leaves and descriptor pages the walk met. */
+  metaBlocks: Set<number>;
 }
 
 function fail(message: string, offset?: number): never {
@@ -35,8 +37,7 @@ export function checkHeap(store: ByteStore): void {
   checkSlabLists(u32, totals.slabs);
   checkPageMap(u32, totals.slabs.size);
   checkMidLists(u32, totals.midSlabs);
-  const mapped = [...midSlabBases(u32)].length;
-  if (mapped !== totals.midSlabs.size) fail(`the mid map marks ${mapped} slabs but ${totals.midSlabs.size} exist`);
+  checkMidTables(u32, totals);
   const f64 = store.f64;
   const expect = (name: string, actual: number, stored: number) => {
     if (actual !== stored) fail(`${name} is ${stored} in the control block but ${actual} by walking the heap`);
@@ -58,7 +59,8 @@ export function checkHeap(store: ByteStore): void {
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set() };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set() };
+  const meta = new Set(midMetaBlocks(u32));
   let prevFree = false;
   let b = heapStart;
   let lastFree = false;
@@ -80,11 +82,15 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
         fail(`a slab is a page-aligned block of one page (plus a tail too small to split), not ${size} bytes`, p);
       }
       checkSlab(u32, p, t);
-    } else if (isMidSlab(u32, p)) {
-      if (b % Layout.SLAB_PAGE_BYTES !== 0 || midSlabBase(u32, midMapWord(u32), p) !== b || size < Mid.SLAB_BYTES || size >= Mid.SLAB_BYTES + Layout.MIN_BLOCK_BYTES) {
+    } else if (meta.has(p)) {
+      if (size < Mid.META_BLOCK_BYTES || size >= Mid.META_BLOCK_BYTES + Layout.MIN_BLOCK_BYTES) fail(`a mid leaf or descriptor page of ${size} bytes`, p);
+      if (u32[(p - 8) >>> 2] !== keyOf(p, size, secret)) fail("a mid leaf or descriptor page is not marked with a request of 0", p);
+      t.metaBlocks.add(p);
+    } else if (midSlabAt(u32, b) !== 0) {
+      if (b % Layout.SLAB_PAGE_BYTES !== 0 || size < Mid.SLAB_BYTES || size >= Mid.SLAB_BYTES + Layout.MIN_BLOCK_BYTES) {
         fail(`a mid slab is a page-aligned block of 16 KiB (plus a tail too small to split), not ${size} bytes`, p);
       }
-      checkMidSlab(u32, b, t);
+      checkMidSlab(u32, b, midSlabAt(u32, b), t);
     } else {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
       const usable = size - Layout.HEADER_BYTES;
@@ -138,34 +144,63 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
   t.slabs.add(s);
 }
 
-/** stack[0..free) are distinct slots, exactly those not live; the requests are possible. */
-function checkMidSlab(u32: Uint32Array, b: number, t: Totals): void {
-  const h = b >>> 2;
+/** The free bits mark exactly the slots not live and count `free`; the requests are possible; every page maps to d. */
+function checkMidSlab(u32: Uint32Array, b: number, d: number, t: Totals): void {
+  const h = d >>> 2;
   const c = u32[h + Mid.CLASS]!;
   if (c >= Mid.CLASS_COUNT) fail(`mid slab class ${c} does not exist`, b);
-  const { slotBytes, capacity, requestWord } = MID_CLASSES[c]!;
-  const free = u32[h + Mid.STATE]! & Mid.FREE_MASK;
-  if (free > capacity) fail(`mid slab counts ${free} free slots of ${capacity}`, b);
-  const stacked = new Set<number>();
-  for (let k = 0; k < free; k++) {
-    const i = u32[h + Mid.STACK + k]!;
-    if (i >= capacity || stacked.has(i)) fail(`mid slab stack entry ${k} is ${i}: out of range or twice`, b);
-    stacked.add(i);
+  const { slotBytes, capacity } = MID_CLASSES[c]!;
+  for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
+    if (midDescriptorOf(u32, midRootWord(u32), page) !== d) fail(`page ${page} of the mid slab at ${b} does not map to its descriptor ${d}`, b);
   }
+  const free = u32[h + Mid.STATE]! & Mid.FREE_MASK;
+  const freeBit = (i: number) => ((u32[h + Mid.FREE_BITS + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
+  let marked = 0;
+  for (let i = 0; i < 64; i++) if (freeBit(i)) marked++;
+  if (marked !== free) fail(`mid slab counts ${free} free slots but ${marked} free bits are set`, b);
+  for (let i = capacity; i < 64; i++) if (freeBit(i)) fail(`mid slab marks slot ${i} of ${capacity} free`, b);
   for (let i = 0; i < capacity; i++) {
-    const request = u32[h + requestWord + i]!;
+    const request = u32[h + Mid.REQUESTS + i]!;
     const live = isLiveRequest(request);
     if (!live && request !== Mid.FREED && request !== Mid.NEVER_USED) fail(`mid slot ${i} has request ${request}`, b);
     if (live && request > slotBytes) fail(`mid slot ${i} of ${slotBytes} bytes holds a request of ${request}`, b);
-    if (live === stacked.has(i)) fail(live ? `live mid slot ${i} is on the free stack` : `free mid slot ${i} is not on the free stack`, b);
+    if (live === freeBit(i)) fail(live ? `live mid slot ${i} is marked free` : `free mid slot ${i} is not marked free`, b);
     if (!live) continue;
     t.liveBlocks++;
     t.liveBytes += request;
     t.roundingBytes += slotBytes - request;
   }
-  if (free === capacity && u32[Word.MID_SPARES + c] !== b) fail("an empty mid slab that is not its class's spare was kept", b);
+  if (free === capacity && u32[Word.MID_SPARES + c] !== d) fail("an empty mid slab that is not its class's spare was kept", b);
   t.slabFreeBytes += free * slotBytes;
-  t.midSlabs.add(b);
+  t.midSlabs.add(d);
+}
+
+/**
+ * The page table maps only the pages of the slabs met, the descriptors in use are exactly
+ * theirs, the free descriptors are free, and every leaf and descriptor page was met.
+ */
+function checkMidTables(u32: Uint32Array, t: Totals): void {
+  const root = midRootWord(u32);
+  for (let r = 0; r < u32[Word.MID_ROOT_WORDS]!; r++) {
+    const leaf = u32[root + r]!;
+    for (let k = 0; leaf !== 0 && k < Mid.LEAF_ENTRIES; k++) {
+      const d = u32[(leaf >>> 2) + k]!;
+      const page = (r * Mid.LEAF_ENTRIES + k) * Layout.SLAB_PAGE_BYTES;
+      if (d !== 0 && !(t.midSlabs.has(d) && page >= u32[(d >>> 2) + Mid.BASE]! && page < u32[(d >>> 2) + Mid.BASE]! + Mid.SLAB_BYTES)) {
+        fail(`the mid page table maps page ${page} to ${d}, not the descriptor of a slab holding it`, page);
+      }
+    }
+  }
+  const inUse = [...midDescriptors(u32)];
+  if (inUse.length !== t.midSlabs.size || inUse.some((d) => !t.midSlabs.has(d))) fail(`${inUse.length} mid descriptors are in use but ${t.midSlabs.size} slabs were met`);
+  let pages = 0;
+  for (let page = u32[Word.MID_DESCRIPTOR_PAGES]!; page !== 0 && pages <= t.metaBlocks.size; page = u32[page >>> 2]!) pages++;
+  let free = 0;
+  for (let d = u32[Word.MID_FREE_DESCRIPTORS]!; d !== 0; d = u32[(d >>> 2) + Mid.NEXT]!) {
+    if (u32[(d >>> 2) + Mid.BASE] !== 0 || ++free > pages * Mid.DESCRIPTORS_PER_PAGE) fail("the free mid descriptors hold one in use, or loop", d);
+  }
+  if (free + inUse.length !== pages * Mid.DESCRIPTORS_PER_PAGE) fail(`${free} free and ${inUse.length} used mid descriptors, but ${pages} descriptor pages`);
+  if (t.metaBlocks.size !== new Set(midMetaBlocks(u32)).size) fail("a mid leaf or descriptor page is not a block of the heap");
 }
 
 /** A mid slab is in its class's list exactly when it has a free slot. */

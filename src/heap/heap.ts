@@ -1,8 +1,8 @@
 /**
  * `Heap`: the general-purpose allocator. Small requests (0..256 bytes) are slots in one-page
  * slabs, one size class per 8 bytes, with no per-block header (the mimalloc/tcmalloc way);
- * requests of 257..4080 bytes are slots in 16 KiB mid slabs whose bookkeeping sits in the slab
- * header, apart from the slots (mid-slabs.ts, the jemalloc way); everything else is a TLSF
+ * requests of 257..4080 bytes are slots in 16 KiB mid slabs whose bookkeeping sits in dense
+ * descriptors apart from the slabs (mid-slabs.ts, the jemalloc way); everything else is a TLSF
  * block (tlsf.ts), O(1) to allocate and free at any heap size, coalesced as soon as it is
  * freed; requests of 256 KiB or more are whole-page spans. The bytes are drawn in layout.ts.
  *
@@ -28,7 +28,7 @@ import { heapStats, walkHeap } from "./inspect.js";
 import {
   blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
-import { Mid, midSlabBase } from "./mid-layout.js";
+import { Mid } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
 import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
 
@@ -168,7 +168,7 @@ export class Heap extends MidSlabs implements Allocator {
       this.checkPointerRange(ptr);
     }
     if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0) this.freeSlot(ptr, words);
-    else this.freeMidOrLarge(ptr, midSlabBase(words, this.midMap, ptr));
+    else this.freeMidOrLarge(ptr, this.midDescriptor(ptr));
   }
 
   /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the committed end). */
@@ -197,8 +197,8 @@ export class Heap extends MidSlabs implements Allocator {
     else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE && words[Word.SLAB_HEADS + slotGranules - 1] !== s) this.releaseSlab(s);
   }
 
-  private freeMidOrLarge(p: number, b: number): void {
-    if (b >= 0) this.freeMid(p, b);
+  private freeMidOrLarge(p: number, d: number): void {
+    if (d !== 0) this.freeMid(p, d);
     else this.freeLarge(p);
   }
 
@@ -229,7 +229,8 @@ export class Heap extends MidSlabs implements Allocator {
     checkSize(size, this.maxRequestBytes);
     this.checkPointerRange(ptr);
     if (this.isSlab(ptr)) return this.reallocSlot(ptr, size);
-    if (this.isMidSlab(ptr)) return this.reallocMid(ptr, size);
+    const d = this.midDescriptor(ptr);
+    if (d !== 0) return this.reallocMid(ptr, size, d);
     const oldSize = this.usedBlockSize(ptr);
     const oldRequested = this.requestedOf(ptr, oldSize);
     const newSize = blockSizeFor(size);
@@ -256,10 +257,10 @@ export class Heap extends MidSlabs implements Allocator {
     return p;
   }
 
-  private reallocMid(p: number, size: number): number {
-    const r = this.midRequestIndex(p);
+  private reallocMid(p: number, size: number, d: number): number {
+    const r = this.midRequestIndex(p, d);
     const oldRequested = this.words[r]!;
-    if (!this.fitsMidSlot(p, size)) return this.moveBlock(p, oldRequested, size);
+    if (!this.fitsMidSlot(d, size)) return this.moveBlock(p, oldRequested, size);
     this.words[r] = size;
     this.subtractLiveBytes(oldRequested);
     this.addLiveBytes(size);
@@ -278,9 +279,10 @@ export class Heap extends MidSlabs implements Allocator {
   /** Bytes usable in a live block (at least what was requested). */
   usableSize(ptr: number): number {
     this.checkPointerRange(ptr);
-    if (this.isMidSlab(ptr)) {
-      this.midRequestIndex(ptr);
-      return this.midSlotBytesAt(ptr);
+    const d = this.midDescriptor(ptr);
+    if (d !== 0) {
+      this.midRequestIndex(ptr, d);
+      return this.midSlotBytesOf(d);
     }
     if (!this.isSlab(ptr)) return this.usedBlockSize(ptr) - Layout.HEADER_BYTES;
     const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
@@ -436,8 +438,8 @@ type AttachMark = { [attaching]?: boolean };
 /** Writes an empty heap's control block; returns the first block's offset. */
 function formatControl(store: ByteStore): number {
   const pageMapWords = Math.ceil(store.reservedBytes / Layout.SLAB_PAGE_BYTES / 32);
-  const midMapWords = pageMapWords;
-  const heapStart = roundUp8(Gauge.PAGE_MAP_OFFSET + (pageMapWords + midMapWords) * 4);
+  const midRootWords = Math.ceil(store.reservedBytes / 2 ** Mid.REGION_SHIFT);
+  const heapStart = roundUp8(Gauge.PAGE_MAP_OFFSET + (pageMapWords + midRootWords) * 4);
   const minimum = heapStart + Layout.SLAB_PAGE_BYTES;
   if (!store.grow(minimum)) {
     throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in its store; this one has ${store.committedBytes} and cannot grow there`);
@@ -450,7 +452,7 @@ function formatControl(store: ByteStore): number {
   u32[Word.HEAP_START] = heapStart;
   u32[Word.TOP] = heapStart;
   u32[Word.PAGE_MAP_WORDS] = pageMapWords;
-  u32[Word.MID_MAP_WORDS] = midMapWords;
+  u32[Word.MID_ROOT_WORDS] = midRootWords;
   store.f64[Gauge.PEAK_TOP] = heapStart;
   return heapStart;
 }

@@ -7,7 +7,7 @@
 import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
 import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
-import { isLiveRequest, Mid, MID_CLASSES, midSlabBase } from "./mid-layout.js";
+import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import type { HeapStats } from "./heap.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
@@ -36,11 +36,11 @@ export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats
   };
 }
 
-/** Sums over every small and mid slab (found through the page map and the mid map). */
+/** Sums over every small and mid slab (found through the page map and the mid descriptors). */
 export interface SlabTotals {
   slabs: number;
   midSlabs: number;
-  /** Σ of the slabs' TLSF block sizes. */
+  /** Σ of the TLSF block sizes of the slabs and of the mid layer's leaves and descriptor pages. */
   blockBytes: number;
   liveSlots: number;
   /** Σ of the mallocs the slabs' state words hold (not yet in Gauge.MALLOC_COUNT). */
@@ -70,13 +70,14 @@ export function slabTotals(u32: Uint32Array): SlabTotals {
       t.freeBytes += (capacity - live) * slotBytes;
     }
   }
-  for (const b of midSlabBases(u32)) {
-    const h = b >>> 2;
+  for (const p of midMetaBlocks(u32)) t.blockBytes += u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
+  for (const d of midDescriptors(u32)) {
+    const h = d >>> 2;
     const { slotBytes, capacity } = MID_CLASSES[u32[h + Mid.CLASS]!]!;
     const state = u32[h + Mid.STATE]!;
     const live = capacity - (state & Mid.FREE_MASK);
     t.midSlabs++;
-    t.blockBytes += u32[h + 1]! & Layout.SIZE_MASK;
+    t.blockBytes += u32[(u32[h + Mid.BASE]! + 4) >>> 2]! & Layout.SIZE_MASK;
     t.liveSlots += live;
     t.uncountedMallocs += state >>> Mid.MALLOCS_SHIFT;
     t.liveSlotBytes += live * slotBytes;
@@ -85,22 +86,27 @@ export function slabTotals(u32: Uint32Array): SlabTotals {
   return t;
 }
 
-/** Word index of the mid map. */
-export function midMapWord(u32: Uint32Array): number {
-  return (Gauge.PAGE_MAP_OFFSET >>> 2) + u32[Word.PAGE_MAP_WORDS]!;
-}
-
-/** The base of every mid slab, in address order. */
-export function* midSlabBases(u32: Uint32Array): IterableIterator<number> {
-  const first = midMapWord(u32);
-  for (let w = 0; w < u32[Word.MID_MAP_WORDS]!; w++) {
-    for (let bits = u32[first + w]!; bits !== 0; bits &= bits - 1) yield (w * 32 + 31 - Math.clz32(bits & -bits)) * Layout.SLAB_PAGE_BYTES;
+/** The descriptor of every mid slab, page by page of the descriptor pages. */
+export function* midDescriptors(u32: Uint32Array): IterableIterator<number> {
+  for (let page = u32[Word.MID_DESCRIPTOR_PAGES]!; page !== 0; page = u32[page >>> 2]!) {
+    for (let k = 1; k <= Mid.DESCRIPTORS_PER_PAGE; k++) {
+      const d = page + k * Mid.DESCRIPTOR_BYTES;
+      if (u32[(d >>> 2) + Mid.BASE] !== 0) yield d;
+    }
   }
 }
 
-/** True when p lies in a mid slab. */
-export function isMidSlab(u32: Uint32Array, p: number): boolean {
-  return midSlabBase(u32, midMapWord(u32), p) >= 0;
+/** The payload of every leaf of the mid page table and every descriptor page. */
+export function* midMetaBlocks(u32: Uint32Array): IterableIterator<number> {
+  const root = midRootWord(u32);
+  for (let r = 0; r < u32[Word.MID_ROOT_WORDS]!; r++) if (u32[root + r] !== 0) yield u32[root + r]!;
+  for (let page = u32[Word.MID_DESCRIPTOR_PAGES]!; page !== 0; page = u32[page >>> 2]!) yield page;
+}
+
+/** The descriptor of the mid slab whose TLSF block starts at b, or 0 when it is no mid slab. */
+export function midSlabAt(u32: Uint32Array, b: number): number {
+  const d = midDescriptorOf(u32, midRootWord(u32), b);
+  return d !== 0 && u32[(d >>> 2) + Mid.BASE] === b ? d : 0;
 }
 
 /** The gauges layout.ts derives rather than stores. */
@@ -145,13 +151,15 @@ export function slotNibble(u32: Uint32Array, s: number, i: number): number {
 export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
   const u32 = store.u32;
   const top = u32[Word.TOP]!;
+  const meta = new Set(midMetaBlocks(u32));
   for (let b = u32[Word.HEAP_START]!; b < top; ) {
     const word = store.u32[(b + 4) >>> 2]!;
     const size = word & Layout.SIZE_MASK;
     const p = b + Layout.HEADER_BYTES;
     if (word & Layout.FREE_BIT) yield { offset: b, sizeBytes: size, state: "free" };
     else if (isSlabPage(store.u32, p)) yield* walkSlab(store.u32, p, size);
-    else if (isMidSlab(store.u32, p)) yield* walkMidSlab(store.u32, b, size);
+    else if (meta.has(p)) yield { offset: b, sizeBytes: size, state: "meta" };
+    else if (midSlabAt(store.u32, b) !== 0) yield* walkMidSlab(store.u32, b, midSlabAt(store.u32, b), size);
     else yield { offset: p, sizeBytes: size, state: "used" };
     if (size === 0) return; // a corrupt header; check() reports it
     b += size;
@@ -168,12 +176,12 @@ function* walkSlab(u32: Uint32Array, s: number, blockSize: number): IterableIter
   if (tail > 0) yield { offset: s + firstSlot + capacity * slotBytes, sizeBytes: tail, state: "meta" };
 }
 
-function* walkMidSlab(u32: Uint32Array, b: number, blockSize: number): IterableIterator<BlockInfo> {
-  const { slotBytes, capacity, firstSlot, requestWord } = MID_CLASSES[u32[(b >>> 2) + Mid.CLASS]!]!;
-  yield { offset: b, sizeBytes: firstSlot, state: "meta" };
+function* walkMidSlab(u32: Uint32Array, b: number, d: number, blockSize: number): IterableIterator<BlockInfo> {
+  const { slotBytes, capacity } = MID_CLASSES[u32[(d >>> 2) + Mid.CLASS]!]!;
+  yield { offset: b, sizeBytes: Mid.FIRST_SLOT, state: "meta" };
   for (let i = 0; i < capacity; i++) {
-    yield { offset: b + firstSlot + i * slotBytes, sizeBytes: slotBytes, state: isLiveRequest(u32[(b >>> 2) + requestWord + i]!) ? "used" : "free" };
+    yield { offset: b + Mid.FIRST_SLOT + i * slotBytes, sizeBytes: slotBytes, state: isLiveRequest(u32[(d >>> 2) + Mid.REQUESTS + i]!) ? "used" : "free" };
   }
-  const tail = blockSize - firstSlot - capacity * slotBytes;
-  if (tail > 0) yield { offset: b + firstSlot + capacity * slotBytes, sizeBytes: tail, state: "meta" };
+  const tail = blockSize - Mid.FIRST_SLOT - capacity * slotBytes;
+  if (tail > 0) yield { offset: b + Mid.FIRST_SLOT + capacity * slotBytes, sizeBytes: tail, state: "meta" };
 }

@@ -4,10 +4,11 @@
  *
  * Store
  * ┌──────────────────────┬───────────┬───────────┬──────────── blocks ─────────────┬───── ... ─┐
- * │ control block        │ page map  │ mid map   │ [hdr|payload][hdr|payload] ...  │ wilderness│
- * │ (words, stats, lists)│ 1 bit/page│ 1 bit/page│ heapStart                  top  │ (committed│
+ * │ control block        │ page map  │ mid root  │ [hdr|payload][hdr|payload] ...  │ wilderness│
+ * │ (words, stats, lists)│ 1 bit/page│ 1 w/4 MiB │ heapStart                  top  │ (committed│
  * └──────────────────────┴───────────┴───────────┴─────────────────────────────────┴───── ... ─┘
- *   page map bit: a small-size slab starts at this page;  mid map bit: a mid slab starts here.
+ *   page map bit: a small-size slab starts at this page;  mid root: the mid slabs' page table
+ *   (mid-layout.ts).
  *
  * Block (TLSF layer), named by its payload offset p; block size S counts the header:
  *
@@ -93,7 +94,7 @@ export const enum Layout {
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 4,
+  VERSION = 5,
 }
 
 /** Control block: word indexes into u32. */
@@ -112,13 +113,17 @@ export const enum Word {
   SL_BITMAPS = 9,
   FREE_HEADS = SL_BITMAPS + Layout.FL_COUNT,
   SLAB_HEADS = FREE_HEADS + Layout.FL_COUNT * Layout.SL_COUNT,
-  /** Words of the mid map (1 bit per page: does a mid slab start there?), after the page map. */
-  MID_MAP_WORDS = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
-  /** Head of each mid class's list of slabs with a free slot (mid-layout.ts). */
-  MID_HEADS = MID_MAP_WORDS + 1,
+  /** Words of the mid page table's root (one per 4 MiB of the reservation), after the page map. */
+  MID_ROOT_WORDS = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
+  /** Head of each mid class's list of slabs with a free slot, by descriptor (mid-layout.ts). */
+  MID_HEADS = MID_ROOT_WORDS + 1,
   /** Each mid class's spare: the slab that emptied last (0: none), kept until another empties. */
   MID_SPARES = MID_HEADS + Mid.CLASS_COUNT,
-  END = MID_SPARES + Mid.CLASS_COUNT,
+  /** The free descriptors, linked through their next word (0: none). */
+  MID_FREE_DESCRIPTORS = MID_SPARES + Mid.CLASS_COUNT,
+  /** The descriptor pages, linked through their first word (0: none). */
+  MID_DESCRIPTOR_PAGES = MID_FREE_DESCRIPTORS + 1,
+  END = MID_DESCRIPTOR_PAGES + 1,
 }
 
 /**

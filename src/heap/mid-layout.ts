@@ -1,54 +1,71 @@
 /**
  * Mid slabs, drawn: the bytes that serve requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES.
  *
- * A mid slab is a used TLSF block of Mid.SLAB_BYTES (16 KiB) whose header starts a page b; bit
- * (b >> 12) of the mid map says a mid slab starts there (midSlabBase finds the slab of any
- * offset from it). Page alignment, not 16 KiB alignment: a 16 KiB-aligned slab left a hole of
- * up to 16 KiB before it, which cost 5 to 7 % of utilization on the shared traces. Its slots are
- * one class's size, and all of its bookkeeping is in the first lines of the slab, apart from
- * the slots: a free or a malloc reads and writes the header only, never the slot's own bytes
- * (jemalloc keeps slab metadata out of the slots for the same reason: a free then touches a
- * small header, not a cache line next to the block, which with many live blocks misses the
- * caches and the TLB).
+ * A mid slab is a used TLSF block of Mid.SLAB_BYTES (16 KiB) that starts a page b: its TLSF
+ * header, 8 bytes of padding, then its slots, all of one class. Its bookkeeping is not in the
+ * slab but in a descriptor, one of many packed into descriptor pages, so that a free reads a
+ * few cached lines of dense metadata instead of a header on a page of its own (with 100,000
+ * live blocks the slabs span 200 MB, and a header per slab missed the caches and the TLB on
+ * every free; jemalloc keeps its slab metadata apart from the slabs for the same reason).
  *
- *   b          b+8     b+12   b+16   b+20   b+24              b+24+4cap        first = b+F
- *   ┌──────────┬───────┬──────┬──────┬──────┬─────────────────┬────────────────┬──┬──────┬──────┬───
- *   │ TLSF hdr │ state │ class│ next │ prev │ stack[cap] (u32)│ request[cap]   │  │ slot │ slot │ ...
- *   └──────────┴───────┴──────┴──────┴──────┴─────────────────┴────────────────┴──┴──────┴──────┴───
- *   state = mallocs << 8 | free, where free is how many slot numbers stack[0..free) holds;
- *   mallocs counts the slab's mallocs not yet added to Gauge.MALLOC_COUNT (as for small slabs).
- *   request[i] = the bytes requested for live slot i (SMALL_MAX_BYTES+1 .. slot bytes),
+ *   slab      b          b+8       b+16 = b+FIRST_SLOT
+ *             ┌──────────┬─────────┬────────┬────────┬─── ... ───┬────────┬──────┐
+ *             │ TLSF hdr │ (pad)   │ slot 0 │ slot 1 │           │ slot n │ tail │
+ *             └──────────┴─────────┴────────┴────────┴─── ... ───┴────────┴──────┘
+ *
+ *   descriptor d (Mid.DESCRIPTOR_BYTES, word offsets from d >>> 2)
+ *   ┌──────┬───────┬───────┬──────┬──────┬─────────────────┬──────────────────────────────┐
+ *   │ base │ state │ class │ next │ prev │ free bits (2 w) │ request[capacity] (u32)      │
+ *   └──────┴───────┴───────┴──────┴──────┴─────────────────┴──────────────────────────────┘
+ *   base = b (0: the descriptor is free, and next links the free descriptors).
+ *   state = mallocs << 8 | free, free counting the free slots; mallocs counts the slab's mallocs
+ *   not yet added to Gauge.MALLOC_COUNT (as for small slabs).
+ *   free bits: bit i set when slot i is free; malloc takes the lowest, so a slab fills from its
+ *   start. request[i] = the bytes requested for live slot i (SMALL_MAX_BYTES+1 .. slot bytes),
  *   NEVER_USED (0) for a slot not handed out since the slab was made, FREED for a freed one.
- *   next, prev: the class's list of slabs with a free slot (W[MID_HEADS + class] is its head).
- *   Slot i is at b + F + i * slot bytes, F a multiple of 16, so every slot is 16-aligned.
+ *   next, prev: the class's list of slabs with a free slot, by descriptor (W[MID_HEADS + c]).
  *
- * Invariants (checked by check.ts), for each mid slab of class c:
- *   stack[0..free) are distinct slot numbers, exactly those whose request is not a live size
- *   live(s) = capacity(c) - free;   free > 0  <=>  s is in the list of class c
- *   live(s) > 0, or s is its class's spare W[MID_SPARES + c] (the slab that emptied last: the
- *   one before it went back to the TLSF layer as s emptied, if it was still empty)
- *   mid map bit (b >> 12) == 1  <=>  a mid slab starts at b
+ *   Finding a slot's descriptor: a two-level page table. W[MID_ROOT + (p >> 22)] is a leaf (0:
+ *   none), a TLSF block of LEAF_ENTRIES words, one per page of its 4 MiB; the word of each of a
+ *   slab's pages is its descriptor (0: no mid slab there). Descriptor pages (META_PAYLOAD bytes,
+ *   DESCRIPTORS_PER_PAGE descriptors after a first one that links the pages from
+ *   W[MID_DESCRIPTOR_PAGES]) and leaves are TLSF blocks marked with a request of 0, which no
+ *   used block of that size can have, so free() refuses them; they are kept for the heap's
+ *   life (one leaf per 4 MiB that ever held a mid slab, one page per 15 slabs at the peak).
+ *
+ * Invariants (checked by check.ts), for each mid slab b with descriptor d, class c:
+ *   free bit i == 1  <=>  request[i] is not a live size;   free == Σ free bits;  no bit >= capacity
+ *   free > 0  <=>  d is in the list of class c
+ *   live(d) > 0, or d is its class's spare W[MID_SPARES + c] (the slab that emptied last: the
+ *   one before it went back to the TLSF layer as d emptied, if it was still empty)
+ *   leaf word of page q == d  <=>  q is one of b's Mid.PAGES pages;  base(d) == b
+ *   descriptors: each in use by one slab, or on the free list
  *
  * Classes: slot sizes spaced about 1/8 apart (at most 12.5 % rounding, as in jemalloc's four-
  * per-doubling classes made finer), each the largest multiple of 16 that packs its slot count
- * into the slab, so the tail and header waste at most 2.5 % of it.
+ * into the slab, so the tail wastes at most 2.5 % of it.
  */
-import { Layout } from "./layout.js";
+import { Gauge, Layout, Word } from "./layout.js";
 
 export const enum Mid {
-  SHIFT = 14,
-  SLAB_BYTES = 1 << SHIFT,
+  SLAB_BYTES = 1 << 14,
   /** 4 KiB pages per slab. */
   PAGES = SLAB_BYTES >>> 12,
+  /** Offset of slot 0 from the slab's start: 16-aligned, past the TLSF header. */
+  FIRST_SLOT = 16,
   /** Largest request served from mid slabs (the largest class). */
   MAX_BYTES = 4080,
   CLASS_COUNT = 18,
-  /** Word offsets from b >>> 2. */
-  STATE = 2,
-  CLASS = 3,
-  NEXT = 4,
-  PREV = 5,
-  STACK = 6,
+  /** Descriptor word offsets from d >>> 2. */
+  BASE = 0,
+  STATE = 1,
+  CLASS = 2,
+  NEXT = 3,
+  PREV = 4,
+  FREE_BITS = 5,
+  REQUESTS = 7,
+  DESCRIPTOR_BYTES = 256,
+  MAX_CAPACITY = DESCRIPTOR_BYTES / 4 - REQUESTS,
   FREE_MASK = 0xff,
   MALLOCS_SHIFT = 8,
   MALLOC_ONE = 1 << MALLOCS_SHIFT,
@@ -59,31 +76,30 @@ export const enum Mid {
   SLOT_ALIGN = 16,
   /** floor(offset / slot bytes) = ((offset >>> 4) * recip) >>> RECIP_SHIFT, exact in a slab. */
   RECIP_SHIFT = 20,
+  /** A leaf maps 2^REGION_SHIFT bytes: LEAF_ENTRIES pages. */
+  REGION_SHIFT = 22,
+  LEAF_ENTRIES = 1 << (REGION_SHIFT - 12),
+  /** Payload of a leaf or a descriptor page; their TLSF block adds the header. */
+  META_PAYLOAD = LEAF_ENTRIES * 4,
+  META_BLOCK_BYTES = META_PAYLOAD + 8,
+  /** Descriptors of a descriptor page after its first, which links the pages. */
+  DESCRIPTORS_PER_PAGE = META_PAYLOAD / DESCRIPTOR_BYTES - 1,
 }
 
 /** Slot sizes of the mid classes, smallest first. */
-const SLOT_BYTES = [288, 336, 384, 448, 512, 592, 672, 768, 896, 1008, 1152, 1344, 1616, 2032, 2320, 2704, 3264, 4080];
+const SLOT_BYTES = [288, 336, 384, 448, 528, 592, 672, 768, 896, 1008, 1168, 1360, 1632, 2032, 2336, 2720, 3264, 4080];
 
 export interface MidClass {
   slotBytes: number;
   capacity: number;
-  /** Offset of slot 0 from b. */
-  firstSlot: number;
-  /** Word offset of request[0] from b >>> 2. */
-  requestWord: number;
   recip: number;
 }
 
-function firstSlotFor(capacity: number): number {
-  return (Mid.STACK * 4 + 8 * capacity + Mid.SLOT_ALIGN - 1) & ~(Mid.SLOT_ALIGN - 1);
-}
-
-export const MID_CLASSES: readonly MidClass[] = SLOT_BYTES.map((slotBytes) => {
-  let capacity = Math.floor(Mid.SLAB_BYTES / slotBytes);
-  while (firstSlotFor(capacity) + capacity * slotBytes > Mid.SLAB_BYTES) capacity--;
-  const recip = Math.ceil(2 ** Mid.RECIP_SHIFT / (slotBytes / 16));
-  return { slotBytes, capacity, firstSlot: firstSlotFor(capacity), requestWord: Mid.STACK + capacity, recip };
-});
+export const MID_CLASSES: readonly MidClass[] = SLOT_BYTES.map((slotBytes) => ({
+  slotBytes,
+  capacity: Math.floor((Mid.SLAB_BYTES - Mid.FIRST_SLOT) / slotBytes),
+  recip: Math.ceil(2 ** Mid.RECIP_SHIFT / (slotBytes / 16)),
+}));
 
 /** The class of a request of SMALL_MAX_BYTES+1 .. MAX_BYTES bytes, by (size + 15) >>> 4. */
 export const MID_CLASS_OF: Uint8Array = Uint8Array.from({ length: (Mid.MAX_BYTES >>> 4) + 1 }, (_, i) => {
@@ -93,37 +109,35 @@ export const MID_CLASS_OF: Uint8Array = Uint8Array.from({ length: (Mid.MAX_BYTES
 
 // Per-class constants as typed arrays, for the fast path to read without an object load.
 export const MID_SLOT_BYTES: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.slotBytes);
-export const MID_FIRST_SLOT: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.firstSlot);
-export const MID_REQUEST_WORD: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.requestWord);
 export const MID_RECIP: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.recip);
 export const MID_CAPACITY: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.capacity);
 
 /** Slot number of offset p in the mid slab at b of class c, or -1 when p is not a slot start. */
 export function midSlotIndex(p: number, b: number, c: number): number {
-  const offset = p - b - MID_FIRST_SLOT[c]!;
+  const offset = p - b - Mid.FIRST_SLOT;
   const i = ((offset >>> 4) * MID_RECIP[c]!) >>> Mid.RECIP_SHIFT;
   return offset >= 0 && i < MID_CAPACITY[c]! && i * MID_SLOT_BYTES[c]! === offset ? i : -1;
 }
 
-/**
- * The base of the mid slab holding p, or -1: the mid map has one bit per 4 KiB page, set where
- * a mid slab starts, and a slab spans Mid.PAGES pages, so p's slab starts at the highest set bit
- * at most Mid.PAGES - 1 pages below p's page. `map` is the mid map's word index in u32.
- */
-export function midSlabBase(u32: Uint32Array, map: number, p: number): number {
-  const page = p >>> Layout.PAGE_SHIFT;
-  let bits = u32[map + (page >>> 5)]! & (0xffffffff >>> (31 - (page & 31)));
-  let start = (page & ~31) + 31 - Math.clz32(bits);
-  if (bits === 0 && (page & 31) < Mid.PAGES - 1 && page >= 32) {
-    bits = u32[map + (page >>> 5) - 1]!;
-    start = (page & ~31) - 1 - Math.clz32(bits);
-  }
-  return bits !== 0 && page - start < Mid.PAGES ? start * Layout.SLAB_PAGE_BYTES : -1;
+/** The descriptor of the mid slab holding offset p (below the committed end), or 0; `root` is midRootWord. */
+export function midDescriptorOf(u32: Uint32Array, root: number, p: number): number {
+  const leaf = u32[root + (p >>> Mid.REGION_SHIFT)]!;
+  return leaf === 0 ? 0 : u32[(leaf >>> 2) + ((p >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))]!;
+}
+
+/** Word index of the root of the mid page table, right after the page map. */
+export function midRootWord(u32: Uint32Array): number {
+  return (Gauge.PAGE_MAP_OFFSET >>> 2) + u32[Word.PAGE_MAP_WORDS]!;
 }
 
 /** True when `request` is what a live slot's request word can hold. */
 export function isLiveRequest(request: number): boolean {
   return request > Layout.SMALL_MAX_BYTES && request <= Mid.MAX_BYTES;
+}
+
+/** The lowest n bits set (none for n <= 0, all for n >= 32): a fresh slab's free bits. */
+export function lowBits(n: number): number {
+  return n <= 0 ? 0 : n >= 32 ? 0xffffffff : 2 ** n - 1;
 }
 
 // ---- Agreement of tunables, checked once at load ------------------------------------------
@@ -133,14 +147,14 @@ function assertMid(ok: boolean, what: string): void {
 assertMid(SLOT_BYTES.length === Mid.CLASS_COUNT, "CLASS_COUNT counts the slot sizes");
 assertMid(SLOT_BYTES[0]! > Layout.SMALL_MAX_BYTES && SLOT_BYTES.at(-1) === Mid.MAX_BYTES, "the classes start above the small ones and end at MAX_BYTES");
 assertMid(SLOT_BYTES.every((bytes, i) => bytes % Mid.SLOT_ALIGN === 0 && (i === 0 || bytes > SLOT_BYTES[i - 1]!)), "slot sizes rise in steps of 16");
-assertMid(MID_CLASSES.every((c) => c.capacity >= 4 && c.capacity <= Mid.FREE_MASK), "every class holds 4..255 slots");
-assertMid(MID_CLASSES.every((c) => Mid.SLAB_BYTES - c.firstSlot - c.capacity * c.slotBytes <= Mid.SLAB_BYTES / 40), "header and tail waste at most 2.5 % of a slab");
-assertMid(Mid.SLAB_BYTES <= Layout.MAX_ALIGN && Mid.SLAB_BYTES >= Layout.SLAB_PAGE_BYTES, "a mid slab can be aligned to its size");
+assertMid(MID_CLASSES.every((c) => c.capacity >= 4 && c.capacity <= Mid.MAX_CAPACITY), "every class holds 4 slots, and no more than a descriptor can describe");
+assertMid(MID_CLASSES.every((c) => Mid.SLAB_BYTES - Mid.FIRST_SLOT - c.capacity * c.slotBytes <= Mid.SLAB_BYTES / 40), "the tail wastes at most 2.5 % of a slab");
+assertMid(Mid.PAGES * Layout.SLAB_PAGE_BYTES === Mid.SLAB_BYTES, "a slab is a whole number of pages");
 assertMid(MID_CLASSES.every((c, k) => {
-  for (let offset = -c.firstSlot; offset < Mid.SLAB_BYTES - c.firstSlot; offset += 8) {
+  for (let offset = -Mid.FIRST_SLOT; offset < Mid.SLAB_BYTES - Mid.FIRST_SLOT; offset += 8) {
     const i = offset / c.slotBytes;
     const want = Number.isInteger(i) && i >= 0 && i < c.capacity ? i : -1;
-    if (midSlotIndex(c.firstSlot + offset, 0, k) !== want) return false;
+    if (midSlotIndex(Mid.FIRST_SLOT + offset, 0, k) !== want) return false;
   }
   return true;
 }), "the reciprocal finds exactly the slot starts");

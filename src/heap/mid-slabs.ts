@@ -1,155 +1,212 @@
 /**
  * The mid-slab layer of `Heap`: requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES bytes are slots
- * of 16 KiB slabs, one class per slab, whose bookkeeping sits in the slab's header, apart from
- * the slots (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
+ * of 16 KiB slabs, one class per slab, whose bookkeeping sits in descriptors packed apart from
+ * the slabs (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
  * when a class has no free slot, and given back to the TLSF layer when another slab of their
  * class empties while they are still empty (each class keeps one spare).
  *
- * Fast path: `mallocMid` pops a slot number off the head slab's stack and writes its request;
- * `freeMid` checks the request word (a double free, or a slot never handed out, is refused
- * before anything changes), marks it FREED and pushes the number back. Neither touches the
- * slot's bytes. Also here: the live-byte accounting the heap's layers share.
+ * Fast path: `mallocMid` takes the lowest free bit of the head slab's descriptor and writes the
+ * slot's request; `freeMid` finds the descriptor through the page table, checks the request
+ * word (a double free, or a slot never handed out, is refused before anything changes), marks
+ * it FREED and sets its free bit. Neither touches the slab. Also here: the live-byte accounting
+ * the heap's layers share.
  */
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import { Gauge, Layout, Word } from "./layout.js";
-import { isLiveRequest, Mid, midSlabBase, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_FIRST_SLOT, MID_RECIP, MID_REQUEST_WORD, MID_SLOT_BYTES, midSlotIndex } from "./mid-layout.js";
-import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
+import {
+  isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
+} from "./mid-layout.js";
+import { pushSlab, unlinkSlab } from "./slab-lists.js";
 import { TlsfBlocks } from "./tlsf.js";
 
 export class MidSlabs extends TlsfBlocks {
-  /** Word index of the mid map in the store. */
-  protected readonly midMap: number;
+  /** Word index of the mid page table's root in the store. */
+  protected readonly midRoot: number;
   // The class constants, as fields: read off the JS heap, not through module cells.
   private readonly midClassOf = MID_CLASS_OF;
   private readonly midSlotBytes = MID_SLOT_BYTES;
-  private readonly midFirstSlot = MID_FIRST_SLOT;
-  private readonly midRequestWord = MID_REQUEST_WORD;
   private readonly midRecip = MID_RECIP;
   private readonly midCapacity = MID_CAPACITY;
 
   constructor(store: TlsfBlocks["store"], heapStart: number) {
     super(store, heapStart);
-    this.midMap = (Gauge.PAGE_MAP_OFFSET >>> 2) + store.u32[Word.PAGE_MAP_WORDS]!;
+    this.midRoot = midRootWord(store.u32);
   }
 
   /** A slot for `size` (SMALL_MAX_BYTES < size <= Mid.MAX_BYTES, a u32), or 0 when out of memory. */
   protected mallocMid(size: number): number {
     const c = this.midClassOf[(size + 15) >>> 4]!;
     const words = this.words;
-    const b = words[Word.MID_HEADS + c]!;
-    if (b === 0) return this.newMidSlab(c) === 0 ? 0 : this.mallocMid(size);
-    const h = b >>> 2;
+    const d = words[Word.MID_HEADS + c]!;
+    if (d === 0) return this.newMidSlab(c) === 0 ? 0 : this.mallocMid(size);
+    const h = d >>> 2;
     const state = words[h + Mid.STATE]!;
-    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(b) && this.mallocMid(size);
-    const free = (state & Mid.FREE_MASK) - 1; // >= 0: a listed slab has a free slot
-    const i = words[h + Mid.STACK + free]!;
+    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(d) && this.mallocMid(size);
+    // The lowest free slot (a listed slab has one), so a slab fills from its start.
+    const low = words[h + Mid.FREE_BITS]!;
+    const word = low !== 0 ? h + Mid.FREE_BITS : h + Mid.FREE_BITS + 1;
+    const bits = low !== 0 ? low : words[word]!;
+    const bit = bits & -bits;
+    words[word] = bits ^ bit;
+    const i = ((word - h - Mid.FREE_BITS) << 5) + 31 - Math.clz32(bit);
     words[h + Mid.STATE] = state - 1 + Mid.MALLOC_ONE;
-    words[h + this.midRequestWord[c]! + i] = size;
-    if (free === 0) unlinkSlab(words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
+    words[h + Mid.REQUESTS + i] = size;
+    if ((state & Mid.FREE_MASK) === 1) unlinkSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
     this.addLiveBytes(size);
-    return b + this.midFirstSlot[c]! + i * this.midSlotBytes[c]!;
+    return words[h + Mid.BASE]! + Mid.FIRST_SLOT + i * this.midSlotBytes[c]!;
   }
 
-  /** Frees the slot at ptr, in the mid slab at b (midSlabBase of ptr). */
-  protected freeMid(ptr: number, b: number): void {
+  /** Frees the slot at ptr, in the mid slab of descriptor d (midDescriptorOf ptr). */
+  protected freeMid(ptr: number, d: number): void {
     const words = this.words;
-    const h = b >>> 2;
+    const h = d >>> 2;
     const c = words[h + Mid.CLASS]!;
-    const offset = ptr - b - this.midFirstSlot[c]!;
+    const offset = ptr - words[h + Mid.BASE]! - Mid.FIRST_SLOT;
     const i = ((offset >>> 4) * this.midRecip[c]!) >>> Mid.RECIP_SHIFT;
-    const r = h + this.midRequestWord[c]! + i;
-    const request = words[r]!;
+    const request = words[h + Mid.REQUESTS + i]!;
     const live = (request - (Layout.SMALL_MAX_BYTES + 1)) >>> 0 < Mid.MAX_BYTES - Layout.SMALL_MAX_BYTES; // isLiveRequest, written out
-    if (offset < 0 || i >= this.midCapacity[c]! || i * this.midSlotBytes[c]! !== offset || !live) this.notALiveSlot(ptr, b, c);
-    words[r] = Mid.FREED;
+    if (offset < 0 || i >= this.midCapacity[c]! || i * this.midSlotBytes[c]! !== offset || !live) this.notALiveSlot(ptr, d);
+    words[h + Mid.REQUESTS + i] = Mid.FREED;
+    words[h + Mid.FREE_BITS + (i >>> 5)]! |= 1 << (i & 31);
     const state = words[h + Mid.STATE]!;
     const free = state & Mid.FREE_MASK;
-    words[h + Mid.STACK + free] = i;
     words[h + Mid.STATE] = state + 1;
     words[Word.LIVE_HEADROOM]! += request;
-    if (free === 0) pushSlab(words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
-    else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(b, c);
+    if (free === 0) pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
+    else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(d, c);
   }
 
-  /** True when ptr lies in a mid slab. */
-  protected isMidSlab(ptr: number): boolean {
-    return midSlabBase(this.words, this.midMap, ptr) >= 0;
+  /** The descriptor of the mid slab holding ptr (below the committed end), or 0. */
+  protected midDescriptor(ptr: number): number {
+    return midDescriptorOf(this.words, this.midRoot, ptr);
   }
 
-  /** Word index of the request word of the live mid slot at ptr, or an error naming what ptr is. */
-  protected midRequestIndex(ptr: number): number {
-    const b = midSlabBase(this.words, this.midMap, ptr);
-    const c = this.words[(b >>> 2) + Mid.CLASS]!;
-    const i = midSlotIndex(ptr, b, c);
-    if (i < 0 || !isLiveRequest(this.words[(b >>> 2) + MID_CLASSES[c]!.requestWord + i]!)) this.notALiveSlot(ptr, b, c);
-    return (b >>> 2) + MID_CLASSES[c]!.requestWord + i;
+  /** Word index of the request word of the live mid slot at ptr in the slab of d, or an error naming what ptr is. */
+  protected midRequestIndex(ptr: number, d: number): number {
+    const i = midSlotIndex(ptr, this.words[(d >>> 2) + Mid.BASE]!, this.words[(d >>> 2) + Mid.CLASS]!);
+    if (i < 0 || !isLiveRequest(this.words[(d >>> 2) + Mid.REQUESTS + i]!)) this.notALiveSlot(ptr, d);
+    return (d >>> 2) + Mid.REQUESTS + i;
   }
 
-  /** Slot bytes of the mid slab holding ptr. */
-  protected midSlotBytesAt(ptr: number): number {
-    return MID_SLOT_BYTES[this.words[(midSlabBase(this.words, this.midMap, ptr) >>> 2) + Mid.CLASS]!]!;
+  /** Slot bytes of the mid slab of descriptor d. */
+  protected midSlotBytesOf(d: number): number {
+    return MID_SLOT_BYTES[this.words[(d >>> 2) + Mid.CLASS]!]!;
   }
 
-  /** True when a request of `size` bytes belongs to the class of the mid slot at ptr. */
-  protected fitsMidSlot(ptr: number, size: number): boolean {
-    const c = this.words[(midSlabBase(this.words, this.midMap, ptr) >>> 2) + Mid.CLASS]!;
-    return size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && MID_CLASS_OF[(size + 15) >>> 4] === c;
+  /** True when a request of `size` bytes belongs to the class of the mid slab of d. */
+  protected fitsMidSlot(d: number, size: number): boolean {
+    return size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && MID_CLASS_OF[(size + 15) >>> 4] === this.words[(d >>> 2) + Mid.CLASS];
   }
 
-  /** Moves the mallocs counted in the state word of the slab at b to the heap's count; returns b. */
-  private countMidMallocs(b: number): number {
-    const state = this.words[(b >>> 2) + Mid.STATE]!;
+  /** Moves the mallocs counted in d's state word to the heap's count; returns d. */
+  private countMidMallocs(d: number): number {
+    const state = this.words[(d >>> 2) + Mid.STATE]!;
     this.doubles[Gauge.MALLOC_COUNT]! += state >>> Mid.MALLOCS_SHIFT;
-    this.words[(b >>> 2) + Mid.STATE] = state & Mid.FREE_MASK;
-    return b;
+    this.words[(d >>> 2) + Mid.STATE] = state & Mid.FREE_MASK;
+    return d;
   }
 
-  private notALiveSlot(ptr: number, b: number, c: number): never {
+  private notALiveSlot(ptr: number, d: number): never {
+    const b = this.words[(d >>> 2) + Mid.BASE]!;
+    const c = this.words[(d >>> 2) + Mid.CLASS]!;
     const i = midSlotIndex(ptr, b, c);
     const slab = `the ${MID_SLOT_BYTES[c]}-byte mid slab at ${b}`;
     if (i < 0) throw new InvalidFreeError(ptr, `not the start of a slot in ${slab}`);
-    if (this.words[(b >>> 2) + MID_CLASSES[c]!.requestWord + i] === Mid.FREED) throw new DoubleFreeError(ptr);
+    if (this.words[(d >>> 2) + Mid.REQUESTS + i] === Mid.FREED) throw new DoubleFreeError(ptr);
     throw new InvalidFreeError(ptr, `a slot of ${slab} that was never handed out`);
   }
 
   // ---- Slabs (slow path) -------------------------------------------------------------------
 
-  /** A new slab for class c, at the head of its list; its base, or 0 when out of memory. */
+  /** A new slab for class c, at the head of its list; its descriptor, or 0 when out of memory. */
   private newMidSlab(c: number): number {
+    const d = this.takeDescriptor();
+    if (d === 0) return 0;
     const p = this.allocBlock(Mid.SLAB_BYTES, Mid.SLAB_BYTES - Layout.HEADER_BYTES, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
-    if (p === 0) return 0;
     const b = p - Layout.HEADER_BYTES;
-    const { capacity, firstSlot } = MID_CLASSES[c]!;
+    if (p === 0 || !this.mapPages(b, d)) {
+      if (p !== 0) {
+        this.mapPages(b, 0);
+        this.freeBlock(p, this.sizeOf(p));
+      }
+      this.giveDescriptor(d);
+      return 0;
+    }
+    const { capacity } = MID_CLASSES[c]!;
     const words = this.words;
-    const h = b >>> 2;
-    words.fill(0, h + Mid.STATE, (b + firstSlot) >>> 2);
+    const h = d >>> 2;
+    words.fill(0, h, h + Mid.DESCRIPTOR_BYTES / 4);
+    words[h + Mid.BASE] = b;
     words[h + Mid.CLASS] = c;
-    // Slot 0 on top of the stack, so a fresh slab hands out its slots in address order.
-    for (let k = 0; k < capacity; k++) words[h + Mid.STACK + k] = capacity - 1 - k;
     words[h + Mid.STATE] = capacity;
-    setPageBit(words, this.midMap, b, true, Layout.PAGE_SHIFT);
-    pushSlab(words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
-    return b;
+    words[h + Mid.FREE_BITS] = lowBits(capacity);
+    words[h + Mid.FREE_BITS + 1] = lowBits(capacity - 32);
+    pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
+    return d;
   }
 
   /**
-   * The slab at b just emptied: it becomes its class's spare, and the spare before it is
+   * The slab of d just emptied: it becomes its class's spare, and the spare before it is
    * released if it is still empty. So a class keeps at most one empty slab: a second free of a
    * block whose slab just emptied is still a DoubleFreeError, and malloc/free pairs do not make
    * and release a slab each, yet empty slabs do not pile up.
    */
-  private keepAsSpare(b: number, c: number): void {
+  private keepAsSpare(d: number, c: number): void {
     const words = this.words;
     const old = words[Word.MID_SPARES + c]!;
-    words[Word.MID_SPARES + c] = b;
-    if (old !== 0 && old !== b && (words[(old >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[c]) this.releaseMidSlab(old, c);
+    words[Word.MID_SPARES + c] = d;
+    if (old !== 0 && old !== d && (words[(old >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[c]) this.releaseMidSlab(old, c);
   }
 
-  private releaseMidSlab(b: number, c: number): void {
-    this.countMidMallocs(b);
-    unlinkSlab(this.words, Word.MID_HEADS + c, b, Mid.NEXT, Mid.PREV);
-    setPageBit(this.words, this.midMap, b, false, Layout.PAGE_SHIFT);
+  private releaseMidSlab(d: number, c: number): void {
+    const b = this.words[(d >>> 2) + Mid.BASE]!;
+    this.countMidMallocs(d);
+    unlinkSlab(this.words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
+    this.mapPages(b, 0);
+    this.giveDescriptor(d);
     this.freeBlock(b + Layout.HEADER_BYTES, this.sizeOf(b + Layout.HEADER_BYTES));
+  }
+
+  /** Writes d into the page table for each page of the slab at b, making leaves as needed; false if out of memory. */
+  private mapPages(b: number, d: number): boolean {
+    for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
+      const rootWord = this.midRoot + (page >>> Mid.REGION_SHIFT);
+      if (this.words[rootWord] === 0 && d === 0) continue;
+      if (this.words[rootWord] === 0) {
+        const leaf = this.allocMetaBlock();
+        if (leaf === 0) return false;
+        this.words[rootWord] = leaf;
+      }
+      this.words[(this.words[rootWord]! >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = d;
+    }
+    return true;
+  }
+
+  /** A free descriptor, from a new descriptor page if there is none; 0 when out of memory. */
+  private takeDescriptor(): number {
+    if (this.words[Word.MID_FREE_DESCRIPTORS] === 0) {
+      const page = this.allocMetaBlock();
+      if (page === 0) return 0;
+      this.words[page >>> 2] = this.words[Word.MID_DESCRIPTOR_PAGES]!;
+      this.words[Word.MID_DESCRIPTOR_PAGES] = page;
+      for (let k = Mid.DESCRIPTORS_PER_PAGE; k >= 1; k--) this.giveDescriptor(page + k * Mid.DESCRIPTOR_BYTES);
+    }
+    const d = this.words[Word.MID_FREE_DESCRIPTORS]!;
+    this.words[Word.MID_FREE_DESCRIPTORS] = this.words[(d >>> 2) + Mid.NEXT]!;
+    return d;
+  }
+
+  private giveDescriptor(d: number): void {
+    this.words[(d >>> 2) + Mid.BASE] = 0;
+    this.words[(d >>> 2) + Mid.NEXT] = this.words[Word.MID_FREE_DESCRIPTORS]!;
+    this.words[Word.MID_FREE_DESCRIPTORS] = d;
+  }
+
+  /** A zeroed leaf or descriptor page: a TLSF block marked with a request of 0; 0 when out of memory. */
+  private allocMetaBlock(): number {
+    const p = this.allocBlock(Mid.META_BLOCK_BYTES, 0, Layout.GRANULE, 0);
+    if (p !== 0) this.words.fill(0, p >>> 2, (p + Mid.META_PAYLOAD) >>> 2);
+    return p;
   }
 
   // ---- Live bytes (shared by the heap's layers) ----------------------------------------------
