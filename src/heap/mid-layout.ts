@@ -25,9 +25,10 @@
  *   NEVER_USED (0) for a slot not handed out since the slab was made, FREED for a freed one.
  *   next, prev: the class's list of slabs with a free slot, by descriptor (W[MID_HEADS + c]).
  *
- *   Finding a slot's descriptor: a two-level page table. W[MID_ROOT + (p >> 22)] is a leaf (0:
- *   none), a TLSF block of LEAF_ENTRIES words, one per page of its 4 MiB; the word of each of a
- *   slab's pages is its descriptor (0: no mid slab there). Descriptor pages (META_PAYLOAD bytes,
+ *   Finding a slot's descriptor: a two-level page table. Its root follows the page map
+ *   (midRootWord), W[MID_ROOT_WORDS] words, one per 4 MiB; root word p >> 22 is a leaf (0:
+ *   none), a TLSF block of LEAF_ENTRIES words, one per page of its 4 MiB, and the word of each
+ *   of a slab's pages is its descriptor (0: no mid slab there). Descriptor pages (META_PAYLOAD bytes,
  *   DESCRIPTORS_PER_PAGE descriptors after a first one that links the pages from
  *   W[MID_DESCRIPTOR_PAGES]) and leaves are TLSF blocks marked with a request of 0, which no
  *   used block of that size can have, so free() refuses them; they are kept for the heap's
