@@ -4,7 +4,7 @@ import {
   DoubleFreeError, Heap, HeapCorruptionError, InvalidAlignmentError, InvalidFreeError, InvalidSizeError,
   InvalidStoreError, OutOfMemoryError, type StoreKind,
 } from "../src/index.js";
-import { blockSizeFor, Gauge, Layout, listIndexOf, searchSizeFor, SLAB_CLASSES, smallClassOf } from "../src/heap/layout.js";
+import { blockSizeFor, Gauge, Layout, listIndexOf, searchSizeFor, SLAB_CLASSES, smallClassOf, Word } from "../src/heap/layout.js";
 import { Mid, MID_CLASS_OF, MID_CLASSES, midDescriptorOf, midRootWord } from "../src/heap/mid-layout.js";
 import { ReferenceModel, rng } from "./support/model.js";
 
@@ -351,6 +351,8 @@ describe("Heap: bad input never corrupts it", () => {
     ["a freed TLSF block", freed, DoubleFreeError],
     ["a freed slot", freedSlot, DoubleFreeError],
     ["a freed mid slot", freedMidSlot, DoubleFreeError],
+    ["a descriptor page of the mid slabs", heap.u32[Word.MID_DESCRIPTOR_PAGES]!, InvalidFreeError],
+    ["a leaf of the mid page table", heap.u32[midRootWord(heap.u32) + (live[3]! >>> Mid.REGION_SHIFT)]!, InvalidFreeError],
     ["negative", -8, InvalidFreeError],
     ["NaN", NaN, InvalidFreeError],
   ];
