@@ -16,8 +16,9 @@
  * Fast path: `malloc` of a small size pops a slot from the head slab of its class, `free`
  * pushes one back; each updates the slab's live count, the slot's nibble and the live-bytes
  * headroom, and `malloc` the malloc count (layout.ts derives the other stats from these). A
- * mid size does the same on its mid slab (mid-slabs.ts). Everything else (refilling or
- * unlinking a slab, a new slab, the TLSF lists, growth, bad input) is the slow path.
+ * mid size does the same on its mid slab's descriptor (mid-slabs.ts). Everything else
+ * (refilling or unlinking a slab, a new slab, the TLSF lists, growth, bad input) is the slow
+ * path.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
