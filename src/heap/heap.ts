@@ -22,12 +22,13 @@
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
-import { DoubleFreeError, InvalidFreeError, InvalidStoreError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
+import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
+import { formatControl, openControl } from "./control.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import {
-  blockSizeFor, Gauge, Layout, maxSlackFor, roundUp8, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
+  blockSizeFor, Gauge, Layout, maxSlackFor, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
 import { Mid } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
@@ -435,37 +436,3 @@ type TypedArrayCtor =
 
 const attaching = Symbol("attaching");
 type AttachMark = { [attaching]?: boolean };
-
-/** Writes an empty heap's control block; returns the first block's offset. */
-function formatControl(store: ByteStore): number {
-  const pageMapWords = Math.ceil(store.reservedBytes / Layout.SLAB_PAGE_BYTES / 32);
-  const midRootWords = Math.ceil(store.reservedBytes / 2 ** Mid.REGION_SHIFT);
-  const heapStart = roundUp8(Gauge.PAGE_MAP_OFFSET + (pageMapWords + midRootWords) * 4);
-  const minimum = heapStart + Layout.SLAB_PAGE_BYTES;
-  if (!store.grow(minimum)) {
-    throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in its store; this one has ${store.committedBytes} and cannot grow there`);
-  }
-  store.u8.fill(0, 0, heapStart);
-  const u32 = store.u32;
-  u32[Word.MAGIC] = Layout.MAGIC;
-  u32[Word.VERSION] = Layout.VERSION;
-  u32[Word.SECRET] = (Math.random() * 2 ** 32) >>> 0;
-  u32[Word.HEAP_START] = heapStart;
-  u32[Word.TOP] = heapStart;
-  u32[Word.PAGE_MAP_WORDS] = pageMapWords;
-  u32[Word.MID_ROOT_WORDS] = midRootWords;
-  store.f64[Gauge.PEAK_TOP] = heapStart;
-  return heapStart;
-}
-
-/** Validates an existing heap's control block; returns its first block's offset. */
-function openControl(store: ByteStore): number {
-  const u32 = store.u32;
-  if (store.committedBytes < Gauge.PAGE_MAP_OFFSET || u32[Word.MAGIC] !== Layout.MAGIC) {
-    throw new InvalidStoreError("this buffer does not hold a heapkit heap (no heap magic at offset 0)");
-  }
-  if (u32[Word.VERSION] !== Layout.VERSION) {
-    throw new InvalidStoreError(`heap format version ${u32[Word.VERSION]} is not supported (this heapkit reads version ${Layout.VERSION})`);
-  }
-  return u32[Word.HEAP_START]!;
-}
