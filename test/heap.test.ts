@@ -450,6 +450,36 @@ describe("Heap: mid and TLSF sizes", () => {
     });
   }
 
+  it("a mid malloc that runs out of memory changes nothing, whichever of slab, descriptor page or leaf it could not get", () => {
+    for (let kib = 64; kib <= 480; kib += 4) {
+      for (const first of [0, 3000, 9000]) {
+        const heap = new Heap({ kind: "array-buffer", initialBytes: kib * 1024 });
+        if (first > 0) heap.malloc(first);
+        for (let i = 0; ; i++) {
+          const size = [300, 1000, 3000][i % 3]!;
+          const before = JSON.stringify(heap.stats());
+          if (heap.malloc(size) !== 0) continue;
+          assert.equal(JSON.stringify(heap.stats()), before, `${kib} KiB store: a failed malloc(${size}) changed the stats`);
+          break;
+        }
+        heap.check();
+      }
+    }
+    // The first mid slab of a nearly full heap, the room left stepping down 256 bytes at a time
+    // through "no slab", "a slab but no descriptor page" and "no leaf of the page table".
+    let failures = 0;
+    for (let taken = 40_000; taken < 80_000; taken += 256) {
+      const heap = new Heap({ kind: "array-buffer", initialBytes: 96 * 1024 });
+      assert.notEqual(heap.malloc(taken), 0);
+      const before = JSON.stringify([heap.stats(), [...heap.walk()]]);
+      if (heap.malloc(1000) !== 0) continue;
+      failures++;
+      assert.equal(JSON.stringify([heap.stats(), [...heap.walk()]]), before, `after a ${taken}-byte block: a failed first mid malloc changed the heap`);
+      heap.check();
+    }
+    assert.ok(failures > 40, "the heap ran out in most of the steps");
+  });
+
   it("finds a mid slot's descriptor from any page of its slab, and nothing elsewhere", () => {
     const heap = new Heap({ maxBytes: 2 ** 26 });
     const big = heap.malloc(3 << 20); // pushes the slabs across a 4 MiB boundary of the page table

@@ -19,6 +19,16 @@ import {
 import { pushSlab, unlinkSlab } from "./slab-lists.js";
 import { TlsfBlocks } from "./tlsf.js";
 
+/** What newMidSlab had before it began, to give back when it fails. */
+interface MidUndo {
+  peakTop: number;
+  committed: number;
+  freeDescriptors: number;
+  descriptorPages: number;
+  /** Root words of the leaves made for the slab. */
+  leavesMade: number[];
+}
+
 export class MidSlabs extends TlsfBlocks {
   /** Word index of the mid page table's root in the store. */
   protected readonly midRoot: number;
@@ -118,18 +128,26 @@ export class MidSlabs extends TlsfBlocks {
 
   // ---- Slabs (slow path) -------------------------------------------------------------------
 
-  /** A new slab for class c, at the head of its list; its descriptor, or 0 when out of memory. */
+  /**
+   * A new slab for class c, at the head of its list; its descriptor, or 0 when out of memory.
+   * The slab comes first, then a descriptor (maybe a new descriptor page) and the page table's
+   * leaves; when one of those cannot be had, everything taken is given back, so a malloc that
+   * fails changes nothing.
+   */
   private newMidSlab(c: number): number {
-    const d = this.takeDescriptor();
-    if (d === 0) return 0;
+    const before: MidUndo = {
+      peakTop: this.doubles[Gauge.PEAK_TOP]!,
+      committed: this.store.committedBytes,
+      freeDescriptors: this.words[Word.MID_FREE_DESCRIPTORS]!,
+      descriptorPages: this.words[Word.MID_DESCRIPTOR_PAGES]!,
+      leavesMade: [],
+    };
     const p = this.allocBlock(Mid.SLAB_BYTES, Mid.SLAB_BYTES - Layout.HEADER_BYTES, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
+    if (p === 0) return 0;
     const b = p - Layout.HEADER_BYTES;
-    if (p === 0 || !this.mapPages(b, d)) {
-      if (p !== 0) {
-        this.mapPages(b, 0);
-        this.freeBlock(p, this.sizeOf(p));
-      }
-      this.giveDescriptor(d);
+    const d = this.takeDescriptor();
+    if (d === 0 || !this.mapPages(b, d, before.leavesMade)) {
+      this.undoNewMidSlab(b, before);
       return 0;
     }
     const { capacity } = MID_CLASSES[c]!;
@@ -143,6 +161,25 @@ export class MidSlabs extends TlsfBlocks {
     words[h + Mid.FREE_BITS + 1] = lowBits(capacity - 32);
     pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
     return d;
+  }
+
+  /** Gives back what a failed newMidSlab took: the page table's entries and new leaves, a new descriptor page, the slab. */
+  private undoNewMidSlab(b: number, before: MidUndo): void {
+    this.mapPages(b, 0, []);
+    for (const rootWord of before.leavesMade) {
+      const leaf = this.words[rootWord]!;
+      this.words[rootWord] = 0;
+      this.freeBlock(leaf, this.sizeOf(leaf));
+    }
+    const page = this.words[Word.MID_DESCRIPTOR_PAGES]!;
+    if (page !== before.descriptorPages) {
+      this.words[Word.MID_DESCRIPTOR_PAGES] = before.descriptorPages;
+      this.freeBlock(page, this.sizeOf(page));
+    }
+    this.words[Word.MID_FREE_DESCRIPTORS] = before.freeDescriptors;
+    this.freeBlock(b + Layout.HEADER_BYTES, this.sizeOf(b + Layout.HEADER_BYTES));
+    this.doubles[Gauge.PEAK_TOP] = before.peakTop;
+    if (this.store.shrink(before.committed) > 0) this.adoptViews();
   }
 
   /**
@@ -162,13 +199,16 @@ export class MidSlabs extends TlsfBlocks {
     const b = this.words[(d >>> 2) + Mid.BASE]!;
     this.countMidMallocs(d);
     unlinkSlab(this.words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    this.mapPages(b, 0);
+    this.mapPages(b, 0, []);
     this.giveDescriptor(d);
     this.freeBlock(b + Layout.HEADER_BYTES, this.sizeOf(b + Layout.HEADER_BYTES));
   }
 
-  /** Writes d into the page table for each page of the slab at b, making leaves as needed; false if out of memory. */
-  private mapPages(b: number, d: number): boolean {
+  /**
+   * Writes d into the page table for each page of the slab at b, making the leaves it needs
+   * (their root words pushed on `leavesMade`); false when a leaf cannot be had.
+   */
+  private mapPages(b: number, d: number, leavesMade: number[]): boolean {
     for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
       const rootWord = this.midRoot + (page >>> Mid.REGION_SHIFT);
       if (this.words[rootWord] === 0 && d === 0) continue;
@@ -176,6 +216,7 @@ export class MidSlabs extends TlsfBlocks {
         const leaf = this.allocMetaBlock();
         if (leaf === 0) return false;
         this.words[rootWord] = leaf;
+        leavesMade.push(rootWord);
       }
       this.words[(this.words[rootWord]! >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = d;
     }
