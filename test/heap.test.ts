@@ -480,6 +480,26 @@ describe("Heap: mid and TLSF sizes", () => {
     assert.ok(failures > 40, "the heap ran out in most of the steps");
   });
 
+  it("a mid slab across two 4 MiB regions whose second leaf cannot be had gives the first back", () => {
+    const MiB = 1 << 20;
+    const heap = new Heap({ kind: "array-buffer", initialBytes: 12 * MiB });
+    heap.malloc(1000); // the first slab: a descriptor page and the leaf of region 0
+    const fillTo = (end: number) => {
+      while (end - heap.top > 250 * 1024) heap.malloc(200_000);
+      if (end > heap.top) heap.malloc(end - heap.top - 8);
+    };
+    // A hole from 8 MiB - 12 KiB + 8: a slab fits at 8 MiB - 8 KiB, across regions 1 and 2, with
+    // room left for one leaf after it, none before it, and none at the top.
+    fillTo(8 * MiB - 12 * 1024 + 8);
+    const hole = heap.malloc(20 * 1024 - 16 + Mid.META_BLOCK_BYTES + 2000 - 8);
+    fillTo(heap.store.committedBytes - 2000);
+    heap.free(hole);
+    const before = JSON.stringify([heap.stats(), [...heap.walk()]]);
+    assert.equal(heap.malloc(3000), 0, "the leaf of region 2 cannot be had");
+    assert.equal(JSON.stringify([heap.stats(), [...heap.walk()]]), before, "the leaf of region 1, made for it, went back");
+    heap.check();
+  });
+
   it("finds a mid slot's descriptor from any page of its slab, and nothing elsewhere", () => {
     const heap = new Heap({ maxBytes: 2 ** 26 });
     const big = heap.malloc(3 << 20); // pushes the slabs across a 4 MiB boundary of the page table
