@@ -71,6 +71,7 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
     if (size < Layout.MIN_BLOCK_BYTES || b + size > top) fail(`block size ${size} is impossible`, p);
     if (((word & Layout.PREV_FREE_BIT) !== 0) !== prevFree) fail("P bit disagrees with the previous block", p);
     const free = (word & Layout.FREE_BIT) !== 0;
+    const mid = free ? 0 : midSlabAt(u32, b);
     if (free) {
       if (prevFree) fail("two free blocks are adjacent (missed coalescing)", p);
       if (u32[(p + size - 12) >>> 2] !== size) fail("free block footer disagrees with its header", p);
@@ -86,11 +87,11 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       if (size < Mid.META_BLOCK_BYTES || size >= Mid.META_BLOCK_BYTES + Layout.MIN_BLOCK_BYTES) fail(`a mid leaf or descriptor page of ${size} bytes`, p);
       if (u32[(p - 8) >>> 2] !== keyOf(p, size, secret)) fail("a mid leaf or descriptor page is not marked with a request of 0", p);
       t.metaBlocks.add(p);
-    } else if (midSlabAt(u32, b) !== 0) {
+    } else if (mid !== 0) {
       if (b % Layout.SLAB_PAGE_BYTES !== 0 || size < Mid.SLAB_BYTES || size >= Mid.SLAB_BYTES + Layout.MIN_BLOCK_BYTES) {
         fail(`a mid slab is a page-aligned block of 16 KiB (plus a tail too small to split), not ${size} bytes`, p);
       }
-      checkMidSlab(u32, b, midSlabAt(u32, b), t);
+      checkMidSlab(u32, b, mid, t);
     } else {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
       const usable = size - Layout.HEADER_BYTES;
@@ -155,10 +156,11 @@ function checkMidSlab(u32: Uint32Array, b: number, d: number, t: Totals): void {
   }
   const free = u32[h + Mid.STATE]! & Mid.FREE_MASK;
   const freeBit = (i: number) => ((u32[h + Mid.FREE_BITS + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
+  const bits = 64; // the two free-bit words
   let marked = 0;
-  for (let i = 0; i < 64; i++) if (freeBit(i)) marked++;
+  for (let i = 0; i < bits; i++) if (freeBit(i)) marked++;
   if (marked !== free) fail(`mid slab counts ${free} free slots but ${marked} free bits are set`, b);
-  for (let i = capacity; i < 64; i++) if (freeBit(i)) fail(`mid slab marks slot ${i} of ${capacity} free`, b);
+  for (let i = capacity; i < bits; i++) if (freeBit(i)) fail(`mid slab marks slot ${i} of ${capacity} free`, b);
   for (let i = 0; i < capacity; i++) {
     const request = u32[h + Mid.REQUESTS + i]!;
     const live = isLiveRequest(request);
@@ -203,27 +205,27 @@ function checkMidTables(u32: Uint32Array, t: Totals): void {
   if (t.metaBlocks.size !== new Set(midMetaBlocks(u32)).size) fail("a mid leaf or descriptor page is not a block of the heap");
 }
 
-/** A mid slab is in its class's list exactly when it has a free slot. */
-function checkMidLists(u32: Uint32Array, slabs: Set<number>): void {
+/** A mid slab is in its class's list exactly when it has a free slot (lists and spares name descriptors). */
+function checkMidLists(u32: Uint32Array, descriptors: Set<number>): void {
   let listed = 0;
   for (let c = 0; c < Mid.CLASS_COUNT; c++) {
     let prev = 0;
-    for (let b = u32[Word.MID_HEADS + c]!; b !== 0; prev = b, b = u32[(b >>> 2) + Mid.NEXT]!) {
-      if (!slabs.has(b)) fail(`mid list of class ${c} holds ${b}, not a mid slab`, b);
-      if (u32[(b >>> 2) + Mid.CLASS] !== c) fail(`mid slab of class ${u32[(b >>> 2) + Mid.CLASS]} is in the list of class ${c}`, b);
-      if (u32[(b >>> 2) + Mid.PREV] !== prev) fail("mid slab list back link is wrong", b);
-      if (++listed > slabs.size) fail("mid slab list has a cycle", b);
+    for (let d = u32[Word.MID_HEADS + c]!; d !== 0; prev = d, d = u32[(d >>> 2) + Mid.NEXT]!) {
+      if (!descriptors.has(d)) fail(`mid list of class ${c} holds ${d}, not a mid slab's descriptor`, d);
+      if (u32[(d >>> 2) + Mid.CLASS] !== c) fail(`mid slab of class ${u32[(d >>> 2) + Mid.CLASS]} is in the list of class ${c}`, d);
+      if (u32[(d >>> 2) + Mid.PREV] !== prev) fail("mid slab list back link is wrong", d);
+      if (++listed > descriptors.size) fail("mid slab list has a cycle", d);
     }
   }
-  for (const b of slabs) {
-    const c = u32[(b >>> 2) + Mid.CLASS]!;
-    const full = (u32[(b >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === 0;
-    const linked = u32[(b >>> 2) + Mid.PREV] !== 0 || u32[Word.MID_HEADS + c] === b;
-    if (full === linked) fail(full ? "a full mid slab is linked" : "a mid slab with free slots is in no list", b);
+  for (const d of descriptors) {
+    const c = u32[(d >>> 2) + Mid.CLASS]!;
+    const full = (u32[(d >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === 0;
+    const linked = u32[(d >>> 2) + Mid.PREV] !== 0 || u32[Word.MID_HEADS + c] === d;
+    if (full === linked) fail(full ? "a full mid slab is linked" : "a mid slab with free slots is in no list", d);
   }
   for (let c = 0; c < Mid.CLASS_COUNT; c++) {
     const spare = u32[Word.MID_SPARES + c]!;
-    if (spare !== 0 && !(slabs.has(spare) && u32[(spare >>> 2) + Mid.CLASS] === c)) fail(`the spare of mid class ${c} is ${spare}, not a mid slab of that class`, spare);
+    if (spare !== 0 && !(descriptors.has(spare) && u32[(spare >>> 2) + Mid.CLASS] === c)) fail(`the spare of mid class ${c} is ${spare}, not a mid slab of that class`, spare);
   }
 }
 

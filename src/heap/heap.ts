@@ -281,15 +281,15 @@ export class Heap extends MidSlabs implements Allocator {
   /** Bytes usable in a live block (at least what was requested). */
   usableSize(ptr: number): number {
     this.checkPointerRange(ptr);
-    const d = this.midDescriptor(ptr);
-    if (d !== 0) {
-      this.midRequestIndex(ptr, d);
-      return this.midSlotBytesOf(d);
+    if (this.isSlab(ptr)) {
+      const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
+      this.liveSlotNibble(ptr, s);
+      return this.slotBytesOf(s);
     }
-    if (!this.isSlab(ptr)) return this.usedBlockSize(ptr) - Layout.HEADER_BYTES;
-    const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
-    this.liveSlotNibble(ptr, s);
-    return this.slotBytesOf(s);
+    const d = this.midDescriptor(ptr);
+    if (d === 0) return this.usedBlockSize(ptr) - Layout.HEADER_BYTES;
+    this.midRequestIndex(ptr, d);
+    return this.midSlotBytesOf(d);
   }
 
   // ---- Pointer validation (never mutates) --------------------------------------------------
@@ -349,9 +349,7 @@ export class Heap extends MidSlabs implements Allocator {
     }
     const usable = size - Layout.HEADER_BYTES;
     const requested = inRange ? this.requestedOf(p, size) : -1;
-    if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) {
-      throw new InvalidFreeError(p);
-    }
+    if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) throw new InvalidFreeError(p);
     return size;
   }
 

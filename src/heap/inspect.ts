@@ -145,8 +145,8 @@ export function slotNibble(u32: Uint32Array, s: number, i: number): number {
 
 /**
  * Every block in address order. TLSF blocks: used ones at their pointer, free ones at their
- * start, each spanning its whole block size. A slab page: its
- * header as "meta", then each slot.
+ * start, each spanning its whole block size. A slab page: its header as "meta", then each
+ * slot; a mid slab likewise; a leaf or descriptor page of the mid slabs: "meta".
  */
 export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
   const u32 = store.u32;
@@ -159,8 +159,11 @@ export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
     if (word & Layout.FREE_BIT) yield { offset: b, sizeBytes: size, state: "free" };
     else if (isSlabPage(store.u32, p)) yield* walkSlab(store.u32, p, size);
     else if (meta.has(p)) yield { offset: b, sizeBytes: size, state: "meta" };
-    else if (midSlabAt(store.u32, b) !== 0) yield* walkMidSlab(store.u32, b, midSlabAt(store.u32, b), size);
-    else yield { offset: p, sizeBytes: size, state: "used" };
+    else {
+      const d = midSlabAt(store.u32, b);
+      if (d !== 0) yield* walkMidSlab(store.u32, b, d, size);
+      else yield { offset: p, sizeBytes: size, state: "used" };
+    }
     if (size === 0) return; // a corrupt header; check() reports it
     b += size;
   }

@@ -17,7 +17,7 @@
  *   │ check   │ S | P | F      │ next free│ prev free│     │ S      │  free block
  *   ├─────────┼────────────────┼──────────┴──────────┴ ... ┴────────┤
  *   │ check   │ S | P | 0      │ payload: S-8 usable bytes         │  used block
- *   └─────────┴────────────────┴──────────┴─────────────────────────┘
+ *   └─────────┴────────────────┴───────────────────────────────────┘
  *   F (bit 0) this block is free; P (bit 1) the block before it is free (its footer is at p-12).
  *   check (used) = requested bytes XOR key(p, S); check (free) = FREE_TAG XOR key(p, S).
  *   A free with a forged or interior offset fails the check (a 2^-29 chance for random data).

@@ -165,7 +165,7 @@ export class MidSlabs extends TlsfBlocks {
 
   /** Gives back what a failed newMidSlab took: the page table's entries and new leaves, a new descriptor page, the slab. */
   private undoNewMidSlab(b: number, before: MidUndo): void {
-    this.mapPages(b, 0, []);
+    this.unmapPages(b);
     for (const rootWord of before.leavesMade) {
       const leaf = this.words[rootWord]!;
       this.words[rootWord] = 0;
@@ -199,7 +199,7 @@ export class MidSlabs extends TlsfBlocks {
     const b = this.words[(d >>> 2) + Mid.BASE]!;
     this.countMidMallocs(d);
     unlinkSlab(this.words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    this.mapPages(b, 0, []);
+    this.unmapPages(b);
     this.giveDescriptor(d);
     this.freeBlock(b + Layout.HEADER_BYTES, this.sizeOf(b + Layout.HEADER_BYTES));
   }
@@ -211,7 +211,6 @@ export class MidSlabs extends TlsfBlocks {
   private mapPages(b: number, d: number, leavesMade: number[]): boolean {
     for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
       const rootWord = this.midRoot + (page >>> Mid.REGION_SHIFT);
-      if (this.words[rootWord] === 0 && d === 0) continue;
       if (this.words[rootWord] === 0) {
         const leaf = this.allocMetaBlock();
         if (leaf === 0) return false;
@@ -221,6 +220,14 @@ export class MidSlabs extends TlsfBlocks {
       this.words[(this.words[rootWord]! >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = d;
     }
     return true;
+  }
+
+  /** Clears the page table's word of each page of the slab at b (where its leaf exists). */
+  private unmapPages(b: number): void {
+    for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
+      const leaf = this.words[this.midRoot + (page >>> Mid.REGION_SHIFT)]!;
+      if (leaf !== 0) this.words[(leaf >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = 0;
+    }
   }
 
   /** A free descriptor, from a new descriptor page if there is none; 0 when out of memory. */

@@ -1,8 +1,7 @@
 /**
  * The block layer of `Heap`: a two-level segregated fit (TLSF) over boundary-tagged blocks,
- * coalescing every block it frees at once, with a wilderness above `top` (see layout.ts for the
- * bytes). It serves requests above the mid slabs' sizes, aligned requests, and the slabs
- * themselves.
+ * with immediate coalescing and a wilderness above `top` (see layout.ts for the bytes). It
+ * serves requests above the mid slabs' sizes, aligned requests, and the slabs themselves.
  *
  * Invariants (checked by check.ts):
  *   heapStart <= every block < top <= committedBytes;  blocks tile [heapStart, top) exactly
@@ -160,7 +159,7 @@ export class TlsfBlocks {
     return q;
   }
 
-  /** Takes a block off the wilderness, committing memory if needed and allowed; 0 if it cannot. */
+  /** Takes a block off the wilderness, committing memory if needed. */
   private carveFromTop(size: number, requested: number, align: number, phase: number): number {
     const top = this.top;
     const q = alignedPayload(top + Layout.HEADER_BYTES, align, phase);
@@ -287,10 +286,10 @@ export class TlsfBlocks {
   /** Largest free block, scanning only the highest non-empty first-level range. */
   protected largestFreeBlock(): number {
     const u32 = this.words;
-    let largest = 0;
     const flMap = u32[Word.FL_BITMAP]!;
-    if (flMap === 0) return largest;
+    if (flMap === 0) return 0;
     const fl = 31 - Math.clz32(flMap);
+    let largest = 0;
     for (let sl = 0; sl < Layout.SL_COUNT; sl++) {
       for (let p = u32[Word.FREE_HEADS + fl * Layout.SL_COUNT + sl]!; p !== 0; p = u32[p >>> 2]!) {
         largest = Math.max(largest, this.sizeOf(p));
