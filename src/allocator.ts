@@ -22,21 +22,84 @@ export interface Allocator {
   stats(): AllocatorStats;
   /** Walks every structure and throws `HeapCorruptionError` if an invariant fails. */
   check(): void;
-  /** Every block in address order, for drawing and for checks. */
-  walk(): IterableIterator<BlockInfo>;
+  /**
+   * The spans of the region in address order, tiling it (see the walk contract below). With
+   * `start`/`end`, only the spans that overlap [start, end): the first one may begin before
+   * `start`. Policies whose layout finds the block at an address do this in time proportional
+   * to the range; the others say in their TSDoc that they walk from the base.
+   */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan>;
+  /** The same spans, as numbers to a callback, with no object per span; returns the span count. */
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number;
   /** Frees everything at once, where the policy can. */
   reset?(): void;
 }
 
-export type BlockState = "used" | "free" | "meta";
+/**
+ * The walk contract. Every policy's `walk()` yields spans that TILE its region:
+ *
+ *   base                                                          >= base + extentBytes
+ *   |<-meta->|<--used-->|<pad>|<--free-->|<--used-->| ... |<-free->|
+ *   span[0].start = base;  span[i+1].start = span[i].start + span[i].bytes  (no gap, no overlap)
+ *   last.start + last.bytes >= base + stats().extentBytes  and  <= stats().committedBytes
+ *
+ * `base` is 0, or the start of the range of a buffer the allocator manages (`stats().baseOffset`).
+ * - `start`, `bytes`: the span's first byte in the store and its length, headers included.
+ * - `kind`: "used" (a live block: `ptr` is what malloc returned, start <= ptr < start + bytes,
+ *   `requestedBytes` what was asked), "free" (reusable, or held back: see `held`), "meta"
+ *   (control block, slab header, descriptor, page-table leaf, red zone...) or "pad" (alignment
+ *   and rounding that belongs to no block).
+ * - `held`: for a freed block not yet reusable: "quarantine" (DebugHeap), "delayed" (HardenedHeap's
+ *   delayed reuse), "remote" (a cross-Worker free not yet collected). Held spans are kind "free"
+ *   and are never counted in `stats().liveBlocks`.
+ * - `group`: the structure the span belongs to (a slab, a page span...), for drawing.
+ * - `detail`: the same in words, for a tooltip.
+ * The number of "used" spans equals `stats().liveBlocks`.
+ */
+export type SpanKind = "used" | "free" | "meta" | "pad";
 
-/** One block as `walk()` reports it: `offset` is the user offset (payload) for used blocks. */
-export interface BlockInfo {
-  offset: number;
-  /** Bytes the block spans in the store, its header and padding included. */
-  sizeBytes: number;
-  state: BlockState;
+/** Numeric span kinds for the allocation-free `walkInto` form: index into SPAN_KINDS. */
+export const SPAN_KINDS: readonly SpanKind[] = ["used", "free", "meta", "pad"];
+export type SpanKindCode = 0 | 1 | 2 | 3;
+export const SPAN_USED = 0;
+export const SPAN_FREE = 1;
+export const SPAN_META = 2;
+export const SPAN_PAD = 3;
+
+export type HeldState = "quarantine" | "delayed" | "remote";
+
+export interface SpanGroup {
+  start: number;
+  bytes: number;
+  kind: "slab" | "span" | "page" | "region" | "frame";
+  /** The slot size of a slab's class, where the group is a slab. */
+  sizeClassBytes?: number;
 }
+
+export interface HeapSpan {
+  start: number;
+  bytes: number;
+  kind: SpanKind;
+  ptr?: number;
+  requestedBytes?: number;
+  held?: HeldState;
+  group?: SpanGroup;
+  detail?: string;
+}
+
+/**
+ * The allocation-free walk: called once per span, in address order, with numbers only, so a
+ * million blocks can be drawn in a frame. `ptr` and `requestedBytes` are 0 for spans that are not
+ * used blocks; `groupStart` is -1 where the span belongs to no group.
+ */
+export type SpanVisitor = (
+  start: number,
+  bytes: number,
+  kind: SpanKindCode,
+  ptr: number,
+  requestedBytes: number,
+  groupStart: number,
+) => void;
 
 /**
  * Stats are a plain object with the unit in every name. "Live" counts what callers asked for;
@@ -44,6 +107,8 @@ export interface BlockInfo {
  * the store's current size (RSS-like) and reserved bytes the most it may grow to (VSZ-like).
  */
 export interface AllocatorStats {
+  /** Where the allocator's region starts in the store (0 unless it manages a range of a buffer). */
+  baseOffset: number;
   liveBlocks: number;
   liveBytes: number;
   peakLiveBytes: number;
