@@ -28,9 +28,7 @@ export interface Allocator {
    * `start`. Policies whose layout finds the block at an address do this in time proportional
    * to the range; the others say in their TSDoc that they walk from the base.
    */
-  walk(start?: number, end?: number): IterableIterator<HeapSpan>;
-  /** The same spans, as numbers to a callback, with no object per span; returns the span count. */
-  walkInto(visit: SpanVisitor, start?: number, end?: number): number;
+  walk(): IterableIterator<BlockInfo>;
   /** Frees everything at once, where the policy can. */
   reset?(): void;
 }
@@ -56,6 +54,13 @@ export interface Allocator {
  * - `detail`: the same in words, for a tooltip.
  * The number of "used" spans equals `stats().liveBlocks`.
  */
+/** Legacy walk entry, replaced by HeapSpan as each policy moves to the walk contract. */
+export interface BlockInfo {
+  offset: number;
+  sizeBytes: number;
+  state: "used" | "free" | "meta";
+}
+
 export type SpanKind = "used" | "free" | "meta" | "pad";
 
 /** Numeric span kinds for the allocation-free `walkInto` form: index into SPAN_KINDS. */
@@ -107,8 +112,6 @@ export type SpanVisitor = (
  * the store's current size (RSS-like) and reserved bytes the most it may grow to (VSZ-like).
  */
 export interface AllocatorStats {
-  /** Where the allocator's region starts in the store (0 unless it manages a range of a buffer). */
-  baseOffset: number;
   liveBlocks: number;
   liveBytes: number;
   peakLiveBytes: number;
