@@ -55,10 +55,11 @@ export interface Allocator {
  * The number of "used" spans equals `stats().liveBlocks`.
  */
 /** Legacy walk entry, replaced by HeapSpan as each policy moves to the walk contract. */
+export type BlockState = "used" | "free" | "meta";
 export interface BlockInfo {
   offset: number;
   sizeBytes: number;
-  state: "used" | "free" | "meta";
+  state: BlockState;
 }
 
 export type SpanKind = "used" | "free" | "meta" | "pad";
