@@ -24,7 +24,8 @@
  *   state: FILLING (the current page), IN_USE (retired with live blocks), QUEUED (empty, waiting).
  *   start bit g is set ⇔ a live block's payload starts at page + 8·g. bump: where the next block goes.
  *
- * Block: [u32 requested │ u32 span] then the payload (8-aligned); span = 8 + requested rounded to 8.
+ * Block: [u32 requested │ u32 span] then the payload (8-aligned); span = 8 + requested rounded to 8
+ * (at least 8, so even a 0-byte block holds its pointer).
  *
  * Invariants (checked by `check()`)
  *   per non-queued page: blocks tile [dataStart, bump); live = #start bits = #live blocks
@@ -108,7 +109,7 @@ export class Fifo implements Allocator {
   malloc(size: number, align = 8): number {
     checkSize(size, this.maxBlockBytes);
     if (align !== 8) checkAlign(align, FIFO_MAX_ALIGN);
-    const span = HEADER_BYTES + Math.ceil(size / 8) * 8;
+    const span = HEADER_BYTES + Math.max(8, Math.ceil(size / 8) * 8);
     const u32 = this.store.u32;
     let page = u32[CTRL_CURRENT >>> 2]!;
     if (page === 0 || u32[(page + PAGE_BUMP) >>> 2]! + span > page + this.pageBytes) {
@@ -204,7 +205,7 @@ export class Fifo implements Allocator {
     const u32 = this.store.u32;
     const header = ptr - HEADER_BYTES;
     const span = u32[(header + HDR_SPAN) >>> 2]!;
-    const needed = HEADER_BYTES + Math.ceil(size / 8) * 8;
+    const needed = HEADER_BYTES + Math.max(8, Math.ceil(size / 8) * 8);
     const isLastOfCurrent = page === u32[CTRL_CURRENT >>> 2] && header + span === u32[(page + PAGE_BUMP) >>> 2];
     if (needed > span && !(isLastOfCurrent && header + needed <= page + this.pageBytes)) {
       const oldSize = u32[(header + HDR_REQUESTED) >>> 2]!;

@@ -358,7 +358,7 @@ export class Ring implements Allocator {
   }
 }
 
-/** Header plus the payload rounded up to 8. */
+/** Header plus the payload rounded up to 8, at least 8 (so even a 0-byte block holds its pointer). */
 function spanFor(size: number): number {
-  return HEADER_BYTES + Math.ceil(size / 8) * 8;
+  return HEADER_BYTES + Math.max(8, Math.ceil(size / 8) * 8);
 }
