@@ -201,7 +201,8 @@ export class TraceStepper {
 
   /**
    * Moves to op index `target` (ops [0, target) applied), from the nearest checkpoint at or
-   * before it when that is closer than the current op, else onwards from here. Ops on the way
+   * before it when that is closer than the current op, else onwards from here (a failed op is
+   * undone by going back to before it). Ops on the way
    * write and verify patterns; `check()` runs once where the seek lands (if `checkEvery` > 0).
    * Returns the op index reached (short of `target` after a failure).
    */
@@ -209,7 +210,8 @@ export class TraceStepper {
     checkIndex(target, this.trace.opCount);
     const base = this.checkpointAtOrBefore(target);
     const from = base === null ? 0 : base.op;
-    if (target < this.index || (this.firstFailure === null && from > this.index)) this.restore(base);
+    const back = target < this.index || (this.firstFailure !== null && target === this.index);
+    if (back || (this.firstFailure === null && from > this.index)) this.restore(base);
     if (this.firstFailure !== null) return this.index;
     this.run(target, false);
     if (this.firstFailure === null && this.checkEvery > 0 && !this.ended && this.index > 0) this.guard(() => this.runCheck(this.index - 1));
