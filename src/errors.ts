@@ -9,7 +9,8 @@
  * undefined, null and booleans by name, anything else with its type (`object [object Object]`).
  */
 export function show(value: unknown): string {
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "number") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined || value === null || typeof value === "boolean") return String(value);
   return `${typeof value} ${String(value)}`;
@@ -78,4 +79,12 @@ export class UnsupportedOperationError extends HeapkitError {
 /** A byte store or option that cannot be used (wrong kind, too small, not a heapkit heap). */
 export class InvalidStoreError extends HeapkitError {
   override name = "InvalidStoreError";
+}
+
+/** An argument of the wrong kind: not the allocator, options object or value the call takes. */
+export class InvalidArgumentError extends HeapkitError {
+  override name = "InvalidArgumentError";
+  constructor(readonly value: unknown, message: string) {
+    super(`invalid argument ${show(value)}: ${message}`);
+  }
 }

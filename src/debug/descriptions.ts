@@ -7,7 +7,7 @@
  */
 import type { LiveSlots, Shadow } from "./block-index.js";
 import { BlockFlag, type BlockTable, SlotState } from "./block-table.js";
-import { type BlockStory, DebugDoubleFreeError, DebugInvalidFreeError, UseAfterFreeError } from "./errors.js";
+import { type BlockStory, DebugDoubleFreeError, DebugInvalidFreeError } from "./errors.js";
 import type { Quarantine } from "./quarantine.js";
 import type { Site, SiteTable } from "./sites.js";
 
@@ -56,7 +56,7 @@ export class BlockDescriber {
         const cover = this.live.around(ptr);
         return new DebugDoubleFreeError(this.freedStory(freedSlot), cover === undefined ? undefined : this.story(cover));
       }
-      return new UseAfterFreeError(this.freedStory(freedSlot), operation, ptr);
+      return new DebugInvalidFreeError(ptr, operation, "freed", this.freedStory(freedSlot));
     }
     if (typeof ptr !== "number" || !Number.isInteger(ptr)) return new DebugInvalidFreeError(ptr, operation, "unknown");
     const slot = this.live.around(ptr);
