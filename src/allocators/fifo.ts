@@ -40,7 +40,7 @@ import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
-import { checkAlign, checkSize } from "./validate.js";
+import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
 // ---- May be tuned ---------------------------------------------------------------------------
 export const DEFAULT_PAGE_BYTES = 16384;
@@ -271,6 +271,7 @@ export class Fifo implements Allocator {
    * a freed block (DoubleFreeError) from an offset that never started one (InvalidFreeError).
    */
   private pageOfLive(ptr: number): number {
+    checkPointerType(ptr);
     const u32 = this.store.u32;
     const page = this.pageAt((ptr - FIFO_PAGES_START) >>> this.pageShift);
     const state = u32[(page + PAGE_STATE) >>> 2];

@@ -41,17 +41,14 @@
  * done its work; one that throws leaves its block queued, and the next call releases it first
  * (and throws, changing nothing, if it fails again).
  *
- * The byte values are ASan's shadow codes, used here as fills: 0xfa heap left red zone, 0xfb heap
- * right red zone, 0xfd freed (canaries in place of shadow memory).
- *
  * Bookkeeping lives JS-side, not in the store, so the inner allocator's layout is untouched: a
  * table of 64-byte rows indexed by slot (block-table.ts); a shadow array (ASan's shadow memory,
  * one Int32 per 8 store bytes) from user offset to slot, for live blocks and freed ones (those in
  * quarantine plus the last `historyBlocks` released, so a late double free still has both
  * stories), and a dense list of live slots (both in block-index.ts); and the interned stack
  * strings of sites.ts, which cannot live in the store at all. The fills and checks of red zones
- * and poison are in byte-runs.ts; what the heap says about a block or a bad offset (the stories
- * its errors tell) in descriptions.ts; the options and their defaults in debug-options.ts.
+ * and poison (ASan's shadow codes as byte values) are in canaries.ts; the stories its errors and
+ * leak reports tell in descriptions.ts; the options and their defaults in debug-options.ts.
  *
  * Invariants (checked by check(), then the inner allocator's own):
  *   live block b:         [b.base, b.ptr) all 0xfa;  [b.ptr + b.size, b.end) all 0xfb
@@ -76,7 +73,7 @@ import {
 } from "./debug-options.js";
 import { type BlockDescription, BlockDescriber } from "./descriptions.js";
 import type { UseAfterFreeError } from "./errors.js";
-import { type HeapSnapshot, LeakReport, type LiveBlockRecord } from "./leaks.js";
+import type { HeapSnapshot, LeakReport } from "./leaks.js";
 import { MAX_ALIGN, option, wrapperArguments } from "./options.js";
 import { Quarantine } from "./quarantine.js";
 import { NO_SITE, SiteTable } from "./sites.js";
@@ -168,13 +165,9 @@ export class DebugHeap implements Allocator {
   get f64(): Float64Array { return this.store.f64; }
 
   /** Capture a stack on every call from now on (or stop). */
-  get captureStacks(): boolean {
-    return this.sites.captureStacks;
-  }
+  get captureStacks(): boolean { return this.sites.captureStacks; }
 
-  set captureStacks(on: boolean) {
-    this.sites.captureStacks = on;
-  }
+  set captureStacks(on: boolean) { this.sites.captureStacks = on; }
 
   /** Runs `fn` with every allocation and free inside it labelled `tag` (cheap; nests). */
   withSite<T>(tag: string, fn: () => T): T {
@@ -190,7 +183,7 @@ export class DebugHeap implements Allocator {
   malloc(size: number, align = 8): number {
     checkSize(size, MAX_STORE_BYTES);
     checkAlign(align, MAX_ALIGN);
-    if (this.releaseFailed) this.settle();
+    if (this.releaseFailed) this.release(false);
     const seq = this.seq + 1;
     const ptr = this.allocate(size, align, seq, this.sites.capture(this.malloc), 0, seq);
     if (ptr === 0) return 0;
@@ -205,11 +198,11 @@ export class DebugHeap implements Allocator {
     const slot = this.liveSlotOf(ptr);
     if (slot < 0) throw this.descriptions.badPointer(ptr, "free");
     this.canaries.verifyRedZones(slot);
-    if (this.releaseFailed) this.settle();
+    if (this.releaseFailed) this.release(false);
     const seq = ++this.seq;
     this.retire(slot, seq, this.sites.capture(this.free), 0);
     this.freeCount++;
-    this.drain();
+    this.release(true);
   }
 
   /** Always moves the block (as ASan does), so stale pointers to the old place get caught. `realloc(0, n)` is `malloc(n)`. */
@@ -219,7 +212,7 @@ export class DebugHeap implements Allocator {
     if (slot < 0) throw this.descriptions.badPointer(ptr, "realloc");
     checkSize(size, MAX_STORE_BYTES);
     this.canaries.verifyRedZones(slot);
-    if (this.releaseFailed) this.settle();
+    if (this.releaseFailed) this.release(false);
     const seq = this.seq + 1;
     const site = this.sites.capture(this.realloc);
     const t = this.table;
@@ -229,7 +222,7 @@ export class DebugHeap implements Allocator {
     this.seq = seq;
     this.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, size));
     this.retire(slot, seq, site, BlockFlag.FREED_BY_REALLOC);
-    this.drain();
+    this.release(true);
     return moved;
   }
 
@@ -312,7 +305,7 @@ export class DebugHeap implements Allocator {
 
   /** The live blocks grouped by allocation site, largest group first. */
   leaks(): LeakReport {
-    return this.report(-1, undefined);
+    return this.descriptions.leaks(-1, undefined, this.maxBlocksPerSite);
   }
 
   /** A point to diff against: `leaksSince(snapshot)` lists what was allocated after it and is still live. */
@@ -325,7 +318,7 @@ export class DebugHeap implements Allocator {
    * that existed before and was only realloc'ed since does not count.
    */
   leaksSince(snapshot: HeapSnapshot): LeakReport {
-    return this.report(snapshot.seq, snapshot);
+    return this.descriptions.leaks(snapshot.seq, snapshot, this.maxBlocksPerSite);
   }
 
   /**
@@ -403,28 +396,21 @@ export class DebugHeap implements Allocator {
 
 
   /**
-   * Releases the oldest quarantined blocks while the quarantine is over its budget, keeping the
-   * newest (so a block bigger than the budget is checked too). The call has done its work: an
-   * inner throw leaves the block queued for the next call's settle(), and a write after free
-   * found is thrown after the releases.
+   * Releases the oldest quarantined blocks while over budget, keeping the newest (so a block
+   * bigger than the budget is checked too), then throws the first write after free found. After
+   * the call's work (`deferred`) an inner throw leaves its block queued for the next call, which
+   * releases it first (`deferred` false), before it changes anything.
    */
-  private drain(): void {
+  private release(deferred: boolean): void {
     const keep = this.quarantine.limitBytes > 0 ? 1 : 0;
     let found: UseAfterFreeError | undefined;
     try {
       while (this.quarantine.overBudget && this.quarantine.count > keep) found ??= this.releaseOldest();
-    } catch {
+      this.releaseFailed = false;
+    } catch (error) {
       this.releaseFailed = true;
+      if (!deferred) throw error;
     }
-    if (found !== undefined) throw found;
-  }
-
-  /** Before a call changes anything: retries the releases a drain left queued; a throw changes nothing of the call. */
-  private settle(): void {
-    const keep = this.quarantine.limitBytes > 0 ? 1 : 0;
-    let found: UseAfterFreeError | undefined;
-    while (this.quarantine.overBudget && this.quarantine.count > keep) found ??= this.releaseOldest();
-    this.releaseFailed = false;
     if (found !== undefined) throw found;
   }
 
@@ -461,26 +447,4 @@ export class DebugHeap implements Allocator {
       }
     }
   }
-
-
-  private report(afterSeq: number, since: HeapSnapshot | undefined): LeakReport {
-    const t = this.table;
-    const records: LiveBlockRecord[] = [];
-    for (let i = 0; i < this.live.count; i++) {
-      const slot = this.live.at(i);
-      const ptr = t.ptr(slot);
-      if (t.birthSeq(slot) > afterSeq) records.push({ offset: ptr, size: t.size(slot), seq: t.birthSeq(slot), siteId: t.allocSite(slot) });
-    }
-    const sites = this.sites;
-    const describe = (id: number) => {
-      const d: { stack?: string; tag?: string } = {};
-      const stack = sites.stackOf(id);
-      const tag = sites.tagOf(id);
-      if (stack !== undefined) d.stack = stack;
-      if (tag !== undefined) d.tag = tag;
-      return d;
-    };
-    return LeakReport.build(records, describe, since, this.maxBlocksPerSite);
-  }
 }
-

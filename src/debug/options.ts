@@ -40,7 +40,7 @@ export function wrapperArguments<O extends { inner?: Allocator }>(
     return { inner: first, options: second ?? ({} as O) };
   }
   const plain = typeof first === "object" && first !== null && Object.getPrototypeOf(first) === Object.prototype;
-  if (!plain || second !== undefined) {
+  if (!plain || second !== undefined || "malloc" in first || "free" in first) {
     throw new InvalidArgumentError(first, `new ${wrapper}() takes an Allocator (a Heap, a policy) or an options object ` +
       `({ inner, ... }), then optionally options: this is neither`);
   }

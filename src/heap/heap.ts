@@ -21,7 +21,7 @@
  * path.
  */
 import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
-import { checkAlign, checkSize } from "../allocators/validate.js";
+import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
@@ -85,7 +85,7 @@ export class Heap extends MidSlabs implements Allocator {
 
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
   malloc(size: number, align: number = Layout.GRANULE): number {
-    if (size >>> 0 === size && align === Layout.GRANULE) {
+    if (typeof size === "number" && size >>> 0 === size && align === Layout.GRANULE) {
       if (size <= Layout.SMALL_MAX_BYTES) return this.mallocSmall(size);
       if (size <= Mid.MAX_BYTES) return this.mallocMid(size);
     }
@@ -165,7 +165,7 @@ export class Heap extends MidSlabs implements Allocator {
   free(ptr: number): void {
     const words = this.words;
     // Below the committed end is enough here: page bits are set only for slabs, all below top.
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
       this.checkPointerRange(ptr);
     }
@@ -295,6 +295,7 @@ export class Heap extends MidSlabs implements Allocator {
   // ---- Pointer validation (never mutates) --------------------------------------------------
 
   private checkPointerRange(ptr: number): void {
+    checkPointerType(ptr);
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= this.top) {
       if (ptr >>> 0 === ptr && (ptr & 7) !== 0) throw new InvalidFreeError(ptr, "not 8-byte aligned, so not a block this heap handed out");
       if (this.isFreedAboveTop(ptr)) throw new DoubleFreeError(ptr, " (its memory went back to the top of the heap)");
