@@ -9,7 +9,8 @@
  * undefined, null and booleans by name, anything else with its type (`object [object Object]`).
  */
 export function show(value: unknown): string {
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "number") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined || value === null || typeof value === "boolean") return String(value);
   return `${typeof value} ${String(value)}`;
@@ -85,5 +86,13 @@ export class InvalidRangeError extends HeapkitError {
   override name = "InvalidRangeError";
   constructor(readonly value: unknown, reason: string) {
     super(`invalid range bound ${show(value)}: ${reason}`);
+  }
+}
+
+/** An argument of the wrong kind: not the allocator, options object or value the call takes. */
+export class InvalidArgumentError extends HeapkitError {
+  override name = "InvalidArgumentError";
+  constructor(readonly value: unknown, message: string) {
+    super(`invalid argument ${show(value)}: ${message}`);
   }
 }

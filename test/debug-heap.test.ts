@@ -118,11 +118,12 @@ const BUGS: BugCase[] = [
     },
   },
   {
-    name: "use after free: realloc of a freed block",
+    name: "use after free: realloc of a freed block is the InvalidFreeError the interface promises",
     run(d) {
       const p = d.malloc(16);
       d.free(p);
-      expectError(() => d.realloc(p, 64), UseAfterFreeError, { ptr: p, offset: p, access: "realloc", detectedBy: "call", freeSite: { seq: 2 } });
+      const e = expectError(() => d.realloc(p, 64), DebugInvalidFreeError, { ptr: p, operation: "realloc", place: "freed", block: { ptr: p, freeSite: { seq: 2 } } });
+      assert.ok(e instanceof InvalidFreeError);
     },
   },
   {
@@ -130,7 +131,7 @@ const BUGS: BugCase[] = [
     run(d) {
       const p = d.malloc(16);
       d.free(p);
-      expectError(() => d.usableSize(p), UseAfterFreeError, { ptr: p, access: "usableSize" });
+      expectError(() => d.usableSize(p), DebugInvalidFreeError, { ptr: p, operation: "usableSize", place: "freed" });
     },
   },
   {

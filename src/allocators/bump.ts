@@ -114,6 +114,7 @@ export abstract class BumpAllocator implements Allocator {
   // ---- Fast path ----------------------------------------------------------------------------
 
   malloc(size: number, align = 8): number {
+    if (typeof size !== "number") return this.mallocSlow(size, align);
     const u32 = this.store.u32;
     const header = ((u32[Ctrl.TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
     const end = header + Hdr.BYTES + (size || 1);

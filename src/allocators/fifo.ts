@@ -42,7 +42,7 @@ import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeErro
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
-import { checkAlign, checkSize } from "./validate.js";
+import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
 // ---- May be tuned ---------------------------------------------------------------------------
 export const DEFAULT_PAGE_BYTES = 16384;
@@ -73,6 +73,14 @@ const STATE_QUEUED = 3;
 const HEADER_BYTES = 8;
 const HDR_REQUESTED = 0;
 const HDR_SPAN = 4;
+
+/**
+ * A block's span: its header and its size rounded up to 8, at least 8, so that even a 0-byte
+ * block's offset lies inside its page (a block ending a page would otherwise point at the next).
+ */
+function spanOf(size: number): number {
+  return HEADER_BYTES + (size === 0 ? 8 : Math.ceil(size / 8) * 8);
+}
 
 export interface FifoOptions extends AllocatorStoreOptions {
   /** Bytes per page, a power of two from 512; the largest block is a little less. @defaultValue 16384 */
@@ -109,7 +117,7 @@ export class Fifo implements Allocator {
   malloc(size: number, align = 8): number {
     checkSize(size, this.maxBlockBytes);
     if (align !== 8) checkAlign(align, FIFO_MAX_ALIGN);
-    const span = HEADER_BYTES + Math.max(8, Math.ceil(size / 8) * 8);
+    const span = spanOf(size);
     const u32 = this.store.u32;
     let page = u32[CTRL_CURRENT >>> 2]!;
     if (page === 0 || u32[(page + PAGE_BUMP) >>> 2]! + span > page + this.pageBytes) {
@@ -138,11 +146,16 @@ export class Fifo implements Allocator {
 
   /**
    * Retires the current page (to the queue if it has no live blocks), then fills the page
-   * that emptied first, or a new page at the top. 0 when the store cannot grow.
+   * that emptied first, or a new page at the top. 0 when the store cannot grow, found before
+   * anything is retired, so no byte changes.
    */
   private nextPage(): number {
-    const u32 = this.store.u32;
-    const current = u32[CTRL_CURRENT >>> 2]!;
+    const before = this.store.u32;
+    const current = before[CTRL_CURRENT >>> 2]!;
+    const count = before[CTRL_PAGE_COUNT >>> 2]!;
+    const reusable = before[CTRL_QUEUE_HEAD >>> 2] !== 0 || (current !== 0 && before[(current + PAGE_LIVE) >>> 2] === 0);
+    if (!reusable && !this.store.grow(this.pageAt(count) + this.pageBytes)) return 0;
+    const u32 = this.store.u32; // the store may have grown
     if (current !== 0) {
       u32[(current + PAGE_STATE) >>> 2] = STATE_IN_USE;
       if (u32[(current + PAGE_LIVE) >>> 2] === 0) this.enqueueEmpty(current);
@@ -153,13 +166,8 @@ export class Fifo implements Allocator {
       u32[CTRL_QUEUE_HEAD >>> 2] = next;
       if (next === 0) u32[CTRL_QUEUE_TAIL >>> 2] = 0;
     } else {
-      const count = u32[CTRL_PAGE_COUNT >>> 2]!;
       page = this.pageAt(count);
-      if (!this.store.grow(page + this.pageBytes)) {
-        u32[CTRL_CURRENT >>> 2] = 0;
-        return 0;
-      }
-      this.store.u32[CTRL_PAGE_COUNT >>> 2] = count + 1;
+      u32[CTRL_PAGE_COUNT >>> 2] = count + 1;
       const f64 = this.store.f64;
       f64[Counter.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Counter.PEAK_EXTENT_BYTES >>> 3]!, page + this.pageBytes);
     }
@@ -205,7 +213,7 @@ export class Fifo implements Allocator {
     const u32 = this.store.u32;
     const header = ptr - HEADER_BYTES;
     const span = u32[(header + HDR_SPAN) >>> 2]!;
-    const needed = HEADER_BYTES + Math.max(8, Math.ceil(size / 8) * 8);
+    const needed = spanOf(size);
     const isLastOfCurrent = page === u32[CTRL_CURRENT >>> 2] && header + span === u32[(page + PAGE_BUMP) >>> 2];
     if (needed > span && !(isLastOfCurrent && header + needed <= page + this.pageBytes)) {
       const oldSize = u32[(header + HDR_REQUESTED) >>> 2]!;
@@ -273,6 +281,7 @@ export class Fifo implements Allocator {
    * a freed block (DoubleFreeError) from an offset that never started one (InvalidFreeError).
    */
   private pageOfLive(ptr: number): number {
+    checkPointerType(ptr);
     const u32 = this.store.u32;
     const page = this.pageAt((ptr - FIFO_PAGES_START) >>> this.pageShift);
     const state = u32[(page + PAGE_STATE) >>> 2];

@@ -12,7 +12,7 @@ import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
 import { checkPool } from "./pool-check.js";
 import { Ctrl, Fold, type ListHead, POOL_MAGIC, POOL_MAX_ALIGN, poolGeometry, Slab, SlabState, Slot } from "./pool-layout.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
-import { checkAlign, checkSize } from "./validate.js";
+import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
 export interface PoolOptions extends AllocatorStoreOptions {
   /** Bytes per object. @defaultValue 64 (DEFAULT_OBJECT_BYTES, pool-layout.ts) */
@@ -62,7 +62,7 @@ export class Pool implements Allocator {
   // ---- Fast path ----------------------------------------------------------------------------
 
   malloc(size: number, align = 8): number {
-    if (!((size >>> 0) === size && size <= this.objectBytes)) checkSize(size, this.objectBytes);
+    if (!(typeof size === "number" && (size >>> 0) === size && size <= this.objectBytes)) checkSize(size, this.objectBytes);
     if (align !== 8) checkAlign(align, POOL_MAX_ALIGN);
     const u32 = this.store.u32;
     const slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
@@ -127,9 +127,19 @@ export class Pool implements Allocator {
 
   // ---- Slow paths ---------------------------------------------------------------------------
 
-  /** The head slab is full (or there is none): retire full heads, then reuse or add a slab. */
+  /**
+   * The head slab is full (or there is none): retire full heads, then reuse or add a slab. A slab
+   * with room is found (or added) before anything is retired, so a malloc that returns 0 changes
+   * no byte of the store.
+   */
   private mallocFromAnotherSlab(size: number): number {
-    const u32 = this.store.u32;
+    const before = this.store.u32;
+    let roomy = before[Ctrl.AVAILABLE_HEAD >>> 2]!;
+    while (roomy !== 0 && this.isFull(roomy)) roomy = before[(roomy + Slab.NEXT) >>> 2]!;
+    const needSlab = roomy === 0 && before[Ctrl.EMPTY_HEAD >>> 2] === 0;
+    const added = needSlab ? this.addSlabAtTop() : 0;
+    if (needSlab && added === 0) return 0;
+    const u32 = this.store.u32; // addSlabAtTop may have grown the store
     let slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
     while (slab !== 0 && this.isFull(slab)) {
       this.unlink(Ctrl.AVAILABLE_HEAD, slab);
@@ -137,10 +147,11 @@ export class Pool implements Allocator {
       slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
     }
     if (slab === 0) {
-      slab = u32[Ctrl.EMPTY_HEAD >>> 2]!;
-      if (slab !== 0) this.unlink(Ctrl.EMPTY_HEAD, slab);
-      else slab = this.addSlabAtTop();
-      if (slab === 0) return 0;
+      slab = added;
+      if (slab === 0) {
+        slab = u32[Ctrl.EMPTY_HEAD >>> 2]!;
+        this.unlink(Ctrl.EMPTY_HEAD, slab);
+      }
       this.linkAfterHead(slab);
     }
     return this.malloc(size);
@@ -250,6 +261,7 @@ export class Pool implements Allocator {
 
   /** The start of the slab-sized stretch holding integer offset `ptr` (garbage for other numbers). */
   private slabOf(ptr: number): number {
+    checkPointerType(ptr);
     return ptr - ((ptr - Ctrl.BYTES) & this.slabMask);
   }
 

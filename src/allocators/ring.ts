@@ -43,7 +43,7 @@ import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../error
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
-import { checkAlign, checkSize } from "./validate.js";
+import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
 /** Payloads are 8-aligned: the largest alignment malloc accepts. */
 export const RING_MAX_ALIGN = 8;
@@ -237,6 +237,7 @@ export class Ring implements Allocator {
    * (reclaimed already, or never allocated) fail at once; others walk from the oldest block.
    */
   private liveHeaderOf(ptr: number): number {
+    checkPointerType(ptr);
     const u32 = this.store.u32;
     const header = ptr - HEADER_BYTES;
     const head = u32[CTRL_HEAD >>> 2]!;

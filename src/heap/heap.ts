@@ -12,7 +12,7 @@
  * heap's top (another agent may have grown a shared store), one compare on a hot word.
  */
 import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
-import { checkAlign, checkSize } from "../allocators/validate.js";
+import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
@@ -108,7 +108,7 @@ export class Heap implements Allocator {
   malloc(size: number, align: number = Layout.GRANULE): number {
     const words = this.store.u32;
     if (!(words[Word.TOP]! <= words.length * 4)) this.store.refresh();
-    if (size >>> 0 === size && align === Layout.GRANULE) {
+    if (typeof size === "number" && size >>> 0 === size && align === Layout.GRANULE) {
       if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size);
       if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);
     }
@@ -151,7 +151,7 @@ export class Heap implements Allocator {
     let words = this.store.u32;
     if (!(words[Word.TOP]! <= words.length * 4)) words = this.refreshedWords();
     // Below the views' end is enough here: page bits are set only for slabs, all below top.
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
       this.checkPointerRange(ptr);
     }
@@ -219,6 +219,7 @@ export class Heap implements Allocator {
   // ---- Pointer validation (never mutates) --------------------------------------------------
 
   private checkPointerRange(ptr: number): void {
+    checkPointerType(ptr);
     const top = this.core.top;
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= top) {
       if (ptr >>> 0 === ptr && (ptr & 7) !== 0) throw new InvalidFreeError(ptr, "not 8-byte aligned, so not a block this heap handed out");
