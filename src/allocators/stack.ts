@@ -39,8 +39,16 @@ export class FrameMismatchError extends InvalidFreeError {
   }
 }
 
-/** What `scope()` returns: disposing it pops its frame. */
-export class StackScope implements Disposable {
+// The well-known symbol that `using` calls, declared as lib.esnext.disposable and @types/node
+// declare it, so that these types compile without that lib (declarations of it merge).
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
+/** What `scope()` returns: disposing it (`using`) pops its frame. */
+export class StackScope {
   constructor(private readonly stack: Stack, readonly frame: StackFrame) {}
 
   [Symbol.dispose](): void {

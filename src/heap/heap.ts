@@ -24,6 +24,7 @@ import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import type { WasmMemory } from "../memory/wasm-memory.js";
 import { checkHeap } from "./check.js";
 import { formatControl, openControl } from "./control.js";
 import { heapStats, walkHeap } from "./inspect.js";
@@ -59,7 +60,7 @@ export class Heap extends MidSlabs implements Allocator {
   }
 
   /** Reopens a heap that lives in `backing` (in a Worker, or after saving its bytes). */
-  static attach(backing: ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory | ByteStore): Heap {
+  static attach(backing: ArrayBuffer | SharedArrayBuffer | WasmMemory | ByteStore): Heap {
     const store = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
     (store as AttachMark)[attaching] = true;
     return new Heap({ store });
