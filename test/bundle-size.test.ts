@@ -42,4 +42,11 @@ describe("the Heap-only bundle", () => {
     const { inputs } = await bundle('import { Heap, Pool } from "heapkit"; new Heap(); new Pool();');
     assert.ok(modulesIn(inputs).some((file) => !HEAP_MODULE.test(file) && file.startsWith("dist/src/allocators/pool")));
   });
+
+  it("the HTML report bundles for a browser (src/report imports no Node module)", async () => {
+    const { inputs } = await bundle('import { reportHtml } from "./dist/src/report/html.js"; globalThis.page = reportHtml({ traces: [], rows: [], generatedAt: new Date(0) });');
+    const modules = modulesIn(inputs);
+    assert.ok(modules.includes("dist/src/report/html.js"));
+    assert.deepEqual(modules.filter((file) => file.startsWith("dist/src/cli/")), []);
+  });
 });
