@@ -101,6 +101,18 @@ if (MIN_ARENA_ORDER - TABLE_ORDER_BELOW_ARENA <= CONTROL_ORDER) throw new Error(
 
 const STATE_NAMES: Record<number, BlockState> = { [FREE]: "free", [USED]: "used", [META]: "meta" };
 
+/**
+ * A binary buddy allocator (Knuth): blocks are powers of two, split in halves on malloc and
+ * merged with their buddy on free. Fast and simple; up to half of each block is rounding.
+ *
+ * @example
+ * ```ts
+ * const buddy = new Buddy();
+ * const p = buddy.malloc(100);        // a 128-byte block
+ * buddy.usableSize(p);                // 128
+ * buddy.free(p);                      // merged back with its buddies
+ * ```
+ */
 export class Buddy implements Allocator {
   readonly name = "buddy";
   readonly store: ByteStore;

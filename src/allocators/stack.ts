@@ -58,6 +58,19 @@ export class StackScope {
 
 export type StackOptions = AllocatorStoreOptions;
 
+/**
+ * A stack of frames of bump allocations: `push()` opens a frame, `pop(frame)` frees what was
+ * allocated in it, and `using _ = stack.scope()` does both around a block, even when it throws.
+ *
+ * @example
+ * ```ts
+ * const stack = new Stack();
+ * {
+ *   using _ = stack.scope();
+ *   const p = stack.malloc(64);       // freed at the end of the block
+ * }
+ * ```
+ */
 export class Stack extends BumpAllocator {
   readonly name = "stack";
 

@@ -28,6 +28,7 @@ export interface TraceStats {
   liveBytesAtEnd: number;
 }
 
+/** What a trace is made of: ops by kind, request sizes, block lifetimes, the live peak. */
 export function traceStats(trace: Trace): TraceStats {
   const counts = [0, 0, 0];
   for (const kind of trace.kinds) counts[kind]!++;
