@@ -150,4 +150,10 @@ describe("the packed package in consumer projects", () => {
     const manifest = JSON.parse(execFileSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }));
     assert.equal(manifest.dependencies, undefined);
   });
+
+  it("runs the heapkit command from the tarball alone (commander and cli-table3 are bundled)", () => {
+    const dir = makeConsumer({ name: "cli-only", type: "module" });
+    const out = execFileSync(process.execPath, ["node_modules/heapkit/bin/heapkit.js", "policies"], { cwd: dir, encoding: "utf8" });
+    assert.match(out, /^heap +yes +general-purpose heap/m);
+  });
 });
