@@ -12,4 +12,4 @@ export type { ReplayFailure, ReplayFailureKind, ReplayOptions, ReplayResult } fr
 export type { TimeSeries } from "./samples.js";
 export { traceStats } from "./stats.js";
 export type { HistogramBucket, TraceStats } from "./stats.js";
-// The stepping replayer (stepper.ts) is exported here once it exists.
+// The stepping replayer goes here when stepper.ts merges: TraceStepper, InvalidStepError, StepperOptions, TraceOp.
