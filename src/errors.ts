@@ -16,6 +16,7 @@ export function show(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** The base class of every error heapkit throws on purpose: `instanceof HeapkitError` catches them all. */
 export class HeapkitError extends Error {
   override name = "HeapkitError";
 }

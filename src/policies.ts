@@ -49,6 +49,16 @@ export interface Policy<Options = unknown> {
   create(options?: Options): Allocator;
 }
 
+/**
+ * The registry of allocator policies, by name: what each is, whether it can free and replay
+ * traces, and `create(options)` for a new one. The CLI and the lab choose policies from it.
+ *
+ * @example
+ * ```ts
+ * for (const name of policyNames) console.log(name, policies[name].description);
+ * const buddy = policies.buddy.create();
+ * ```
+ */
 export const policies = {
   heap: {
     name: "heap",

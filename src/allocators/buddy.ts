@@ -100,6 +100,18 @@ const PREV = 4;
 if (CONTROL_END > 1 << CONTROL_ORDER || C_FREE_HEADS * 4 + 32 * 4 > F_BASE * 8) throw new Error("buddy: control block overflows");
 if (MIN_ARENA_ORDER - TABLE_ORDER_BELOW_ARENA <= CONTROL_ORDER) throw new Error("buddy: table must be larger than the control block");
 
+/**
+ * A binary buddy allocator (Knuth): blocks are powers of two, split in halves on malloc and
+ * merged with their buddy on free. Fast and simple; up to half of each block is rounding.
+ *
+ * @example
+ * ```ts
+ * const buddy = new Buddy();
+ * const p = buddy.malloc(100);        // a 128-byte block
+ * buddy.usableSize(p);                // 128
+ * buddy.free(p);                      // merged back with its buddies
+ * ```
+ */
 export class Buddy implements Allocator {
   readonly name = "buddy";
   readonly store: ByteStore;

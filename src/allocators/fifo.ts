@@ -87,6 +87,10 @@ export interface FifoOptions extends AllocatorStoreOptions {
   pageBytes?: number;
 }
 
+/**
+ * Blocks bumped into pages and freed in any order; a page is reused when it empties, in the
+ * order pages emptied. A block must fit in one page (`pageBytes`).
+ */
 export class Fifo implements Allocator {
   readonly name = "fifo";
   readonly store: ByteStore;

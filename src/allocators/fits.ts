@@ -105,6 +105,18 @@ if (HEAP_START % GRANULE_BYTES !== 0 || C_ROVER * 4 + 4 > F_LIVE_BLOCKS * 8) thr
 const FITS: readonly Fit[] = ["first", "next", "best"];
 const COALESCINGS: readonly Coalescing[] = ["immediate", "deferred"];
 
+/**
+ * The classic fits on one address-ordered free list with boundary tags: first, next or best
+ * fit, with immediate or deferred coalescing. O(free blocks) per call, kept for comparison.
+ *
+ * @example
+ * ```ts
+ * const fits = new FitAllocator({ fit: "best", coalesce: "deferred" });
+ * const p = fits.malloc(40);
+ * fits.free(p);                       // merged with its neighbours only when a search needs it
+ * fits.name;                          // "best-fit"
+ * ```
+ */
 export class FitAllocator implements Allocator {
   readonly name: string;
   readonly store: ByteStore;

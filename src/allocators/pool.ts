@@ -21,6 +21,18 @@ export interface PoolOptions extends AllocatorStoreOptions {
   slabBytes?: number;
 }
 
+/**
+ * A pool of fixed-size objects in slabs: O(1) malloc and free, slabs released when they empty.
+ * Every request must fit in `objectBytes`.
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool({ objectBytes: 48 });
+ * const p = pool.malloc(48);
+ * pool.store.u32[p >>> 2] = 7;        // through the store's views
+ * pool.free(p);
+ * ```
+ */
 export class Pool implements Allocator {
   readonly name = "pool";
   readonly store: ByteStore;

@@ -64,6 +64,10 @@ const STATE_FREED = 2;
 
 export type RingOptions = AllocatorStoreOptions;
 
+/**
+ * A ring buffer for pipelines of messages: blocks are bumped around a circle and their space
+ * comes back as the oldest ones are freed (in any order; space returns in allocation order).
+ */
 export class Ring implements Allocator {
   readonly name = "ring";
   readonly store: ByteStore;

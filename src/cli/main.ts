@@ -2,7 +2,6 @@
  * `heapkit`: the lab on the command line. One module per command registers itself on the
  * program; this file parses, runs, and turns errors into exit codes (see usage.ts).
  */
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { TraceFormatError } from "../trace/errors.js";
 import { registerCompare } from "./compare.js";
@@ -12,12 +11,13 @@ import { registerReport } from "./report.js";
 import { registerTraceStats } from "./trace-stats.js";
 import { EXIT_FAILURE, EXIT_USAGE, printJson, UsageError } from "./usage.js";
 
-const PACKAGE = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+/** The package's version, put in by the bundler (scripts/bundle-cli.mjs): the bundle is the command. */
+declare const HEAPKIT_VERSION: string;
 
 function buildProgram(): Command {
   const program = new Command("heapkit")
     .description("Real memory allocators for JavaScript: replay, compare and report on malloc traces")
-    .version(PACKAGE.version)
+    .version(HEAPKIT_VERSION)
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerReplay(program);

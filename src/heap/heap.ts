@@ -15,6 +15,7 @@ import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import type { WasmMemory } from "../memory/wasm-memory.js";
 import { checkHeap } from "./check.js";
 import { formatControl, openControl } from "./control.js";
 import { HeapCore } from "./core.js";
@@ -71,7 +72,7 @@ export class Heap implements Allocator {
    * that holds no heap, or one of another layout version, is an `InvalidStoreError`, and the
    * store is left as it was.
    */
-  static attach(backing: ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory | ByteStore): Heap {
+  static attach(backing: ArrayBuffer | SharedArrayBuffer | WasmMemory | ByteStore): Heap {
     const store = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
     Heap.opening = store;
     try {

@@ -43,6 +43,7 @@ const MISSING = Number.NEGATIVE_INFINITY;
 const NOT_AN_INTEGER = Number.NaN;
 const TOO_LARGE = Number.POSITIVE_INFINITY;
 
+/** Parses a trace fed in chunks (`push` them, then `finish()`), as `parseTrace` does for one buffer. */
 export class TraceParser {
   private lineNumber = 0;
   private carry: Uint8Array | undefined;

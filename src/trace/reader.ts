@@ -22,6 +22,7 @@ export function readTraceFile(path: string): Promise<Trace> {
   return readTraceStream(createReadStream(path, { highWaterMark: CHUNK_BYTES }), path);
 }
 
+/** Reads a trace from a stream, plain or gzipped (sniffed), naming it `name` in errors. */
 export async function readTraceStream(input: Readable, name: string): Promise<Trace> {
   const parser = new TraceParser(name);
   await feed(parser, input, name);

@@ -54,6 +54,10 @@ const TIMING_BUDGET_MS = 1000;
 /** How many ops run between looks at the clock. */
 const CLOCK_EVERY_OPS = 1024;
 
+/**
+ * Replays `trace` under a new allocator from `create`: a checked pass that writes a pattern into
+ * every block and verifies it on free and realloc, then `timedRuns` timed passes of the bare calls.
+ */
 export function replayTrace(trace: Trace, create: () => Allocator, options: ReplayOptions = {}): ReplayResult {
   const deadline = performance.now() + (options.timeLimitMs ?? Infinity);
   const checked = checkedPass(trace, create, options.sampleCount ?? DEFAULT_SAMPLE_COUNT, deadline);
