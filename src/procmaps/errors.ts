@@ -25,13 +25,14 @@ export class ProcessNotFoundError extends ProcMapsError {
 }
 
 /**
- * The process exists but its map may not be read: the kernel lets only its owner (or root, or
- * a process allowed to ptrace it) read maps and smaps.
+ * The process exists but its map may not be read: the kernel lets only a reader that may ptrace
+ * it read maps and smaps (its owner, or root with CAP_SYS_PTRACE; Yama or a container may refuse
+ * even those).
  */
 export class ProcessAccessError extends ProcMapsError {
   override name = "ProcessAccessError";
   constructor(readonly pid: number, readonly file: string, readonly code: string) {
-    super(`cannot read ${file} (${code}): process ${pid} belongs to another user; run as its owner or as root`);
+    super(`cannot read ${file} (${code}): the kernel lets only a process that may ptrace ${pid} read its map; run as its owner or as root`);
   }
 }
 

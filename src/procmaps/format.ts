@@ -7,7 +7,7 @@
  *   7fe71c000000-7fe720000000  rw-p    64.0M    64.0M    64.0M    64.0M        0
  */
 import { COUNTERS, groupRegions, missingCounters, totalsOf, type Counter, type RegionGroup, type Totals } from "./group.js";
-import type { Region } from "./parse.js";
+import type { Region, Rollup } from "./parse.js";
 import type { ProcessMap } from "./read.js";
 
 export const LINE_WIDTH = 100;
@@ -41,21 +41,25 @@ export function regionName(region: Region): string {
 }
 
 export function headLine(): string {
-  return tableLine("region", "perms", ["size", ...COUNTERS.map((c) => COUNTER_HEADS[c])], "name");
+  return tableLine(rangeAndPerms("region", "perms"), ["size", ...COUNTERS.map((c) => COUNTER_HEADS[c])], "name");
 }
 
 export function regionLine(region: Region): string {
   const counters = COUNTERS.map((c) => shortBytes(region.fields[c] ?? null));
-  return tableLine(rangeText(region), region.perms, [shortBytes(region.sizeBytes), ...counters], regionName(region));
+  return tableLine(rangeAndPerms(rangeText(region), region.perms), [shortBytes(region.sizeBytes), ...counters], regionName(region));
 }
 
 export function totalsLine(label: string, totals: Totals): string {
-  return tableLine(label, "", [shortBytes(totals.sizeBytes), ...COUNTERS.map((c) => shortBytes(totals.counters[c]))], "");
+  return tableLine(label.padEnd(RANGE_WIDTH + 6), [shortBytes(totals.sizeBytes), ...COUNTERS.map((c) => shortBytes(totals.counters[c]))], "");
+}
+
+function rangeAndPerms(range: string, perms: string): string {
+  return `${range.padEnd(RANGE_WIDTH)}  ${perms.padEnd(4)}`;
 }
 
 /** One line of the table; a wider range (the vsyscall page's) shifts its own line right. */
-function tableLine(range: string, perms: string, numbers: string[], name: string): string {
-  const text = `${range.padEnd(RANGE_WIDTH)}  ${perms.padEnd(4)}${numbers.map((n) => n.padStart(NUMBER_WIDTH + 1)).join("")}  ${name}`.trimEnd();
+function tableLine(left: string, numbers: string[], name: string): string {
+  const text = `${left}${numbers.map((n) => n.padStart(NUMBER_WIDTH + 1)).join("")}  ${name}`.trimEnd();
   return text.length <= LINE_WIDTH ? text : `${text.slice(0, LINE_WIDTH - 1)}~`;
 }
 
@@ -65,7 +69,9 @@ export function mapText(map: ProcessMap): string {
     out.push(totalsLine(`${group.label}: ${plural(group.regions.length, "region")}`, group.totals));
     for (const region of group.regions) out.push(regionLine(region));
   }
-  out.push(totalLine(totalsOf(map.regions)), ...notes(map).map((note) => `note: ${note}`));
+  out.push(totalLine(totalsOf(map.regions)));
+  if (map.rollup !== null) out.push(rollupLine(map.rollup));
+  out.push(...notes(map).map((note) => `note: ${note}`));
   return `${out.join("\n")}\n`;
 }
 
@@ -74,11 +80,21 @@ function totalLine(totals: Totals): string {
   return `total: VSZ ${shortBytes(totals.sizeBytes)} (${totals.sizeBytes} B) reserved, RSS ${shortBytes(rss)}${rss === null ? "" : ` (${rss} B)`} resident`;
 }
 
+/** The smaps_rollup counters the text shows: the whole process's, with Pss split by kind. */
+const ROLLUP_FIELDS = ["Rss", "Pss", "Pss_Anon", "Pss_File", "Pss_Shmem", "Private_Dirty", "Swap"] as const;
+
+function rollupLine(rollup: Rollup): string {
+  const known = ROLLUP_FIELDS.filter((field) => rollup.fields[field] !== undefined);
+  return `smaps_rollup: ${known.map((field) => `${field} ${shortBytes(rollup.fields[field]!)}`).join(", ")}`;
+}
+
 /** What the kernel did not print, then what the reader noted. */
 export function notes(map: ProcessMap): string[] {
   const missing = map.source === "smaps" ? missingCounters(map) : [];
+  const rollupMissing = map.rollup === null ? [] : ROLLUP_FIELDS.filter((field) => map.rollup!.fields[field] === undefined);
   return [
     ...missing.map((counter) => `${counter} is not printed by this kernel: shown as "-"`),
+    ...(rollupMissing.length === 0 ? [] : [`smaps_rollup on this kernel has no ${rollupMissing.join(", ")}`]),
     ...map.notes,
   ];
 }
