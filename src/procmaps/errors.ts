@@ -32,7 +32,7 @@ export class ProcessNotFoundError extends ProcMapsError {
 export class ProcessAccessError extends ProcMapsError {
   override name = "ProcessAccessError";
   constructor(readonly pid: number, readonly file: string, readonly code: string) {
-    super(`cannot read ${file} (${code}): the kernel lets only a process that may ptrace ${pid} read its map; run as its owner or as root`);
+    super(`cannot read ${file} (${code}): the kernel lets only a process that may ptrace ${pid} read its map (its owner, or root; a sandbox may allow only its own descendants)`);
   }
 }
 

@@ -84,8 +84,10 @@ function totalLine(totals: Totals): string {
 const ROLLUP_FIELDS = ["Rss", "Pss", "Pss_Anon", "Pss_File", "Pss_Shmem", "Private_Dirty", "Swap"] as const;
 
 function rollupLine(rollup: Rollup): string {
-  const known = ROLLUP_FIELDS.filter((field) => rollup.fields[field] !== undefined);
-  return `smaps_rollup: ${known.map((field) => `${field} ${shortBytes(rollup.fields[field]!)}`).join(", ")}`;
+  const show = (field: string, name = field): string[] => (rollup.fields[field] === undefined ? [] : [`${name} ${shortBytes(rollup.fields[field]!)}`]);
+  const pssKinds = [...show("Pss_Anon", "anon"), ...show("Pss_File", "file"), ...show("Pss_Shmem", "shmem")];
+  const pss = show("Pss").map((text) => (pssKinds.length === 0 ? text : `${text} (${pssKinds.join(", ")})`));
+  return `smaps_rollup: ${[...show("Rss"), ...pss, ...show("Private_Dirty"), ...show("Swap")].join(", ")}`;
 }
 
 /** What the kernel did not print, then what the reader noted. */
