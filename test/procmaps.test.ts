@@ -181,5 +181,7 @@ describe("the terminal plot", () => {
   it("draws a rise as a run of | between the low and the high samples, labelled", () => {
     const lines = asciiPlot({ title: "RSS", times: [0, 500, 1000], values: [0, 0, 3 * 2 ** 20], format: shortBytes, width: 3, height: 4 });
     assert.deepEqual(lines, ["RSS 3.0M |  *", "         |  |", "         |  |", "       0 |**", "         +---", "          0 s1.0 s"]);
+    const flat = asciiPlot({ title: "VSZ", times: [0, 100], values: [4096, 4096], format: shortBytes, width: 4, height: 2 });
+    assert.deepEqual(flat.slice(0, 2), ["VSZ 4K |****", "    4K |"]);
   });
 });

@@ -29,7 +29,7 @@ export function asciiPlot(plot: AsciiPlot): string[] {
   const height = plot.height ?? DEFAULT_HEIGHT;
   const low = Math.min(...plot.values);
   const high = Math.max(...plot.values);
-  const rowOf = (value: number): number => (high === low ? 0 : Math.round(((value - low) / (high - low)) * (height - 1)));
+  const rowOf = (value: number): number => (high === low ? height - 1 : Math.round(((value - low) / (high - low)) * (height - 1)));
   const grid = Array.from({ length: height }, () => Array<string>(width).fill(" "));
   const columns = columnValues(plot.times, plot.values, width);
   let previousRow: number | undefined;

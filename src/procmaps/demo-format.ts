@@ -1,7 +1,7 @@
 /**
  * The demonstration as text and JSON. Text, per case:
  *
- *   new Heap({ kind: "resizable", maxBytes: 2 ** 30 }): a resizable store reserving 1024.0 MiB; malloc(32.0 MiB)
+ *   new Heap({ kind: "resizable", maxBytes: 2 ** 30 }): resizable, 1.00G reserved, malloc(32.0 MiB)
  *     found: of 104 mappings, 7f..-7f.. gained the most Rss across the write: 32.0 MiB for ...
  *     step               committed store VSZ store Rss process RSS  store mappings
  *     made                     64K     1.00G       40K       49.9M  rw-p 64K, ---p 1023.9M
@@ -18,14 +18,14 @@ const STEP_TEXT: Record<StepMeasure["step"], (result: DemoResult) => string> = {
 export function demoText(results: DemoResult[]): string {
   const out = [
     "heapkit's stores in this process's own map (heapkit maps PID shows another process).",
-    "Each store is found by the Rss a write adds, then followed: VSZ is what it reserves, Rss what it holds.",
+    "Each store is found by the Rss a write adds. VSZ: what it reserves; Rss: what it holds in memory.",
   ];
   for (const result of results) out.push("", ...caseText(result));
   return `${out.join("\n")}\n`;
 }
 
 function caseText(result: DemoResult): string[] {
-  const head = `${result.code}: a ${result.storeKind} store reserving ${mib(result.reservedBytes)}; malloc(${mib(result.writtenBytes)})`;
+  const head = `${result.code}: ${result.storeKind}, ${shortBytes(result.reservedBytes)} reserved, malloc(${mib(result.writtenBytes)})`;
   if (result.found === null) return [head, "  not found: no mapping gained Rss when the block was written"];
   const rows = result.steps.map((step) => stepLine([STEP_TEXT[step.step](result), shortBytes(step.committedBytes), shortBytes(step.storeVszBytes),
     shortBytes(step.storeRssBytes), shortBytes(step.processRssBytes)], step.mappings.map((m) => `${m.perms} ${shortBytes(m.sizeBytes)}`).join(", ")));
