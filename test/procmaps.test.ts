@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { chmodSync, cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { asciiPlot } from "../src/procmaps/ascii-plot.js";
-import { InvalidPidError, ProcessAccessError, ProcessNotFoundError, ProcMapsFormatError } from "../src/procmaps/errors.js";
+import { InvalidPidError, NoAddressSpaceError, ProcessAccessError, ProcessNotFoundError, ProcMapsFormatError } from "../src/procmaps/errors.js";
 import { locateStore, type Snapshot } from "../src/procmaps/find-store.js";
 import { mapJson, mapText, shortBytes } from "../src/procmaps/format.js";
 import { classifyRegions, groupRegions, totalsOf } from "../src/procmaps/group.js";
@@ -143,7 +144,24 @@ describe("reading a process", () => {
     expectError(() => readProcessMap(beyondPidMax), ProcessNotFoundError, { pid: beyondPidMax });
   });
 
-  it("reads its own process: the main stack holds this thread's variables", () => {
+  it("says a zombie has no map (it has exited, not yet been collected)", async () => {
+    // The first sleep exits at once; its parent, exec'd into the second, never collects it.
+    const parent = execFile("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"]);
+    const zombie = await new Promise<number>((resolve) => parent.stdout!.once("data", (line: string) => resolve(Number(line))));
+    try {
+      for (let i = 0; i < 100 && !readFileSync(`/proc/${zombie}/stat`, "utf8").includes(") Z "); i++) await new Promise((r) => setTimeout(r, 10));
+      expectError(() => readProcessMap(zombie), NoAddressSpaceError, { pid: zombie, zombie: true });
+    } finally {
+      parent.kill();
+    }
+  });
+
+  const kthreadd = existsSync("/proc/2/stat") && readFileSync("/proc/2/stat", "utf8").startsWith("2 (kthreadd) ");
+  it("says a kernel thread has no map", { skip: kthreadd ? false : "PID 2 is not kthreadd here (a PID namespace)" }, () => {
+    expectError(() => readProcessMap(2), NoAddressSpaceError, { pid: 2, zombie: false });
+  });
+
+  it("reads its own process: every part of a program is there, and the program is node", () => {
     const map = readProcessMap(process.pid);
     assert.equal(map.source, "smaps");
     assert.equal(map.exe, process.execPath);

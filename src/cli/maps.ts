@@ -3,7 +3,7 @@
  * Without a PID: the demonstration of heapkit's own stores in this process's map.
  * `--watch PID`: VSZ and RSS sampled over time, drawn in the terminal and optionally as HTML.
  */
-import { writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { DEMO_CASES, runDemo } from "../procmaps/demo.js";
 import { demoJson, demoText } from "../procmaps/demo-format.js";
@@ -11,6 +11,7 @@ import { ProcMapsError } from "../procmaps/errors.js";
 import { mapJson, mapText } from "../procmaps/format.js";
 import { checkPid, readProcessMap } from "../procmaps/read.js";
 import { sampleLine, watchHtml, watchProcess, watchText } from "../procmaps/watch.js";
+import { writePage } from "./report.js";
 import { EXIT_OK, printJson, UsageError } from "./usage.js";
 
 interface MapsOptions {
@@ -55,6 +56,7 @@ function showMap(pid: number, options: MapsOptions): void {
 }
 
 function demonstrate(options: MapsOptions): void {
+  if (!existsSync("/proc/self/smaps")) throw new UsageError("the demonstration reads /proc/self/smaps, which this system does not have (Linux has it)");
   const names = options.kinds?.split(",").map((name) => name.trim());
   const unknown = names?.filter((name) => !DEMO_CASES.some((c) => c.name === name)) ?? [];
   if (unknown.length > 0) throw new UsageError(`unknown demonstration case ${JSON.stringify(unknown[0])}: use ${DEMO_CASES.map((c) => c.name).join(", ")}`);
@@ -76,12 +78,4 @@ function positiveInteger(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError("expected a positive integer");
   return n;
-}
-
-async function writePage(file: string, html: string): Promise<void> {
-  try {
-    await writeFile(file, html);
-  } catch (error) {
-    throw new UsageError(`cannot write ${file}: ${(error as Error).message}`);
-  }
 }

@@ -25,6 +25,17 @@ export class ProcessNotFoundError extends ProcMapsError {
 }
 
 /**
+ * The process exists but has no address space to show: a kernel thread (it runs in the
+ * kernel's) or a zombie (it has exited; its parent has not collected its exit status yet).
+ */
+export class NoAddressSpaceError extends ProcMapsError {
+  override name = "NoAddressSpaceError";
+  constructor(readonly pid: number, readonly zombie: boolean) {
+    super(`process ${pid} has no memory map: ${zombie ? "it is a zombie (it has exited; its parent has not collected it yet)" : "it is a kernel thread"}`);
+  }
+}
+
+/**
  * The process exists but its map may not be read: the kernel lets only a reader that may ptrace
  * it read maps and smaps (its owner, or root with CAP_SYS_PTRACE; Yama or a container may refuse
  * even those).

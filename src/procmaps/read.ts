@@ -10,7 +10,7 @@
  *   /proc/PID/task/TID/syscall  "nr args... sp pc" of a blocked thread: its stack pointer
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { InvalidPidError, ProcessAccessError, ProcessNotFoundError } from "./errors.js";
+import { InvalidPidError, NoAddressSpaceError, ProcessAccessError, ProcessNotFoundError } from "./errors.js";
 import { parseMaps, parseRollup, parseSmaps, type Region, type Rollup } from "./parse.js";
 
 export interface ReadOptions {
@@ -80,15 +80,18 @@ function readRollup(pid: number, dir: string, notes: string[]): Rollup | null {
 
 /**
  * Reads one file of /proc/PID. A missing /proc/PID is ProcessNotFoundError; EACCES or EPERM a
- * ProcessAccessError; a missing file when the folder exists is `undefined` if `optional`.
+ * ProcessAccessError; ESRCH (smaps_rollup of a process without memory) a NoAddressSpaceError;
+ * a missing file when the folder exists is `undefined` if `optional`.
  */
 function readProcFile(pid: number, file: string, optional = false): string | undefined {
   try {
     return readFileSync(file, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? "";
+    const dir = file.slice(0, file.lastIndexOf("/"));
     if (code === "EACCES" || code === "EPERM") throw new ProcessAccessError(pid, file, code);
-    if (code === "ESRCH" || !processExists(file)) throw new ProcessNotFoundError(pid, file.slice(0, file.lastIndexOf("/")));
+    if (!processExists(file)) throw new ProcessNotFoundError(pid, dir);
+    if (code === "ESRCH") throw new NoAddressSpaceError(pid, processState(dir) === "Z");
     if (code === "ENOENT" && optional) return undefined;
     throw error;
   }
@@ -100,6 +103,16 @@ function processExists(file: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** The state letter of /proc/PID/stat ("R", "S", "Z" for a zombie, ...), after the command's ")". */
+function processState(dir: string): string | undefined {
+  try {
+    const stat = readFileSync(`${dir}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { asciiPlot } from "./ascii-plot.js";
-import { ProcessNotFoundError } from "./errors.js";
+import { NoAddressSpaceError, ProcessNotFoundError } from "./errors.js";
 import { shortBytes } from "./format.js";
 import { readProcessTotals, type ReadOptions } from "./read.js";
 import { escapeXml, lineChart, PALETTE } from "../report/svg.js";
@@ -43,7 +43,8 @@ export async function watchProcess(pid: number, options: WatchOptions): Promise<
     try {
       totals = readProcessTotals(pid, options);
     } catch (error) {
-      if (error instanceof ProcessNotFoundError && samples.length > 0) return { pid, intervalMs: options.intervalMs, samples, exited: true };
+      const gone = error instanceof ProcessNotFoundError || (error instanceof NoAddressSpaceError && error.zombie);
+      if (gone && samples.length > 0) return { pid, intervalMs: options.intervalMs, samples, exited: true };
       throw error;
     }
     const sample = { timeMs: Math.round(performance.now() - t0), ...totals };
