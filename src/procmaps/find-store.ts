@@ -9,6 +9,10 @@
  *   after create:    ... [ other ] [rw 64K][------------- PROT_NONE 1 GiB -------]
  *   after write:     ... [ other ] [rw 48M, Rss 48M ][---- PROT_NONE 976M -------]
  *                                  ^ largest Rss gain ^ adjacent and new at create: same span
+ *
+ * The kernel merges neighbouring anonymous mappings with the same permissions into one, so a
+ * span can take in a neighbour's PROT_NONE that was made at the same time; the demonstration
+ * prints the span next to the store's own reservation, where that would show.
  */
 import { readFileSync } from "node:fs";
 import { parseSmaps, type Region } from "./parse.js";

@@ -65,7 +65,7 @@ export function classifyRegions(map: ProcessMap): GroupName[] {
   const groups: GroupName[] = [];
   map.regions.forEach((region, i) => {
     const previous = map.regions[i - 1];
-    const bssOf = previous !== undefined && groups[i - 1] !== undefined && isBssAfter(region, previous) ? groups[i - 1] : undefined;
+    const bssOf = previous !== undefined && isBssAfter(region, previous) ? groups[i - 1] : undefined;
     groups.push(stacks.has(i) ? "thread-stack" : classify(region, exe, bssOf));
   });
   return groups;
