@@ -5,6 +5,7 @@
 import { Command, CommanderError } from "commander";
 import { TraceFormatError } from "../trace/errors.js";
 import { registerCompare } from "./compare.js";
+import { registerMaps } from "./maps.js";
 import { registerPolicies } from "./policies.js";
 import { registerReplay } from "./replay.js";
 import { registerReport } from "./report.js";
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   registerReport(program);
   registerTraceStats(program);
   registerPolicies(program);
+  registerMaps(program);
   return program;
 }
 

@@ -38,7 +38,7 @@ export function registerReport(program: Command): void {
     });
 }
 
-async function writePage(file: string, html: string): Promise<void> {
+export async function writePage(file: string, html: string): Promise<void> {
   try {
     await writeFile(file, html);
   } catch (error) {
