@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { TraceFormatError } from "../trace/errors.js";
 import { registerCompare } from "./compare.js";
 import { registerPolicies } from "./policies.js";
+import { registerRecord } from "./record.js";
 import { registerReplay } from "./replay.js";
 import { registerReport } from "./report.js";
 import { registerTraceStats } from "./trace-stats.js";
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   registerReport(program);
   registerTraceStats(program);
   registerPolicies(program);
+  registerRecord(program);
   return program;
 }
 
