@@ -7,6 +7,7 @@ import { TraceFormatError } from "../trace/errors.js";
 import { registerCompare } from "./compare.js";
 import { registerMaps } from "./maps.js";
 import { registerPolicies } from "./policies.js";
+import { registerRecord } from "./record.js";
 import { registerReplay } from "./replay.js";
 import { registerReport } from "./report.js";
 import { registerTraceStats } from "./trace-stats.js";
@@ -27,6 +28,7 @@ function buildProgram(): Command {
   registerTraceStats(program);
   registerPolicies(program);
   registerMaps(program);
+  registerRecord(program);
   return program;
 }
 
