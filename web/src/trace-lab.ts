@@ -1,0 +1,186 @@
+/**
+ * The trace player: one trace, two policies side by side, stepped together by the same op
+ * index. Scrubbing seeks both (backwards replays from the start); "Jump to peak" seeks to just
+ * after the op where the trace's live bytes peaked.
+ */
+import type { Trace } from "heapkit";
+import { HeapPane } from "./heap-pane.js";
+import { labPolicies, labPolicy } from "./lab-policies.js";
+import { OpClock, runBudgeted, speedLabel } from "./speed.js";
+import { TracePlayback, type Stepper } from "./stepper.js";
+import { bundledTraceNames, fetchBundledTrace, readTrace } from "./trace-file.js";
+import { byId, fillPolicySelect } from "./dom.js";
+import { formatBytes, formatCount } from "./format.js";
+
+interface Side {
+  pane: HeapPane;
+  select: HTMLSelectElement;
+  stepper?: Stepper;
+  error?: string;
+}
+
+export class TraceLab {
+  readonly sides: [Side, Side];
+  trace: Trace | undefined;
+  playing = false;
+  private readonly clock = new OpClock();
+  private dirty = false;
+
+  constructor() {
+    this.sides = [
+      { pane: new HeapPane(byId("trace-pane-a"), "Left"), select: byId<HTMLSelectElement>("trace-policy-a") },
+      { pane: new HeapPane(byId("trace-pane-b"), "Right"), select: byId<HTMLSelectElement>("trace-policy-b") },
+    ];
+    const replaying = labPolicies.filter((policy) => policy.canFree);
+    fillPolicySelect(this.sides[0].select, replaying, "heap");
+    fillPolicySelect(this.sides[1].select, replaying, "best-fit");
+    this.wire();
+    void this.listBundled();
+  }
+
+  get opIndex(): number {
+    return this.sides[0].stepper?.opIndex ?? 0;
+  }
+
+  load(trace: Trace): void {
+    this.trace = trace;
+    const scrub = byId<HTMLInputElement>("trace-scrub");
+    scrub.max = String(trace.opCount);
+    scrub.value = "0";
+    for (const side of this.sides) this.restart(side);
+    this.status(`${trace.name}: ${formatCount(trace.opCount)} ops, ${formatCount(trace.idCount)} ids, peak live ${formatBytes(trace.peakLiveBytes)} after op ${formatCount(trace.peakLiveOp)}`);
+    this.changed();
+  }
+
+  async loadBundled(name: string): Promise<void> {
+    this.status(`loading ${name}…`);
+    this.load(await fetchBundledTrace(name));
+  }
+
+  async loadBytes(bytes: Uint8Array, name: string): Promise<void> {
+    try {
+      this.load(await readTrace(bytes, name));
+    } catch (error) {
+      this.status(`${name}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Both sides to just before op `op`. */
+  seek(op: number): void {
+    for (const side of this.sides) this.guard(side, () => side.stepper?.seek(op));
+    this.changed();
+  }
+
+  step(count: number): number {
+    let ran = 0;
+    for (const side of this.sides) this.guard(side, () => (ran = Math.max(ran, side.stepper?.step(count) ?? 0)));
+    return ran;
+  }
+
+  jumpToPeak(): void {
+    if (this.trace !== undefined) this.seek(this.trace.peakLiveOp + 1);
+  }
+
+  play(): void {
+    if (this.trace === undefined) return;
+    this.playing = true;
+    this.clock.reset();
+    byId("trace-play").textContent = "Pause";
+  }
+
+  pause(): void {
+    this.playing = false;
+    byId("trace-play").textContent = "Play";
+  }
+
+  tick(elapsedMs: number): boolean {
+    if (this.playing && this.trace !== undefined) {
+      const due = this.clock.opsThisFrame(Number(byId<HTMLInputElement>("trace-speed").value), elapsedMs);
+      const ran = runBudgeted(due, (count) => this.step(count), () => performance.now());
+      if (ran > 0 || due !== 0) this.changed();
+      if (ran < due || this.opIndex >= this.trace.opCount) this.pause();
+    }
+    const draw = this.dirty;
+    this.dirty = false;
+    return draw;
+  }
+
+  render(): void {
+    for (const side of this.sides) side.pane.render();
+    const count = this.trace?.opCount ?? 0;
+    byId<HTMLInputElement>("trace-scrub").value = String(this.opIndex);
+    byId("trace-position").textContent = `op ${formatCount(this.opIndex)} of ${formatCount(count)}`;
+  }
+
+  private restart(side: Side): void {
+    const trace = this.trace;
+    side.error = undefined;
+    if (trace === undefined) return;
+    const policy = labPolicy(side.select.value);
+    const maxBytes = Number(byId<HTMLSelectElement>("trace-size").value);
+    const target = this.sides[0] === side ? (this.sides[1].stepper?.opIndex ?? 0) : (this.sides[0].stepper?.opIndex ?? 0);
+    side.stepper = new TracePlayback(trace, () => policy.create(maxBytes));
+    side.pane.setTitle(policy.name);
+    side.pane.setAllocator(side.stepper.allocator);
+    this.guard(side, () => side.stepper!.seek(target));
+  }
+
+  /** Runs a stepper call; an op that fails stops that side and says why, the other goes on. */
+  private guard(side: Side, run: () => void): void {
+    if (side.stepper === undefined || side.error !== undefined) return;
+    try {
+      run();
+    } catch (error) {
+      side.error = (error as Error).message;
+      side.pane.setTitle(`${side.select.value}: stopped: ${side.error}`);
+    }
+    if (side.pane.allocator !== side.stepper.allocator) {
+      side.pane.allocator = side.stepper.allocator;
+      side.pane.map.allocator = side.stepper.allocator;
+      side.pane.series.truncateAfter(side.stepper.opIndex);
+    }
+  }
+
+  private changed(): void {
+    for (const side of this.sides) if (side.stepper !== undefined) side.pane.sample(side.stepper.opIndex);
+    this.dirty = true;
+  }
+
+  private status(text: string): void {
+    byId("trace-status").textContent = text;
+  }
+
+  private async listBundled(): Promise<void> {
+    const select = byId<HTMLSelectElement>("trace-bundled");
+    for (const name of await bundledTraceNames()) select.append(new Option(name, name));
+  }
+
+  private wire(): void {
+    const bundled = byId<HTMLSelectElement>("trace-bundled");
+    bundled.addEventListener("change", () => bundled.value !== "" && void this.loadBundled(bundled.value));
+    byId<HTMLInputElement>("trace-file").addEventListener("change", async (event) => {
+      const file = (event.target as HTMLInputElement).files?.[0];
+      if (file !== undefined) await this.loadBytes(new Uint8Array(await file.arrayBuffer()), file.name);
+    });
+    const drop = byId("trace");
+    drop.addEventListener("dragover", (event) => event.preventDefault());
+    drop.addEventListener("drop", async (event) => {
+      event.preventDefault();
+      const file = event.dataTransfer?.files[0];
+      if (file !== undefined) await this.loadBytes(new Uint8Array(await file.arrayBuffer()), file.name);
+    });
+    for (const side of this.sides) side.select.addEventListener("change", () => (this.restart(side), this.changed()));
+    byId("trace-size").addEventListener("change", () => (this.sides.forEach((side) => this.restart(side)), this.changed()));
+    byId("trace-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
+    byId("trace-step").addEventListener("click", () => (this.pause(), this.step(1), this.changed()));
+    byId("trace-peak").addEventListener("click", () => (this.pause(), this.jumpToPeak()));
+    byId<HTMLInputElement>("trace-scrub").addEventListener("input", (event) => {
+      this.pause();
+      this.seek(Number((event.target as HTMLInputElement).value));
+    });
+    const speed = byId<HTMLInputElement>("trace-speed");
+    const showSpeed = () => (byId("trace-speed-out").textContent = speedLabel(Number(speed.value)));
+    speed.addEventListener("input", showSpeed);
+    showSpeed();
+  }
+}
