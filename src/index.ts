@@ -27,6 +27,7 @@ export { OP_ALLOC, OP_REALLOC, OP_FREE } from "./trace/trace.js";
 export type { Trace, TraceHeader } from "./trace/trace.js";
 export { replayTrace } from "./trace/replay.js";
 export type { ReplayFailure, ReplayFailureKind, ReplayOptions, ReplayResult } from "./trace/replay.js";
+export { TraceStepper, InvalidStepError, type StepperOptions, type TraceOp } from "./trace/stepper.js";
 export type { TimeSeries } from "./trace/samples.js";
 export { traceStats } from "./trace/stats.js";
 export type { HistogramBucket, TraceStats } from "./trace/stats.js";
