@@ -1,5 +1,6 @@
 export * from "./errors.js";
-export type { Allocator, AllocatorStats, BlockInfo, BlockState } from "./allocator.js";
+export type { Allocator, AllocatorStats, BlockInfo, BlockState, HeapSpan, SpanVisitor, SpanKind, SpanGroup, HeldState } from "./allocator.js";
+export { SPAN_KINDS, SPAN_USED, SPAN_FREE, SPAN_META, SPAN_PAD } from "./allocator.js";
 export { checkSize, checkAlign } from "./allocators/validate.js";
 export { ByteStore, MAX_STORE_BYTES, OS_PAGE_BYTES, WASM_PAGE_BYTES } from "./memory/store.js";
 export type { StoreKind, StoreOptions } from "./memory/store.js";

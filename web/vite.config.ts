@@ -1,6 +1,7 @@
 /**
- * Builds and serves the lab. "heapkit" resolves to the library's TypeScript source (src/index.ts),
- * transpiled per file like any module of the page. The traces of ../shared/traces (or of
+ * Builds and serves the lab. "heapkit" resolves to the built package (dist/src/index.js, what
+ * `npm run build` makes), as a user's import would: the library's const enums are inlined there
+ * by tsc, which a per-file transpiler of src/ cannot do. The traces of ../shared/traces (or of
  * HEAPKIT_TRACES) are copied into the build under traces/, listed in traces/index.json, and served
  * from there by the dev server. Both servers send the cross-origin isolation headers that
  * SharedArrayBuffer needs and listen on 127.0.0.1 only.
@@ -47,7 +48,7 @@ function bundledTraces(): Plugin {
 export default defineConfig({
   root: here,
   base: "./",
-  resolve: { alias: { heapkit: fileURLToPath(new URL("../src/index.ts", import.meta.url)) } },
+  resolve: { alias: { heapkit: fileURLToPath(new URL("../dist/src/index.js", import.meta.url)) } },
   server: { host: "127.0.0.1", port: 5173, headers: isolation },
   preview: { host: "127.0.0.1", port: 4173, headers: isolation },
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", reportCompressedSize: true },

@@ -31,10 +31,13 @@ export const MAX_BYTES_PER_ROW = 2 ** 30;
 /** Rows are at least 1 px and at most this tall. */
 export const MAX_ROW_HEIGHT_PX = 20;
 
-/** How tall a row is: about as tall as one byte is wide, within [1, MAX_ROW_HEIGHT_PX]. */
+/** Rows are as tall as ROW_HEIGHT_BYTES bytes are wide, within [1, MAX_ROW_HEIGHT_PX]. */
+export const ROW_HEIGHT_BYTES = 8;
+
+/** How tall a row is: 1 px at 8 bytes a pixel, 8 px at a byte a pixel, 20 px from 2.5 px a byte. */
 export function rowHeightPx(view: MapView): number {
   const bytePx = view.widthPx / view.bytesPerRow;
-  return Math.min(MAX_ROW_HEIGHT_PX, Math.max(1, Math.round(bytePx)));
+  return Math.min(MAX_ROW_HEIGHT_PX, Math.max(1, Math.round(ROW_HEIGHT_BYTES * bytePx)));
 }
 
 /** Whole rows that fit on the canvas (a partly visible last row counts). */

@@ -12,6 +12,8 @@ import { describeSpan } from "./format.js";
 
 /** Cells at least this wide show their byte's value in hex. */
 const HEX_LABEL_MIN_PX = 18;
+/** "Show all" shows at least this many bytes, so a new heap is not one giant block. */
+const MIN_FIT_BYTES = 4096;
 /** Above this many visible bytes, the object walk of the debug overlay is skipped. */
 const OVERLAY_MAX_BYTES = 1 << 24;
 
@@ -88,7 +90,8 @@ export class HeapMap {
   fit(): void {
     if (this.allocator === undefined) return;
     const region = regionOf(this.allocator);
-    this.view = fitWhole(region.base, region.end - region.base, this.view.widthPx, this.view.heightPx);
+    const shown = Math.max(MIN_FIT_BYTES, region.extentEnd - region.base);
+    this.view = fitWhole(region.base, shown, this.view.widthPx, this.view.heightPx);
     this.followWhole = true;
   }
 
@@ -107,7 +110,7 @@ export class HeapMap {
     const allocator = this.allocator;
     if (allocator === undefined) return;
     const region = regionOf(allocator);
-    if (this.followWhole && visibleRange(this.view).end < region.end) this.fit();
+    if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
     this.raster.begin(this.view);
     const { start, end } = visibleRange(this.view);
     const raster = this.raster;

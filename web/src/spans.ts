@@ -11,11 +11,20 @@ interface Walking {
 }
 
 export function walkInto(allocator: Allocator, visit: SpanVisitor, start: number, end: number): void {
-  (allocator as unknown as Walking).walkInto(visit, start, end);
+  if ("walkInto" in allocator) return (allocator as unknown as Walking).walkInto(visit, start, end);
+  for (const span of legacySpans(allocator, start, end)) visit(span.start, span.bytes, span.kind === "used" ? 0 : span.kind === "free" ? 1 : 2, span.ptr ?? 0, 0, -1);
 }
 
 export function walkSpans(allocator: Allocator, start: number, end: number): IterableIterator<HeapSpan> {
-  return (allocator as unknown as Walking).walk(start, end);
+  if ("walkInto" in allocator) return (allocator as unknown as Walking).walk(start, end);
+  return legacySpans(allocator, start, end);
+}
+
+function* legacySpans(allocator: Allocator, start: number, end: number): IterableIterator<HeapSpan> {
+  for (const block of allocator.walk()) {
+    if (block.offset + block.sizeBytes <= start || block.offset >= end) continue;
+    yield { start: block.offset, bytes: block.sizeBytes, kind: block.state, ptr: block.state === "used" ? block.offset : undefined };
+  }
 }
 
 /** The span that holds `address`, or undefined past the region. */
@@ -26,9 +35,13 @@ export function spanAt(allocator: Allocator, address: number): HeapSpan | undefi
   return undefined;
 }
 
-/** The region's first byte and one past its last: the base and the committed end. */
-export function regionOf(allocator: Allocator): { base: number; end: number } {
+/**
+ * The region: its first byte, one past the highest byte handed out (`extentEnd`) and one past
+ * the committed bytes (`end`, where the walk's spans stop).
+ */
+export function regionOf(allocator: Allocator): { base: number; extentEnd: number; end: number } {
   const stats = allocator.stats() as { baseOffset?: number; committedBytes: number; extentBytes: number };
   const base = stats.baseOffset ?? 0;
-  return { base, end: Math.max(base + stats.extentBytes, stats.committedBytes) };
+  const extentEnd = base + stats.extentBytes;
+  return { base, extentEnd, end: Math.max(extentEnd, stats.committedBytes) };
 }

@@ -12,6 +12,9 @@ export function speedLabel(level: number): string {
   return rate === Infinity ? "full speed" : `${rate} ops/s`;
 }
 
+/** Absorbs the rounding of many small frame times (60 frames of 1000/60 ms make one second). */
+const CARRY_EPSILON = 1e-9;
+
 export class OpClock {
   private carry = 0;
 
@@ -20,7 +23,7 @@ export class OpClock {
     const rate = SPEED_OPS_PER_SECOND[level] ?? 1;
     if (rate === Infinity) return Infinity;
     this.carry += (rate * Math.min(elapsedMs, 250)) / 1000;
-    const due = Math.floor(this.carry);
+    const due = Math.floor(this.carry + CARRY_EPSILON);
     this.carry -= due;
     return due;
   }

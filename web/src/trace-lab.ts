@@ -3,11 +3,10 @@
  * index. Scrubbing seeks both (backwards replays from the start); "Jump to peak" seeks to just
  * after the op where the trace's live bytes peaked.
  */
-import type { Trace } from "heapkit";
+import { TraceStepper, type Trace } from "heapkit";
 import { HeapPane } from "./heap-pane.js";
 import { labPolicies, labPolicy } from "./lab-policies.js";
 import { OpClock, runBudgeted, speedLabel } from "./speed.js";
-import { TracePlayback, type Stepper } from "./stepper.js";
 import { bundledTraceNames, fetchBundledTrace, readTrace } from "./trace-file.js";
 import { byId, fillPolicySelect } from "./dom.js";
 import { formatBytes, formatCount } from "./format.js";
@@ -15,8 +14,7 @@ import { formatBytes, formatCount } from "./format.js";
 interface Side {
   pane: HeapPane;
   select: HTMLSelectElement;
-  stepper?: Stepper;
-  error?: string;
+  stepper?: TraceStepper;
 }
 
 export class TraceLab {
@@ -98,7 +96,7 @@ export class TraceLab {
       const due = this.clock.opsThisFrame(Number(byId<HTMLInputElement>("trace-speed").value), elapsedMs);
       const ran = runBudgeted(due, (count) => this.step(count), () => performance.now());
       if (ran > 0 || due !== 0) this.changed();
-      if (ran < due || this.opIndex >= this.trace.opCount) this.pause();
+      if ((due > 0 && ran === 0) || this.opIndex >= this.trace.opCount) this.pause();
     }
     const draw = this.dirty;
     this.dirty = false;
@@ -114,31 +112,28 @@ export class TraceLab {
 
   private restart(side: Side): void {
     const trace = this.trace;
-    side.error = undefined;
     if (trace === undefined) return;
     const policy = labPolicy(side.select.value);
     const maxBytes = Number(byId<HTMLSelectElement>("trace-size").value);
     const target = this.sides[0] === side ? (this.sides[1].stepper?.opIndex ?? 0) : (this.sides[0].stepper?.opIndex ?? 0);
-    side.stepper = new TracePlayback(trace, () => policy.create(maxBytes));
+    side.stepper = new TraceStepper(trace, () => policy.create(maxBytes));
     side.pane.setTitle(policy.name);
     side.pane.setAllocator(side.stepper.allocator);
     this.guard(side, () => side.stepper!.seek(target));
   }
 
-  /** Runs a stepper call; an op that fails stops that side and says why, the other goes on. */
+  /** Runs a stepper call; a side whose replay failed stops there and says why, the other goes on. */
   private guard(side: Side, run: () => void): void {
-    if (side.stepper === undefined || side.error !== undefined) return;
-    try {
-      run();
-    } catch (error) {
-      side.error = (error as Error).message;
-      side.pane.setTitle(`${side.select.value}: stopped: ${side.error}`);
+    const stepper = side.stepper;
+    if (stepper === undefined) return;
+    run();
+    const failure = stepper.failure;
+    side.pane.setTitle(failure === null ? side.select.value : `${side.select.value}: stopped at op ${failure.op}: ${failure.message}`);
+    if (side.pane.allocator !== stepper.allocator) {
+      side.pane.allocator = stepper.allocator;
+      side.pane.map.allocator = stepper.allocator;
     }
-    if (side.pane.allocator !== side.stepper.allocator) {
-      side.pane.allocator = side.stepper.allocator;
-      side.pane.map.allocator = side.stepper.allocator;
-      side.pane.series.truncateAfter(side.stepper.opIndex);
-    }
+    side.pane.series.truncateAfter(stepper.opIndex);
   }
 
   private changed(): void {
