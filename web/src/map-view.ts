@@ -12,6 +12,8 @@ import { describeSpan } from "./format.js";
 
 /** Cells at least this wide show their byte's value in hex. */
 const HEX_LABEL_MIN_PX = 18;
+/** The allocators whose walk can say held (quarantine, delayed) and red zone: DebugHeap, HardenedHeap. */
+const HOLDS_BACK = /^(debug|hardened)\b/;
 /** "Show all" shows at least this many bytes, so a new heap is not one giant block. */
 const MIN_FIT_BYTES = 4096;
 /** Above this many visible bytes, the object walk of the debug overlay is skipped. */
@@ -36,6 +38,8 @@ export class HeapMap {
   private lastGroup = -1;
   private dragY: number | undefined;
   selected: HeapSpan | undefined;
+  /** The view or the selection changed since the last draw. */
+  needsDraw = true;
   /** Spans drawn in the last frame (for the bench and the tests). */
   spansDrawn = 0;
   allocator: Allocator | undefined;
@@ -73,6 +77,7 @@ export class HeapMap {
     this.image = new ImageData(width, height);
     this.pixels = new Uint32Array(this.image.data.buffer);
     if (this.followWhole) this.fit();
+    this.needsDraw = true;
   }
 
   get currentView(): MapView {
@@ -93,22 +98,26 @@ export class HeapMap {
     const shown = Math.max(MIN_FIT_BYTES, region.extentEnd - region.base);
     this.view = fitWhole(region.base, shown, this.view.widthPx, this.view.heightPx);
     this.followWhole = true;
+    this.needsDraw = true;
   }
 
   zoom(steps: number, x = this.view.widthPx / 2, y = this.view.heightPx / 2): void {
     this.view = zoomAt(this.view, steps, x, y);
     this.followWhole = false;
+    this.needsDraw = true;
   }
 
   pan(rows: number): void {
     if (this.allocator === undefined) return;
     this.view = panRows(this.view, rows, regionOf(this.allocator).end);
     this.followWhole = false;
+    this.needsDraw = true;
   }
 
   draw(): void {
     const allocator = this.allocator;
     if (allocator === undefined) return;
+    this.needsDraw = false;
     const region = regionOf(allocator);
     if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
     this.raster.begin(this.view);
@@ -140,7 +149,7 @@ export class HeapMap {
 
   /** Quarantined blocks and red zones are only in the object walk (a HeapSpan's held and detail). */
   private drawHeldAndRedZones(allocator: Allocator, start: number, end: number): void {
-    if (allocator.name !== "debug" && allocator.name !== "hardened") return;
+    if (!HOLDS_BACK.test(allocator.name)) return;
     for (const span of walkSpans(allocator, start, end)) {
       if (span.held !== undefined) this.raster.add(span.start, span.bytes, CH_HELD, 0);
       else if (span.kind === "meta" && /red zone/i.test(span.detail ?? "")) this.raster.add(span.start, span.bytes, CH_RED_ZONE, 0);
@@ -205,6 +214,7 @@ export class HeapMap {
     this.selected = next;
     this.callbacks.select(next);
     this.revealSelected();
+    this.needsDraw = true;
   }
 
   private revealSelected(): void {
@@ -245,6 +255,7 @@ export class HeapMap {
       const span = this.spanAtPoint(event.offsetX, event.offsetY);
       if (span === undefined) return;
       this.selected = span;
+      this.needsDraw = true;
       this.callbacks.select(span);
       this.callbacks.activate(span, event);
     });

@@ -62,7 +62,7 @@ export class Simulator {
       if (due !== 0) this.changed();
       if (this.session.pendingCount === 0) this.pause();
     }
-    const draw = this.dirty;
+    const draw = this.dirty || this.pane.map.needsDraw;
     this.dirty = false;
     return draw;
   }

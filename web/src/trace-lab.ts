@@ -98,7 +98,7 @@ export class TraceLab {
       if (ran > 0 || due !== 0) this.changed();
       if ((due > 0 && ran === 0) || this.opIndex >= this.trace.opCount) this.pause();
     }
-    const draw = this.dirty;
+    const draw = this.dirty || this.sides.some((side) => side.pane.map.needsDraw);
     this.dirty = false;
     return draw;
   }
