@@ -79,3 +79,11 @@ export class UnsupportedOperationError extends HeapkitError {
 export class InvalidStoreError extends HeapkitError {
   override name = "InvalidStoreError";
 }
+
+/** A walk range that is not [start, end) with 0 <= start <= end. */
+export class InvalidRangeError extends HeapkitError {
+  override name = "InvalidRangeError";
+  constructor(readonly value: unknown, reason: string) {
+    super(`invalid range bound ${show(value)}: ${reason}`);
+  }
+}

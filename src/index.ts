@@ -1,6 +1,6 @@
 export * from "./errors.js";
-export type { Allocator, AllocatorStats, BlockInfo, BlockState, HeapSpan, SpanVisitor, SpanKind, SpanGroup, HeldState } from "./allocator.js";
-export { SPAN_KINDS, SPAN_USED, SPAN_FREE, SPAN_META, SPAN_PAD } from "./allocator.js";
+export type { Allocator, AllocatorStats, HeapSpan, HeldCode, HeldState, SpanGroup, SpanKind, SpanKindCode, SpanVisitor } from "./allocator.js";
+export { HELD_STATES, SPAN_FREE, SPAN_KINDS, SPAN_META, SPAN_PAD, SPAN_USED } from "./allocator.js";
 export { checkSize, checkAlign } from "./allocators/validate.js";
 export { ByteStore, MAX_STORE_BYTES, OS_PAGE_BYTES, WASM_PAGE_BYTES } from "./memory/store.js";
 export type { StoreKind, StoreOptions } from "./memory/store.js";

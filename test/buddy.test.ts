@@ -25,7 +25,7 @@ describe("Buddy", () => {
 
   it("formats an arena: control block, order table, then one free buddy per order", () => {
     const buddy = fresh();
-    assert.deepEqual([...buddy.walk()].map((b) => [b.offset, b.sizeBytes, b.state]), [
+    assert.deepEqual([...buddy.walk()].map((b) => [b.start, b.bytes, b.kind]), [
       [0, 256, "meta"], [256, 256, "free"], [512, 512, "free"], [1024, 1024, "free"], [2048, 2048, "free"],
       [4096, 4096, "free"], [8192, 8192, "meta"], [16384, 16384, "free"], [32768, 32768, "free"],
     ]);
@@ -180,6 +180,6 @@ describe("Buddy", () => {
 });
 
 function blockAt(buddy: Buddy, offset: number) {
-  for (const b of buddy.walk()) if (b.offset === offset) return b;
+  for (const b of buddy.walk(offset, offset + 1)) if (b.start === offset) return { offset: b.start, sizeBytes: b.bytes, state: b.kind };
   return undefined;
 }

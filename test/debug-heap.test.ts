@@ -423,15 +423,17 @@ test("check() also runs the inner allocator's check", () => {
 });
 
 describe("DebugHeap: the user's view and the stores", () => {
-  test("walk() reports live blocks at their user offsets, quarantined ones as meta; stats count requested bytes", () => {
+  test("walk() reports live blocks at their user offsets between red zones, quarantined ones as held free spans; stats count requested bytes", () => {
     const d = new DebugHeap(inners[0]!.create());
     const a = d.malloc(10);
     const b = d.malloc(300);
     const c = d.malloc(5000);
     d.free(b);
-    const used = [...d.walk()].filter((x) => x.state === "used").map((x) => x.offset).sort((x, y) => x - y);
-    assert.deepEqual(used, [a, c].sort((x, y) => x - y));
-    assert.equal([...d.walk()].filter((x) => x.state === "meta" && x.sizeBytes >= 300).length >= 1, true);
+    const spans = [...d.walk()];
+    const used = spans.filter((x) => x.kind === "used").map((x) => [x.start, x.ptr, x.bytes, x.requestedBytes]).sort((x, y) => x[0]! - y[0]!);
+    assert.deepEqual(used, [[a, a, 10, 10], [c, c, 5000, 5000]].sort((x, y) => x[0]! - y[0]!));
+    assert.equal(spans.filter((x) => x.kind === "free" && x.held === "quarantine" && x.bytes >= 300).length, 1);
+    assert.ok(spans.some((x) => x.kind === "meta" && x.start + x.bytes === a && x.detail?.includes("red zone")));
     const s = d.stats();
     assert.equal(s.liveBlocks, 2);
     assert.equal(s.liveBytes, 5010);

@@ -13,7 +13,7 @@ const COALESCINGS: Coalescing[] = ["immediate", "deferred"];
 const HEAP_START = 88;
 
 function states(heap: FitAllocator): string[] {
-  return [...heap.walk()].map((b) => `${b.state} ${b.offset} ${b.sizeBytes}`);
+  return [...heap.walk()].map((b) => `${b.kind} ${b.kind === "used" ? b.ptr : b.start} ${b.bytes}`);
 }
 
 describe("FitAllocator", () => {

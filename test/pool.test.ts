@@ -207,7 +207,7 @@ describe("Pool", () => {
     assert.equal(s.freeBytes, (pool.objectsPerSlab - 2) * pool.stride);
     assert.equal(s.largestFreeBytes, pool.stride);
     let walked = 0;
-    for (const block of pool.walk()) walked += block.sizeBytes;
+    for (const block of pool.walk()) walked += block.bytes;
     assert.equal(walked, s.extentBytes, "walk covers [0, extent) exactly");
     pool.free(a);
     assert.equal(pool.stats().peakLiveBytes, 84);

@@ -130,8 +130,8 @@ describe("Stack", () => {
     const b = stack.malloc(8);
     assert.throws(() => stack.free(a), UnsupportedOperationError);
     stack.free(b);
-    const record = [...stack.walk()].find((block) => block.state === "meta" && block.offset >= DATA_START)!;
-    assert.throws(() => stack.free(record.offset + 8), InvalidFreeError);
+    const record = [...stack.walk()].find((block) => block.kind === "meta" && block.start >= DATA_START)!;
+    assert.throws(() => stack.free(record.start + 8), InvalidFreeError);
     assert.throws(() => stack.free(b), InvalidFreeError);
     assert.throws(() => stack.malloc(-1), InvalidSizeError);
     stack.check();

@@ -45,10 +45,11 @@
  * than the store, so no larger than maxBlockBytes): anything else takes the slow path, which
  * checks the size precisely.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, UnsupportedOperationError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 /** Largest alignment malloc accepts (an OS page). */
@@ -340,6 +341,7 @@ export abstract class BumpAllocator implements Allocator {
     const f64 = this.store.f64;
     const liveBytes = this.store.u32[Ctrl.LIVE_BYTES >>> 2]!;
     return {
+      baseOffset: 0,
       liveBlocks: f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!,
       liveBytes,
       peakLiveBytes: this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
@@ -347,7 +349,7 @@ export abstract class BumpAllocator implements Allocator {
       peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
       committedBytes: this.store.committedBytes,
       reservedBytes: this.store.reservedBytes,
-      ...holeStats(this.walk()),
+      ...holeStats(this),
       // usableSize is the requested size: nothing is rounded (gaps to 8 are PAD-like overhead).
       internalFragmentationBytes: 0,
       mallocCount: f64[Ctrl.MALLOC_COUNT >>> 3]!,
@@ -356,17 +358,29 @@ export abstract class BumpAllocator implements Allocator {
   }
 
   /**
-   * Control block, then every block up to TOP; a block's span runs to the next header (the gap
-   * to 8 included). LIVE: used at its payload; DEAD: free; PAD and FRAME: meta, at the header.
+   * Control block, then every block up to TOP, header included; a block's span runs to the next
+   * header (the gap to 8 included). LIVE: used; DEAD: free (reclaimed with the blocks above it);
+   * PAD: pad; FRAME: meta. Walks from the base.
    */
-  *walk(): IterableIterator<BlockInfo> {
-    yield { offset: 0, sizeBytes: Ctrl.DATA_START, state: "meta" };
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    if (!sink.span(0, Ctrl.DATA_START, Span.META, 0, 0, Held.NONE, "control block")) return;
     const top = this.top;
     for (let h = Ctrl.DATA_START; h < top;) {
       const next = Math.min(Math.ceil(this.endOf(h) / 8) * 8, top);
       const kind = this.kindOf(h);
-      if (kind === Kind.LIVE) yield { offset: h + Hdr.BYTES, sizeBytes: next - h, state: "used" };
-      else yield { offset: h, sizeBytes: next - h, state: kind === Kind.DEAD ? "free" : "meta" };
+      const going = kind === Kind.LIVE ? sink.span(h, next - h, Span.USED, h + Hdr.BYTES, this.store.u32[(h + Hdr.SIZE) >>> 2]!, Held.NONE, "")
+        : kind === Kind.DEAD ? sink.span(h, next - h, Span.FREE, 0, 0, Held.NONE, "moved by realloc: reclaimed with the blocks above it")
+        : kind === Kind.PAD ? sink.span(h, next - h, Span.PAD, 0, 0, Held.NONE, "alignment")
+        : sink.span(h, next - h, Span.META, 0, 0, Held.NONE, "frame record");
+      if (!going) return;
       h = next;
     }
   }

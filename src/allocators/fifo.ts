@@ -36,10 +36,11 @@
  * Pages are never given back to the store: the queue keeps them for reuse. A block must fit in
  * a page: malloc above maxBlockBytes throws InvalidSizeError.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 // ---- May be tuned ---------------------------------------------------------------------------
@@ -288,31 +289,44 @@ export class Fifo implements Allocator {
 
   stats(): AllocatorStats {
     let usable = 0;
-    for (const block of this.walk()) if (block.state === "used") usable += block.sizeBytes - HEADER_BYTES;
-    return counterStats(this.store, this.pageAt(this.store.u32[CTRL_PAGE_COUNT >>> 2]!), usable, this.walk());
+    this.walkInto((_start, bytes, kind) => {
+      if (kind === Span.USED) usable += bytes - HEADER_BYTES;
+    });
+    return counterStats(this, this.pageAt(this.store.u32[CTRL_PAGE_COUNT >>> 2]!), usable);
   }
 
   /**
-   * Control block, then per page: header and start bits (meta); for a queued page one free
-   * block; otherwise its blocks (used at the payload, free at the header) and the unused tail.
+   * Control block, then per page (a group): header and start bits (meta); for a queued page one
+   * free block; otherwise its blocks with their headers (used or free) and the unused tail (free).
+   * With a range, from the page holding `start` (a shift).
    */
-  *walk(): IterableIterator<BlockInfo> {
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
     const u32 = this.store.u32;
-    yield { offset: 0, sizeBytes: FIFO_PAGES_START, state: "meta" };
-    for (let k = 0; k < u32[CTRL_PAGE_COUNT >>> 2]!; k++) {
+    if (!sink.span(0, FIFO_PAGES_START, Span.META, 0, 0, Held.NONE, "control block")) return;
+    const firstPage = Math.max(0, Math.floor((sink.from - FIFO_PAGES_START) / this.pageBytes));
+    for (let k = firstPage; k < u32[CTRL_PAGE_COUNT >>> 2]!; k++) {
       const page = this.pageAt(k);
       const end = page + this.pageBytes;
-      yield { offset: page, sizeBytes: this.dataStart, state: "meta" };
-      if (u32[(page + PAGE_STATE) >>> 2] === STATE_QUEUED) {
-        yield { offset: page + this.dataStart, sizeBytes: this.pageBytes - this.dataStart, state: "free" };
-        continue;
-      }
-      const bump = u32[(page + PAGE_BUMP) >>> 2]!;
+      sink.enterGroup(page, this.pageBytes, "page", 0);
+      if (!sink.span(page, this.dataStart, Span.META, 0, 0, Held.NONE, "page header and start bits")) return;
+      const bump = u32[(page + PAGE_STATE) >>> 2] === STATE_QUEUED ? page + this.dataStart : u32[(page + PAGE_BUMP) >>> 2]!;
       for (let h = page + this.dataStart; h < bump; h += u32[(h + HDR_SPAN) >>> 2]!) {
         const span = u32[(h + HDR_SPAN) >>> 2]!;
-        yield this.startBit(page, h + HEADER_BYTES) ? { offset: h + HEADER_BYTES, sizeBytes: span, state: "used" } : { offset: h, sizeBytes: span, state: "free" };
+        const going = this.startBit(page, h + HEADER_BYTES)
+          ? sink.span(h, span, Span.USED, h + HEADER_BYTES, u32[(h + HDR_REQUESTED) >>> 2]!, Held.NONE, "")
+          : sink.span(h, span, Span.FREE, 0, 0, Held.NONE, "freed: reused when its page empties");
+        if (!going) return;
       }
-      if (bump < end) yield { offset: bump, sizeBytes: end - bump, state: "free" };
+      if (bump < end && !sink.span(bump, end - bump, Span.FREE, 0, 0, Held.NONE, "")) return;
+      sink.leaveGroup();
     }
   }
 

@@ -52,11 +52,12 @@
  * This mode trades speed for answers: it is meant to be a few times slower than the plain heap
  * (ASan is ~2x; here about 4-5x with the defaults, see bench/debug.ts).
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { HeapCorruptionError } from "../errors.js";
 import { Heap } from "../heap/heap.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { LiveSlots, Shadow } from "./block-index.js";
 import { BlockFlag, BlockTable, SlotState } from "./block-table.js";
 import { fill, foundBytes, foundBytesBackward, lastMismatch, mismatch } from "./byte-runs.js";
@@ -259,19 +260,39 @@ export class DebugHeap implements Allocator {
   }
 
   /**
-   * The inner allocator's blocks in the user's view: a live block reports its user offset; a
-   * quarantined one is "meta" (held by the checker: neither the user's nor free to reuse).
+   * The inner allocator's spans in the user's view: a live block is its left red zone (with the
+   * inner block's header; meta), the user bytes (used; one byte for a 0-byte block) and the right
+   * red zone with the slack (meta); a quarantined block is free, held "quarantine".
    */
-  *walk(): IterableIterator<BlockInfo> {
-    const byBase = new Map<number, number>();
-    for (let i = 0; i < this.live.count; i++) byBase.set(this.table.base(this.live.at(i)), this.live.at(i));
-    for (const [slot] of this.quarantine.entries()) byBase.set(this.table.base(slot), slot);
-    for (const block of this.inner.walk()) {
-      const slot = block.state === "used" ? byBase.get(block.offset) : undefined;
-      if (slot === undefined) yield block;
-      else if (this.table.state(slot) === SlotState.LIVE) yield { offset: this.table.ptr(slot), sizeBytes: block.sizeBytes, state: "used" };
-      else yield { offset: block.offset, sizeBytes: block.sizeBytes, state: "meta" };
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    sink.relayFrom(this.inner, (out, start, bytes, kind, ptr, requestedBytes, held, detail) => {
+      const slot = kind === Span.USED ? this.slotOfBase(ptr, start + bytes) : -1;
+      if (slot < 0) return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
+      const t = this.table;
+      if (t.state(slot) === SlotState.QUARANTINED) return out.span(start, bytes, Span.FREE, 0, 0, Held.QUARANTINE, "quarantined: poisoned until it leaves");
+      const user = t.ptr(slot);
+      const userEnd = user + Math.max(t.size(slot), 1);
+      return out.span(start, user - start, Span.META, 0, 0, Held.NONE, "left red zone (and the inner block's header)")
+        && out.span(user, userEnd - user, Span.USED, user, t.size(slot), Held.NONE, "")
+        && (userEnd >= start + bytes || out.span(userEnd, start + bytes - userEnd, Span.META, 0, 0, Held.NONE, "right red zone and slack"));
+    });
+  }
+
+  /** The live or quarantined block whose inner block starts at `base` (its user offset is the first one found past the left red zone). */
+  private slotOfBase(base: number, end: number): number {
+    for (let q = base + Math.ceil(this.redZoneBytes / 8) * 8; q < end; q += 8) {
+      const slot = this.shadow.slotOf(q);
+      if (slot >= 0 && this.table.base(slot) === base && this.table.state(slot) !== SlotState.RELEASED) return slot;
     }
+    return -1;
   }
 
   /** Releases every quarantined block (checking its poison) to the inner allocator. */

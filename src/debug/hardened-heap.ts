@@ -34,11 +34,12 @@
  * Cost per call: one 8-byte header write on malloc, a read, a checksum and a write on free.
  * Targets within 1.3x of the plain heap; see bench/debug.ts.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
 import { Heap } from "../heap/heap.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { MAX_ALIGN, option } from "./options.js";
 import { CorruptedHeaderError } from "./errors.js";
 import { Quarantine } from "./quarantine.js";
@@ -215,12 +216,12 @@ export class HardenedHeap implements Allocator {
     let held = 0;
     const u32 = this.inner.store.u32;
     for (const block of this.inner.walk()) {
-      if (block.state !== "used") continue;
-      const ptr = this.probe(block.offset);
+      if (block.kind !== "used") continue;
+      const ptr = this.probe(block.ptr!);
       if (ptr < 0) {
-        const h = block.offset >>> 2;
-        throw new CorruptedHeaderError(block.offset + HEADER_BYTES, "check", [u32[h]!, u32[h + 1]!],
-          `inner block ${block.offset} holds no valid header`);
+        const h = block.ptr! >>> 2;
+        throw new CorruptedHeaderError(block.ptr! + HEADER_BYTES, "check", [u32[h]!, u32[h + 1]!],
+          `inner block ${block.ptr} holds no valid header`);
       }
       if (this.probeState === LIVE) {
         live++;
@@ -252,14 +253,25 @@ export class HardenedHeap implements Allocator {
     };
   }
 
-  /** Inner blocks in the user's view: live ones at their user offset; ones waiting for reuse as "meta". */
-  *walk(): IterableIterator<BlockInfo> {
-    for (const block of this.inner.walk()) {
-      const ptr = block.state === "used" ? this.probe(block.offset) : -1;
-      if (ptr < 0) yield block;
-      else if (this.probeState === LIVE) yield { offset: ptr, sizeBytes: block.sizeBytes, state: "used" };
-      else yield { offset: block.offset, sizeBytes: block.sizeBytes, state: "meta" };
-    }
+  /**
+   * Inner blocks in the user's view: a live one is used, header and padding included, with `ptr`
+   * its user offset; one waiting for reuse is free, held "delayed".
+   */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    sink.relayFrom(this.inner, (out, start, bytes, kind, ptr, requestedBytes, held, detail) => {
+      const user = kind === Span.USED ? this.probe(ptr) : -1;
+      if (user < 0) return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
+      return this.probeState === LIVE ? out.span(start, bytes, Span.USED, user, this.probeSize, Held.NONE, "")
+        : out.span(start, bytes, Span.FREE, 0, 0, Held.DELAYED, "freed, waiting for delayed reuse");
+    });
   }
 
   /** Lets every block waiting for reuse go back to the inner allocator. */
@@ -364,13 +376,13 @@ export class HardenedHeap implements Allocator {
   private refuse(ptr: number, operation: "free" | "realloc" | "usableSize", w0: number, w1: number): Error {
     try {
       for (const block of this.inner.walk()) {
-        if (block.offset > ptr) break;
-        if (block.state === "free" && ptr - HEADER_BYTES < block.offset + block.sizeBytes) {
+        if (block.start > ptr) break;
+        if (block.kind === "free" && ptr - HEADER_BYTES < block.start + block.bytes) {
           return new InvalidFreeError(ptr, `${operation} of an offset in free memory (a double free, or a forged offset); refused`);
         }
-        if (block.state !== "used") continue;
-        const owner = this.probe(block.offset);
-        const end = block.offset + this.inner.usableSize(block.offset);
+        if (block.kind !== "used") continue;
+        const owner = this.probe(block.ptr!);
+        const end = block.ptr! + this.inner.usableSize(block.ptr!);
         if (ptr >= end) continue;
         if (owner < 0 || owner === ptr) {
           return new CorruptedHeaderError(ptr, operation, [w0, w1],

@@ -20,13 +20,15 @@
  * (refilling or unlinking a slab, a new slab, the TLSF lists, growth, bad input) is the slow
  * path.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { formatControl, openControl } from "./control.js";
-import { heapStats, walkHeap } from "./inspect.js";
+import { heapStats } from "./inspect.js";
+import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { writeHeapSpans } from "./walk.js";
 import {
   blockSizeFor, Gauge, Layout, maxSlackFor, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
 } from "./layout.js";
@@ -416,8 +418,17 @@ export class Heap extends MidSlabs implements Allocator {
     checkHeap(this.store);
   }
 
-  walk(): IterableIterator<BlockInfo> {
-    return walkHeap(this.store);
+  /** See walk.ts: a range walk starts at the nearest slab at or below `start`. */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    writeHeapSpans(this.store, sink);
   }
 }
 
