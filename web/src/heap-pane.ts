@@ -8,7 +8,7 @@ import { HeapMap, type MapCallbacks } from "./map-view.js";
 import { renderHex } from "./hex-view.js";
 import { FootprintPlot } from "./plot.js";
 import { FootprintSeries } from "./series.js";
-import { regionOf, spanAt, walkInto } from "./spans.js";
+import { regionOf, spanAt } from "./spans.js";
 import { StatsPanel } from "./stats-panel.js";
 import { SpanSummary } from "./summary.js";
 
@@ -91,7 +91,7 @@ export class HeapPane {
     if (stats.liveBlocks <= BIG_HEAP_BLOCKS || now - this.lastSummaryMs >= SLOW_SUMMARY_MS) {
       this.summary.reset();
       const region = regionOf(allocator);
-      walkInto(allocator, this.summary.visit, region.base, region.end);
+      allocator.walkInto(this.summary.visit, region.base, region.end);
       this.lastSummaryMs = now;
     }
     this.stats.update(stats, this.summary);

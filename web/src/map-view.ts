@@ -7,17 +7,18 @@ import type { Allocator, HeapSpan } from "heapkit";
 import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
 import { type MapView, addressToPoint, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
 import { CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
-import { regionOf, spanAt, walkInto, walkSpans } from "./spans.js";
+import { regionOf, spanAt } from "./spans.js";
 import { describeSpan } from "./format.js";
 
 /** Cells at least this wide show their byte's value in hex. */
 const HEX_LABEL_MIN_PX = 18;
-/** The allocators whose walk can say held (quarantine, delayed) and red zone: DebugHeap, HardenedHeap. */
-const HOLDS_BACK = /^(debug|hardened)\b/;
+/** DebugHeap's name (with its inner's), and how its walk names red zones. */
+const HAS_RED_ZONES = /^debug\b/;
+const RED_ZONE_DETAIL = /red zone/i;
 /** "Show all" shows at least this many bytes, so a new heap is not one giant block. */
 const MIN_FIT_BYTES = 4096;
-/** Above this many visible bytes, the object walk of the debug overlay is skipped. */
-const OVERLAY_MAX_BYTES = 1 << 24;
+/** Above this many visible bytes, the object walk for red zones is skipped (they are too thin to see). */
+const RED_ZONE_MAX_BYTES = 1 << 24;
 
 export interface MapCallbacks {
   /** A click (or Enter) on a span. */
@@ -125,34 +126,32 @@ export class HeapMap {
     const raster = this.raster;
     let count = 0;
     this.lastGroup = -1;
-    walkInto(
-      allocator,
-      (spanStart, bytes, kind, _ptr, _requested, groupStart) => {
+    allocator.walkInto(
+      (spanStart, bytes, kind, _ptr, _requested, groupStart, held) => {
         count++;
         let edge = EDGE_BLOCK;
         if (groupStart !== this.lastGroup) {
           if (groupStart >= 0) edge |= EDGE_GROUP;
           this.lastGroup = groupStart;
         }
-        raster.add(spanStart, bytes, channelOf(kind, groupStart >= 0), edge);
+        raster.add(spanStart, bytes, held !== 0 ? CH_HELD : channelOf(kind, groupStart >= 0), edge);
       },
       start,
       Math.min(end, region.end),
     );
     this.spansDrawn = count;
-    if (end - start <= OVERLAY_MAX_BYTES) this.drawHeldAndRedZones(allocator, start, Math.min(end, region.end));
+    if (end - start <= RED_ZONE_MAX_BYTES) this.drawRedZones(allocator, start, Math.min(end, region.end));
     raster.resolve(this.pixels);
     this.context.putImageData(this.image, 0, 0);
     this.drawHexLabels(allocator, start, Math.min(end, region.end));
     this.drawSelection();
   }
 
-  /** Quarantined blocks and red zones are only in the object walk (a HeapSpan's held and detail). */
-  private drawHeldAndRedZones(allocator: Allocator, start: number, end: number): void {
-    if (!HOLDS_BACK.test(allocator.name)) return;
-    for (const span of walkSpans(allocator, start, end)) {
-      if (span.held !== undefined) this.raster.add(span.start, span.bytes, CH_HELD, 0);
-      else if (span.kind === "meta" && /red zone/i.test(span.detail ?? "")) this.raster.add(span.start, span.bytes, CH_RED_ZONE, 0);
+  /** A debug heap's red zones are meta spans that say so in their detail (the object walk only). */
+  private drawRedZones(allocator: Allocator, start: number, end: number): void {
+    if (!HAS_RED_ZONES.test(allocator.name)) return;
+    for (const span of allocator.walk(start, end)) {
+      if (span.kind === "meta" && RED_ZONE_DETAIL.test(span.detail ?? "")) this.raster.add(span.start, span.bytes, CH_RED_ZONE, 0);
     }
   }
 

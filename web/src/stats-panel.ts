@@ -28,6 +28,7 @@ const SUMMARY_FIELDS: Field[] = [
   ["freeRuns", "free runs", formatCount],
   ["metaBytes", "metadata bytes", formatBytes],
   ["padBytes", "padding bytes", formatBytes],
+  ["heldBytes", "held (quarantine)", formatBytes],
 ];
 
 export class StatsPanel {
@@ -61,6 +62,7 @@ export class StatsPanel {
     this.set("freeRuns", summary.freeRuns, formatCount);
     this.set("metaBytes", summary.metaBytes, formatBytes);
     this.set("padBytes", summary.padBytes, formatBytes);
+    this.set("heldBytes", summary.heldBytes, formatBytes);
     this.drawBars(stats);
     this.drawClasses(summary);
   }

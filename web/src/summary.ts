@@ -1,7 +1,8 @@
 /**
  * What the stats panel adds to `stats()`, from one walk of the whole region: free runs (maximal
  * stretches of adjacent free spans), bytes of metadata and padding, and the free spans by size
- * class (powers of two: class k holds sizes in (2^(k-1), 2^k]). Fed by a walkInto visitor.
+ * class (powers of two: class k holds sizes in (2^(k-1), 2^k]). Fed by a walkInto visitor. Held
+ * spans (quarantined, delayed) are free but not reusable: they count apart, in heldBytes.
  */
 import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
 
@@ -13,20 +14,22 @@ export class SpanSummary {
   freeRuns = 0;
   metaBytes = 0;
   padBytes = 0;
+  heldBytes = 0;
   readonly freeByClass = new Float64Array(SIZE_CLASS_COUNT);
   readonly freeBytesByClass = new Float64Array(SIZE_CLASS_COUNT);
   private previousFree = false;
 
   reset(): void {
-    this.usedSpans = this.freeSpans = this.freeRuns = this.metaBytes = this.padBytes = 0;
+    this.usedSpans = this.freeSpans = this.freeRuns = this.metaBytes = this.padBytes = this.heldBytes = 0;
     this.freeByClass.fill(0);
     this.freeBytesByClass.fill(0);
     this.previousFree = false;
   }
 
   /** A SpanVisitor, bound: pass `summary.visit` to walkInto. */
-  readonly visit = (_start: number, bytes: number, kind: number): void => {
-    const free = kind === SPAN_FREE;
+  readonly visit = (_start: number, bytes: number, kind: number, _ptr: number, _requested: number, _group: number, held: number): void => {
+    if (held !== 0) this.heldBytes += bytes;
+    const free = kind === SPAN_FREE && held === 0;
     if (free) {
       this.freeSpans++;
       if (!this.previousFree) this.freeRuns++;
