@@ -57,6 +57,7 @@ async function framesPerSecond(page, seconds, body = "") {
         const perFrame = new Function("frame", body);
         const start = performance.now();
         const startFrames = window.__heapkitLab.frames();
+        const startSpent = window.__heapkitLab.timeSpent();
         let frame = 0;
         let worst = 0;
         let last = start;
@@ -65,7 +66,15 @@ async function framesPerSecond(page, seconds, body = "") {
           last = now;
           if (now - start >= seconds * 1000) {
             const elapsed = (now - start) / 1000;
-            done({ fps: (window.__heapkitLab.frames() - startFrames) / elapsed, worstFrameMs: worst, frames: frame });
+            const spent = window.__heapkitLab.timeSpent();
+            const count = spent.frames - startSpent.frames;
+            done({
+              fps: (window.__heapkitLab.frames() - startFrames) / elapsed,
+              worstFrameMs: worst,
+              frames: frame,
+              stepMs: (spent.stepMs - startSpent.stepMs) / count,
+              drawMs: (spent.drawMs - startSpent.drawMs) / count,
+            });
             return;
           }
           perFrame(frame++);
@@ -132,11 +141,11 @@ try {
   console.log(`idle page rAF rate (baseline): ${idleRaf.toFixed(1)} frames/s`);
   console.log(
     `${TRACE} at full speed, heap | buddy: ${play.fps.toFixed(1)} fps (${(play.fps / idleRaf).toFixed(2)}x idle), ` +
-      `worst frame ${play.worstFrameMs.toFixed(0)} ms, ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s (${play.opsPlayed} ops in ${PLAY_SECONDS} s)`,
+      `worst frame ${play.worstFrameMs.toFixed(0)} ms, per frame ${play.stepMs.toFixed(1)} ms of ops + ${play.drawMs.toFixed(1)} ms drawing, ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s (${play.opsPlayed} ops in ${PLAY_SECONDS} s)`,
   );
   console.log(
     `${zoom.live.toLocaleString("en-US")} live blocks, zoom and pan a key a frame: ${zoom.fps.toFixed(1)} fps (${(zoom.fps / idleRaf).toFixed(2)}x idle), ` +
-      `worst frame ${zoom.worstFrameMs.toFixed(0)} ms (filled in ${zoom.fillMs.toFixed(0)} ms)`,
+      `worst frame ${zoom.worstFrameMs.toFixed(0)} ms, ${zoom.drawMs.toFixed(1)} ms drawing a frame (filled in ${zoom.fillMs.toFixed(0)} ms)`,
   );
 } finally {
   await browser.close();

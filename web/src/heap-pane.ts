@@ -26,6 +26,8 @@ export class HeapPane {
   private readonly mapBox: HTMLElement;
   private readonly plotBox: HTMLElement;
   private lastSummaryMs = -Infinity;
+  /** The counters the summary was last walked at: an unchanged heap is not walked again. */
+  private summaryKey = "";
   /** The stats() the panel shows now. */
   shownStats: AllocatorStats | undefined;
   allocator: Allocator | undefined;
@@ -72,6 +74,7 @@ export class HeapPane {
     this.map.setAllocator(allocator);
     this.series.clear();
     this.lastSummaryMs = -Infinity;
+    this.summaryKey = "";
     this.showHex(undefined);
   }
 
@@ -88,11 +91,13 @@ export class HeapPane {
     this.map.draw();
     const stats = allocator.stats();
     const now = performance.now();
-    if (stats.liveBlocks <= BIG_HEAP_BLOCKS || now - this.lastSummaryMs >= SLOW_SUMMARY_MS) {
+    const key = `${stats.mallocCount} ${stats.freeCount} ${stats.liveBytes} ${stats.extentBytes} ${stats.committedBytes}`;
+    if (key !== this.summaryKey && (stats.liveBlocks <= BIG_HEAP_BLOCKS || now - this.lastSummaryMs >= SLOW_SUMMARY_MS)) {
       this.summary.reset();
       const region = regionOf(allocator);
       allocator.walkInto(this.summary.visit, region.base, region.end);
       this.lastSummaryMs = now;
+      this.summaryKey = key;
     }
     this.stats.update(stats, this.summary);
     this.shownStats = stats;

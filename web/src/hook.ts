@@ -23,6 +23,10 @@ export interface LabHook {
   traceStats(side: 0 | 1): AllocatorStats | undefined;
   traceLoad(name: string): Promise<void>;
   tracePlaying(): boolean;
+  /** Milliseconds spent stepping and drawing, summed over `frames` frames since load. */
+  timeSpent(): { stepMs: number; drawMs: number; frames: number };
+  /** Times one bare walkInto of the whole region and one map draw of a pane (0 sim, 1 and 2 the trace sides). */
+  measureDraw(pane: 0 | 1 | 2): { spans: number; walkMs: number; drawMs: number; renderMs: number };
   /** Spans the maps drew in their last frame. */
   spansDrawn(): number[];
 }
@@ -33,9 +37,16 @@ declare global {
   }
 }
 
-export function labHook(simulator: Simulator, traces: TraceLab, frames: () => number, show: (mode: "sim" | "trace") => void): void {
+export function labHook(
+  simulator: Simulator,
+  traces: TraceLab,
+  frames: () => number,
+  show: (mode: "sim" | "trace") => void,
+  timeSpent: () => { stepMs: number; drawMs: number; frames: number },
+): void {
   const hook: LabHook = {
     frames,
+    timeSpent,
     show,
     simStats: () => ({ ...simulator.session.allocator.stats() }),
     simPolicy: () => simulator.session.allocator.name,
@@ -49,6 +60,17 @@ export function labHook(simulator: Simulator, traces: TraceLab, frames: () => nu
     },
     traceLoad: (name) => traces.loadBundled(name),
     tracePlaying: () => traces.playing,
+    measureDraw: (index) => {
+      const pane = index === 0 ? simulator.pane : traces.sides[index - 1]!.pane;
+      const allocator = pane.allocator!;
+      const t0 = performance.now();
+      const spans = allocator.walkInto(() => {});
+      const t1 = performance.now();
+      pane.map.draw();
+      const t2 = performance.now();
+      pane.render();
+      return { spans, walkMs: t1 - t0, drawMs: t2 - t1, renderMs: performance.now() - t2 };
+    },
     spansDrawn: () => [simulator.pane.map.spansDrawn, ...traces.sides.map((side) => side.pane.map.spansDrawn)],
   };
   Object.freeze(hook);

@@ -15,6 +15,8 @@ const traces = new TraceLab();
 let mode: "sim" | "trace" = "sim";
 let frames = 0;
 let last = performance.now();
+/** Milliseconds spent in the last frames: stepping ops, drawing (for the bench). */
+const spent = { stepMs: 0, drawMs: 0, frames: 0 };
 
 function show(next: "sim" | "trace"): void {
   mode = next;
@@ -36,10 +38,16 @@ function frame(now: number): void {
   const elapsed = now - last;
   last = now;
   frames++;
-  if (mode === "sim" ? simulator.tick(elapsed) : traces.tick(elapsed)) {
+  const t0 = performance.now();
+  const draw = mode === "sim" ? simulator.tick(elapsed) : traces.tick(elapsed);
+  const t1 = performance.now();
+  if (draw) {
     if (mode === "sim") simulator.render();
     else traces.render();
   }
+  spent.stepMs += t1 - t0;
+  spent.drawMs += performance.now() - t1;
+  spent.frames++;
   requestAnimationFrame(frame);
 }
 
@@ -62,6 +70,6 @@ byId("tab-sim").addEventListener("click", () => show("sim"));
 byId("tab-trace").addEventListener("click", () => show("trace"));
 window.addEventListener("keydown", onKey);
 new ResizeObserver(() => layout()).observe(document.body);
-labHook(simulator, traces, () => frames, show);
+labHook(simulator, traces, () => frames, show, () => ({ ...spent }));
 show("sim");
 requestAnimationFrame(frame);

@@ -126,9 +126,12 @@ export class HeapMap {
     const raster = this.raster;
     let count = 0;
     this.lastGroup = -1;
+    // A debug heap's meta spans come from the object walk, which tells red zones from the rest.
+    const redZones = HAS_RED_ZONES.test(allocator.name) && end - start <= RED_ZONE_MAX_BYTES;
     allocator.walkInto(
       (spanStart, bytes, kind, _ptr, _requested, groupStart, held) => {
         count++;
+        if (redZones && kind === SPAN_META) return;
         let edge = EDGE_BLOCK;
         if (groupStart !== this.lastGroup) {
           if (groupStart >= 0) edge |= EDGE_GROUP;
@@ -140,7 +143,7 @@ export class HeapMap {
       Math.min(end, region.end),
     );
     this.spansDrawn = count;
-    if (end - start <= RED_ZONE_MAX_BYTES) this.drawRedZones(allocator, start, Math.min(end, region.end));
+    if (redZones) this.drawMetaAndRedZones(allocator, start, Math.min(end, region.end));
     raster.resolve(this.pixels);
     this.context.putImageData(this.image, 0, 0);
     this.drawHexLabels(allocator, start, Math.min(end, region.end));
@@ -148,10 +151,10 @@ export class HeapMap {
   }
 
   /** A debug heap's red zones are meta spans that say so in their detail (the object walk only). */
-  private drawRedZones(allocator: Allocator, start: number, end: number): void {
-    if (!HAS_RED_ZONES.test(allocator.name)) return;
+  private drawMetaAndRedZones(allocator: Allocator, start: number, end: number): void {
     for (const span of allocator.walk(start, end)) {
-      if (span.kind === "meta" && RED_ZONE_DETAIL.test(span.detail ?? "")) this.raster.add(span.start, span.bytes, CH_RED_ZONE, 0);
+      if (span.kind !== "meta") continue;
+      this.raster.add(span.start, span.bytes, RED_ZONE_DETAIL.test(span.detail ?? "") ? CH_RED_ZONE : CH_META, EDGE_BLOCK);
     }
   }
 

@@ -12,7 +12,7 @@ export class FootprintPlot {
       {
         width: widthPx,
         height: heightPx,
-        legend: { show: true },
+        legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: false } },
         axes: [{ label: "op" }, { values: (_plot, ticks) => ticks.map((tick) => formatBytes(tick)), size: 70 }],

@@ -53,6 +53,8 @@ export class Raster {
   private cells = 0;
   private coverage = new Float32Array(0);
   private edges = new Uint8Array(0);
+  /** Per cell: 0 untouched, c + 1 when only channel c touched it, MIXED otherwise (the fast path of resolve). */
+  private solo = new Uint8Array(0);
   private rangeStart = 0;
   private rangeEnd = 0;
   private cellBytes = 1;
@@ -71,9 +73,11 @@ export class Raster {
     if (this.coverage.length < this.cells * CHANNEL_COUNT) {
       this.coverage = new Float32Array(this.cells * CHANNEL_COUNT);
       this.edges = new Uint8Array(this.cells);
+      this.solo = new Uint8Array(this.cells);
     } else {
       this.coverage.fill(0, 0, this.cells * CHANNEL_COUNT);
       this.edges.fill(0, 0, this.cells);
+      this.solo.fill(0, 0, this.cells);
     }
     const range = visibleRange(view);
     this.rangeStart = range.start;
@@ -95,10 +99,14 @@ export class Raster {
       this.edges[cell]! |= edge;
     }
     const coverage = this.coverage;
+    const solo = this.solo;
+    const mark = channel + 1;
     for (; cell < endCell; cell++) {
       const lo = cell > first ? cell : first;
       const hi = cell + 1 < last ? cell + 1 : last;
       coverage[cell * CHANNEL_COUNT + channel]! += hi - lo;
+      const was = solo[cell]!;
+      if (was !== mark) solo[cell] = was === 0 ? mark : MIXED;
     }
   }
 
@@ -117,22 +125,22 @@ export class Raster {
     const { widthPx, heightPx } = this.view;
     const rowHeight = rowHeightPx(this.view);
     const drawnHeight = rowHeight >= ROW_GAP_MIN_HEIGHT_PX ? rowHeight - 1 : rowHeight;
-    const background = packRgb(BACKGROUND_RGB[0], BACKGROUND_RGB[1], BACKGROUND_RGB[2]);
-    pixels.fill(background);
+    pixels.fill(BACKGROUND);
     for (let row = 0; row < this.rows; row++) {
       const y0 = row * rowHeight;
       if (y0 >= heightPx) break;
       const y1 = Math.min(heightPx, y0 + drawnHeight);
-      for (let column = 0; column < widthPx; column++) {
-        const cell = row * widthPx + column;
-        const colour = this.cellColour(cell);
-        for (let y = y0; y < y1; y++) pixels[y * widthPx + column] = colour;
-      }
+      const line = y0 * widthPx;
+      for (let column = 0; column < widthPx; column++) pixels[line + column] = this.cellColour(row * widthPx + column);
+      for (let y = y0 + 1; y < y1; y++) pixels.copyWithin(y * widthPx, line, line + widthPx);
     }
   }
 
   private cellColour(cell: number): number {
+    const solo = this.solo[cell]!;
+    if (solo === 0) return BACKGROUND;
     const edge = this.edges[cell]!;
+    if (edge === 0 && solo !== MIXED && this.coverage[cell * CHANNEL_COUNT + solo - 1]! >= FULL_CELL) return SOLID[solo - 1]!;
     if (edge & EDGE_GROUP) return packRgb(GROUP_EDGE_RGB[0], GROUP_EDGE_RGB[1], GROUP_EDGE_RGB[2]);
     if (edge & EDGE_BLOCK) return packRgb(EDGE_RGB[0], EDGE_RGB[1], EDGE_RGB[2]);
     const base = cell * CHANNEL_COUNT;
@@ -149,7 +157,7 @@ export class Raster {
       g += share * rgb[1];
       b += share * rgb[2];
     }
-    if (total === 0) return packRgb(BACKGROUND_RGB[0], BACKGROUND_RGB[1], BACKGROUND_RGB[2]);
+    if (total === 0) return BACKGROUND;
     const rest = total < 1 ? 1 - total : 0;
     const scale = 1 / (total + rest);
     return packRgb(
@@ -159,6 +167,12 @@ export class Raster {
     );
   }
 }
+
+const BACKGROUND = packRgb(BACKGROUND_RGB[0], BACKGROUND_RGB[1], BACKGROUND_RGB[2]);
+const SOLID = CHANNEL_RGB.map(([r, g, b]) => packRgb(r, g, b));
+const MIXED = 255;
+/** A cell this full of one channel is drawn in its colour, unblended. */
+const FULL_CELL = 0.999;
 
 /** One opaque pixel as ImageData's Uint32 view stores it on little-endian machines. */
 export function packRgb(r: number, g: number, b: number): number {

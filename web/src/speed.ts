@@ -6,6 +6,8 @@
 export const SPEED_OPS_PER_SECOND = [1, 4, 16, 64, 512, 8192, Infinity] as const;
 /** At full speed, the ops of a frame may take this long, leaving the rest of the frame to drawing. */
 export const FULL_SPEED_BUDGET_MS = 14;
+/** The first chunk of ops at full speed, before the rate is known. */
+const FIRST_CHUNK_OPS = 64;
 
 export function speedLabel(level: number): string {
   const rate = SPEED_OPS_PER_SECOND[level] ?? 1;
@@ -39,13 +41,17 @@ export class OpClock {
  */
 export function runBudgeted(due: number, step: (count: number) => number, now: () => number, budgetMs = FULL_SPEED_BUDGET_MS): number {
   if (due !== Infinity) return due > 0 ? step(due) : 0;
-  const deadline = now() + budgetMs;
+  const begin = now();
+  const deadline = begin + budgetMs;
   let ran = 0;
-  let chunk = 256;
+  let chunk = FIRST_CHUNK_OPS;
   for (;;) {
     const done = step(chunk);
     ran += done;
-    if (done < chunk || now() >= deadline) return ran;
-    chunk = Math.min(chunk * 2, 65536);
+    const at = now();
+    if (done < chunk || at >= deadline) return ran;
+    // The next chunk is what the rest of the budget allows at the rate seen so far.
+    const msPerOp = Math.max(at - begin, 1e-3) / ran;
+    chunk = Math.max(FIRST_CHUNK_OPS, Math.min(chunk * 4, Math.floor((deadline - at) / msPerOp)));
   }
 }

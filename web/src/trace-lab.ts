@@ -17,6 +17,18 @@ interface Side {
   stepper?: TraceStepper;
 }
 
+/**
+ * Fewer, smaller checkpoints than the stepper's default: copying the store costs playback time,
+ * and a backward scrub replays at most opCount / 16 ops from the one before.
+ */
+const CHECKPOINTS = 16;
+const MIN_CHECKPOINT_EVERY = 65536;
+const CHECKPOINT_BUDGET_BYTES = 64 * 2 ** 20;
+
+function checkpointsFor(trace: Trace): { checkpointEvery: number; checkpointBudgetBytes: number } {
+  return { checkpointEvery: Math.max(MIN_CHECKPOINT_EVERY, Math.ceil(trace.opCount / CHECKPOINTS)), checkpointBudgetBytes: CHECKPOINT_BUDGET_BYTES };
+}
+
 export class TraceLab {
   readonly sides: [Side, Side];
   trace: Trace | undefined;
@@ -116,7 +128,7 @@ export class TraceLab {
     const policy = labPolicy(side.select.value);
     const maxBytes = Number(byId<HTMLSelectElement>("trace-size").value);
     const target = this.sides[0] === side ? (this.sides[1].stepper?.opIndex ?? 0) : (this.sides[0].stepper?.opIndex ?? 0);
-    side.stepper = new TraceStepper(trace, () => policy.create(maxBytes));
+    side.stepper = new TraceStepper(trace, () => policy.create(maxBytes), checkpointsFor(trace));
     side.pane.setTitle(policy.name);
     side.pane.setAllocator(side.stepper.allocator);
     this.guard(side, () => side.stepper!.seek(target));
