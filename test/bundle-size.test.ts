@@ -10,8 +10,11 @@ import { build, type Metafile } from "esbuild";
 import { REPO_ROOT } from "./support/traces.js";
 
 const MAX_GZIP_BYTES = 20_000;
-/** Modules of the package that a Heap may bring: the core, its stores, its errors, size checks. */
-const HEAP_MODULE = /^dist\/src\/(heap\/[\w-]+|memory\/[\w-]+|errors|index|allocators\/validate)\.js$/;
+/**
+ * Modules of the package that a Heap may bring: the core, its stores, its errors, size checks,
+ * and the walk contract's span kinds and sinks (walk() stays on the class: decision 4).
+ */
+const HEAP_MODULE = /^dist\/src\/(heap\/[\w-]+|memory\/[\w-]+|errors|index|allocator|spans|allocators\/validate)\.js$/;
 
 async function bundle(source: string): Promise<{ minified: Uint8Array; inputs: Metafile["outputs"][string]["inputs"] }> {
   const result = await build({

@@ -320,7 +320,10 @@ export class DebugHeap implements Allocator {
    */
   flushQuarantine(): void {
     let found: UseAfterFreeError | undefined;
-    while (this.quarantine.count > 0) found ??= this.releaseOldest();
+    while (this.quarantine.count > 0) {
+      const changed = this.releaseOldest(); // every one is released, the first change reported
+      found ??= changed;
+    }
     if (found !== undefined) throw found;
   }
 
@@ -426,7 +429,10 @@ export class DebugHeap implements Allocator {
     const keep = this.quarantine.limitBytes > 0 ? 1 : 0;
     let found: UseAfterFreeError | undefined;
     try {
-      while (this.quarantine.overBudget && this.quarantine.count > keep) found ??= this.releaseOldest();
+      while (this.quarantine.overBudget && this.quarantine.count > keep) {
+        const changed = this.releaseOldest(); // every one is released, the first change reported
+        found ??= changed;
+      }
       this.releaseFailed = false;
     } catch (error) {
       this.releaseFailed = true;

@@ -267,7 +267,10 @@ export class HardenedHeap implements Allocator {
   /** Lets every block waiting for reuse go back to the inner allocator, then throws the first changed header found. */
   flushQuarantine(): void {
     let found: CorruptedHeaderError | undefined;
-    while (this.quarantine.count > 0) found ??= this.releaseOldest();
+    while (this.quarantine.count > 0) {
+      const changed = this.releaseOldest(); // every one is released, the first change reported
+      found ??= changed;
+    }
     if (found !== undefined) throw found;
   }
 
@@ -325,7 +328,10 @@ export class HardenedHeap implements Allocator {
   private release(deferred: boolean): void {
     let found: CorruptedHeaderError | undefined;
     try {
-      while (this.quarantine.overBudget) found ??= this.releaseOldest();
+      while (this.quarantine.overBudget) {
+        const changed = this.releaseOldest(); // every one is released, the first change reported
+        found ??= changed;
+      }
       this.releaseFailed = false;
     } catch (error) {
       this.releaseFailed = true;
