@@ -8,8 +8,8 @@
  * layout.ts and mid-layout.ts, the layers in docs/architecture.md.
  *
  * This file keeps the API: dispatch by size, the validation of pointers, attach, and the
- * whole-heap operations. Every operation first checks that the store's views still reach the
- * heap's top (another agent may have grown a shared store), one compare on a hot word.
+ * whole-heap operations. Another agent may grow a shared store: each layer notices it where it
+ * follows a link (core.ts, `refreshIfStale`), so the fast paths pay nothing for it.
  */
 import type { Allocator, BlockInfo } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
@@ -21,7 +21,7 @@ import { HeapCore } from "./core.js";
 import type { HeapStats } from "./heap-stats.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import { LargeBlocks } from "./large-blocks.js";
-import { Block, Gauge, Layout, Word } from "./layout.js";
+import { Block, Gauge, Layout } from "./layout.js";
 import { Mid } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
 import { SmallSlabs } from "./small-slabs.js";
@@ -34,14 +34,12 @@ export interface HeapOptions extends StoreOptions {
   store?: ByteStore;
 }
 
-export class Heap implements Allocator {
+export class Heap extends HeapCore implements Allocator {
   readonly name = "heap";
-  readonly store: ByteStore;
   /** Largest request accepted; larger sizes are an `InvalidSizeError`. */
   readonly maxRequestBytes: number;
   /** The lowest offset a block can have. */
   private readonly firstPayload: number;
-  private readonly core: HeapCore;
   private readonly tlsf: TlsfBlocks;
   private readonly small: SmallSlabs;
   private readonly mid: MidSlabs;
@@ -54,14 +52,13 @@ export class Heap implements Allocator {
     const store = options.store ?? ByteStore.create(options);
     const attach = Heap.opening === store;
     Heap.opening = undefined;
-    this.store = store;
-    this.core = new HeapCore(store, attach ? openControl(store) : formatControl(store));
-    this.tlsf = new TlsfBlocks(this.core);
-    this.small = new SmallSlabs(this.core, this.tlsf);
-    this.mid = new MidSlabs(this.core, this.tlsf);
-    this.large = new LargeBlocks(this.core, this.tlsf);
-    this.firstPayload = this.core.heapStart + Layout.HEADER_BYTES;
-    this.maxRequestBytes = Math.max(0, store.reservedBytes - this.core.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
+    super(store, attach ? openControl(store) : formatControl(store));
+    this.tlsf = new TlsfBlocks(this);
+    this.small = new SmallSlabs(this, this.tlsf);
+    this.mid = new MidSlabs(this, this.tlsf);
+    this.large = new LargeBlocks(this, this.tlsf);
+    this.firstPayload = this.heapStart + Layout.HEADER_BYTES;
+    this.maxRequestBytes = Math.max(0, store.reservedBytes - this.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
   }
 
   /**
@@ -77,11 +74,6 @@ export class Heap implements Allocator {
     } finally {
       Heap.opening = undefined;
     }
-  }
-
-  /** The heap's extent: the end of the highest block (its `brk`). */
-  get top(): number {
-    return this.core.top;
   }
 
   // ---- Views -------------------------------------------------------------------------------
@@ -104,10 +96,8 @@ export class Heap implements Allocator {
 
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
   malloc(size: number, align: number = Layout.GRANULE): number {
-    const words = this.store.u32;
-    if (!(words[Word.TOP]! <= words.length * 4)) this.store.refresh();
     if (size >>> 0 === size && align === Layout.GRANULE) {
-      if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size);
+      if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size, this.words);
       if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);
     }
     return this.mallocGeneric(size, align);
@@ -134,7 +124,7 @@ export class Heap implements Allocator {
   private mallocGeneric(size: number, align: number): number {
     checkSize(size, this.maxRequestBytes);
     checkAlign(align, Layout.MAX_ALIGN);
-    if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.small.malloc(size);
+    if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.small.malloc(size, this.words);
     if (size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && align <= Mid.SLOT_ALIGN) return this.mid.malloc(size);
     return this.large.malloc(size, align);
   }
@@ -146,18 +136,26 @@ export class Heap implements Allocator {
    * throws `InvalidFreeError` or `DoubleFreeError` and leaves the heap unchanged.
    */
   free(ptr: number): void {
-    let words = this.store.u32;
-    if (!(words[Word.TOP]! <= words.length * 4)) words = this.refreshedWords();
+    let words = this.words;
     // Below the views' end is enough here: page bits are set only for slabs, all below top.
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
-      this.checkPointerRange(ptr);
+      words = this.checkedWords(ptr);
     }
     if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0) this.small.free(ptr, words);
-    else this.freeMidOrLarge(ptr, this.mid.descriptorOf(ptr));
+    else this.freeMidOrLarge(ptr);
   }
 
-  private freeMidOrLarge(p: number, d: number): void {
+  /** The views, remade if ptr may lie in what another agent grew, after checking ptr is in the heap. */
+  private checkedWords(ptr: number): Uint32Array {
+    const words = this.freshWords();
+    this.checkPointerRange(ptr);
+    return words;
+  }
+
+  private freeMidOrLarge(p: number): void {
+    this.refreshIfStale(); // the page table's leaf and descriptor may lie beyond the views
+    const d = this.mid.descriptorOf(p);
     if (d !== 0) this.mid.free(p, d);
     else if (!this.large.free(p)) this.refuseFree(p);
   }
@@ -169,11 +167,6 @@ export class Heap implements Allocator {
     throw new InvalidFreeError(p);
   }
 
-  private refreshedWords(): Uint32Array {
-    this.store.refresh();
-    return this.store.u32;
-  }
-
   // ---- Resize and query --------------------------------------------------------------------
 
   /**
@@ -183,7 +176,7 @@ export class Heap implements Allocator {
    */
   realloc(ptr: number, size: number): number {
     if (ptr === 0) return this.malloc(size);
-    this.core.refreshIfStale();
+    this.refreshIfStale();
     checkSize(size, this.maxRequestBytes);
     this.checkPointerRange(ptr);
     if (this.small.holds(ptr)) {
@@ -204,7 +197,7 @@ export class Heap implements Allocator {
 
   /** Bytes usable in a live block (at least what was requested). */
   usableSize(ptr: number): number {
-    this.core.refreshIfStale();
+    this.refreshIfStale();
     this.checkPointerRange(ptr);
     if (this.small.holds(ptr)) {
       this.small.requestedAt(ptr);
@@ -217,7 +210,7 @@ export class Heap implements Allocator {
   // ---- Pointer validation (never mutates) --------------------------------------------------
 
   private checkPointerRange(ptr: number): void {
-    const top = this.core.top;
+    const top = this.top;
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= top) {
       if (ptr >>> 0 === ptr && (ptr & 7) !== 0) throw new InvalidFreeError(ptr, "not 8-byte aligned, so not a block this heap handed out");
       if (this.isFreedAboveTop(ptr)) throw new DoubleFreeError(ptr, " (its memory went back to the top of the heap)");
@@ -228,7 +221,7 @@ export class Heap implements Allocator {
   /** A block freed at the top joined the wilderness; its header still says it was freed. */
   private isFreedAboveTop(ptr: number): boolean {
     const words = this.store.u32;
-    if (!(ptr >>> 0 === ptr && ptr >= this.core.top + Layout.HEADER_BYTES && ptr < words.length * 4)) return false;
+    if (!(ptr >>> 0 === ptr && ptr >= this.top + Layout.HEADER_BYTES && ptr < words.length * 4)) return false;
     const word = words[(ptr + Block.SIZE) >>> 2]!;
     return (word & Layout.FREE_BIT) !== 0 && this.tlsf.isFreeTagged(ptr, word & Layout.SIZE_MASK);
   }
@@ -237,17 +230,19 @@ export class Heap implements Allocator {
 
   /** Gives committed memory above the extent back to the system, where the store can shrink. */
   trim(): number {
-    this.core.refreshIfStale();
-    return this.store.shrink(this.core.top);
+    this.refreshIfStale();
+    const released = this.store.shrink(this.top);
+    this.adoptViews();
+    return released;
   }
 
   stats(): HeapStats {
-    this.store.refresh();
+    this.adoptViews();
     return heapStats(this.store, this.tlsf.largestFreeBlock());
   }
 
   check(): void {
-    this.store.refresh();
+    this.adoptViews();
     checkHeap(this.store);
   }
 
