@@ -47,9 +47,12 @@ export class Heap extends HeapCore implements Allocator {
   /** The store `attach` is opening (so the constructor reads its heap instead of formatting one). */
   private static opening: ByteStore | undefined;
 
-  /** A new heap, by default on a resizable ArrayBuffer growing from 64 KiB up to 1 GiB. */
+  /**
+   * A new heap, by default on a growable store (a plain ArrayBuffer, replaced by a larger one as
+   * the heap grows, from 64 KiB up to 1 GiB; store.ts says what views do then).
+   */
   constructor(options: HeapOptions = {}) {
-    const store = options.store ?? ByteStore.create(options);
+    const store = options.store ?? ByteStore.create({ ...options, kind: options.kind ?? "growable" });
     const attach = Heap.opening === store;
     Heap.opening = undefined;
     super(store, attach ? openControl(store) : formatControl(store));
