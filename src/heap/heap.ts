@@ -21,7 +21,7 @@ import { HeapCore } from "./core.js";
 import type { HeapStats } from "./heap-stats.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import { LargeBlocks } from "./large-blocks.js";
-import { Block, Gauge, Layout } from "./layout.js";
+import { Block, Gauge, Layout, Word } from "./layout.js";
 import { Mid } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
 import { SmallSlabs } from "./small-slabs.js";
@@ -80,19 +80,80 @@ export class Heap extends HeapCore implements Allocator {
   }
 
   // ---- Views -------------------------------------------------------------------------------
-  /** Views of the whole store; re-read them after any call that may grow the heap. */
+  // Views of the whole store, indexed by offset / element size (`heap.f64[p / 8]`). They are
+  // the store's, remade on growth: read them from the heap after a call that may grow it,
+  // rather than keeping one (store.ts says what an old one does on each kind of store).
   get u8(): Uint8Array { return this.store.u8; }
+  get i8(): Int8Array { return this.store.i8; }
+  get u16(): Uint16Array { return this.store.u16; }
+  get i16(): Int16Array { return this.store.i16; }
   get u32(): Uint32Array { return this.store.u32; }
   get i32(): Int32Array { return this.store.i32; }
+  get f32(): Float32Array { return this.store.f32; }
   get f64(): Float64Array { return this.store.f64; }
+  get i64(): BigInt64Array { return this.store.i64; }
+  get u64(): BigUint64Array { return this.store.u64; }
 
-  /** A typed view of one block, when a caller wants one (most code should use offsets). */
+  /**
+   * Changes exactly when the heap's views are remade. A typed array from `view` or `mallocAs`
+   * made before a change may be detached (the default store, WASM) or short: make it again.
+   */
+  get generation(): number {
+    return this.store.generation;
+  }
+
+  /**
+   * A typed view of one block (`length` elements, by default as many as fit), when a caller
+   * wants one. It is a convenience: offsets into the heap's views stay the fast path, and the
+   * view is of the current buffer (see `generation`).
+   */
   view<T extends TypedArrayCtor>(ptr: number, ctor: T, length?: number): InstanceType<T> {
     const usable = this.usableSize(ptr);
     if (ptr % ctor.BYTES_PER_ELEMENT !== 0) throw new InvalidFreeError(ptr, `not aligned for ${ctor.name}`);
     const count = length ?? Math.floor(usable / ctor.BYTES_PER_ELEMENT);
     if (count * ctor.BYTES_PER_ELEMENT > usable) throw new InvalidSizeError(length, `exceeds the block's ${usable} usable bytes`);
     return new ctor(this.store.buffer as ArrayBuffer, ptr, count) as InstanceType<T>;
+  }
+
+  /**
+   * A block of `count` elements of `Type` (`Float64Array`, `BigInt64Array`, ...), as a typed
+   * array over it; its `byteOffset` is the offset to `free`. Throws `OutOfMemoryError` rather
+   * than returning 0. The view is of the current buffer (see `generation`).
+   */
+  mallocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
+    checkSize(count, Math.floor(this.maxRequestBytes / Type.BYTES_PER_ELEMENT));
+    const ptr = this.mallocOrThrow(count * Type.BYTES_PER_ELEMENT);
+    return new Type(this.store.buffer as ArrayBuffer, ptr, count) as InstanceType<T>;
+  }
+
+  /** Like `mallocAs`, with the elements zeroed. */
+  callocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
+    const array = this.mallocAs(Type, count);
+    this.store.u8.fill(0, array.byteOffset, array.byteOffset + array.byteLength);
+    return array;
+  }
+
+  /** `s` as UTF-8 in a new block, followed by a 0 byte (as C and WASM code expect); its offset. */
+  allocString(s: string): number {
+    const bytes = utf8Length(s);
+    const ptr = this.mallocOrThrow(bytes + 1);
+    const u8 = this.store.u8;
+    if (bytes > 0) utf8.encodeInto(s, u8.subarray(ptr, ptr + bytes));
+    u8[ptr + bytes] = 0;
+    return ptr;
+  }
+
+  /**
+   * The UTF-8 string at ptr, a live block: `length` bytes, or by default up to its first 0 byte
+   * (or the end of what was requested for it).
+   */
+  readString(ptr: number, length?: number): string {
+    const requested = this.requestedSize(ptr);
+    if (length !== undefined) checkSize(length, requested);
+    const u8 = this.store.u8;
+    const end = length !== undefined ? ptr + length : nulOrEnd(u8, ptr, ptr + requested);
+    // A view of shared memory is copied first: not every TextDecoder reads one.
+    return text.decode(u8.buffer instanceof ArrayBuffer ? u8.subarray(ptr, end) : u8.slice(ptr, end));
   }
 
   // ---- Allocation --------------------------------------------------------------------------
@@ -198,6 +259,15 @@ export class Heap extends HeapCore implements Allocator {
     return moved;
   }
 
+  /** Bytes requested for a live block (what malloc or realloc was asked for). */
+  requestedSize(ptr: number): number {
+    this.refreshIfStale();
+    this.checkPointerRange(ptr);
+    if (this.small.holds(ptr)) return this.small.requestedAt(ptr);
+    const d = this.mid.descriptorOf(ptr);
+    return d === 0 ? this.large.requestedAt(ptr) : this.mid.requestedAt(ptr, d);
+  }
+
   /** Bytes usable in a live block (at least what was requested). */
   usableSize(ptr: number): number {
     this.refreshIfStale();
@@ -239,6 +309,17 @@ export class Heap extends HeapCore implements Allocator {
     return released;
   }
 
+  /**
+   * Frees every block at once: the heap is as new on the same store (its stats start over, its
+   * committed memory stays until `trim`). Offsets handed out before are invalid afterwards.
+   */
+  freeAll(): void {
+    this.adoptViews();
+    formatControl(this.store);
+    this.store.u32[Word.SECRET] = this.secret; // the check words keep their key
+    this.adoptViews();
+  }
+
   stats(): HeapStats {
     this.adoptViews();
     return heapStats(this.store, this.tlsf.largestFreeBlock());
@@ -252,6 +333,30 @@ export class Heap extends HeapCore implements Allocator {
   walk(): IterableIterator<BlockInfo> {
     return walkHeap(this.store);
   }
+}
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+/** Bytes of `s` in UTF-8 (an unpaired surrogate counts 3, as TextEncoder writes U+FFFD). */
+function utf8Length(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** The offset of the first 0 byte in [from, end), or end. */
+function nulOrEnd(u8: Uint8Array, from: number, end: number): number {
+  const nul = u8.subarray(from, end).indexOf(0);
+  return nul < 0 ? end : from + nul;
 }
 
 type TypedArrayCtor =
