@@ -16,6 +16,10 @@
 import type { ByteStore } from "../memory/store.js";
 import { Gauge, Word } from "./layout.js";
 
+/**
+ * Internal to the heap's layers: `Heap` inherits these members, but code outside src/heap
+ * should use only what `Heap` itself documents (`store`, `top` and the API).
+ */
 export class HeapCore {
   /** Mixed into every block's check word (layout.ts); fixed when the heap is formatted. */
   readonly secret: number;
