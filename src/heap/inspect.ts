@@ -8,7 +8,7 @@ import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
 import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
-import type { HeapStats } from "./heap.js";
+import type { HeapStats } from "./heap-stats.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
   const f64 = store.f64;
