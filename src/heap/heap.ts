@@ -105,10 +105,10 @@ export class Heap implements Allocator {
    * that attaches to the heap can find the program's top structure (PMDK's `pmemobj_root`).
    * Set it to a live block (or 0); freeing that block does not clear it.
    */
-  get root(): number { return this.words[Word.ROOT]!; }
+  get root(): number { return this.store.u32[Word.ROOT]!; }
   set root(ptr: number) {
     if (ptr !== 0) this.usableSize(ptr);
-    this.words[Word.ROOT] = ptr;
+    this.store.u32[Word.ROOT] = ptr;
   }
 
   // ---- Allocation --------------------------------------------------------------------------
