@@ -452,7 +452,6 @@ export class SharedHeap implements Allocator {
 
   /** Under the lock: abandons or retires every page of thread t, folds its counters, frees its slot. */
   private releaseThread(t: number, rebuild: boolean): void {
-    this.refreshViews();
     const i32 = this.words;
     const tag = t + 1;
     for (const page of this.pages()) {
@@ -590,6 +589,7 @@ export class SharedHeap implements Allocator {
     acquire(this.words, this.ctl + Ctl.LOCK, this.ctl + Ctl.LOCK_WAITERS, this.tag, this.canBlock);
     try {
       this.store.refresh();
+      this.refreshViews();
       return fn();
     } finally {
       release(this.words, this.ctl + Ctl.LOCK, this.ctl + Ctl.LOCK_WAITERS);
