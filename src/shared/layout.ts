@@ -16,7 +16,7 @@
  *
  * A thread record (ThreadWord offsets from its first word), written by its thread alone:
  *
- *   STATE (0 free, 1 attached)  REMOTE_HINT (remote frees into full pages, Atomics)
+ *   STATE (0 free, 1 attached)  REMOTE_HINT (bit c: a remote free landed on a full page of class c)
  *   f64 MALLOCS, FREES (by this thread, of any thread's blocks)  AVAIL_HEADS[c]  FULL_HEADS[c]
  *
  * A page (PageWord offsets from its first word; mimalloc's pages, Leijen et al., "Mimalloc: Free

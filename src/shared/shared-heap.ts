@@ -210,8 +210,10 @@ export class SharedHeap implements Allocator {
       if (i32[w + PageWord.LOCAL_FREE] !== 0 || i32[w + PageWord.BUMP]! < CLASS_CAPACITY[c]!) return page;
       this.moveToFull(page, c);
     }
-    if (Atomics.exchange(i32, this.record + ThreadWord.REMOTE_HINT, 0) !== 0 && this.reviveFullPages(c)) {
-      return i32[this.availHeads + c]!;
+    const hint = this.record + ThreadWord.REMOTE_HINT;
+    if ((Atomics.load(i32, hint) & (1 << c)) !== 0) {
+      Atomics.and(i32, hint, ~(1 << c)); // before the scan: a free that lands during it hints again
+      if (this.reviveFullPages(c)) return i32[this.availHeads + c]!;
     }
     return this.newPage(c);
   }
@@ -228,19 +230,17 @@ export class SharedHeap implements Allocator {
     this.push(page, this.fullHeads + c);
   }
 
-  /** Collects remote frees on every full page (they were hinted); true if class c got a page back. */
+  /** Collects the remote frees on class c's full pages (a free hinted them); true if one has room now. */
   private reviveFullPages(c: number): boolean {
     let found = false;
-    for (let k = 0; k < SharedLayout.CLASS_COUNT; k++) {
-      let page = this.words[this.fullHeads + k]!;
-      while (page !== 0) {
-        const next = this.words[(page >>> 2) + PageWord.NEXT]!;
-        if (collectThreadFree(this.words, this.halves, page) !== 0) {
-          this.moveToAvail(page, k);
-          if (k === c) found = true;
-        }
-        page = next;
+    let page = this.words[this.fullHeads + c]!;
+    while (page !== 0) {
+      const next = this.words[(page >>> 2) + PageWord.NEXT]!;
+      if (collectThreadFree(this.words, this.halves, page) !== 0) {
+        this.moveToAvail(page, c);
+        found = true;
       }
+      page = next;
     }
     return found;
   }
@@ -327,7 +327,7 @@ export class SharedHeap implements Allocator {
     }
     if (Atomics.load(i32, (page >>> 2) + PageWord.IN_FULL) !== 0) {
       const owner = Atomics.load(i32, (page >>> 2) + PageWord.OWNER);
-      if (owner !== 0) Atomics.add(i32, this.recordOf(owner - 1) + ThreadWord.REMOTE_HINT, 1);
+      if (owner !== 0) Atomics.or(i32, this.recordOf(owner - 1) + ThreadWord.REMOTE_HINT, 1 << i32[(page >>> 2) + PageWord.CLASS]!);
     }
   }
 
