@@ -20,7 +20,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Allocator } from "../src/allocator.js";
+import type { Allocator, SpanVisitor } from "../src/allocator.js";
 import { DebugHeap } from "../src/debug/debug-heap.js";
 import { HardenedHeap } from "../src/debug/hardened-heap.js";
 import { Heap } from "../src/heap/heap.js";
@@ -61,7 +61,8 @@ class PlusEightBytes implements Allocator {
   usableSize(ptr: number): number { return this.inner.usableSize(ptr - 8) - 8; }
   stats() { return this.inner.stats(); }
   check(): void { this.inner.check(); }
-  walk() { return this.inner.walk(); }
+  walk(start?: number, end?: number) { return this.inner.walk(start, end); }
+  walkInto(visit: SpanVisitor, start?: number, end?: number) { return this.inner.walkInto(visit, start, end); }
 }
 
 const MODES: Mode[] = [

@@ -1,9 +1,9 @@
 /**
- * Native baselines for the churn benchmarks: bench/native/churn.c compiled with the system's C
- * compiler and run under the C library's malloc, then under each of jemalloc, mimalloc and
- * tcmalloc whose shared library is installed (LD_PRELOAD). Without a compiler the benchmarks
- * say so and go on without them (`apt-get install gcc libjemalloc2 libmimalloc2.0
- * libtcmalloc-minimal4` brings them).
+ * Native baselines: bench/native/churn.c (the churn benchmarks) and bench/native/replay.c (trace
+ * replay, bench/replay-native.ts) compiled with the system's C compiler and run under the C
+ * library's malloc, then under each of jemalloc, mimalloc and tcmalloc whose shared library is
+ * installed (LD_PRELOAD). Without a compiler the benchmarks say so and go on without them
+ * (`apt-get install gcc libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4` brings them).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
-const SOURCE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bench/native/churn.c");
+const NATIVE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bench/native");
 const LIBRARIES: readonly [string, string][] = [
   ["jemalloc", "libjemalloc.so.2"],
   ["mimalloc", "libmimalloc.so.2"],
@@ -25,29 +25,60 @@ export interface NativeAllocator {
   churn(live: number, minBytes: number, maxBytes: number, ops: number, seed: number): number;
 }
 
-let compiled: string | null | undefined;
+export interface NativeReplayer {
+  name: string;
+  /** ns per op of one replay of a decompressed trace file, in a fresh process. */
+  time(file: string): number;
+  /**
+   * glibc only: peak live bytes and the high-water of mallinfo2's arena + hblkhd (decision 11);
+   * `everyOp` calls mallinfo2 after every op instead of after the ops that can change it.
+   */
+  utilization?(file: string, everyOp?: boolean): { peakLiveBytes: number; peakFootprintBytes: number };
+}
 
-/** The churn binary, compiled once per run; null when there is no C compiler. */
-function binary(): string | null {
-  if (compiled !== undefined) return compiled;
-  const out = path.join(mkdtempSync(path.join(tmpdir(), "heapkit-bench-")), "churn");
-  const cc = spawnSync("cc", ["-O2", "-o", out, SOURCE], { encoding: "utf8" });
-  compiled = cc.status === 0 ? out : null;
-  return compiled;
+const compiled = new Map<string, string | null>();
+
+/** bench/native/NAME.c, compiled once per run; null when there is no C compiler. */
+function binary(name: string): string | null {
+  if (compiled.has(name)) return compiled.get(name)!;
+  const out = path.join(mkdtempSync(path.join(tmpdir(), "heapkit-bench-")), name);
+  const cc = spawnSync("cc", ["-O2", "-o", out, path.join(NATIVE_DIR, `${name}.c`)], { encoding: "utf8" });
+  compiled.set(name, cc.status === 0 ? out : null);
+  return compiled.get(name)!;
+}
+
+/** The installed native allocators' libraries, by name, for LD_PRELOAD. */
+function preloads(): [string, string][] {
+  const found: [string, string][] = [];
+  for (const [name, file] of LIBRARIES) {
+    const lib = LIBRARY_DIRS.map((dir) => path.join(dir, file)).find((p) => existsSync(p));
+    if (lib !== undefined) found.push([name, lib]);
+  }
+  return found;
+}
+
+function withPreload(preload: string | undefined): NodeJS.ProcessEnv {
+  return preload === undefined ? process.env : { ...process.env, LD_PRELOAD: preload };
+}
+
+/** The trace replay driver under glibc (with utilization) and every installed native allocator, or []. */
+export function nativeReplayers(): NativeReplayer[] {
+  const bin = binary("replay");
+  if (bin === null) return [];
+  const time = (preload: string | undefined) => (file: string) => Number(execFileSync(bin, ["time", file], { env: withPreload(preload), encoding: "utf8" }));
+  const utilization = (file: string, everyOp = false) => {
+    const mode = everyOp ? "util-every-op" : "util";
+    const [peakLiveBytes, peakFootprintBytes] = execFileSync(bin, [mode, file], { encoding: "utf8" }).trim().split(" ").map(Number) as [number, number];
+    return { peakLiveBytes, peakFootprintBytes };
+  };
+  return [{ name: "glibc", time: time(undefined), utilization }, ...preloads().map(([name, lib]) => ({ name, time: time(lib) }))];
 }
 
 /** The C library's malloc and every installed native allocator, or [] without a compiler. */
 export function nativeAllocators(): NativeAllocator[] {
-  const bin = binary();
+  const bin = binary("churn");
   if (bin === null) return [];
-  const run = (preload: string | undefined) => (live: number, minBytes: number, maxBytes: number, ops: number, seed: number) => {
-    const env = preload === undefined ? process.env : { ...process.env, LD_PRELOAD: preload };
-    return Number(execFileSync(bin, [live, minBytes, maxBytes, ops, seed, 5].map(String), { env, encoding: "utf8" }));
-  };
-  const found: NativeAllocator[] = [{ name: "C library malloc (glibc)", churn: run(undefined) }];
-  for (const [name, file] of LIBRARIES) {
-    const lib = LIBRARY_DIRS.map((dir) => path.join(dir, file)).find((p) => existsSync(p));
-    if (lib !== undefined) found.push({ name: `${name} (native)`, churn: run(lib) });
-  }
-  return found;
+  const run = (preload: string | undefined) => (live: number, minBytes: number, maxBytes: number, ops: number, seed: number) =>
+    Number(execFileSync(bin, [live, minBytes, maxBytes, ops, seed, 5].map(String), { env: withPreload(preload), encoding: "utf8" }));
+  return [{ name: "C library malloc (glibc)", churn: run(undefined) }, ...preloads().map(([name, lib]) => ({ name: `${name} (native)`, churn: run(lib) }))];
 }

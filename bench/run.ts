@@ -16,6 +16,7 @@ const scripts: Record<string, { file: string; title: string }> = {
   "pool-arena": { file: "pool-arena.js", title: "Pool and Arena: 1e6 fixed-size 48-byte objects" },
   trace: { file: "trace.js", title: "Trace reading vs replay, and `heapkit compare` wall time" },
   debug: { file: "debug.js", title: "Debug and hardened modes vs the plain Heap on the traces" },
+  "replay-native": { file: "replay-native.js", title: "Every trace (shared and corpus) under the Heap and under native allocators" },
 };
 const names = [...Object.keys(inProcess), ...Object.keys(scripts)];
 

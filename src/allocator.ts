@@ -28,7 +28,12 @@ export interface Allocator {
    * `start`. Policies whose layout finds the block at an address do this in time proportional
    * to the range; the others say in their TSDoc that they walk from the base.
    */
-  walk(): IterableIterator<BlockInfo>;
+  walk(start?: number, end?: number): IterableIterator<HeapSpan>;
+  /**
+   * The same spans as `walk(start, end)`, handed to `visit` as numbers, with no object made per
+   * span (for drawing a million blocks in a frame). Returns the number of spans visited.
+   */
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number;
   /** Frees everything at once, where the policy can. */
   reset?(): void;
 }
@@ -54,14 +59,6 @@ export interface Allocator {
  * - `detail`: the same in words, for a tooltip.
  * The number of "used" spans equals `stats().liveBlocks`.
  */
-/** Legacy walk entry, replaced by HeapSpan as each policy moves to the walk contract. */
-export type BlockState = "used" | "free" | "meta";
-export interface BlockInfo {
-  offset: number;
-  sizeBytes: number;
-  state: BlockState;
-}
-
 export type SpanKind = "used" | "free" | "meta" | "pad";
 
 /** Numeric span kinds for the allocation-free `walkInto` form: index into SPAN_KINDS. */
@@ -96,7 +93,8 @@ export interface HeapSpan {
 /**
  * The allocation-free walk: called once per span, in address order, with numbers only, so a
  * million blocks can be drawn in a frame. `ptr` and `requestedBytes` are 0 for spans that are not
- * used blocks; `groupStart` is -1 where the span belongs to no group.
+ * used blocks; `groupStart` is -1 where the span belongs to no group; `held` indexes HELD_STATES
+ * (0: not held).
  */
 export type SpanVisitor = (
   start: number,
@@ -105,7 +103,12 @@ export type SpanVisitor = (
   ptr: number,
   requestedBytes: number,
   groupStart: number,
+  held: HeldCode,
 ) => void;
+
+/** Numeric held states for `walkInto`: 0 = not held, else an index into HELD_STATES. */
+export type HeldCode = 0 | 1 | 2 | 3;
+export const HELD_STATES: readonly (HeldState | undefined)[] = [undefined, "quarantine", "delayed", "remote"];
 
 /**
  * Stats are a plain object with the unit in every name. "Live" counts what callers asked for;
@@ -113,6 +116,8 @@ export type SpanVisitor = (
  * the store's current size (RSS-like) and reserved bytes the most it may grow to (VSZ-like).
  */
 export interface AllocatorStats {
+  /** Where the allocator's region starts in the store (the first span's start): 0 for now. */
+  baseOffset: number;
   liveBlocks: number;
   liveBytes: number;
   peakLiveBytes: number;

@@ -9,12 +9,14 @@
  * undefined, null and booleans by name, anything else with its type (`object [object Object]`).
  */
 export function show(value: unknown): string {
-  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "number") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "string") return JSON.stringify(value);
   if (value === undefined || value === null || typeof value === "boolean") return String(value);
   return `${typeof value} ${String(value)}`;
 }
 
+/** The base class of every error heapkit throws on purpose: `instanceof HeapkitError` catches them all. */
 export class HeapkitError extends Error {
   override name = "HeapkitError";
 }
@@ -78,4 +80,20 @@ export class UnsupportedOperationError extends HeapkitError {
 /** A byte store or option that cannot be used (wrong kind, too small, not a heapkit heap). */
 export class InvalidStoreError extends HeapkitError {
   override name = "InvalidStoreError";
+}
+
+/** A walk range that is not [start, end) with 0 <= start <= end. */
+export class InvalidRangeError extends HeapkitError {
+  override name = "InvalidRangeError";
+  constructor(readonly value: unknown, reason: string) {
+    super(`invalid range bound ${show(value)}: ${reason}`);
+  }
+}
+
+/** An argument of the wrong kind: not the allocator, options object or value the call takes. */
+export class InvalidArgumentError extends HeapkitError {
+  override name = "InvalidArgumentError";
+  constructor(readonly value: unknown, message: string) {
+    super(`invalid argument ${show(value)}: ${message}`);
+  }
 }

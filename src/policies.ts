@@ -18,6 +18,7 @@
  *
  * canFree: any live block can be freed, in any order. replaysTraces: a general malloc/realloc/
  * free trace (any sizes, any order) can be replayed; otherwise replayLimit says why not.
+ * storeKinds: the byte stores it runs on (every policy here runs on all four kinds).
  */
 import type { Allocator } from "./allocator.js";
 import { Arena, type ArenaOptions } from "./allocators/arena.js";
@@ -28,6 +29,10 @@ import { Pool, type PoolOptions } from "./allocators/pool.js";
 import { Ring, type RingOptions } from "./allocators/ring.js";
 import { Stack, type StackOptions } from "./allocators/stack.js";
 import { Heap, type HeapOptions } from "./heap/heap.js";
+import type { StoreKind } from "./memory/store.js";
+
+/** Every store kind: the policies below run on any of them (pass `kind` or a `store` to create()). */
+const ANY_STORE: readonly StoreKind[] = ["array-buffer", "resizable", "shared", "wasm"];
 
 export interface Policy<Options = unknown> {
   readonly name: string;
@@ -39,15 +44,28 @@ export interface Policy<Options = unknown> {
   readonly replaysTraces: boolean;
   /** Why a trace cannot be replayed, when it cannot. */
   readonly replayLimit?: string;
+  /** The store kinds it accepts: tools and tests make it only on these. */
+  readonly storeKinds: readonly StoreKind[];
   create(options?: Options): Allocator;
 }
 
+/**
+ * The registry of allocator policies, by name: what each is, whether it can free and replay
+ * traces, and `create(options)` for a new one. The CLI and the lab choose policies from it.
+ *
+ * @example
+ * ```ts
+ * for (const name of policyNames) console.log(name, policies[name].description);
+ * const buddy = policies.buddy.create();
+ * ```
+ */
 export const policies = {
   heap: {
     name: "heap",
     description: "general-purpose heap: slabs of size classes up to 4080 bytes, TLSF with boundary tags and immediate coalescing for the rest",
     canFree: true,
     replaysTraces: true,
+    storeKinds: ANY_STORE,
     create: (options?: HeapOptions) => new Heap(options),
   },
   buddy: {
@@ -55,6 +73,7 @@ export const policies = {
     description: "binary buddy system: power-of-two blocks split and merged with their buddies",
     canFree: true,
     replaysTraces: true,
+    storeKinds: ANY_STORE,
     create: (options?: BuddyOptions) => new Buddy(options),
   },
   "first-fit": {
@@ -62,6 +81,7 @@ export const policies = {
     description: "one address-ordered free list; malloc takes the first hole that fits",
     canFree: true,
     replaysTraces: true,
+    storeKinds: ANY_STORE,
     create: (options?: Omit<FitOptions, "fit">) => new FitAllocator({ ...options, fit: "first" }),
   },
   "next-fit": {
@@ -69,6 +89,7 @@ export const policies = {
     description: "one address-ordered free list; each search resumes where the last one stopped",
     canFree: true,
     replaysTraces: true,
+    storeKinds: ANY_STORE,
     create: (options?: Omit<FitOptions, "fit">) => new FitAllocator({ ...options, fit: "next" }),
   },
   "best-fit": {
@@ -76,6 +97,7 @@ export const policies = {
     description: "one address-ordered free list; malloc takes the smallest hole that fits",
     canFree: true,
     replaysTraces: true,
+    storeKinds: ANY_STORE,
     create: (options?: Omit<FitOptions, "fit">) => new FitAllocator({ ...options, fit: "best" }),
   },
   ring: {
@@ -84,6 +106,7 @@ export const policies = {
     canFree: true,
     replaysTraces: false,
     replayLimit: "reclaims only in allocation order: one long-lived block pins the ring",
+    storeKinds: ANY_STORE,
     create: (options?: RingOptions) => new Ring(options),
   },
   fifo: {
@@ -92,6 +115,7 @@ export const policies = {
     canFree: true,
     replaysTraces: false,
     replayLimit: "a block must fit in one page (16 KiB by default)",
+    storeKinds: ANY_STORE,
     create: (options?: FifoOptions) => new Fifo(options),
   },
   pool: {
@@ -100,6 +124,7 @@ export const policies = {
     canFree: true,
     replaysTraces: false,
     replayLimit: "one object size: larger requests are invalid sizes",
+    storeKinds: ANY_STORE,
     create: (options?: PoolOptions) => new Pool(options),
   },
   arena: {
@@ -108,6 +133,7 @@ export const policies = {
     canFree: false,
     replaysTraces: false,
     replayLimit: "frees only the last block; the rest go with release(mark) or reset()",
+    storeKinds: ANY_STORE,
     create: (options?: ArenaOptions) => new Arena(options),
   },
   stack: {
@@ -116,6 +142,7 @@ export const policies = {
     canFree: false,
     replaysTraces: false,
     replayLimit: "frees only the last block; the rest go with pop(frame)",
+    storeKinds: ANY_STORE,
     create: (options?: StackOptions) => new Stack(options),
   },
 } as const satisfies Record<string, Policy<never>>;

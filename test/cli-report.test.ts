@@ -38,6 +38,17 @@ describe("heapkit report", () => {
     assert.equal(/<script|<link|https?:\/\/(?!www\.w3\.org\/2000\/svg)/.test(html), false, "nothing to fetch: opens offline");
   });
 
+  it("says of a job stopped at the time limit what compare says: n/a, too slow (not FAILED)", async () => {
+    const dir = tmpDir();
+    const file = writeTrace(dir, "one.rep", traceText(["a 0 100", "f 0"]));
+    const out = path.join(dir, "stopped.html");
+    const run = await heapkit(["report", file, "-o", out, "-a", "heap", "--time-limit", "0.000001"]);
+    assert.equal(run.code, 0, run.stderr);
+    const html = readFileSync(out, "utf8");
+    assert.match(html, /<td>heap<\/td><td class="note" colspan="6">n\/a: too slow: the time limit came first, after 1 of 2 ops<\/td>/);
+    assert.equal(html.includes("FAILED"), false);
+  });
+
   it("prints the comparison with --json and exits 2 without --out", async () => {
     const dir = tmpDir();
     const file = writeTrace(dir, "one.rep", traceText(["a 0 100", "f 0"]));

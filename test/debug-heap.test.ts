@@ -118,11 +118,12 @@ const BUGS: BugCase[] = [
     },
   },
   {
-    name: "use after free: realloc of a freed block",
+    name: "use after free: realloc of a freed block is the InvalidFreeError the interface promises",
     run(d) {
       const p = d.malloc(16);
       d.free(p);
-      expectError(() => d.realloc(p, 64), UseAfterFreeError, { ptr: p, offset: p, access: "realloc", detectedBy: "call", freeSite: { seq: 2 } });
+      const e = expectError(() => d.realloc(p, 64), DebugInvalidFreeError, { ptr: p, operation: "realloc", place: "freed", block: { ptr: p, freeSite: { seq: 2 } } });
+      assert.ok(e instanceof InvalidFreeError);
     },
   },
   {
@@ -130,7 +131,7 @@ const BUGS: BugCase[] = [
     run(d) {
       const p = d.malloc(16);
       d.free(p);
-      expectError(() => d.usableSize(p), UseAfterFreeError, { ptr: p, access: "usableSize" });
+      expectError(() => d.usableSize(p), DebugInvalidFreeError, { ptr: p, operation: "usableSize", place: "freed" });
     },
   },
   {
@@ -399,7 +400,7 @@ function randomRun(allocator: Allocator, seed: number, steps: number): void {
       model.free(victim);
     }
     if (step % 100 === 0) {
-      model.verifyAll();
+      model.checkLaws();
       const stats = allocator.stats();
       assert.equal(stats.liveBytes, model.liveBytes());
     }
@@ -423,15 +424,17 @@ test("check() also runs the inner allocator's check", () => {
 });
 
 describe("DebugHeap: the user's view and the stores", () => {
-  test("walk() reports live blocks at their user offsets, quarantined ones as meta; stats count requested bytes", () => {
+  test("walk() reports live blocks at their user offsets between red zones, quarantined ones as held free spans; stats count requested bytes", () => {
     const d = new DebugHeap(inners[0]!.create());
     const a = d.malloc(10);
     const b = d.malloc(300);
     const c = d.malloc(5000);
     d.free(b);
-    const used = [...d.walk()].filter((x) => x.state === "used").map((x) => x.offset).sort((x, y) => x - y);
-    assert.deepEqual(used, [a, c].sort((x, y) => x - y));
-    assert.equal([...d.walk()].filter((x) => x.state === "meta" && x.sizeBytes >= 300).length >= 1, true);
+    const spans = [...d.walk()];
+    const used = spans.filter((x) => x.kind === "used").map((x) => [x.start, x.ptr, x.bytes, x.requestedBytes]).sort((x, y) => x[0]! - y[0]!);
+    assert.deepEqual(used, [[a, a, 10, 10], [c, c, 5000, 5000]].sort((x, y) => x[0]! - y[0]!));
+    assert.equal(spans.filter((x) => x.kind === "free" && x.held === "quarantine" && x.bytes >= 300).length, 1);
+    assert.ok(spans.some((x) => x.kind === "meta" && x.start + x.bytes === a && x.detail?.includes("red zone")));
     const s = d.stats();
     assert.equal(s.liveBlocks, 2);
     assert.equal(s.liveBytes, 5010);

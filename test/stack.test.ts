@@ -38,7 +38,7 @@ describe("Stack", () => {
             pops++;
           }
           assert.equal(stack.depth, frames.length);
-          model.verifyAll();
+          model.checkLaws();
         }
         assert.ok(pops > 50 && mismatches > 10, `exercised pops (${pops}) and mismatches (${mismatches})`);
         while (frames.length > 0) {
@@ -130,8 +130,8 @@ describe("Stack", () => {
     const b = stack.malloc(8);
     assert.throws(() => stack.free(a), UnsupportedOperationError);
     stack.free(b);
-    const record = [...stack.walk()].find((block) => block.state === "meta" && block.offset >= DATA_START)!;
-    assert.throws(() => stack.free(record.offset + 8), InvalidFreeError);
+    const record = [...stack.walk()].find((block) => block.kind === "meta" && block.start >= DATA_START)!;
+    assert.throws(() => stack.free(record.start + 8), InvalidFreeError);
     assert.throws(() => stack.free(b), InvalidFreeError);
     assert.throws(() => stack.malloc(-1), InvalidSizeError);
     stack.check();

@@ -29,6 +29,18 @@ export class InvalidMarkError extends InvalidFreeError {
 
 export type ArenaOptions = AllocatorStoreOptions;
 
+/**
+ * An arena: malloc bumps a pointer, `release(mark)` frees everything allocated after `mark()`,
+ * `reset()` frees everything. A single `free` only takes back the last block.
+ *
+ * @example
+ * ```ts
+ * const arena = new Arena();
+ * const mark = arena.mark();
+ * arena.malloc(64); arena.malloc(200);
+ * arena.release(mark);                // both blocks freed at once
+ * ```
+ */
 export class Arena extends BumpAllocator {
   readonly name = "arena";
 

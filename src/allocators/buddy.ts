@@ -44,9 +44,10 @@
  *   LIVE_BLOCKS = #{USED blocks}, LIVE_BYTES = sum of (2^k - slack), SLACK_BYTES = sum of slack
  *   META blocks = { control at 0, the table at TABLE, order n - 3 }
  */
-import type { Allocator, AllocatorStats, BlockInfo, BlockState } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 export type BuddyOptions = StoreOptions & {
@@ -99,8 +100,18 @@ const PREV = 4;
 if (CONTROL_END > 1 << CONTROL_ORDER || C_FREE_HEADS * 4 + 32 * 4 > F_BASE * 8) throw new Error("buddy: control block overflows");
 if (MIN_ARENA_ORDER - TABLE_ORDER_BELOW_ARENA <= CONTROL_ORDER) throw new Error("buddy: table must be larger than the control block");
 
-const STATE_NAMES: Record<number, BlockState> = { [FREE]: "free", [USED]: "used", [META]: "meta" };
-
+/**
+ * A binary buddy allocator (Knuth): blocks are powers of two, split in halves on malloc and
+ * merged with their buddy on free. Fast and simple; up to half of each block is rounding.
+ *
+ * @example
+ * ```ts
+ * const buddy = new Buddy();
+ * const p = buddy.malloc(100);        // a 128-byte block
+ * buddy.usableSize(p);                // 128
+ * buddy.free(p);                      // merged back with its buddies
+ * ```
+ */
 export class Buddy implements Allocator {
   readonly name = "buddy";
   readonly store: ByteStore;
@@ -185,6 +196,7 @@ export class Buddy implements Allocator {
     }
     const freeBytes = f64[F_FREE_BYTES]!;
     return {
+      baseOffset: 0,
       liveBlocks: f64[F_LIVE_BLOCKS]!,
       liveBytes: f64[F_LIVE_BYTES]!,
       peakLiveBytes: f64[F_PEAK_LIVE_BYTES]!,
@@ -202,16 +214,39 @@ export class Buddy implements Allocator {
     };
   }
 
-  *walk(): IterableIterator<BlockInfo> {
+  /** The arena's blocks; with a range, from the block holding `start` (found in O(log arena)). */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
     const arenaBytes = 2 ** this.store.u32[C_ARENA_ORDER]!;
-    for (let x = 0; x < arenaBytes;) {
+    const tableAt = this.store.u32[C_TABLE]!;
+    for (let x = this.blockHolding(Math.min(sink.from, arenaBytes - 1)); x < arenaBytes;) {
       const e = this.entry(x);
-      const state = STATE_NAMES[e & STATE_MASK];
+      const state = e & STATE_MASK;
       const k = e & ORDER_MASK;
-      if (state === undefined || k < MIN_ORDER) throw new HeapCorruptionError(`table entry ${e} is not the start of a block`, x);
-      yield { offset: x, sizeBytes: 2 ** k, state };
+      if (state === 0 || k < MIN_ORDER) throw new HeapCorruptionError(`table entry ${e} is not the start of a block`, x);
+      const going = state === USED ? sink.span(x, 2 ** k, Span.USED, x, 2 ** k - this.slack(x, k), Held.NONE, "")
+        : state === FREE ? sink.span(x, 2 ** k, Span.FREE, 0, 0, Held.NONE, "")
+        : sink.span(x, 2 ** k, Span.META, 0, 0, Held.NONE, x === tableAt ? "order table" : "control block");
+      if (!going) return;
       x += 2 ** k;
     }
+  }
+
+  /** The start of the block holding offset a: the first aligned start, order by order, that heads a block reaching past a. */
+  private blockHolding(a: number): number {
+    for (let k = MIN_ORDER; k < 32; k++) {
+      const x = a - (a % 2 ** k);
+      const e = this.entry(x);
+      if ((e & STATE_MASK) !== 0 && x + 2 ** (e & ORDER_MASK) > a) return x;
+    }
+    return 0;
   }
 
   check(): void {
@@ -228,25 +263,25 @@ export class Buddy implements Allocator {
     const freeCount = new Array<number>(32).fill(0);
     let liveBlocks = 0, liveBytes = 0, slackBytes = 0, freeBytes = 0, metaBlocks = 0, total = 0;
     for (const block of this.walk()) {
-      const x = block.offset;
-      const k = floorLog2(block.sizeBytes);
-      if (x % block.sizeBytes !== 0 || x + block.sizeBytes > 2 ** n) fail(`block of order ${k} is misplaced`, x);
-      const chunks = block.state === "used" ? chunkCount(k) : 1;
-      for (let u = x + UNIT_BYTES; u < x + block.sizeBytes; u += UNIT_BYTES) {
+      const x = block.start;
+      const k = floorLog2(block.bytes);
+      if (x % block.bytes !== 0 || x + block.bytes > 2 ** n) fail(`block of order ${k} is misplaced`, x);
+      const chunks = block.kind === "used" ? chunkCount(k) : 1;
+      for (let u = x + UNIT_BYTES; u < x + block.bytes; u += UNIT_BYTES) {
         const e = this.entry(u);
         if ((e & HEAD_BITS) !== 0 || (e !== 0 && u >= x + chunks * UNIT_BYTES)) fail(`interior table entry ${e} of the block at ${x}`, u);
       }
-      total += block.sizeBytes;
-      if (block.state === "free") {
+      total += block.bytes;
+      if (block.kind === "free") {
         freeCount[k]!++;
-        freeBytes += block.sizeBytes;
-        const buddy = x ^ block.sizeBytes;
+        freeBytes += block.bytes;
+        const buddy = x ^ block.bytes;
         if (k < n && this.entry(buddy) === (FREE | k)) fail(`free buddies of order ${k} were not merged`, x);
-      } else if (block.state === "used") {
+      } else if (block.kind === "used") {
         const slack = this.slack(x, k);
-        if (slack > block.sizeBytes) fail(`slack ${slack} exceeds the block`, x);
+        if (slack > block.bytes) fail(`slack ${slack} exceeds the block`, x);
         liveBlocks++;
-        liveBytes += block.sizeBytes - slack;
+        liveBytes += block.bytes - slack;
         slackBytes += slack;
       } else metaBlocks++;
     }

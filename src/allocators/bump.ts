@@ -30,7 +30,8 @@
  *   └──────────┴────────────────────────────┴────────────────────────────┘
  *   KIND: LIVE (handed out), DEAD (moved away by realloc; reclaimed with the blocks above it),
  *   PAD (alignment filler before the next block), FRAME (a Stack frame record).
- *   The next header is at roundUp(h + 8 + size, 8); an alignment above 8 puts a PAD block first.
+ *   The next header is at roundUp(h + 8 + max(size, 1), 8) (a 0-byte block keeps one byte, so its
+ *   pointer lies inside it); an alignment above 8 puts a PAD block first.
  *
  * Invariants (checked by `check()`)
  *   header(first) = DATA_START;  header(next) = roundUp(end(block), 8);  TOP = end(LAST) or DATA_START
@@ -45,10 +46,11 @@
  * than the store, so no larger than maxBlockBytes): anything else takes the slow path, which
  * checks the size precisely.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, UnsupportedOperationError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 /** Largest alignment malloc accepts (an OS page). */
@@ -112,9 +114,10 @@ export abstract class BumpAllocator implements Allocator {
   // ---- Fast path ----------------------------------------------------------------------------
 
   malloc(size: number, align = 8): number {
+    if (typeof size !== "number") return this.mallocSlow(size, align);
     const u32 = this.store.u32;
     const header = ((u32[Ctrl.TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
-    const end = header + Hdr.BYTES + size;
+    const end = header + Hdr.BYTES + (size || 1);
     if (!((size >>> 0) === size && align === 8 && end <= u32[Ctrl.LIMIT >>> 2]!)) return this.mallocSlow(size, align);
     u32[header >>> 2] = size;
     u32[(header >>> 2) + 1] = u32[Ctrl.LAST >>> 2]!;
@@ -142,7 +145,7 @@ export abstract class BumpAllocator implements Allocator {
     const a = Math.max(align, 8);
     const padHeader = Math.ceil(this.store.u32[Ctrl.TOP >>> 2]! / 8) * 8;
     const payload = Math.ceil((padHeader + Hdr.BYTES) / a) * a;
-    const end = payload + size;
+    const end = payload + (size || 1);
     if (!this.growTo(end)) return 0;
     const u32 = this.store.u32;
     const header = payload - Hdr.BYTES;
@@ -197,9 +200,9 @@ export abstract class BumpAllocator implements Allocator {
     const u32 = this.store.u32;
     const oldSize = u32[(header + Hdr.SIZE) >>> 2]!;
     if (header === u32[Ctrl.LAST >>> 2]) {
-      if (!this.growTo(ptr + size)) return 0;
+      if (!this.growTo(ptr + (size || 1))) return 0;
       this.notePeaks();
-      this.store.u32[Ctrl.TOP >>> 2] = ptr + size;
+      this.store.u32[Ctrl.TOP >>> 2] = ptr + (size || 1);
     } else if (size > oldSize) {
       const moved = this.malloc(size, alignmentOf(ptr));
       if (moved === 0) return 0;
@@ -208,6 +211,7 @@ export abstract class BumpAllocator implements Allocator {
       this.notePeaks();
       const f64 = this.store.f64;
       this.store.u32[(header + Hdr.LINK) >>> 2]! |= Kind.DEAD;
+      if (oldSize === 0) this.store.u32[(header + Hdr.SIZE) >>> 2] = 1; // the byte a 0-byte LIVE block kept
       this.store.u32[Ctrl.LIVE_BYTES >>> 2]! -= oldSize;
       f64[Ctrl.FREE_COUNT >>> 3]!++;
       return moved;
@@ -222,7 +226,7 @@ export abstract class BumpAllocator implements Allocator {
   /** A block below the top shrinks to `size`: its tail, if it can hold a header, becomes DEAD. */
   private splitOffTail(header: number, size: number): void {
     const u32 = this.store.u32;
-    const tail = Math.ceil((header + Hdr.BYTES + size) / 8) * 8;
+    const tail = Math.ceil((header + Hdr.BYTES + (size || 1)) / 8) * 8;
     const next = Math.ceil(this.endOf(header) / 8) * 8;
     if (tail === next) return;
     let above = u32[Ctrl.LAST >>> 2]!;
@@ -299,7 +303,8 @@ export abstract class BumpAllocator implements Allocator {
   }
 
   protected endOf(header: number): number {
-    return header + Hdr.BYTES + this.store.u32[(header + Hdr.SIZE) >>> 2]!;
+    const size = this.store.u32[(header + Hdr.SIZE) >>> 2]!;
+    return header + Hdr.BYTES + (size === 0 && this.kindOf(header) === Kind.LIVE ? 1 : size); // a 0-byte LIVE block keeps 1 byte
   }
 
   /**
@@ -340,6 +345,7 @@ export abstract class BumpAllocator implements Allocator {
     const f64 = this.store.f64;
     const liveBytes = this.store.u32[Ctrl.LIVE_BYTES >>> 2]!;
     return {
+      baseOffset: 0,
       liveBlocks: f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!,
       liveBytes,
       peakLiveBytes: this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
@@ -347,7 +353,7 @@ export abstract class BumpAllocator implements Allocator {
       peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
       committedBytes: this.store.committedBytes,
       reservedBytes: this.store.reservedBytes,
-      ...holeStats(this.walk()),
+      ...holeStats(this),
       // usableSize is the requested size: nothing is rounded (gaps to 8 are PAD-like overhead).
       internalFragmentationBytes: 0,
       mallocCount: f64[Ctrl.MALLOC_COUNT >>> 3]!,
@@ -356,17 +362,29 @@ export abstract class BumpAllocator implements Allocator {
   }
 
   /**
-   * Control block, then every block up to TOP; a block's span runs to the next header (the gap
-   * to 8 included). LIVE: used at its payload; DEAD: free; PAD and FRAME: meta, at the header.
+   * Control block, then every block up to TOP, header included; a block's span runs to the next
+   * header (the gap to 8 included). LIVE: used; DEAD: free (reclaimed with the blocks above it);
+   * PAD: pad; FRAME: meta. Walks from the base.
    */
-  *walk(): IterableIterator<BlockInfo> {
-    yield { offset: 0, sizeBytes: Ctrl.DATA_START, state: "meta" };
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    if (!sink.span(0, Ctrl.DATA_START, Span.META, 0, 0, Held.NONE, "control block")) return;
     const top = this.top;
     for (let h = Ctrl.DATA_START; h < top;) {
       const next = Math.min(Math.ceil(this.endOf(h) / 8) * 8, top);
       const kind = this.kindOf(h);
-      if (kind === Kind.LIVE) yield { offset: h + Hdr.BYTES, sizeBytes: next - h, state: "used" };
-      else yield { offset: h, sizeBytes: next - h, state: kind === Kind.DEAD ? "free" : "meta" };
+      const going = kind === Kind.LIVE ? sink.span(h, next - h, Span.USED, h + Hdr.BYTES, this.store.u32[(h + Hdr.SIZE) >>> 2]!, Held.NONE, "")
+        : kind === Kind.DEAD ? sink.span(h, next - h, Span.FREE, 0, 0, Held.NONE, "moved by realloc: reclaimed with the blocks above it")
+        : kind === Kind.PAD ? sink.span(h, next - h, Span.PAD, 0, 0, Held.NONE, "alignment")
+        : sink.span(h, next - h, Span.META, 0, 0, Held.NONE, "frame record");
+      if (!going) return;
       h = next;
     }
   }

@@ -2,7 +2,7 @@
  * What the lifetime allocators (pool, arena, stack, ring, fifo) share: how they get their byte
  * store, and the statistics that follow from a walk (holes and fragmentation).
  */
-import type { AllocatorStats, BlockInfo } from "../allocator.js";
+import { type Allocator, type AllocatorStats, SPAN_FREE } from "../allocator.js";
 import { InvalidStoreError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 
@@ -27,15 +27,15 @@ export interface HoleStats {
   externalFragmentation: number;
 }
 
-/** freeBytes = Σ free block sizes; externalFragmentation = 1 - largest / total (0 when none). */
-export function holeStats(blocks: Iterable<BlockInfo>): HoleStats {
+/** freeBytes = Σ free span sizes of the walk; externalFragmentation = 1 - largest / total (0 when none). */
+export function holeStats(allocator: Allocator): HoleStats {
   let freeBytes = 0;
   let largestFreeBytes = 0;
-  for (const block of blocks) {
-    if (block.state !== "free") continue;
-    freeBytes += block.sizeBytes;
-    if (block.sizeBytes > largestFreeBytes) largestFreeBytes = block.sizeBytes;
-  }
+  allocator.walkInto((_start, bytes, kind) => {
+    if (kind !== SPAN_FREE) return;
+    freeBytes += bytes;
+    if (bytes > largestFreeBytes) largestFreeBytes = bytes;
+  });
   return { freeBytes, largestFreeBytes, externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes };
 }
 
@@ -54,10 +54,12 @@ export const enum Counter {
 }
 
 /** Stats from the `Counter` block, the extent, the usable bytes of live blocks and a walk. */
-export function counterStats(store: ByteStore, extentBytes: number, usableBytes: number, blocks: Iterable<BlockInfo>): AllocatorStats {
+export function counterStats(allocator: Allocator, extentBytes: number, usableBytes: number): AllocatorStats {
+  const store = allocator.store;
   const f64 = store.f64;
   const liveBytes = f64[Counter.LIVE_BYTES >>> 3]!;
   return {
+    baseOffset: 0,
     liveBlocks: f64[Counter.LIVE_BLOCKS >>> 3]!,
     liveBytes,
     peakLiveBytes: f64[Counter.PEAK_LIVE_BYTES >>> 3]!,
@@ -65,7 +67,7 @@ export function counterStats(store: ByteStore, extentBytes: number, usableBytes:
     peakExtentBytes: f64[Counter.PEAK_EXTENT_BYTES >>> 3]!,
     committedBytes: store.committedBytes,
     reservedBytes: store.reservedBytes,
-    ...holeStats(blocks),
+    ...holeStats(allocator),
     internalFragmentationBytes: usableBytes - liveBytes,
     mallocCount: f64[Counter.MALLOC_COUNT >>> 3]!,
     freeCount: f64[Counter.FREE_COUNT >>> 3]!,

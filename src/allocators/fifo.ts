@@ -24,7 +24,8 @@
  *   state: FILLING (the current page), IN_USE (retired with live blocks), QUEUED (empty, waiting).
  *   start bit g is set ⇔ a live block's payload starts at page + 8·g. bump: where the next block goes.
  *
- * Block: [u32 requested │ u32 span] then the payload (8-aligned); span = 8 + requested rounded to 8.
+ * Block: [u32 requested │ u32 span] then the payload (8-aligned); span = 8 + requested rounded to 8
+ * (at least 8, so even a 0-byte block holds its pointer).
  *
  * Invariants (checked by `check()`)
  *   per non-queued page: blocks tile [dataStart, bump); live = #start bits = #live blocks
@@ -36,11 +37,12 @@
  * Pages are never given back to the store: the queue keeps them for reuse. A block must fit in
  * a page: malloc above maxBlockBytes throws InvalidSizeError.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
-import { checkAlign, checkSize } from "./validate.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
 // ---- May be tuned ---------------------------------------------------------------------------
 export const DEFAULT_PAGE_BYTES = 16384;
@@ -72,11 +74,23 @@ const HEADER_BYTES = 8;
 const HDR_REQUESTED = 0;
 const HDR_SPAN = 4;
 
+/**
+ * A block's span: its header and its size rounded up to 8, at least 8, so that even a 0-byte
+ * block's offset lies inside its page (a block ending a page would otherwise point at the next).
+ */
+function spanOf(size: number): number {
+  return HEADER_BYTES + (size === 0 ? 8 : Math.ceil(size / 8) * 8);
+}
+
 export interface FifoOptions extends AllocatorStoreOptions {
   /** Bytes per page, a power of two from 512; the largest block is a little less. @defaultValue 16384 */
   pageBytes?: number;
 }
 
+/**
+ * Blocks bumped into pages and freed in any order; a page is reused when it empties, in the
+ * order pages emptied. A block must fit in one page (`pageBytes`).
+ */
 export class Fifo implements Allocator {
   readonly name = "fifo";
   readonly store: ByteStore;
@@ -107,7 +121,7 @@ export class Fifo implements Allocator {
   malloc(size: number, align = 8): number {
     checkSize(size, this.maxBlockBytes);
     if (align !== 8) checkAlign(align, FIFO_MAX_ALIGN);
-    const span = HEADER_BYTES + Math.ceil(size / 8) * 8;
+    const span = spanOf(size);
     const u32 = this.store.u32;
     let page = u32[CTRL_CURRENT >>> 2]!;
     if (page === 0 || u32[(page + PAGE_BUMP) >>> 2]! + span > page + this.pageBytes) {
@@ -136,11 +150,16 @@ export class Fifo implements Allocator {
 
   /**
    * Retires the current page (to the queue if it has no live blocks), then fills the page
-   * that emptied first, or a new page at the top. 0 when the store cannot grow.
+   * that emptied first, or a new page at the top. 0 when the store cannot grow, found before
+   * anything is retired, so no byte changes.
    */
   private nextPage(): number {
-    const u32 = this.store.u32;
-    const current = u32[CTRL_CURRENT >>> 2]!;
+    const before = this.store.u32;
+    const current = before[CTRL_CURRENT >>> 2]!;
+    const count = before[CTRL_PAGE_COUNT >>> 2]!;
+    const reusable = before[CTRL_QUEUE_HEAD >>> 2] !== 0 || (current !== 0 && before[(current + PAGE_LIVE) >>> 2] === 0);
+    if (!reusable && !this.store.grow(this.pageAt(count) + this.pageBytes)) return 0;
+    const u32 = this.store.u32; // the store may have grown
     if (current !== 0) {
       u32[(current + PAGE_STATE) >>> 2] = STATE_IN_USE;
       if (u32[(current + PAGE_LIVE) >>> 2] === 0) this.enqueueEmpty(current);
@@ -151,13 +170,8 @@ export class Fifo implements Allocator {
       u32[CTRL_QUEUE_HEAD >>> 2] = next;
       if (next === 0) u32[CTRL_QUEUE_TAIL >>> 2] = 0;
     } else {
-      const count = u32[CTRL_PAGE_COUNT >>> 2]!;
       page = this.pageAt(count);
-      if (!this.store.grow(page + this.pageBytes)) {
-        u32[CTRL_CURRENT >>> 2] = 0;
-        return 0;
-      }
-      this.store.u32[CTRL_PAGE_COUNT >>> 2] = count + 1;
+      u32[CTRL_PAGE_COUNT >>> 2] = count + 1;
       const f64 = this.store.f64;
       f64[Counter.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Counter.PEAK_EXTENT_BYTES >>> 3]!, page + this.pageBytes);
     }
@@ -203,7 +217,7 @@ export class Fifo implements Allocator {
     const u32 = this.store.u32;
     const header = ptr - HEADER_BYTES;
     const span = u32[(header + HDR_SPAN) >>> 2]!;
-    const needed = HEADER_BYTES + Math.ceil(size / 8) * 8;
+    const needed = spanOf(size);
     const isLastOfCurrent = page === u32[CTRL_CURRENT >>> 2] && header + span === u32[(page + PAGE_BUMP) >>> 2];
     if (needed > span && !(isLastOfCurrent && header + needed <= page + this.pageBytes)) {
       const oldSize = u32[(header + HDR_REQUESTED) >>> 2]!;
@@ -271,6 +285,7 @@ export class Fifo implements Allocator {
    * a freed block (DoubleFreeError) from an offset that never started one (InvalidFreeError).
    */
   private pageOfLive(ptr: number): number {
+    checkPointerType(ptr);
     const u32 = this.store.u32;
     const page = this.pageAt((ptr - FIFO_PAGES_START) >>> this.pageShift);
     const state = u32[(page + PAGE_STATE) >>> 2];
@@ -288,31 +303,44 @@ export class Fifo implements Allocator {
 
   stats(): AllocatorStats {
     let usable = 0;
-    for (const block of this.walk()) if (block.state === "used") usable += block.sizeBytes - HEADER_BYTES;
-    return counterStats(this.store, this.pageAt(this.store.u32[CTRL_PAGE_COUNT >>> 2]!), usable, this.walk());
+    this.walkInto((_start, bytes, kind) => {
+      if (kind === Span.USED) usable += bytes - HEADER_BYTES;
+    });
+    return counterStats(this, this.pageAt(this.store.u32[CTRL_PAGE_COUNT >>> 2]!), usable);
   }
 
   /**
-   * Control block, then per page: header and start bits (meta); for a queued page one free
-   * block; otherwise its blocks (used at the payload, free at the header) and the unused tail.
+   * Control block, then per page (a group): header and start bits (meta); for a queued page one
+   * free block; otherwise its blocks with their headers (used or free) and the unused tail (free).
+   * With a range, from the page holding `start` (a shift).
    */
-  *walk(): IterableIterator<BlockInfo> {
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
     const u32 = this.store.u32;
-    yield { offset: 0, sizeBytes: FIFO_PAGES_START, state: "meta" };
-    for (let k = 0; k < u32[CTRL_PAGE_COUNT >>> 2]!; k++) {
+    if (!sink.span(0, FIFO_PAGES_START, Span.META, 0, 0, Held.NONE, "control block")) return;
+    const firstPage = Math.max(0, Math.floor((sink.from - FIFO_PAGES_START) / this.pageBytes));
+    for (let k = firstPage; k < u32[CTRL_PAGE_COUNT >>> 2]!; k++) {
       const page = this.pageAt(k);
       const end = page + this.pageBytes;
-      yield { offset: page, sizeBytes: this.dataStart, state: "meta" };
-      if (u32[(page + PAGE_STATE) >>> 2] === STATE_QUEUED) {
-        yield { offset: page + this.dataStart, sizeBytes: this.pageBytes - this.dataStart, state: "free" };
-        continue;
-      }
-      const bump = u32[(page + PAGE_BUMP) >>> 2]!;
+      sink.enterGroup(page, this.pageBytes, "page", 0);
+      if (!sink.span(page, this.dataStart, Span.META, 0, 0, Held.NONE, "page header and start bits")) return;
+      const bump = u32[(page + PAGE_STATE) >>> 2] === STATE_QUEUED ? page + this.dataStart : u32[(page + PAGE_BUMP) >>> 2]!;
       for (let h = page + this.dataStart; h < bump; h += u32[(h + HDR_SPAN) >>> 2]!) {
         const span = u32[(h + HDR_SPAN) >>> 2]!;
-        yield this.startBit(page, h + HEADER_BYTES) ? { offset: h + HEADER_BYTES, sizeBytes: span, state: "used" } : { offset: h, sizeBytes: span, state: "free" };
+        const going = this.startBit(page, h + HEADER_BYTES)
+          ? sink.span(h, span, Span.USED, h + HEADER_BYTES, u32[(h + HDR_REQUESTED) >>> 2]!, Held.NONE, "")
+          : sink.span(h, span, Span.FREE, 0, 0, Held.NONE, "freed: reused when its page empties");
+        if (!going) return;
       }
-      if (bump < end) yield { offset: bump, sizeBytes: end - bump, state: "free" };
+      if (bump < end && !sink.span(bump, end - bump, Span.FREE, 0, 0, Held.NONE, "")) return;
+      sink.leaveGroup();
     }
   }
 

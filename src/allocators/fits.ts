@@ -46,9 +46,10 @@
  *   ROVER = 0 or ROVER is on the free list
  *   LIVE_BLOCKS = #used, LIVE_BYTES = sum of ASKED, USED_BLOCK_BYTES = sum of s over used blocks
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 export type Fit = "first" | "next" | "best";
@@ -104,6 +105,18 @@ if (HEAP_START % GRANULE_BYTES !== 0 || C_ROVER * 4 + 4 > F_LIVE_BLOCKS * 8) thr
 const FITS: readonly Fit[] = ["first", "next", "best"];
 const COALESCINGS: readonly Coalescing[] = ["immediate", "deferred"];
 
+/**
+ * The classic fits on one address-ordered free list with boundary tags: first, next or best
+ * fit, with immediate or deferred coalescing. O(free blocks) per call, kept for comparison.
+ *
+ * @example
+ * ```ts
+ * const fits = new FitAllocator({ fit: "best", coalesce: "deferred" });
+ * const p = fits.malloc(40);
+ * fits.free(p);                       // merged with its neighbours only when a search needs it
+ * fits.name;                          // "best-fit"
+ * ```
+ */
 export class FitAllocator implements Allocator {
   readonly name: string;
   readonly store: ByteStore;
@@ -202,6 +215,7 @@ export class FitAllocator implements Allocator {
     for (let x = u32[C_FREE_HEAD]!; x !== 0; x = u32[(x + NEXT) >>> 2]!) largestFreeBytes = Math.max(largestFreeBytes, this.sizeOf(x));
     const freeBytes = top - HEAP_START - f64[F_USED_BLOCK_BYTES]!;
     return {
+      baseOffset: 0,
       liveBlocks: f64[F_LIVE_BLOCKS]!,
       liveBytes: f64[F_LIVE_BYTES]!,
       peakLiveBytes: f64[F_PEAK_LIVE_BYTES]!,
@@ -218,9 +232,17 @@ export class FitAllocator implements Allocator {
     };
   }
 
-  /** The control block (META), then every block: used ones by their payload offset. */
-  *walk(): IterableIterator<BlockInfo> {
-    yield { offset: 0, sizeBytes: HEAP_START, state: "meta" };
+  /** The control block, then every block, header and footer included. Walks from the base: O(blocks below `end`). */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    if (!sink.span(0, HEAP_START, Span.META, 0, 0, Held.NONE, "control block")) return;
     const top = this.store.u32[C_TOP]!;
     for (let b = HEAP_START; b < top;) {
       const word = this.store.u32[b >>> 2]!;
@@ -228,7 +250,10 @@ export class FitAllocator implements Allocator {
       if (s < MIN_BLOCK_BYTES || b + s > top || this.store.u32[(b + 4) >>> 2] !== seal(b, word)) {
         throw new HeapCorruptionError(`no valid block header (word ${word})`, b);
       }
-      yield (word & USED) !== 0 ? { offset: b + HEADER_BYTES, sizeBytes: s, state: "used" } : { offset: b, sizeBytes: s, state: "free" };
+      const going = (word & USED) !== 0
+        ? sink.span(b, s, Span.USED, b + HEADER_BYTES, this.asked(b), Held.NONE, "")
+        : sink.span(b, s, Span.FREE, 0, 0, Held.NONE, "");
+      if (!going) return;
       b += s;
     }
   }
@@ -243,12 +268,12 @@ export class FitAllocator implements Allocator {
     let liveBlocks = 0, liveBytes = 0, usedBlockBytes = 0, previousFree = false, end = HEAP_START;
     let listed = u32[C_FREE_HEAD]!, prevListed = 0, roverSeen = u32[C_ROVER] === 0;
     for (const block of this.walk()) {
-      if (block.state === "meta") continue;
-      const b = block.state === "used" ? block.offset - HEADER_BYTES : block.offset;
-      const s = block.sizeBytes;
+      if (block.kind === "meta") continue;
+      const b = block.start;
+      const s = block.bytes;
       end = b + s;
       if (u32[(b + s - FOOTER_BYTES) >>> 2] !== u32[b >>> 2]) fail("header and footer disagree", b);
-      if (block.state === "used") {
+      if (block.kind === "used") {
         const asked = this.asked(b);
         if (asked > s - OVERHEAD_BYTES) fail(`asked ${asked} bytes of a ${s}-byte block`, b);
         liveBlocks++;

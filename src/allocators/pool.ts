@@ -5,13 +5,14 @@
  *
  * The bytes and the invariants are drawn in pool-layout.ts; `check()` is pool-check.ts.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
 import { checkPool } from "./pool-check.js";
 import { Ctrl, Fold, type ListHead, POOL_MAGIC, POOL_MAX_ALIGN, poolGeometry, Slab, SlabState, Slot } from "./pool-layout.js";
-import { checkAlign, checkSize } from "./validate.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
 export interface PoolOptions extends AllocatorStoreOptions {
   /** Bytes per object. @defaultValue 64 (DEFAULT_OBJECT_BYTES, pool-layout.ts) */
@@ -20,6 +21,18 @@ export interface PoolOptions extends AllocatorStoreOptions {
   slabBytes?: number;
 }
 
+/**
+ * A pool of fixed-size objects in slabs: O(1) malloc and free, slabs released when they empty.
+ * Every request must fit in `objectBytes`.
+ *
+ * @example
+ * ```ts
+ * const pool = new Pool({ objectBytes: 48 });
+ * const p = pool.malloc(48);
+ * pool.store.u32[p >>> 2] = 7;        // through the store's views
+ * pool.free(p);
+ * ```
+ */
 export class Pool implements Allocator {
   readonly name = "pool";
   readonly store: ByteStore;
@@ -61,7 +74,7 @@ export class Pool implements Allocator {
   // ---- Fast path ----------------------------------------------------------------------------
 
   malloc(size: number, align = 8): number {
-    if (!((size >>> 0) === size && size <= this.objectBytes)) checkSize(size, this.objectBytes);
+    if (!(typeof size === "number" && (size >>> 0) === size && size <= this.objectBytes)) checkSize(size, this.objectBytes);
     if (align !== 8) checkAlign(align, POOL_MAX_ALIGN);
     const u32 = this.store.u32;
     const slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
@@ -126,9 +139,19 @@ export class Pool implements Allocator {
 
   // ---- Slow paths ---------------------------------------------------------------------------
 
-  /** The head slab is full (or there is none): retire full heads, then reuse or add a slab. */
+  /**
+   * The head slab is full (or there is none): retire full heads, then reuse or add a slab. A slab
+   * with room is found (or added) before anything is retired, so a malloc that returns 0 changes
+   * no byte of the store.
+   */
   private mallocFromAnotherSlab(size: number): number {
-    const u32 = this.store.u32;
+    const before = this.store.u32;
+    let roomy = before[Ctrl.AVAILABLE_HEAD >>> 2]!;
+    while (roomy !== 0 && this.isFull(roomy)) roomy = before[(roomy + Slab.NEXT) >>> 2]!;
+    const needSlab = roomy === 0 && before[Ctrl.EMPTY_HEAD >>> 2] === 0;
+    const added = needSlab ? this.addSlabAtTop() : 0;
+    if (needSlab && added === 0) return 0;
+    const u32 = this.store.u32; // addSlabAtTop may have grown the store
     let slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
     while (slab !== 0 && this.isFull(slab)) {
       this.unlink(Ctrl.AVAILABLE_HEAD, slab);
@@ -136,10 +159,11 @@ export class Pool implements Allocator {
       slab = u32[Ctrl.AVAILABLE_HEAD >>> 2]!;
     }
     if (slab === 0) {
-      slab = u32[Ctrl.EMPTY_HEAD >>> 2]!;
-      if (slab !== 0) this.unlink(Ctrl.EMPTY_HEAD, slab);
-      else slab = this.addSlabAtTop();
-      if (slab === 0) return 0;
+      slab = added;
+      if (slab === 0) {
+        slab = u32[Ctrl.EMPTY_HEAD >>> 2]!;
+        this.unlink(Ctrl.EMPTY_HEAD, slab);
+      }
       this.linkAfterHead(slab);
     }
     return this.malloc(size);
@@ -249,6 +273,7 @@ export class Pool implements Allocator {
 
   /** The start of the slab-sized stretch holding integer offset `ptr` (garbage for other numbers). */
   private slabOf(ptr: number): number {
+    checkPointerType(ptr);
     return ptr - ((ptr - Ctrl.BYTES) & this.slabMask);
   }
 
@@ -335,6 +360,7 @@ export class Pool implements Allocator {
     let mallocCount = f64[Ctrl.MALLOC_COUNT >>> 3]!;
     for (let k = 0; k < u32[Ctrl.SLAB_COUNT >>> 2]!; k++) mallocCount += this.mallocsOf(this.slabAt(k));
     return {
+      baseOffset: 0,
       liveBlocks: blocks,
       liveBytes: bytes,
       peakLiveBytes: u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
@@ -342,7 +368,7 @@ export class Pool implements Allocator {
       peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
       committedBytes: this.store.committedBytes,
       reservedBytes: this.store.reservedBytes,
-      ...holeStats(this.walk()),
+      ...holeStats(this),
       internalFragmentationBytes: blocks * this.objectBytes - bytes,
       mallocCount,
       freeCount: mallocCount - blocks,
@@ -379,21 +405,41 @@ export class Pool implements Allocator {
   }
 
   /**
-   * Control block, then per slab: its header (meta), every slot (used at its object, spanning
-   * its slot header; free otherwise, carved or not), and the tail no slot fits in (meta).
+   * Control block, then per slab (a group): its header (meta), every slot with its slot header
+   * (used, or free whether carved or not), and the tail no slot fits in (pad). With a range, from
+   * the slot holding `start` (one division).
    */
-  *walk(): IterableIterator<BlockInfo> {
-    yield { offset: 0, sizeBytes: Ctrl.BYTES, state: "meta" };
-    for (let k = 0; k < this.store.u32[Ctrl.SLAB_COUNT >>> 2]!; k++) {
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    if (!sink.span(0, Ctrl.BYTES, Span.META, 0, 0, Held.NONE, "control block")) return;
+    const count = this.store.u32[Ctrl.SLAB_COUNT >>> 2]!;
+    const firstSlab = Math.max(0, Math.floor((sink.from - Ctrl.BYTES) / this.slabBytes));
+    for (let k = firstSlab; k < count; k++) {
       const slab = this.slabAt(k);
-      yield { offset: slab, sizeBytes: Slab.HEADER_BYTES, state: "meta" };
-      for (let ptr = slab + Slab.FIRST_OBJECT; ptr - slab < this.objectsEnd; ptr += this.stride) {
-        const u32 = this.store.u32;
-        const live = ptr < u32[(slab + Slab.BUMP) >>> 2]! && u32[(ptr + Slot.REQUESTED) >>> 2] !== Slot.FREE;
-        yield live ? { offset: ptr, sizeBytes: this.stride, state: "used" } : { offset: ptr - Slot.HEADER_BYTES, sizeBytes: this.stride, state: "free" };
+      sink.enterGroup(slab, this.slabBytes, "slab", this.objectBytes);
+      if (!sink.span(slab, Slab.HEADER_BYTES, Span.META, 0, 0, Held.NONE, "slab header")) return;
+      const slots = slab + Slab.HEADER_BYTES;
+      const bump = this.store.u32[(slab + Slab.BUMP) >>> 2]!;
+      const firstSlot = Math.max(0, Math.floor((sink.from - slots) / this.stride));
+      for (let i = firstSlot; i < this.objectsPerSlab; i++) {
+        const slot = slots + i * this.stride;
+        const ptr = slot + Slot.HEADER_BYTES;
+        const recorded = ptr < bump ? this.store.u32[(ptr + Slot.REQUESTED) >>> 2]! : Slot.FREE;
+        const going = recorded !== Slot.FREE
+          ? sink.span(slot, this.stride, Span.USED, ptr, recorded - 1, Held.NONE, "")
+          : sink.span(slot, this.stride, Span.FREE, 0, 0, Held.NONE, "");
+        if (!going) return;
       }
-      const tail = this.slabBytes - this.objectsEnd + Slot.HEADER_BYTES;
-      if (tail > 0) yield { offset: slab + this.slabBytes - tail, sizeBytes: tail, state: "meta" };
+      const tail = slots + this.objectsPerSlab * this.stride;
+      if (tail < slab + this.slabBytes && !sink.span(tail, slab + this.slabBytes - tail, Span.PAD, 0, 0, Held.NONE, "slab tail")) return;
+      sink.leaveGroup();
     }
   }
 

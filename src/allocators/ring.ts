@@ -38,11 +38,12 @@
  * free(ptr) finds the block by walking from HEAD: O(1) for the oldest, O(blocks older than ptr)
  * otherwise; an offset that is no block's start is InvalidFreeError, a FREED block DoubleFreeError.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
-import { checkAlign, checkSize } from "./validate.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
 /** Payloads are 8-aligned: the largest alignment malloc accepts. */
 export const RING_MAX_ALIGN = 8;
@@ -63,6 +64,10 @@ const STATE_FREED = 2;
 
 export type RingOptions = AllocatorStoreOptions;
 
+/**
+ * A ring buffer for pipelines of messages: blocks are bumped around a circle and their space
+ * comes back as the oldest ones are freed (in any order; space returns in allocation order).
+ */
 export class Ring implements Allocator {
   readonly name = "ring";
   readonly store: ByteStore;
@@ -236,6 +241,7 @@ export class Ring implements Allocator {
    * (reclaimed already, or never allocated) fail at once; others walk from the oldest block.
    */
   private liveHeaderOf(ptr: number): number {
+    checkPointerType(ptr);
     const u32 = this.store.u32;
     const header = ptr - HEADER_BYTES;
     const head = u32[CTRL_HEAD >>> 2]!;
@@ -268,27 +274,46 @@ export class Ring implements Allocator {
     for (const h of this.headersOldestFirst()) {
       if ((u32[(h + HDR_SPAN_STATE) >>> 2]! & STATE_MASK) === STATE_LIVE) usable += this.spanOf(h) - HEADER_BYTES;
     }
-    return counterStats(this.store, this.extent, usable, this.walk());
+    return counterStats(this, this.extent, usable);
   }
 
-  /** In address order up to the extent: blocks (LIVE used, FREED free) and the free gap. */
-  *walk(): IterableIterator<BlockInfo> {
+  /**
+   * In address order up to the extent: the control block, blocks with their headers (LIVE used,
+   * FREED free until the blocks before them go) and the free gap. Walks from the base.
+   */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
     const u32 = this.store.u32;
-    yield { offset: 0, sizeBytes: RING_DATA_START, state: "meta" };
+    if (!sink.span(0, RING_DATA_START, Span.META, 0, 0, Held.NONE, "control block")) return;
     const head = u32[CTRL_HEAD >>> 2]!;
     const tail = u32[CTRL_TAIL >>> 2]!;
     const wrapAt = u32[CTRL_WRAP_AT >>> 2]!;
-    const block = (h: number): BlockInfo => (u32[(h + HDR_SPAN_STATE) >>> 2]! & STATE_MASK) === STATE_LIVE
-      ? { offset: h + HEADER_BYTES, sizeBytes: this.spanOf(h), state: "used" }
-      : { offset: h, sizeBytes: this.spanOf(h), state: "free" };
     if (wrapAt !== 0) {
-      for (let h = RING_DATA_START; h < tail; h += this.spanOf(h)) yield block(h);
-      if (head > tail) yield { offset: tail, sizeBytes: head - tail, state: "free" };
-      for (let h = head; h < wrapAt; h += this.spanOf(h)) yield block(h);
+      if (!this.writeBlocks(sink, RING_DATA_START, tail)) return;
+      if (head > tail && !sink.span(tail, head - tail, Span.FREE, 0, 0, Held.NONE, "")) return;
+      this.writeBlocks(sink, head, wrapAt);
     } else {
-      if (head > RING_DATA_START) yield { offset: RING_DATA_START, sizeBytes: head - RING_DATA_START, state: "free" };
-      for (let h = head; h < tail; h += this.spanOf(h)) yield block(h);
+      if (head > RING_DATA_START && !sink.span(RING_DATA_START, head - RING_DATA_START, Span.FREE, 0, 0, Held.NONE, "")) return;
+      this.writeBlocks(sink, head, tail);
     }
+  }
+
+  private writeBlocks(sink: SpanSink, from: number, to: number): boolean {
+    const u32 = this.store.u32;
+    for (let h = from; h < to; h += this.spanOf(h)) {
+      const going = (u32[(h + HDR_SPAN_STATE) >>> 2]! & STATE_MASK) === STATE_LIVE
+        ? sink.span(h, this.spanOf(h), Span.USED, h + HEADER_BYTES, u32[(h + HDR_REQUESTED) >>> 2]!, Held.NONE, "")
+        : sink.span(h, this.spanOf(h), Span.FREE, 0, 0, Held.NONE, "freed: reclaimed once the older blocks are");
+      if (!going) return false;
+    }
+    return true;
   }
 
   check(): void {
@@ -338,7 +363,7 @@ export class Ring implements Allocator {
   }
 }
 
-/** Header plus the payload rounded up to 8. */
+/** Header plus the payload rounded up to 8, at least 8 (so even a 0-byte block holds its pointer). */
 function spanFor(size: number): number {
-  return HEADER_BYTES + Math.ceil(size / 8) * 8;
+  return HEADER_BYTES + Math.max(8, Math.ceil(size / 8) * 8);
 }

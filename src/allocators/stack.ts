@@ -39,8 +39,16 @@ export class FrameMismatchError extends InvalidFreeError {
   }
 }
 
-/** What `scope()` returns: disposing it pops its frame. */
-export class StackScope implements Disposable {
+// The well-known symbol that `using` calls, declared as lib.esnext.disposable and @types/node
+// declare it, so that these types compile without that lib (declarations of it merge).
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
+/** What `scope()` returns: disposing it (`using`) pops its frame. */
+export class StackScope {
   constructor(private readonly stack: Stack, readonly frame: StackFrame) {}
 
   [Symbol.dispose](): void {
@@ -50,6 +58,19 @@ export class StackScope implements Disposable {
 
 export type StackOptions = AllocatorStoreOptions;
 
+/**
+ * A stack of frames of bump allocations: `push()` opens a frame, `pop(frame)` frees what was
+ * allocated in it, and `using _ = stack.scope()` does both around a block, even when it throws.
+ *
+ * @example
+ * ```ts
+ * const stack = new Stack();
+ * {
+ *   using _ = stack.scope();
+ *   const p = stack.malloc(64);       // freed at the end of the block
+ * }
+ * ```
+ */
 export class Stack extends BumpAllocator {
   readonly name = "stack";
 

@@ -2,7 +2,8 @@
 import type { Command } from "commander";
 import Table from "cli-table3";
 import type { Trace } from "../trace/trace.js";
-import { bestValue, compareAllocators, MEASURES, readTraces, rowsForJson, shortName, type ComparisonRow } from "./comparison.js";
+import { bestValue, MEASURES, resultText, rowsForJson, shortName, type ComparisonRow } from "../report/rows.js";
+import { compareAllocators, readTraces } from "./comparison.js";
 import { BOXED_TABLE } from "./format.js";
 import { choosePolicies } from "./policy-list.js";
 import { EXIT_FAILURE, EXIT_OK, printJson, timeLimitOption } from "./usage.js";
@@ -56,14 +57,6 @@ function measureCells(row: ComparisonRow, best: (number | null)[]): string[] {
     if (value === null) return "-";
     return measure.text(value) + (value === best[i] ? BEST_MARK : "");
   });
-}
-
-/** "ok", "n/a: why" for a policy that cannot replay traces, "FAILED kind: message". */
-function resultText(row: ComparisonRow): string {
-  if (row.status === "skipped") return `n/a: ${row.reason}`;
-  if (row.status === "stopped") return `n/a: too slow: ${row.reason}`;
-  if (row.status === "failed") return `FAILED ${row.reason}`;
-  return "ok";
 }
 
 function groupByTrace(rows: ComparisonRow[]): ComparisonRow[][] {

@@ -3,7 +3,8 @@ import { writeFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { reportHtml } from "../report/html.js";
 import { traceSummary } from "./compare.js";
-import { compareAllocators, readTraces, rowsForJson } from "./comparison.js";
+import { rowsForJson } from "../report/rows.js";
+import { compareAllocators, readTraces } from "./comparison.js";
 import { choosePolicies } from "./policy-list.js";
 import { EXIT_FAILURE, EXIT_OK, printJson, timeLimitOption, UsageError } from "./usage.js";
 
@@ -37,7 +38,7 @@ export function registerReport(program: Command): void {
     });
 }
 
-async function writePage(file: string, html: string): Promise<void> {
+export async function writePage(file: string, html: string): Promise<void> {
   try {
     await writeFile(file, html);
   } catch (error) {

@@ -1,8 +1,8 @@
 /** `heapkit trace-stats TRACE`: what a trace is made of, without any allocator. */
 import type { Command } from "commander";
 import Table from "cli-table3";
-import { readTraceFile } from "../trace/reader.js";
-import { traceStats, type HistogramBucket, type TraceStats } from "../trace/stats.js";
+import { streamTraceFile } from "../trace/reader.js";
+import { type HistogramBucket, type TraceStats, TraceStatsCollector } from "../trace/stats.js";
 import { formatBytes, formatCount, formatPercent, PLAIN_TABLE } from "./format.js";
 import { EXIT_OK, printJson } from "./usage.js";
 
@@ -15,7 +15,8 @@ export function registerTraceStats(program: Command): void {
     .argument("<trace>", "a malloc-lab trace, plain or gzipped (- reads stdin)")
     .option("--json", "print the statistics as JSON")
     .action(async (tracePath: string, options: { json?: boolean }) => {
-      const stats = traceStats(await readTraceFile(tracePath));
+      const collector = new TraceStatsCollector();
+      const stats = collector.result(await streamTraceFile(tracePath, collector));
       if (options.json) printJson(stats);
       else process.stdout.write(statsText(stats));
       process.exitCode = EXIT_OK;

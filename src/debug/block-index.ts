@@ -14,7 +14,7 @@ export class Shadow {
 
   /** The slot of the live or freed block whose user offset is `ptr`, or -1. */
   slotOf(ptr: number): number {
-    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0)) return -1;
+    if (!(typeof ptr === "number" && (ptr >>> 0) === ptr && (ptr & 7) === 0)) return -1;
     const i = ptr >>> 3;
     return i < this.entries.length ? this.entries[i]! - 1 : -1;
   }

@@ -7,7 +7,7 @@
  *   ------------------------------------------  ----------------------------------  ------------------------
  *   write before the start / past the end       on free, realloc and check()        BufferOverflowError
  *   write after free                            when it leaves quarantine, check()  UseAfterFreeError
- *   realloc / usableSize of a freed block       at the call                         UseAfterFreeError
+ *   realloc / usableSize of a freed block       at the call                         DebugInvalidFreeError
  *   free of a freed block (even after reuse)    at the call                         DebugDoubleFreeError
  *   free of an interior or foreign offset       at the call                         DebugInvalidFreeError
  *   blocks never freed                          leaks(), leaksSince(snapshot)       (a LeakReport)
@@ -23,16 +23,23 @@
  *
  *   base = inner.malloc(L + size + redZoneBytes, max(align, 8)),  end = base + inner.usableSize(base)
  *
- * On free the span [base, min(end, ptr + maxFillBytes)) is filled with the poison 0xfd (the whole
- * span unless the block is big) and the block waits in a quarantine bounded by bytes
- * (quarantine.ts); when it leaves, every poisoned byte is checked to still be poison, then the
- * span goes back to the inner allocator. `check()` verifies every red zone and
- * every quarantined span, then calls the inner `check()`. realloc always moves the block (as ASan
- * does), so a stale pointer to the old place is caught like any use after free.
+ * On free the span's head [base, ptr + maxFillBytes) and tail [ptr + size - maxFillBytes, end)
+ * are filled with the poison 0xfd (the whole span unless the block is big) and the block waits
+ * in a quarantine bounded by bytes (quarantine.ts), the newest block always, however big; when
+ * it leaves, every poisoned byte is checked to still be poison, then the span goes back to the
+ * inner allocator. `check()` verifies every red zone and every quarantined span, then calls the
+ * inner `check()`. realloc always moves the block (as ASan does), so a stale pointer to the old
+ * place is caught like any use after free.
  *
- * The byte values are ASan's shadow codes, used here as fills: 0xfa heap left red zone, 0xfb heap
- * right red zone, 0xfd freed. A stray write of exactly the canary value goes unseen (the price of
- * canaries over shadow memory); reads are never checked.
+ * What it cannot see: reads; a write of exactly the canary or poison value; a write after free
+ * into the unpoisoned middle of a block over 2 * maxFillBytes, or after the block has left the
+ * quarantine (with quarantineBytes 0 it leaves at once); a write that skips over a red zone into
+ * another block.
+ *
+ * Errors change nothing: every argument is checked first, and the one inner call that may fail
+ * (malloc) comes before any change. Releases to the inner allocator come after the call has
+ * done its work; one that throws leaves its block queued, and the next call releases it first
+ * (and throws, changing nothing, if it fails again).
  *
  * Bookkeeping lives JS-side, not in the store, so the inner allocator's layout is untouched: a
  * table of 64-byte rows indexed by slot (block-table.ts); a shadow array (ASan's shadow memory,
@@ -40,51 +47,42 @@
  * quarantine plus the last `historyBlocks` released, so a late double free still has both
  * stories), and a dense list of live slots (both in block-index.ts); and the interned stack
  * strings of sites.ts, which cannot live in the store at all. The fills and checks of red zones
- * and poison are in byte-runs.ts; what the heap says about a block or a bad offset (the stories
- * its errors tell) in descriptions.ts; the options and their defaults in debug-options.ts.
+ * and poison (ASan's shadow codes as byte values) are in canaries.ts; the stories its errors and
+ * leak reports tell in descriptions.ts; the options and their defaults in debug-options.ts.
  *
  * Invariants (checked by check(), then the inner allocator's own):
  *   live block b:         [b.base, b.ptr) all 0xfa;  [b.ptr + b.size, b.end) all 0xfb
- *   quarantined block q:  [q.base, min(q.end, q.ptr + maxFillBytes)) all 0xfd
+ *   quarantined block q:  its poisoned head and tail (see poisonRuns) all 0xfd
  *   liveBytes = Σ size over live blocks;  quarantine.bytes = Σ (end - base) over quarantined blocks
  *   shadow[b.ptr / 8] = slot(b) + 1 for every live, quarantined and remembered block
  *
  * This mode trades speed for answers: it is meant to be a few times slower than the plain heap
  * (ASan is ~2x; here about 4-5x with the defaults, see bench/debug.ts).
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { HeapCorruptionError } from "../errors.js";
 import { Heap } from "../heap/heap.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { LiveSlots, Shadow } from "./block-index.js";
 import { BlockFlag, BlockTable, SlotState } from "./block-table.js";
-import { fill, foundBytes, foundBytesBackward, lastMismatch, mismatch } from "./byte-runs.js";
+import { ALLOC_FILL, Canaries } from "./canaries.js";
 import {
   DEFAULT_HISTORY_BLOCKS, DEFAULT_MAX_BLOCKS_PER_SITE, DEFAULT_MAX_FILL_BYTES, DEFAULT_QUARANTINE_BYTES,
   DEFAULT_RED_ZONE_BYTES, DEFAULT_STACK_DEPTH, type DebugHeapOptions,
 } from "./debug-options.js";
 import { type BlockDescription, BlockDescriber } from "./descriptions.js";
-import { BufferOverflowError, UseAfterFreeError } from "./errors.js";
-import { type HeapSnapshot, LeakReport, type LiveBlockRecord } from "./leaks.js";
-import { MAX_ALIGN, option } from "./options.js";
+import type { UseAfterFreeError } from "./errors.js";
+import type { HeapSnapshot, LeakReport } from "./leaks.js";
+import { MAX_ALIGN, option, wrapperArguments } from "./options.js";
 import { Quarantine } from "./quarantine.js";
 import { NO_SITE, SiteTable } from "./sites.js";
 
 export type { DebugHeapOptions } from "./debug-options.js";
 export type { BlockDescription } from "./descriptions.js";
+export { ALLOC_FILL, FREED_POISON, LEFT_CANARY, RIGHT_CANARY } from "./canaries.js";
 
-/** Byte before each block (ASan's heap left red zone shadow code). */
-export const LEFT_CANARY = 0xfa;
-/** Byte after each block, through the slack (heap right red zone). */
-export const RIGHT_CANARY = 0xfb;
-/** Byte over freed memory (freed heap region). */
-export const FREED_POISON = 0xfd;
-/** Byte over fresh user memory, so that reads of uninitialized memory stand out. */
-export const ALLOC_FILL = 0xbe;
-if (new Set([LEFT_CANARY, RIGHT_CANARY, FREED_POISON, ALLOC_FILL]).size !== 4) {
-  throw new Error("debug heap: the canaries, the poison and the fill must be distinct bytes");
-}
 
 /** Stats in the user's view (live bytes = requested bytes), plus what checking costs. */
 export interface DebugHeapStats extends AllocatorStats {
@@ -95,6 +93,21 @@ export interface DebugHeapStats extends AllocatorStats {
   quarantinedBytes: number;
 }
 
+/**
+ * A checking wrapper around any allocator: red zones, poisoned quarantine, double and invalid
+ * free detection with where each block was allocated and freed, and leak reports.
+ *
+ * @example
+ * ```ts
+ * import { DebugHeap } from "heapkit";
+ * const heap = new DebugHeap({ captureStacks: true }); // over a new Heap; or new DebugHeap(inner, options)
+ * const p = heap.malloc(24);
+ * heap.u8[p] = 1;
+ * console.log(String(heap.leaks())); // "24 bytes in 1 block live, from 1 site ..."
+ * heap.free(p);
+ * heap.check();
+ * ```
+ */
 export class DebugHeap implements Allocator {
   readonly name: string;
   readonly inner: Allocator;
@@ -106,6 +119,7 @@ export class DebugHeap implements Allocator {
 
   private readonly sites: SiteTable;
   private readonly descriptions: BlockDescriber;
+  private readonly canaries: Canaries;
   private readonly table = new BlockTable();
   /** User offset -> slot, for live blocks and freed ones still remembered. */
   private readonly shadow = new Shadow();
@@ -119,8 +133,12 @@ export class DebugHeap implements Allocator {
   private peakLiveBytes = 0;
   private mallocCount = 0;
   private freeCount = 0;
+  /** A release to the inner allocator threw: its block is still queued, to go first next call. */
+  private releaseFailed = false;
 
-  constructor(inner?: Allocator, options: DebugHeapOptions = {}) {
+  /** `new DebugHeap(options?)` (over `options.inner`, a new Heap by default) or `new DebugHeap(inner, options?)`. */
+  constructor(innerOrOptions?: Allocator | DebugHeapOptions, moreOptions?: DebugHeapOptions) {
+    const { inner, options } = wrapperArguments("DebugHeap", innerOrOptions, moreOptions);
     this.inner = inner ?? new Heap();
     this.name = `debug(${this.inner.name})`;
     this.redZoneBytes = option("redZoneBytes", options.redZoneBytes, DEFAULT_RED_ZONE_BYTES, 1, 1 << 20);
@@ -134,6 +152,7 @@ export class DebugHeap implements Allocator {
     this.maxFillBytes = maxFill === Infinity ? MAX_STORE_BYTES : option("maxFillBytes", maxFill, 0, 0, MAX_STORE_BYTES);
     this.sites = new SiteTable(options.captureStacks ?? false, option("stackDepth", options.stackDepth, DEFAULT_STACK_DEPTH, 1, 200));
     this.descriptions = new BlockDescriber(this.table, this.shadow, this.live, this.quarantine, this.sites);
+    this.canaries = new Canaries(this.table, this.descriptions, () => this.inner.store, this.maxFillBytes);
   }
 
   get store(): ByteStore {
@@ -147,13 +166,9 @@ export class DebugHeap implements Allocator {
   get f64(): Float64Array { return this.store.f64; }
 
   /** Capture a stack on every call from now on (or stop). */
-  get captureStacks(): boolean {
-    return this.sites.captureStacks;
-  }
+  get captureStacks(): boolean { return this.sites.captureStacks; }
 
-  set captureStacks(on: boolean) {
-    this.sites.captureStacks = on;
-  }
+  set captureStacks(on: boolean) { this.sites.captureStacks = on; }
 
   /** Runs `fn` with every allocation and free inside it labelled `tag` (cheap; nests). */
   withSite<T>(tag: string, fn: () => T): T {
@@ -169,10 +184,12 @@ export class DebugHeap implements Allocator {
   malloc(size: number, align = 8): number {
     checkSize(size, MAX_STORE_BYTES);
     checkAlign(align, MAX_ALIGN);
-    const seq = ++this.seq;
-    const site = this.sites.capture(this.malloc);
-    const ptr = this.allocate(size, align, seq, site, 0, seq);
-    if (ptr !== 0) this.mallocCount++;
+    if (this.releaseFailed) this.release(false);
+    const seq = this.seq + 1;
+    const ptr = this.allocate(size, align, seq, this.sites.capture(this.malloc), 0, seq);
+    if (ptr === 0) return 0;
+    this.seq = seq;
+    this.mallocCount++;
     return ptr;
   }
 
@@ -181,11 +198,12 @@ export class DebugHeap implements Allocator {
     if (ptr === 0) return;
     const slot = this.liveSlotOf(ptr);
     if (slot < 0) throw this.descriptions.badPointer(ptr, "free");
-    this.verifyRedZones(slot);
+    this.canaries.verifyRedZones(slot);
+    if (this.releaseFailed) this.release(false);
     const seq = ++this.seq;
     this.retire(slot, seq, this.sites.capture(this.free), 0);
     this.freeCount++;
-    this.drain();
+    this.release(true);
   }
 
   /** Always moves the block (as ASan does), so stale pointers to the old place get caught. `realloc(0, n)` is `malloc(n)`. */
@@ -194,16 +212,18 @@ export class DebugHeap implements Allocator {
     const slot = this.liveSlotOf(ptr);
     if (slot < 0) throw this.descriptions.badPointer(ptr, "realloc");
     checkSize(size, MAX_STORE_BYTES);
-    this.verifyRedZones(slot);
-    const seq = ++this.seq;
+    this.canaries.verifyRedZones(slot);
+    if (this.releaseFailed) this.release(false);
+    const seq = this.seq + 1;
     const site = this.sites.capture(this.realloc);
     const t = this.table;
     const oldSize = t.size(slot);
     const moved = this.allocate(size, 2 ** t.alignLog(slot), seq, site, BlockFlag.ALLOCATED_BY_REALLOC, t.birthSeq(slot));
     if (moved === 0) return 0;
+    this.seq = seq;
     this.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, size));
     this.retire(slot, seq, site, BlockFlag.FREED_BY_REALLOC);
-    this.drain();
+    this.release(true);
     return moved;
   }
 
@@ -220,7 +240,7 @@ export class DebugHeap implements Allocator {
     let liveBytes = 0;
     for (let i = 0; i < this.live.count; i++) {
       const slot = this.live.at(i);
-      this.verifyRedZones(slot);
+      this.canaries.verifyRedZones(slot);
       liveBytes += t.size(slot);
       if (t.state(slot) !== SlotState.LIVE || this.shadow.slotOf(t.ptr(slot)) !== slot || t.liveIndex(slot) !== i) {
         throw new HeapCorruptionError(`debug heap: the records of live block ${t.ptr(slot)} disagree`, t.ptr(slot));
@@ -228,7 +248,7 @@ export class DebugHeap implements Allocator {
     }
     let quarantinedBytes = 0;
     for (const [slot, , bytes] of this.quarantine.entries()) {
-      const error = this.verifyPoison(slot, "check");
+      const error = this.canaries.verifyPoison(slot, "check");
       if (error !== undefined) throw error;
       quarantinedBytes += bytes;
       if (t.state(slot) !== SlotState.QUARANTINED || bytes !== t.end(slot) - t.base(slot)) {
@@ -259,29 +279,54 @@ export class DebugHeap implements Allocator {
   }
 
   /**
-   * The inner allocator's blocks in the user's view: a live block reports its user offset; a
-   * quarantined one is "meta" (held by the checker: neither the user's nor free to reuse).
+   * The inner allocator's spans in the user's view: a live block is its left red zone (with the
+   * inner block's header; meta), the user bytes (used; one byte for a 0-byte block) and the right
+   * red zone with the slack (meta); a quarantined block is free, held "quarantine".
    */
-  *walk(): IterableIterator<BlockInfo> {
-    const byBase = new Map<number, number>();
-    for (let i = 0; i < this.live.count; i++) byBase.set(this.table.base(this.live.at(i)), this.live.at(i));
-    for (const [slot] of this.quarantine.entries()) byBase.set(this.table.base(slot), slot);
-    for (const block of this.inner.walk()) {
-      const slot = block.state === "used" ? byBase.get(block.offset) : undefined;
-      if (slot === undefined) yield block;
-      else if (this.table.state(slot) === SlotState.LIVE) yield { offset: this.table.ptr(slot), sizeBytes: block.sizeBytes, state: "used" };
-      else yield { offset: block.offset, sizeBytes: block.sizeBytes, state: "meta" };
-    }
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
   }
 
-  /** Releases every quarantined block (checking its poison) to the inner allocator. */
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    sink.relayFrom(this.inner, (out, start, bytes, kind, ptr, requestedBytes, held, detail) => {
+      const slot = kind === Span.USED ? this.slotOfBase(ptr, start + bytes) : -1;
+      if (slot < 0) return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
+      const t = this.table;
+      if (t.state(slot) === SlotState.QUARANTINED) return out.span(start, bytes, Span.FREE, 0, 0, Held.QUARANTINE, "quarantined: poisoned until it leaves");
+      const user = t.ptr(slot);
+      const userEnd = user + Math.max(t.size(slot), 1);
+      return out.span(start, user - start, Span.META, 0, 0, Held.NONE, "left red zone (and the inner block's header)")
+        && out.span(user, userEnd - user, Span.USED, user, t.size(slot), Held.NONE, "")
+        && (userEnd >= start + bytes || out.span(userEnd, start + bytes - userEnd, Span.META, 0, 0, Held.NONE, "right red zone and slack"));
+    });
+  }
+
+  /** The live or quarantined block whose inner block starts at `base` (its user offset is the first one found past the left red zone). */
+  private slotOfBase(base: number, end: number): number {
+    for (let q = base + Math.ceil(this.redZoneBytes / 8) * 8; q < end; q += 8) {
+      const slot = this.shadow.slotOf(q);
+      if (slot >= 0 && this.table.base(slot) === base && this.table.state(slot) !== SlotState.RELEASED) return slot;
+    }
+    return -1;
+  }
+
+  /**
+   * Releases every quarantined block to the inner allocator, then throws the first write after
+   * free their poison showed, if any.
+   */
   flushQuarantine(): void {
-    while (this.quarantine.count > 0) this.releaseOldest();
+    let found: UseAfterFreeError | undefined;
+    while (this.quarantine.count > 0) found ??= this.releaseOldest();
+    if (found !== undefined) throw found;
   }
 
   /** The live blocks grouped by allocation site, largest group first. */
   leaks(): LeakReport {
-    return this.report(-1, undefined);
+    return this.descriptions.leaks(-1, undefined, this.maxBlocksPerSite);
   }
 
   /** A point to diff against: `leaksSince(snapshot)` lists what was allocated after it and is still live. */
@@ -294,7 +339,7 @@ export class DebugHeap implements Allocator {
    * that existed before and was only realloc'ed since does not count.
    */
   leaksSince(snapshot: HeapSnapshot): LeakReport {
-    return this.report(snapshot.seq, snapshot);
+    return this.descriptions.leaks(snapshot.seq, snapshot, this.maxBlocksPerSite);
   }
 
   /**
@@ -327,10 +372,7 @@ export class DebugHeap implements Allocator {
     if (base === 0) return 0;
     const ptr = base + left;
     const end = base + this.inner.usableSize(base);
-    const { u8, f64 } = this.inner.store;
-    fill(u8, f64, base, ptr, LEFT_CANARY);
-    if (this.allocFill !== null) fill(u8, f64, ptr, ptr + Math.min(size, this.maxFillBytes), this.allocFill);
-    fill(u8, f64, ptr + size, end, RIGHT_CANARY);
+    this.canaries.guard(base, ptr, size, end, this.allocFill);
 
     // A released block that started here is forgotten: a free of this offset is legal again.
     const stale = this.shadow.slotOf(ptr);
@@ -369,36 +411,45 @@ export class DebugHeap implements Allocator {
     t.setFlags(slot, t.flags(slot) | flags);
     t.setFreeSeq(slot, seq);
     t.setFreeSite(slot, site);
-    const { u8, f64 } = this.inner.store;
-    fill(u8, f64, base, this.poisonEnd(t.ptr(slot), end), FREED_POISON);
+    this.canaries.poison(slot);
     this.quarantine.push(slot, 0, end - base);
   }
 
-  /** Where the poison of a freed block ends: its span, or `maxFillBytes` past its user offset. */
-  private poisonEnd(ptr: number, end: number): number {
-    const cap = ptr + this.maxFillBytes;
-    return cap < end ? cap : end;
-  }
 
-  /** Releases the oldest quarantined blocks while the quarantine is over its budget. */
-  private drain(): void {
-    while (this.quarantine.overBudget) this.releaseOldest();
+  /**
+   * Releases the oldest quarantined blocks while over budget, keeping the newest (so a block
+   * bigger than the budget is checked too), then throws the first write after free found. After
+   * the call's work (`deferred`) an inner throw leaves its block queued for the next call, which
+   * releases it first (`deferred` false), before it changes anything.
+   */
+  private release(deferred: boolean): void {
+    const keep = this.quarantine.limitBytes > 0 ? 1 : 0;
+    let found: UseAfterFreeError | undefined;
+    try {
+      while (this.quarantine.overBudget && this.quarantine.count > keep) found ??= this.releaseOldest();
+      this.releaseFailed = false;
+    } catch (error) {
+      this.releaseFailed = true;
+      if (!deferred) throw error;
+    }
+    if (found !== undefined) throw found;
   }
 
   /**
-   * Checks the oldest quarantined block's poison and gives its memory back. A changed byte is a
-   * write after free: the memory is released all the same (the damage is inside the block), and
-   * the error is thrown after, so the heap stays consistent.
+   * Gives the oldest quarantined block's memory back, then returns the write after free its
+   * poison shows, if any (the damage is inside the block, so the heap stays consistent). The
+   * inner free comes first: if it throws, the block stays queued and nothing changed.
    */
-  private releaseOldest(): void {
-    const slot = this.quarantine.shift();
+  private releaseOldest(): UseAfterFreeError | undefined {
+    const slot = this.quarantine.peek();
     // Without a quarantine the block was poisoned a moment ago in this same call: nothing to verify.
-    const error = this.quarantine.limitBytes === 0 ? undefined : this.verifyPoison(slot, "quarantine");
+    const error = this.quarantine.limitBytes === 0 ? undefined : this.canaries.verifyPoison(slot, "quarantine");
     const t = this.table;
     this.inner.free(t.base(slot));
+    this.quarantine.shift();
     t.setState(slot, SlotState.RELEASED);
     this.remember(t.ptr(slot), slot);
-    if (error !== undefined) throw error;
+    return error;
   }
 
   /**
@@ -417,53 +468,4 @@ export class DebugHeap implements Allocator {
       }
     }
   }
-
-  /** Throws BufferOverflowError for the corrupted red zone byte nearest the block. */
-  private verifyRedZones(slot: number): void {
-    const t = this.table;
-    const { u8, f64 } = this.inner.store;
-    const ptr = t.ptr(slot);
-    const after = ptr + t.size(slot);
-    const end = t.end(slot);
-    const bad = mismatch(u8, f64, after, end, RIGHT_CANARY);
-    if (bad >= 0) {
-      throw new BufferOverflowError(this.descriptions.story(slot), bad, u8[bad]!, RIGHT_CANARY, foundBytes(u8, bad, end, RIGHT_CANARY));
-    }
-    const base = t.base(slot);
-    const badLeft = mismatch(u8, f64, base, ptr, LEFT_CANARY) < 0 ? -1 : lastMismatch(u8, base, ptr, LEFT_CANARY);
-    if (badLeft >= 0) {
-      throw new BufferOverflowError(this.descriptions.story(slot), badLeft, u8[badLeft]!, LEFT_CANARY, foundBytesBackward(u8, base, badLeft, LEFT_CANARY));
-    }
-  }
-
-  private verifyPoison(slot: number, detectedBy: "quarantine" | "check"): UseAfterFreeError | undefined {
-    const t = this.table;
-    const { u8, f64 } = this.inner.store;
-    const end = t.end(slot);
-    const poisoned = this.poisonEnd(t.ptr(slot), end);
-    const bad = mismatch(u8, f64, t.base(slot), poisoned, FREED_POISON);
-    if (bad < 0) return undefined;
-    return new UseAfterFreeError(this.descriptions.freedStory(slot), "write", bad, u8[bad]!, FREED_POISON, foundBytes(u8, bad, poisoned, FREED_POISON), detectedBy);
-  }
-
-  private report(afterSeq: number, since: HeapSnapshot | undefined): LeakReport {
-    const t = this.table;
-    const records: LiveBlockRecord[] = [];
-    for (let i = 0; i < this.live.count; i++) {
-      const slot = this.live.at(i);
-      const ptr = t.ptr(slot);
-      if (t.birthSeq(slot) > afterSeq) records.push({ offset: ptr, size: t.size(slot), seq: t.birthSeq(slot), siteId: t.allocSite(slot) });
-    }
-    const sites = this.sites;
-    const describe = (id: number) => {
-      const d: { stack?: string; tag?: string } = {};
-      const stack = sites.stackOf(id);
-      const tag = sites.tagOf(id);
-      if (stack !== undefined) d.stack = stack;
-      if (tag !== undefined) d.tag = tag;
-      return d;
-    };
-    return LeakReport.build(records, describe, since, this.maxBlocksPerSite);
-  }
 }
-

@@ -2,12 +2,13 @@
  * What the debug heap says about a block or an offset, from its records (ASan's address
  * descriptions, asan_descriptions.cpp): a block's story (its offset, size and sites), what an
  * arbitrary offset falls in, and the error for a free, realloc or usableSize of something that
- * is not a live block. Linear in the number of blocks where it searches: error paths and tools
+ * is not a live block, and its leak reports. Linear in the number of blocks where it searches: error paths and tools
  * only, never the hot path.
  */
 import type { LiveSlots, Shadow } from "./block-index.js";
 import { BlockFlag, type BlockTable, SlotState } from "./block-table.js";
-import { type BlockStory, DebugDoubleFreeError, DebugInvalidFreeError, UseAfterFreeError } from "./errors.js";
+import { type BlockStory, DebugDoubleFreeError, DebugInvalidFreeError } from "./errors.js";
+import { type HeapSnapshot, LeakReport, type LiveBlockRecord } from "./leaks.js";
 import type { Quarantine } from "./quarantine.js";
 import type { Site, SiteTable } from "./sites.js";
 
@@ -56,7 +57,7 @@ export class BlockDescriber {
         const cover = this.live.around(ptr);
         return new DebugDoubleFreeError(this.freedStory(freedSlot), cover === undefined ? undefined : this.story(cover));
       }
-      return new UseAfterFreeError(this.freedStory(freedSlot), operation, ptr);
+      return new DebugInvalidFreeError(ptr, operation, "freed", this.freedStory(freedSlot));
     }
     if (typeof ptr !== "number" || !Number.isInteger(ptr)) return new DebugInvalidFreeError(ptr, operation, "unknown");
     const slot = this.live.around(ptr);
@@ -76,5 +77,26 @@ export class BlockDescriber {
       if (this.table.base(slot) <= offset && offset < this.table.end(slot)) return slot;
     }
     return undefined;
+  }
+
+  /** The live blocks first allocated after operation `afterSeq`, grouped by site (leaks.ts). */
+  leaks(afterSeq: number, since: HeapSnapshot | undefined, maxBlocksPerSite: number): LeakReport {
+    const t = this.table;
+    const records: LiveBlockRecord[] = [];
+    for (let i = 0; i < this.live.count; i++) {
+      const slot = this.live.at(i);
+      const ptr = t.ptr(slot);
+      if (t.birthSeq(slot) > afterSeq) records.push({ offset: ptr, size: t.size(slot), seq: t.birthSeq(slot), siteId: t.allocSite(slot) });
+    }
+    const sites = this.sites;
+    const describe = (id: number) => {
+      const d: { stack?: string; tag?: string } = {};
+      const stack = sites.stackOf(id);
+      const tag = sites.tagOf(id);
+      if (stack !== undefined) d.stack = stack;
+      if (tag !== undefined) d.tag = tag;
+      return d;
+    };
+    return LeakReport.build(records, describe, since, maxBlocksPerSite);
   }
 }

@@ -88,12 +88,13 @@ export class BufferOverflowError extends HeapCorruptionError {
   get allocSite(): Site { return this.block.allocSite; }
 }
 
-/** How a use after free showed: a changed poison byte, or a call on the freed pointer. */
-export type UseAfterFreeAccess = "write" | "realloc" | "usableSize";
+/** How a use after free showed: a changed poison byte (reads are never seen). */
+export type UseAfterFreeAccess = "write";
 
 /**
- * A freed block was used: its poison changed while it waited in quarantine (`access: "write"`,
- * found on leaving quarantine or by `check()`), or `realloc`/`usableSize` was called on it.
+ * A freed block was written: its poison changed while it waited in quarantine (`access: "write"`,
+ * found on leaving quarantine or by `check()`). `realloc`/`usableSize` of a freed block throw
+ * `DebugInvalidFreeError` (place "freed"), the `InvalidFreeError` the Allocator interface promises.
  */
 export class UseAfterFreeError extends HeapCorruptionError {
   override name = "UseAfterFreeError";
@@ -101,22 +102,20 @@ export class UseAfterFreeError extends HeapCorruptionError {
   constructor(
     readonly block: BlockStory & { freeSite: Site },
     readonly access: UseAfterFreeAccess,
-    /** Absolute offset of the first changed byte (the pointer itself for a call). */
+    /** Absolute offset of the first changed byte. */
     offset: number,
-    /** The byte found and the poison expected; -1 for a call. */
-    readonly found = -1,
-    readonly expected = -1,
-    readonly foundBytes: number[] = [],
+    /** The byte found and the poison expected. */
+    readonly found: number,
+    readonly expected: number,
+    readonly foundBytes: number[],
     /** When the write was noticed. */
-    readonly detectedBy: "quarantine" | "check" | "call" = "call",
+    readonly detectedBy: "quarantine" | "check",
   ) {
     super("", offset);
     const delta = offset - block.ptr;
-    const what = access === "write"
-      ? `byte ${offset} (${relative(delta, block.size)}) of freed block ${block.ptr} (${block.size} bytes) was written after ` +
-        `the free: found ${hex(found)}, expected poison ${hex(expected)} (bytes from there: ${hexRun(foundBytes)}); ` +
-        `noticed ${detectedBy === "check" ? "by check()" : "when the block left quarantine"}`
-      : `${access}(${block.ptr}) of a block that was freed (${block.size} bytes)`;
+    const what = `byte ${offset} (${relative(delta, block.size)}) of freed block ${block.ptr} (${block.size} bytes) was written after ` +
+      `the free: found ${hex(found)}, expected poison ${hex(expected)} (bytes from there: ${hexRun(foundBytes)}); ` +
+      `noticed ${detectedBy === "check" ? "by check()" : "when the block left quarantine"}`;
     this.message = `use after free: ${what}${stories(block)}`;
   }
 
@@ -147,6 +146,7 @@ export type InvalidPointerPlace =
   | "left-red-zone"   // just before a live block
   | "right-red-zone"  // just after a live block (or in its slack)
   | "freed-block"     // inside a block that waits in quarantine
+  | "freed"           // the start of a freed block (realloc or usableSize after free)
   | "unknown";        // not near any block this heap knows
 
 /** `free`/`realloc`/`usableSize` of an offset that is not the start of a live block. */
@@ -173,6 +173,9 @@ function describePlace(ptr: unknown, operation: string, place: InvalidPointerPla
     return typeof ptr === "number" && Number.isInteger(ptr)
       ? `${call}: this heap never returned it (a forged or foreign offset)`
       : `${call}: it is not an integer offset`;
+  }
+  if (place === "freed") {
+    return `${operation} of freed block ${block.ptr} (${block.size} bytes): a use after free, refused${stories(block)}`;
   }
   const delta = (ptr as number) - block.ptr;
   const where = place === "interior" ? `${delta} bytes into`

@@ -18,6 +18,12 @@
  * secret better than chance (scudo packs a 16-bit checksum into its header; the idea is the same,
  * the mix is not a cryptographic MAC).
  *
+ * Errors change nothing: arguments and the header are checked first; the inner call that may
+ * throw comes before any counter changes, with the header put back if it throws, and an inner
+ * InvalidSizeError is rethrown naming the size the caller asked (not size + header). A release to
+ * the inner allocator after the call has done its work (delayed reuse, the old block of an
+ * over-aligned realloc) that throws leaves its block queued; the next call releases it first.
+ *
  * Optional delayed reuse: with `quarantineBytes > 0` freed blocks wait in a FIFO (quarantine.ts)
  * before the inner allocator may hand them out again, so a stale pointer meets a FREED header
  * (a double free is caught) instead of someone else's block; their headers are re-checked when
@@ -34,58 +40,44 @@
  * Cost per call: one 8-byte header write on malloc, a read, a checksum and a write on free.
  * Targets within 1.3x of the plain heap; see bench/debug.ts.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../allocator.js";
+import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
-import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
+import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
 import { Heap } from "../heap/heap.js";
-import { MAX_ALIGN, option } from "./options.js";
+import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { MAX_ALIGN, option, wrapperArguments } from "./options.js";
 import { CorruptedHeaderError } from "./errors.js";
+import {
+  ALIGN_SHIFT_MASK, FREED, HEADER_BYTES, headerChecksum, LIVE, MAX_SHIFT, STATE_SHIFT, type HardenedHeapOptions, type HardenedHeapStats,
+} from "./hardened-header.js";
 import { Quarantine } from "./quarantine.js";
 
-export const HEADER_BYTES = 8;
-// Header fields (word 1 = checksum << 8 | state << STATE_SHIFT | shift).
-const STATE_SHIFT = 6;
-const ALIGN_SHIFT_MASK = 0x3f;
-const LIVE = 1;
-const FREED = 2;
-/** Largest `shift` a probe tries: pads up to 8 << 13 = MAX_ALIGN. */
-const MAX_SHIFT = Math.log2(MAX_ALIGN) - 3;
-if (8 << MAX_SHIFT !== MAX_ALIGN || MAX_SHIFT > ALIGN_SHIFT_MASK) throw new Error("hardened header: MAX_ALIGN does not fit the shift field");
-
-export interface HardenedHeapOptions {
-  /** Freed bytes held before the inner allocator may reuse them; 0 reuses at once. @defaultValue 0 */
-  quarantineBytes?: number;
-  /** The key of the header checksums (an unsigned 32-bit integer). @defaultValue random per heap */
-  secret?: number;
-}
-
-/** Stats in the user's view, plus the header cost and the delayed-reuse queue. */
-export interface HardenedHeapStats extends AllocatorStats {
-  /** Header and alignment padding bytes of live blocks. */
-  headerBytes: number;
-  quarantinedBlocks: number;
-  quarantinedBytes: number;
-}
+export { HEADER_BYTES, headerChecksum, type HardenedHeapOptions, type HardenedHeapStats } from "./hardened-header.js";
 
 /**
- * The keyed header checksum (24 bits): murmur3-style multiply-xorshift rounds, one per field, so
- * that no change of size and state together cancels out.
+ * A hardening wrapper: a keyed checksum header on every block, so forged, interior, smashed and
+ * double frees are refused before the inner allocator sees them; optional delayed reuse.
+ *
+ * @example
+ * ```ts
+ * import { HardenedHeap, InvalidFreeError } from "heapkit";
+ * const heap = new HardenedHeap({ quarantineBytes: 1 << 16 }); // or new HardenedHeap(inner, options)
+ * const p = heap.malloc(100);
+ * heap.free(p);
+ * try { heap.free(p); } catch (e) { console.log(e instanceof InvalidFreeError); } // true: a double free
+ * ```
  */
-export function headerChecksum(secret: number, ptr: number, size: number, low8: number): number {
-  let h = Math.imul(ptr ^ secret, 0x9e3779b1);
-  h = Math.imul(h ^ (h >>> 15) ^ size, 0x85ebca77);
-  h = Math.imul(h ^ (h >>> 13) ^ low8, 0xc2b2ae3d);
-  return (h ^ (h >>> 16)) >>> 8;
-}
-
 export class HardenedHeap implements Allocator {
   readonly name: string;
   readonly inner: Allocator;
   /** The inner allocator's store (an allocator keeps its store for life). */
   private readonly byteStore: ByteStore;
   private readonly secret: number;
-  private readonly quarantine: Quarantine | undefined;
+  /** Freed blocks waiting for reuse (limit 0: none wait, except a release that failed). */
+  private readonly quarantine: Quarantine;
+  /** A release to the inner allocator threw: its block is still queued, to go first next call. */
+  private releaseFailed = false;
   private liveBlocks = 0;
   private liveBytes = 0;
   private peakLiveBytes = 0;
@@ -93,7 +85,9 @@ export class HardenedHeap implements Allocator {
   private mallocCount = 0;
   private freeCount = 0;
 
-  constructor(inner?: Allocator, options: HardenedHeapOptions = {}) {
+  /** `new HardenedHeap(options?)` (over `options.inner`, a new Heap by default) or `new HardenedHeap(inner, options?)`. */
+  constructor(innerOrOptions?: Allocator | HardenedHeapOptions, moreOptions?: HardenedHeapOptions) {
+    const { inner, options } = wrapperArguments("HardenedHeap", innerOrOptions, moreOptions);
     this.inner = inner ?? new Heap();
     this.name = `hardened(${this.inner.name})`;
     this.byteStore = this.inner.store;
@@ -101,7 +95,7 @@ export class HardenedHeap implements Allocator {
       ? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!
       : option("secret", options.secret, 0, 0, 0xffffffff);
     const limit = option("quarantineBytes", options.quarantineBytes, 0, 0, MAX_STORE_BYTES);
-    this.quarantine = limit > 0 ? new Quarantine(limit) : undefined;
+    this.quarantine = new Quarantine(limit, limit > 0 ? 64 : 1);
   }
 
   get store(): ByteStore {
@@ -115,18 +109,19 @@ export class HardenedHeap implements Allocator {
   get f64(): Float64Array { return this.store.f64; }
 
   malloc(size: number, align = 8): number {
-    if (!((size >>> 0) === size && size <= MAX_STORE_BYTES)) checkSize(size, MAX_STORE_BYTES);
+    if (!(typeof size === "number" && (size >>> 0) === size && size <= MAX_STORE_BYTES)) checkSize(size, MAX_STORE_BYTES);
     let shift = 0;
     if (align !== 8) {
       checkAlign(align, MAX_ALIGN);
       if (align > 8) shift = Math.log2(align) - 3;
     }
+    if (this.releaseFailed) this.release(false);
     const pad = 8 << shift;
-    let base = this.inner.malloc(size + pad, pad);
+    let base = this.innerMalloc(size, pad);
     if (base === 0) {
-      if (this.quarantine === undefined || this.quarantine.count === 0) return 0;
+      if (this.quarantine.count === 0) return 0;
       this.flushQuarantine();
-      base = this.inner.malloc(size + pad, pad);
+      base = this.innerMalloc(size, pad);
       if (base === 0) return 0;
     }
     const ptr = base + pad;
@@ -143,28 +138,26 @@ export class HardenedHeap implements Allocator {
   /** Frees a live block after checking its header; `free(0)` does nothing, as in C. */
   free(ptr: number): void {
     if (ptr === 0) return;
-    // An offset past the store reads `undefined` words: state 0, so it is refused as not live.
-    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES)) throw this.outside(ptr, "free");
-    const u32 = this.byteStore.u32;
-    const h = (ptr - HEADER_BYTES) >>> 2;
-    const size = u32[h]!;
-    const meta = u32[h + 1]!;
-    const low = meta & 0xff;
-    if (meta >>> 8 !== headerChecksum(this.secret, ptr, size, low)) throw this.refuse(ptr, "free", size, meta);
-    if (low >>> STATE_SHIFT !== LIVE) throw this.notLive(ptr, "free");
-    const shift = low & ALIGN_SHIFT_MASK;
-    const freedLow = (FREED << STATE_SHIFT) | shift;
-    u32[h + 1] = ((headerChecksum(this.secret, ptr, size, freedLow) << 8) | freedLow) >>> 0;
+    const size = this.liveHeader(ptr, "free");
+    if (this.releaseFailed) this.release(false);
+    const shift = this.lastShift;
+    this.writeHeader(ptr, size, (FREED << STATE_SHIFT) | shift);
     const pad = 8 << shift;
+    if (this.quarantine.limitBytes === 0) {
+      try {
+        this.inner.free(ptr - pad);
+      } catch (error) {
+        this.writeHeader(ptr, size, (LIVE << STATE_SHIFT) | shift);
+        throw error;
+      }
+    }
     this.liveBlocks--;
     this.liveBytes -= size;
     this.livePadBytes -= pad;
     this.freeCount++;
-    if (this.quarantine === undefined) {
-      this.inner.free(ptr - pad);
-    } else {
+    if (this.quarantine.limitBytes > 0) {
       this.quarantine.push(ptr, shift, size + pad);
-      while (this.quarantine.overBudget) this.releaseOldest();
+      this.release(true);
     }
   }
 
@@ -172,24 +165,22 @@ export class HardenedHeap implements Allocator {
   realloc(ptr: number, size: number): number {
     if (ptr === 0) return this.malloc(size);
     const oldSize = this.liveHeader(ptr, "realloc");
-    if (!((size >>> 0) === size && size <= MAX_STORE_BYTES)) checkSize(size, MAX_STORE_BYTES);
     const shift = this.lastShift;
-    if (shift !== 0) {
-      // An over-aligned block: the inner realloc would only keep 8-byte alignment, so move it here.
-      const moved = this.malloc(size, 8 << shift);
-      if (moved === 0) return 0;
-      this.inner.store.u8.copyWithin(moved, ptr, ptr + Math.min(size, oldSize));
-      this.mallocCount--;
-      this.free(ptr);
-      this.freeCount--;
-      return moved;
-    }
+    if (!(typeof size === "number" && (size >>> 0) === size && size <= MAX_STORE_BYTES)) checkSize(size, MAX_STORE_BYTES);
+    if (this.releaseFailed) this.release(false);
+    if (shift !== 0) return this.moveAligned(ptr, oldSize, size, shift);
     // Mark the old header dead first, so a stale copy left behind by a move is refused later.
     this.writeHeader(ptr, oldSize, FREED << STATE_SHIFT);
-    let base = this.inner.realloc(ptr - HEADER_BYTES, size + HEADER_BYTES);
-    if (base === 0 && this.quarantine !== undefined && this.quarantine.count > 0) {
-      this.flushQuarantine();
-      base = this.inner.realloc(ptr - HEADER_BYTES, size + HEADER_BYTES);
+    let base: number;
+    try {
+      base = this.innerRealloc(ptr, size);
+      if (base === 0 && this.quarantine.count > 0) {
+        this.flushQuarantine();
+        base = this.innerRealloc(ptr, size);
+      }
+    } catch (error) {
+      this.writeHeader(ptr, oldSize, LIVE << STATE_SHIFT);
+      throw error;
     }
     if (base === 0) {
       this.writeHeader(ptr, oldSize, LIVE << STATE_SHIFT);
@@ -215,12 +206,12 @@ export class HardenedHeap implements Allocator {
     let held = 0;
     const u32 = this.inner.store.u32;
     for (const block of this.inner.walk()) {
-      if (block.state !== "used") continue;
-      const ptr = this.probe(block.offset);
+      if (block.kind !== "used") continue;
+      const ptr = this.probe(block.ptr!);
       if (ptr < 0) {
-        const h = block.offset >>> 2;
-        throw new CorruptedHeaderError(block.offset + HEADER_BYTES, "check", [u32[h]!, u32[h + 1]!],
-          `inner block ${block.offset} holds no valid header`);
+        const h = block.ptr! >>> 2;
+        throw new CorruptedHeaderError(block.ptr! + HEADER_BYTES, "check", [u32[h]!, u32[h + 1]!],
+          `inner block ${block.ptr} holds no valid header`);
       }
       if (this.probeState === LIVE) {
         live++;
@@ -229,7 +220,7 @@ export class HardenedHeap implements Allocator {
         held++;
       }
     }
-    const waiting = this.quarantine?.count ?? 0;
+    const waiting = this.quarantine.count;
     if (live !== this.liveBlocks || bytes !== this.liveBytes || held !== waiting) {
       throw new HeapCorruptionError(`hardened heap counts disagree with the headers: ${live} live blocks of ${bytes} bytes and ` +
         `${held} freed ones found, ${this.liveBlocks} of ${this.liveBytes} bytes and ${waiting} expected`);
@@ -247,27 +238,101 @@ export class HardenedHeap implements Allocator {
       mallocCount: this.mallocCount,
       freeCount: this.freeCount,
       headerBytes: this.livePadBytes,
-      quarantinedBlocks: this.quarantine?.count ?? 0,
-      quarantinedBytes: this.quarantine?.bytes ?? 0,
+      quarantinedBlocks: this.quarantine.count,
+      quarantinedBytes: this.quarantine.bytes,
     };
   }
 
-  /** Inner blocks in the user's view: live ones at their user offset; ones waiting for reuse as "meta". */
-  *walk(): IterableIterator<BlockInfo> {
-    for (const block of this.inner.walk()) {
-      const ptr = block.state === "used" ? this.probe(block.offset) : -1;
-      if (ptr < 0) yield block;
-      else if (this.probeState === LIVE) yield { offset: ptr, sizeBytes: block.sizeBytes, state: "used" };
-      else yield { offset: block.offset, sizeBytes: block.sizeBytes, state: "meta" };
-    }
+  /**
+   * Inner blocks in the user's view: a live one is used, header and padding included, with `ptr`
+   * its user offset; one waiting for reuse is free, held "delayed".
+   */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
   }
 
-  /** Lets every block waiting for reuse go back to the inner allocator. */
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    sink.relayFrom(this.inner, (out, start, bytes, kind, ptr, requestedBytes, held, detail) => {
+      const user = kind === Span.USED ? this.probe(ptr) : -1;
+      if (user < 0) return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
+      return this.probeState === LIVE ? out.span(start, bytes, Span.USED, user, this.probeSize, Held.NONE, "")
+        : out.span(start, bytes, Span.FREE, 0, 0, Held.DELAYED, "freed, waiting for delayed reuse");
+    });
+  }
+
+  /** Lets every block waiting for reuse go back to the inner allocator, then throws the first changed header found. */
   flushQuarantine(): void {
-    while (this.quarantine !== undefined && this.quarantine.count > 0) this.releaseOldest();
+    let found: CorruptedHeaderError | undefined;
+    while (this.quarantine.count > 0) found ??= this.releaseOldest();
+    if (found !== undefined) throw found;
   }
 
   // --- internals -------------------------------------------------------------------------
+
+  /** inner.malloc of a block with its header; an InvalidSizeError names the size the caller asked. */
+  // At least one byte past the header, so even a 0-byte block's pointer lies inside its inner block.
+  private innerMalloc(size: number, pad: number): number {
+    try {
+      return this.inner.malloc(Math.max(size, 1) + pad, pad);
+    } catch (error) {
+      throw this.callerSize(error, size, pad);
+    }
+  }
+
+  private innerRealloc(ptr: number, size: number): number {
+    try {
+      return this.inner.realloc(ptr - HEADER_BYTES, Math.max(size, 1) + HEADER_BYTES);
+    } catch (error) {
+      throw this.callerSize(error, size, HEADER_BYTES);
+    }
+  }
+
+  private callerSize(error: unknown, size: number, pad: number): unknown {
+    if (!(error instanceof InvalidSizeError && error.size === Math.max(size, 1) + pad)) return error;
+    return new InvalidSizeError(size, `with its ${pad}-byte header the block needs ${Math.max(size, 1) + pad} bytes, ` +
+      `which ${this.inner.name} refuses (${error.message})`);
+  }
+
+  /**
+   * realloc of an over-aligned block: the inner realloc would only keep 8-byte alignment, so the
+   * block moves here. The new block comes first (a throw there changes nothing); the old one is
+   * released after the copy, through the queue when the release throws.
+   */
+  private moveAligned(ptr: number, oldSize: number, size: number, shift: number): number {
+    const moved = this.malloc(size, 8 << shift);
+    if (moved === 0) return 0;
+    this.mallocCount--;
+    this.inner.store.u8.copyWithin(moved, ptr, ptr + Math.min(size, oldSize));
+    const pad = 8 << shift;
+    this.writeHeader(ptr, oldSize, (FREED << STATE_SHIFT) | shift);
+    this.liveBlocks--;
+    this.liveBytes -= oldSize;
+    this.livePadBytes -= pad;
+    this.quarantine.push(ptr, shift, oldSize + pad);
+    this.release(true);
+    return moved;
+  }
+
+  /**
+   * Releases the oldest waiting blocks while over budget, then throws the first changed header
+   * found. After the call's work (`deferred`) an inner throw leaves its block queued for the next
+   * call, which releases it first (`deferred` false), before it changes anything.
+   */
+  private release(deferred: boolean): void {
+    let found: CorruptedHeaderError | undefined;
+    try {
+      while (this.quarantine.overBudget) found ??= this.releaseOldest();
+      this.releaseFailed = false;
+    } catch (error) {
+      this.releaseFailed = true;
+      if (!deferred) throw error;
+    }
+    if (found !== undefined) throw found;
+  }
 
   private writeHeader(ptr: number, size: number, low8: number): void {
     const u32 = this.byteStore.u32;
@@ -293,8 +358,9 @@ export class HardenedHeap implements Allocator {
   private lastShift = 0;
 
   /** Checks that `ptr` heads a live block; returns its size and leaves its shift in `lastShift`. */
-  private liveHeader(ptr: number, operation: "realloc" | "usableSize"): number {
-    if (!((ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES)) throw this.outside(ptr, operation);
+  private liveHeader(ptr: number, operation: "free" | "realloc" | "usableSize"): number {
+    // An offset past the store reads `undefined` words: state 0, so it is refused as not live.
+    if (!(typeof ptr === "number" && (ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES)) throw this.outside(ptr, operation);
     const u32 = this.byteStore.u32;
     const h = (ptr - HEADER_BYTES) >>> 2;
     const size = u32[h]!;
@@ -306,10 +372,13 @@ export class HardenedHeap implements Allocator {
     return size;
   }
 
-  /** Checks the oldest waiting block's header (still FREED, unchanged) and releases it. */
-  private releaseOldest(): void {
-    const q = this.quarantine!;
-    const ptr = q.shift();
+  /**
+   * Releases the oldest waiting block, then returns the error its header shows if it changed
+   * while it waited (not still FREED). The inner free comes first: a throw leaves it queued.
+   */
+  private releaseOldest(): CorruptedHeaderError | undefined {
+    const q = this.quarantine;
+    const ptr = q.peek();
     const shift = q.lastAux;
     const u32 = this.inner.store.u32;
     const h = (ptr - HEADER_BYTES) >>> 2;
@@ -317,10 +386,10 @@ export class HardenedHeap implements Allocator {
     const meta = u32[h + 1]!;
     const intact = meta >>> 8 === headerChecksum(this.secret, ptr, size, meta & 0xff) && (meta & 0xff) === ((FREED << STATE_SHIFT) | shift);
     this.inner.free(ptr - (8 << shift));
-    if (!intact) {
-      throw new CorruptedHeaderError(ptr, "reuse", [size, meta],
-        "the header of a freed block changed while it waited for reuse (a write after free, or an overflow of the block before); its memory was released");
-    }
+    q.shift();
+    if (intact) return undefined;
+    return new CorruptedHeaderError(ptr, "reuse", [size, meta],
+      "the header of a freed block changed while it waited for reuse (a write after free, or an overflow of the block before); its memory was released");
   }
 
   private probeState = 0;
@@ -364,13 +433,13 @@ export class HardenedHeap implements Allocator {
   private refuse(ptr: number, operation: "free" | "realloc" | "usableSize", w0: number, w1: number): Error {
     try {
       for (const block of this.inner.walk()) {
-        if (block.offset > ptr) break;
-        if (block.state === "free" && ptr - HEADER_BYTES < block.offset + block.sizeBytes) {
+        if (block.start > ptr) break;
+        if (block.kind === "free" && ptr - HEADER_BYTES < block.start + block.bytes) {
           return new InvalidFreeError(ptr, `${operation} of an offset in free memory (a double free, or a forged offset); refused`);
         }
-        if (block.state !== "used") continue;
-        const owner = this.probe(block.offset);
-        const end = block.offset + this.inner.usableSize(block.offset);
+        if (block.kind !== "used") continue;
+        const owner = this.probe(block.ptr!);
+        const end = block.ptr! + this.inner.usableSize(block.ptr!);
         if (ptr >= end) continue;
         if (owner < 0 || owner === ptr) {
           return new CorruptedHeaderError(ptr, operation, [w0, w1],

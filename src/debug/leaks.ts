@@ -99,6 +99,11 @@ export class LeakReport {
     return lines.join("\n");
   }
 
+  /** The same text as `toText()`, so `String(report)` and template literals read as the report. */
+  toString(): string {
+    return this.toText();
+  }
+
   toJSON(): object {
     return {
       blocks: this.blocks,

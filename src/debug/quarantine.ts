@@ -53,7 +53,16 @@ export class Quarantine {
     return this.keys[i]!;
   }
 
-  /** The aux word of the entry `shift()` returned last. */
+  /**
+   * The oldest entry's key, left in place (its aux word in `lastAux`): a release calls the inner
+   * allocator first and `shift()`s only once that succeeded, so a throw leaves the entry queued.
+   */
+  peek(): number {
+    this.lastAux = this.aux[this.head]!;
+    return this.keys[this.head]!;
+  }
+
+  /** The aux word of the entry `shift()` or `peek()` returned last. */
   lastAux = 0;
 
   /** Every entry, oldest first, as [key, aux, bytes]. */

@@ -11,17 +11,20 @@
  * whole-heap operations. Every operation first checks that the store's views still reach the
  * heap's top (another agent may have grown a shared store), one compare on a hot word.
  */
-import type { Allocator, BlockInfo } from "../allocator.js";
-import { checkAlign, checkSize } from "../allocators/validate.js";
+import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
+import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import type { WasmMemory } from "../memory/wasm-memory.js";
 import { checkHeap } from "./check.js";
 import { formatControl, openControl } from "./control.js";
 import { HeapCore } from "./core.js";
 import type { HeapStats } from "./heap-stats.js";
-import { heapStats, walkHeap } from "./inspect.js";
+import { heapStats } from "./inspect.js";
 import { LargeBlocks } from "./large-blocks.js";
 import { Block, Gauge, Layout, Word } from "./layout.js";
+import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { writeHeapSpans } from "./walk.js";
 import { Mid } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
 import { SmallSlabs } from "./small-slabs.js";
@@ -69,7 +72,7 @@ export class Heap implements Allocator {
    * that holds no heap, or one of another layout version, is an `InvalidStoreError`, and the
    * store is left as it was.
    */
-  static attach(backing: ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory | ByteStore): Heap {
+  static attach(backing: ArrayBuffer | SharedArrayBuffer | WasmMemory | ByteStore): Heap {
     const store = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
     Heap.opening = store;
     try {
@@ -117,7 +120,7 @@ export class Heap implements Allocator {
   malloc(size: number, align: number = Layout.GRANULE): number {
     const words = this.store.u32;
     if (!(words[Word.TOP]! <= words.length * 4)) this.store.refresh();
-    if (size >>> 0 === size && align === Layout.GRANULE) {
+    if (typeof size === "number" && size >>> 0 === size && align === Layout.GRANULE) {
       if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size);
       if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);
     }
@@ -160,7 +163,7 @@ export class Heap implements Allocator {
     let words = this.store.u32;
     if (!(words[Word.TOP]! <= words.length * 4)) words = this.refreshedWords();
     // Below the views' end is enough here: page bits are set only for slabs, all below top.
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
       this.checkPointerRange(ptr);
     }
@@ -228,6 +231,7 @@ export class Heap implements Allocator {
   // ---- Pointer validation (never mutates) --------------------------------------------------
 
   private checkPointerRange(ptr: number): void {
+    checkPointerType(ptr);
     const top = this.core.top;
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= top) {
       if (ptr >>> 0 === ptr && (ptr & 7) !== 0) throw new InvalidFreeError(ptr, "not 8-byte aligned, so not a block this heap handed out");
@@ -262,8 +266,18 @@ export class Heap implements Allocator {
     checkHeap(this.store);
   }
 
-  walk(): IterableIterator<BlockInfo> {
-    return walkHeap(this.store);
+  /** See walk.ts: a range walk starts at the nearest slab at or below `start`. */
+  walk(start?: number, end?: number): IterableIterator<HeapSpan> {
+    return walkSpans(this, start, end);
+  }
+
+  walkInto(visit: SpanVisitor, start?: number, end?: number): number {
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  writeSpans(sink: SpanSink): void {
+    this.store.refresh();
+    writeHeapSpans(this.store, sink);
   }
 }
 

@@ -1,13 +1,12 @@
 /**
  * Read-only views of a heap, computed from its bytes alone (so they work on an attached heap):
- * `walkHeap` yields every block and slab slot in address order, `heapStats` the gauges, deriving
- * those the heap does not store (see `Gauge` in layout.ts).
+ * `heapStats` the gauges, deriving those the heap does not store (see `Gauge` in layout.ts), and
+ * the lookups the walk (walk.ts) and check share.
  * Kept apart from heap.ts so nothing here sits on the allocation path.
  */
-import type { BlockInfo } from "../allocator.js";
 import type { ByteStore } from "../memory/store.js";
 import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
-import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
+import { Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import type { HeapStats } from "./heap-stats.js";
 
 export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats {
@@ -18,6 +17,7 @@ export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats
   const largestFreeBytes = largestFreeBlock;
   const { liveBlocks, liveBytes, roundingBytes } = derivedGauges(store, slabs);
   return {
+    baseOffset: 0,
     liveBlocks,
     liveBytes,
     peakLiveBytes: f64[Gauge.PEAK_LIVE_BYTES]!,
@@ -141,50 +141,4 @@ export function isSlabPage(u32: Uint32Array, p: number): boolean {
 export function slotNibble(u32: Uint32Array, s: number, i: number): number {
   const j = SlabWord.FIRST_NIBBLE + i;
   return (u32[(s >>> 2) + (j >>> 3)]! >>> ((j & 7) << 2)) & 15;
-}
-
-/**
- * Every block in address order. TLSF blocks: used ones at their pointer, free ones at their
- * start, each spanning its whole block size. A slab page: its header as "meta", then each
- * slot; a mid slab likewise; a leaf or descriptor page of the mid slabs: "meta".
- */
-export function* walkHeap(store: ByteStore): IterableIterator<BlockInfo> {
-  const u32 = store.u32;
-  const top = u32[Word.TOP]!;
-  const meta = new Set(midMetaBlocks(u32));
-  for (let b = u32[Word.HEAP_START]!; b < top; ) {
-    const word = store.u32[(b + 4) >>> 2]!;
-    const size = word & Layout.SIZE_MASK;
-    const p = b + Layout.HEADER_BYTES;
-    if (word & Layout.FREE_BIT) yield { offset: b, sizeBytes: size, state: "free" };
-    else if (isSlabPage(store.u32, p)) yield* walkSlab(store.u32, p, size);
-    else if (meta.has(p)) yield { offset: b, sizeBytes: size, state: "meta" };
-    else {
-      const d = midSlabAt(store.u32, b);
-      if (d !== 0) yield* walkMidSlab(store.u32, b, d, size);
-      else yield { offset: p, sizeBytes: size, state: "used" };
-    }
-    if (size === 0) return; // a corrupt header; check() reports it
-    b += size;
-  }
-}
-
-function* walkSlab(u32: Uint32Array, s: number, blockSize: number): IterableIterator<BlockInfo> {
-  const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[slabClassOf(u32[(s >>> 2) + SlabWord.INFO]!)]!;
-  yield { offset: s - Layout.HEADER_BYTES, sizeBytes: Layout.HEADER_BYTES + firstSlot, state: "meta" };
-  for (let i = 0; i < capacity; i++) {
-    yield { offset: s + firstSlot + i * slotBytes, sizeBytes: slotBytes, state: slotNibble(u32, s, i) === 0 ? "free" : "used" };
-  }
-  const tail = blockSize - Layout.HEADER_BYTES - firstSlot - capacity * slotBytes;
-  if (tail > 0) yield { offset: s + firstSlot + capacity * slotBytes, sizeBytes: tail, state: "meta" };
-}
-
-function* walkMidSlab(u32: Uint32Array, b: number, d: number, blockSize: number): IterableIterator<BlockInfo> {
-  const { slotBytes, capacity } = MID_CLASSES[u32[(d >>> 2) + Mid.CLASS]!]!;
-  yield { offset: b, sizeBytes: Mid.FIRST_SLOT, state: "meta" };
-  for (let i = 0; i < capacity; i++) {
-    yield { offset: b + Mid.FIRST_SLOT + i * slotBytes, sizeBytes: slotBytes, state: isLiveRequest(u32[(d >>> 2) + Mid.REQUESTS + i]!) ? "used" : "free" };
-  }
-  const tail = blockSize - Mid.FIRST_SLOT - capacity * slotBytes;
-  if (tail > 0) yield { offset: b + Mid.FIRST_SLOT + capacity * slotBytes, sizeBytes: tail, state: "meta" };
 }

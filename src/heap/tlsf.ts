@@ -182,6 +182,7 @@ export class TlsfBlocks {
    */
   private commit(newTop: number): boolean {
     const store = this.store;
+    if (newTop <= store.committedBytes) return store.grow(newTop); // another agent grew it: only the views catch up
     const roomy = Math.max(newTop, store.committedBytes + (store.committedBytes >>> 3));
     return (roomy <= store.reservedBytes && store.grow(roomy)) || store.grow(newTop);
   }

@@ -24,6 +24,7 @@
  * and another agent's growth past the request counts as success.
  */
 import { InvalidSizeError, InvalidStoreError } from "../errors.js";
+import type { WasmMemory } from "./wasm-memory.js";
 
 export type StoreKind = "array-buffer" | "resizable" | "shared" | "wasm";
 
@@ -45,6 +46,8 @@ export const DEFAULT_INITIAL_BYTES = 65536;
 export const DEFAULT_MAX_BYTES = 2 ** 30;
 
 type Backing = ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory;
+/** What a store can wrap, as the published types say it (no DOM lib needed: see wasm-memory.ts). */
+export type StoreBacking = ArrayBuffer | SharedArrayBuffer | WasmMemory;
 
 export class ByteStore {
   u8!: Uint8Array;
@@ -98,7 +101,7 @@ export class ByteStore {
   }
 
   /** Wraps an existing buffer or WebAssembly.Memory (to attach to a heap that lives in it). */
-  static wrap(backing: Backing): ByteStore {
+  static wrap(backing: StoreBacking): ByteStore {
     if (backing instanceof WebAssembly.Memory) {
       // A Memory does not expose its maximum; growth beyond it fails and is reported as no memory.
       return new ByteStore("wasm", backing, MAX_STORE_BYTES);
@@ -120,7 +123,7 @@ export class ByteStore {
   }
 
   /** What can be handed to `Heap.attach` elsewhere: the buffer, or the WebAssembly.Memory. */
-  get handle(): Backing {
+  get handle(): StoreBacking {
     return this.backing;
   }
 

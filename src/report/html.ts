@@ -4,8 +4,8 @@
  * bytes over time per allocator, external fragmentation over time, the request size histogram
  * and the block lifetime histogram (both log scale).
  */
-import { bestValue, MEASURES, shortName, type ComparisonRow } from "../cli/comparison.js";
-import { formatBinary, formatCount } from "../cli/format.js";
+import { formatBinary, formatCount } from "./numbers.js";
+import { bestValue, MEASURES, resultText, shortName, type ComparisonRow } from "./rows.js";
 import { blockLifetimes, log2Histogram, requestSizes, type HistogramBucket } from "../trace/stats.js";
 import type { TimeSeries } from "../trace/samples.js";
 import type { Trace } from "../trace/trace.js";
@@ -55,8 +55,7 @@ function comparisonTable(rows: ComparisonRow[]): string {
 
 function measureCells(row: ComparisonRow, best: (number | null)[]): string {
   if (row.status !== "ok") {
-    const text = row.status === "skipped" ? `n/a: ${row.reason}` : `FAILED ${row.reason}`;
-    return `<td class="note" colspan="${MEASURES.length}">${escapeXml(text)}</td>`;
+    return `<td class="note" colspan="${MEASURES.length}">${escapeXml(resultText(row))}</td>`;
   }
   return MEASURES.map((measure, i) => {
     const value = measure.value(row.result!);

@@ -16,7 +16,7 @@
  */
 import { TraceFormatError } from "./errors.js";
 import { OpColumns, LiveSizes } from "./columns.js";
-import type { Trace, TraceHeader } from "./trace.js";
+import type { OpSink, Trace, TraceHeader, TraceSummary } from "./trace.js";
 import { OP_ALLOC, OP_FREE, OP_REALLOC } from "./trace.js";
 
 const NEWLINE = 10;
@@ -43,6 +43,7 @@ const MISSING = Number.NEGATIVE_INFINITY;
 const NOT_AN_INTEGER = Number.NaN;
 const TOO_LARGE = Number.POSITIVE_INFINITY;
 
+/** Parses a trace fed in chunks (`push` them, then `finish()`), as `parseTrace` does for one buffer. */
 export class TraceParser {
   private lineNumber = 0;
   private carry: Uint8Array | undefined;
@@ -50,7 +51,8 @@ export class TraceParser {
   private header: TraceHeader | undefined;
   private opLines = 0;
   private previousSize = -1;
-  private readonly ops = new OpColumns();
+  /** Ops kept (after normalisation): the index of the next one. */
+  private keptOps = 0;
   private readonly live = new LiveSizes();
   private freeNullCount = 0;
   private repeatedSizeCount = 0;
@@ -65,7 +67,15 @@ export class TraceParser {
   private tokenStart = 0;
   private tokenEnd = 0;
 
-  constructor(readonly fileName: string) {}
+  /**
+   * `ops` receives every op as it is parsed: by default the columns `finish()` returns; a sink
+   * of its own (trace statistics, say) lets a trace stream through in constant memory per op,
+   * read back with `finishSummary()`.
+   */
+  constructor(
+    readonly fileName: string,
+    private readonly ops: OpSink = new OpColumns(),
+  ) {}
 
   /** Parses every complete line in `chunk`; a partial last line waits for the next chunk. */
   push(bytes: Uint8Array): void {
@@ -98,6 +108,13 @@ export class TraceParser {
 
   /** Parses the last line, checks the trace is complete, and hands over the arrays. */
   finish(): Trace {
+    if (!(this.ops instanceof OpColumns)) throw new TypeError("finish() needs the parser's own columns: use finishSummary()");
+    const summary = this.finishSummary();
+    return { ...summary, ...this.ops.trimmed() };
+  }
+
+  /** Everything `finish()` returns but the op columns (which went to the sink). */
+  finishSummary(): TraceSummary {
     if (this.carry !== undefined) {
       const line = this.carry;
       this.carry = undefined;
@@ -110,12 +127,10 @@ export class TraceParser {
     if (this.opLines !== header.opCount) {
       this.fail(`the header declares ${header.opCount} ops but the file has ${this.opLines}`);
     }
-    const columns = this.ops.trimmed();
     return {
       name: this.fileName,
       header,
-      opCount: columns.kinds.length,
-      ...columns,
+      opCount: this.keptOps,
       idCount: this.live.idCount,
       freeNullCount: this.freeNullCount,
       reusedIdCount: this.live.reusedCount,
@@ -156,7 +171,7 @@ export class TraceParser {
       this.fail(`header: ${idCount} ids is above heapkit's limit of ${MAX_TRACE_IDS}`);
     }
     this.header = { weight, idCount, opCount };
-    this.ops.reserve(opCount);
+    this.ops.reserve?.(opCount);
     this.live.reserve(idCount);
   }
 
@@ -255,6 +270,7 @@ export class TraceParser {
     this.live.bind(id, size);
     this.addLiveBytes(size);
     this.ops.push(OP_ALLOC, id, size);
+    this.keptOps++;
   }
 
   private applyRealloc(id: number, size: number): void {
@@ -263,6 +279,7 @@ export class TraceParser {
     this.live.resize(id, size);
     this.addLiveBytes(size - oldSize);
     this.ops.push(OP_REALLOC, id, size);
+    this.keptOps++;
   }
 
   /** Also the fast path's range check: a free names a live id, so one below the header's count. */
@@ -275,6 +292,7 @@ export class TraceParser {
     this.live.unbind(id);
     this.liveBytes -= size;
     this.ops.push(OP_FREE, id, size);
+    this.keptOps++;
   }
 
   private readId(): number {
@@ -313,7 +331,7 @@ export class TraceParser {
     this.liveBytes += delta;
     if (this.liveBytes > this.peakLiveBytes) {
       this.peakLiveBytes = this.liveBytes;
-      this.peakLiveOp = this.ops.length;
+      this.peakLiveOp = this.keptOps;
     }
   }
 

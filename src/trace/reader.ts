@@ -8,7 +8,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { TraceFormatError } from "./errors.js";
 import { TraceParser, isGzip } from "./parser.js";
-import type { Trace } from "./trace.js";
+import type { OpSink, Trace, TraceSummary } from "./trace.js";
 
 /** The name `-` reads standard input. */
 export const STDIN_PATH = "-";
@@ -22,8 +22,26 @@ export function readTraceFile(path: string): Promise<Trace> {
   return readTraceStream(createReadStream(path, { highWaterMark: CHUNK_BYTES }), path);
 }
 
+/** Reads a trace from a stream, plain or gzipped (sniffed), naming it `name` in errors. */
 export async function readTraceStream(input: Readable, name: string): Promise<Trace> {
   const parser = new TraceParser(name);
+  await feed(parser, input, name);
+  return parser.finish();
+}
+
+/**
+ * Streams a trace file (or stdin for `-`) through `sink`, op by op, keeping no op in memory;
+ * returns what the trace says of itself. Throws `TraceFormatError` as `readTraceFile` does.
+ */
+export async function streamTraceFile(path: string, sink: OpSink): Promise<TraceSummary> {
+  const name = path === STDIN_PATH ? "<stdin>" : path;
+  const input = path === STDIN_PATH ? process.stdin : createReadStream(path, { highWaterMark: CHUNK_BYTES });
+  const parser = new TraceParser(name, sink);
+  await feed(parser, input, name);
+  return parser.finishSummary();
+}
+
+async function feed(parser: TraceParser, input: Readable, name: string): Promise<void> {
   const chunks = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const sink = async (source: AsyncIterable<Buffer>): Promise<void> => {
     for await (const chunk of source) parser.push(chunk);
@@ -36,7 +54,6 @@ export async function readTraceStream(input: Readable, name: string): Promise<Tr
   } catch (error) {
     throw asTraceError(error, name);
   }
-  return parser.finish();
 }
 
 /** The first chunks, until there are enough bytes to see the magic number (or the input ends). */

@@ -2,22 +2,25 @@
  * Replays a trace against any `Allocator`: one checked pass, then timed passes, each on a fresh
  * allocator from `create`:
  *
- *   checked pass   every block carries a pattern (verified on free, realloc and at the end);
- *                  samples stats for plots; snapshots stats right after the peak-live op;
- *                  stops at the first failure (malloc/realloc returned 0, an allocator threw,
- *                  a block lost its contents, final stats disagree with the trace).
+ *   checked pass   the stepping replayer (stepper.ts): every block carries a pattern (verified on
+ *                  free, realloc and at the end), check() and the live count at the end; samples
+ *                  stats for plots; snapshots stats right after the peak-live op; stops at the
+ *                  first failure (malloc/realloc returned 0, an allocator threw, a block lost its
+ *                  contents, check() threw, final stats disagree with the trace).
  *   timed passes   only if the checked pass succeeded: the bare calls, timed, up to three times
  *                  (fewer past a second) on fresh allocators -> ns per op of the fastest.
  *
  * Peak live bytes come from the trace (requested bytes). The peak extent is the allocator's own
  * `peakExtentBytes` gauge (kept up to date by the allocator on every op that grows the extent),
  * checked against what the replay sees: the samples and the highest block end handed out.
- * Per-id state lives in typed arrays indexed by trace id; nothing is allocated per op.
+ * The timed loop is bare calls on one typed array of pointers; nothing is allocated per op.
  */
 import type { Allocator, AllocatorStats } from "../allocator.js";
-import { findPatternMismatch, fillPattern, patternWord } from "./pattern.js";
 import { addSample, DEFAULT_SAMPLE_COUNT, emptySeries, sampleInterval, type TimeSeries } from "./samples.js";
-import { OP_ALLOC, OP_FREE, OP_LETTERS, OP_REALLOC, type Trace } from "./trace.js";
+import { TraceStepper, type ReplayFailure } from "./stepper.js";
+import { OP_ALLOC, OP_REALLOC, type Trace } from "./trace.js";
+
+export type { ReplayFailure, ReplayFailureKind } from "./stepper.js";
 
 export interface ReplayOptions {
   /** Samples over time, for plots; 0 for none (stats can cost a walk of the heap). @defaultValue 200 */
@@ -26,15 +29,6 @@ export interface ReplayOptions {
   timeLimitMs?: number;
   /** Timed passes after the checked one; ns per op is the fastest; 0 skips timing. @defaultValue 3 */
   timedRuns?: number;
-}
-
-export type ReplayFailureKind = "out-of-memory" | "allocator-error" | "content" | "stats" | "time-limit";
-
-export interface ReplayFailure {
-  kind: ReplayFailureKind;
-  /** The op (0-based) at which the replay stopped; `opCount` for checks at the end. */
-  op: number;
-  message: string;
 }
 
 export interface ReplayResult {
@@ -60,17 +54,21 @@ const TIMING_BUDGET_MS = 1000;
 /** How many ops run between looks at the clock. */
 const CLOCK_EVERY_OPS = 1024;
 
+/**
+ * Replays `trace` under a new allocator from `create`: a checked pass that writes a pattern into
+ * every block and verifies it on free and realloc, then `timedRuns` timed passes of the bare calls.
+ */
 export function replayTrace(trace: Trace, create: () => Allocator, options: ReplayOptions = {}): ReplayResult {
   const deadline = performance.now() + (options.timeLimitMs ?? Infinity);
-  const checked = new CheckedReplay(trace, create(), options.sampleCount ?? DEFAULT_SAMPLE_COUNT, deadline);
-  const failure = checked.run();
-  const final = checked.allocator.stats();
+  const checked = checkedPass(trace, create, options.sampleCount ?? DEFAULT_SAMPLE_COUNT, deadline);
+  const failure = checked.failure;
+  const final = checked.stepper.allocator.stats();
   const timedRuns = options.timedRuns ?? DEFAULT_TIMED_RUNS;
   const timed = failure === null && timedRuns > 0 ? timeReplay(trace, create, timedRuns, deadline) : { nsPerOp: null, failure };
-  const peakExtentBytes = Math.max(final.peakExtentBytes, checked.highestBlockEnd, ...checked.series.extentBytes);
+  const peakExtentBytes = Math.max(final.peakExtentBytes, checked.stepper.highestBlockEnd, ...checked.series.extentBytes);
   return {
     trace: trace.name,
-    allocator: checked.allocator.name,
+    allocator: checked.stepper.allocator.name,
     opCount: trace.opCount,
     nsPerOp: timed.nsPerOp,
     peakLiveBytes: trace.peakLiveBytes,
@@ -83,122 +81,41 @@ export function replayTrace(trace: Trace, create: () => Allocator, options: Repl
   };
 }
 
-/** Thrown inside the checked pass to stop it; never escapes this module. */
-class ReplayStop extends Error {
-  constructor(readonly failure: ReplayFailure) {
-    super(failure.message);
-  }
+interface CheckedPass {
+  stepper: TraceStepper;
+  series: TimeSeries;
+  atPeak: AllocatorStats | null;
+  failure: ReplayFailure | null;
 }
 
-class CheckedReplay {
-  readonly series = emptySeries();
-  atPeak: AllocatorStats | null = null;
-  highestBlockEnd = 0;
-  private liveBytes = 0;
-  private readonly ptrs: Uint32Array;
-  private readonly blockSizes: Float64Array;
-  private readonly words: Uint32Array;
-
-  constructor(
-    private readonly trace: Trace,
-    readonly allocator: Allocator,
-    private readonly sampleCount: number,
-    private readonly deadline: number,
-  ) {
-    this.ptrs = new Uint32Array(trace.idCount);
-    this.blockSizes = new Float64Array(trace.idCount);
-    this.words = new Uint32Array(trace.idCount);
-  }
-
-  run(): ReplayFailure | null {
-    const { kinds, opCount, peakLiveOp } = this.trace;
-    const interval = this.sampleCount === 0 ? Infinity : sampleInterval(opCount, this.sampleCount);
-    if (this.sampleCount > 0) addSample(this.series, 0, 0, this.allocator.stats());
-    let op = 0;
-    try {
-      for (; op < opCount; op++) {
-        const kind = kinds[op];
-        if (kind === OP_ALLOC) this.alloc(op);
-        else if (kind === OP_REALLOC) this.realloc(op);
-        else this.free(op);
-        if (op === peakLiveOp) this.atPeak = this.allocator.stats();
-        if ((op + 1) % interval === 0 || (op + 1 === opCount && this.sampleCount > 0)) addSample(this.series, op + 1, this.liveBytes, this.allocator.stats());
-        if (op % CLOCK_EVERY_OPS === 0 && performance.now() > this.deadline) throw timeLimitStop(op, opCount);
-      }
-      this.checkEnd();
-    } catch (error) {
-      if (error instanceof ReplayStop) return error.failure;
-      return { kind: "allocator-error", op, message: `${describeOp(this.trace, op)}: ${errorText(error)}` };
-    }
-    return null;
-  }
-
-  private alloc(op: number): void {
-    const id = this.trace.ids[op]!;
-    const size = this.trace.sizes[op]!;
-    const ptr = this.allocator.malloc(size);
-    if (ptr === 0) this.stop("out-of-memory", op, `malloc(${size}) returned 0 (out of memory)`);
-    const word = patternWord(op);
-    fillPattern(this.allocator.store, ptr, 0, size, word);
-    this.ptrs[id] = ptr;
-    this.blockSizes[id] = size;
-    this.words[id] = word;
-    this.liveBytes += size;
-    this.noteBlockEnd(ptr + size);
-  }
-
-  private realloc(op: number): void {
-    const id = this.trace.ids[op]!;
-    const size = this.trace.sizes[op]!;
-    const oldPtr = this.ptrs[id]!;
-    const oldSize = this.blockSizes[id]!;
-    this.verify(op, id, oldPtr, oldSize, "before realloc");
-    const ptr = this.allocator.realloc(oldPtr, size);
-    if (ptr === 0) this.stop("out-of-memory", op, `realloc(${oldPtr}, ${size}) returned 0 (out of memory)`);
-    this.verify(op, id, ptr, Math.min(oldSize, size), "after realloc (the kept bytes)");
-    if (size > oldSize) fillPattern(this.allocator.store, ptr, oldSize, size, this.words[id]!);
-    this.ptrs[id] = ptr;
-    this.blockSizes[id] = size;
-    this.liveBytes += size - oldSize;
-    this.noteBlockEnd(ptr + size);
-  }
-
-  private free(op: number): void {
-    const id = this.trace.ids[op]!;
-    this.verify(op, id, this.ptrs[id]!, this.blockSizes[id]!, "before free");
-    this.allocator.free(this.ptrs[id]!);
-    this.ptrs[id] = 0;
-    this.liveBytes -= this.blockSizes[id]!;
-  }
-
-  private noteBlockEnd(end: number): void {
-    if (end > this.highestBlockEnd) this.highestBlockEnd = end;
-  }
-
-  /** Stops with a "content" failure unless the first `size` bytes at `ptr` carry block `id`'s pattern. */
-  private verify(op: number, id: number, ptr: number, size: number, when: string): void {
-    const at = findPatternMismatch(this.allocator.store, ptr, size, this.words[id]!);
-    if (at >= 0) {
-      this.stop("content", op, `block ${id} (${size} bytes at offset ${ptr}) lost its contents at byte ${at} ${when}`);
+/**
+ * The checked pass on the stepping replayer: it stops where a sample, the peak-live op or a look
+ * at the clock is due, and steps on to the next such op.
+ */
+function checkedPass(trace: Trace, create: () => Allocator, sampleCount: number, deadline: number): CheckedPass {
+  const stepper = new TraceStepper(trace, create, { reopen: null });
+  const pass: CheckedPass = { stepper, series: emptySeries(), atPeak: null, failure: null };
+  const { opCount, peakLiveOp } = trace;
+  const interval = sampleCount === 0 ? Infinity : sampleInterval(opCount, sampleCount);
+  if (sampleCount > 0) addSample(pass.series, 0, 0, stepper.allocator.stats());
+  while (!stepper.done && stepper.failure === null) {
+    const at = stepper.opIndex;
+    const peakStop = peakLiveOp + 1 > at ? peakLiveOp + 1 : Infinity;
+    const next = Math.min(opCount, nextMultiple(at, interval), nextMultiple(at, CLOCK_EVERY_OPS), peakStop);
+    stepper.step(next - at);
+    if (stepper.failure !== null) break;
+    const reached = stepper.opIndex;
+    if (reached === peakLiveOp + 1) pass.atPeak = stepper.allocator.stats();
+    if (sampleCount > 0 && (reached % interval === 0 || reached === opCount)) addSample(pass.series, reached, stepper.liveBytes, stepper.allocator.stats());
+    if (reached < opCount && performance.now() > deadline) {
+      return { ...pass, failure: { kind: "time-limit", op: reached, message: `the time limit came first, after ${reached} of ${opCount} ops` } };
     }
   }
+  return { ...pass, failure: stepper.failure };
+}
 
-  /** Blocks still live keep their contents, and the allocator counts them as the trace does. */
-  private checkEnd(): void {
-    const { opCount, idCount, finalLiveBlocks } = this.trace;
-    for (let id = 0; id < idCount; id++) {
-      if (this.ptrs[id] !== 0) this.verify(opCount, id, this.ptrs[id]!, this.blockSizes[id]!, "at the end");
-    }
-    const liveBlocks = this.allocator.stats().liveBlocks;
-    if (liveBlocks !== finalLiveBlocks) {
-      this.stop("stats", opCount, `the allocator reports ${liveBlocks} live blocks at the end, the trace has ${finalLiveBlocks}`);
-    }
-  }
-
-  private stop(kind: ReplayFailureKind, op: number, reason: string): never {
-    const where = op < this.trace.opCount ? `${describeOp(this.trace, op)}: ` : "";
-    throw new ReplayStop({ kind, op, message: where + reason });
-  }
+function nextMultiple(at: number, every: number): number {
+  return every === Infinity ? Infinity : (Math.floor(at / every) + 1) * every;
 }
 
 /**
@@ -238,17 +155,6 @@ function timeBareCalls(trace: Trace, allocator: Allocator, deadline: number): nu
   }
   const elapsedMs = performance.now() - start;
   return opCount === 0 ? 0 : (elapsedMs * 1e6) / opCount;
-}
-
-/** "op 12 (a 3 100)": 1-based, as a person counts ops. */
-function describeOp(trace: Trace, op: number): string {
-  const kind = trace.kinds[op]!;
-  const size = kind === OP_FREE ? "" : ` ${trace.sizes[op]}`;
-  return `op ${op + 1} (${OP_LETTERS[kind]} ${trace.ids[op]}${size})`;
-}
-
-function timeLimitStop(op: number, opCount: number): ReplayStop {
-  return new ReplayStop({ kind: "time-limit", op, message: `the time limit came first, after ${op + 1} of ${opCount} ops` });
 }
 
 function errorText(error: unknown): string {

@@ -25,6 +25,15 @@ export interface TraceHeader {
   opCount: number;
 }
 
+/** Where a parser sends each op as it is parsed (the columns of a Trace, or a statistic). */
+export interface OpSink {
+  reserve?(count: number): void;
+  push(kind: number, id: number, size: number): void;
+}
+
+/** A trace without its op columns: what streaming through it leaves. */
+export type TraceSummary = Omit<Trace, "kinds" | "ids" | "sizes">;
+
 export interface Trace {
   /** The file name as given (or `<stdin>`), for messages and tables. */
   name: string;

@@ -2,7 +2,7 @@
  * A bump allocator for replay tests: never reuses memory, so its extent is the sum of every
  * block's rounded size, easy to compute by hand. Options make it misbehave on purpose.
  */
-import type { Allocator, AllocatorStats, BlockInfo } from "../../src/allocator.js";
+import type { Allocator, AllocatorStats, HeapSpan } from "../../src/allocator.js";
 import { ByteStore } from "../../src/memory/store.js";
 
 export interface BumpOptions {
@@ -63,6 +63,7 @@ export class BumpAllocator implements Allocator {
 
   stats(): AllocatorStats {
     return {
+      baseOffset: 0,
       liveBlocks: this.sizes.size,
       liveBytes: this.liveBytes,
       peakLiveBytes: this.peakLiveBytes,
@@ -81,5 +82,10 @@ export class BumpAllocator implements Allocator {
 
   check(): void {}
 
-  *walk(): IterableIterator<BlockInfo> {}
+  /** Replay tests never walk this double: it has no spans to show. */
+  *walk(): IterableIterator<HeapSpan> {}
+
+  walkInto(): number {
+    return 0;
+  }
 }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
+import { OP_ALLOC, OP_FREE, type Trace } from "../../src/trace/trace.js";
 
 /** Tests run from dist/test/, two levels below the repo root. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -47,4 +48,22 @@ export function writeTrace(dir: string, name: string, text: string): string {
   const file = path.join(dir, name);
   writeFileSync(file, name.endsWith(".gz") ? gzipSync(text) : text);
   return file;
+}
+
+/** The first `opCount` ops of `trace`, as a trace of its own (its peak and final counts recomputed). */
+export function tracePrefix(trace: Trace, opCount: number): Trace {
+  const kinds = trace.kinds.subarray(0, opCount);
+  const sizes = trace.sizes.subarray(0, opCount);
+  const ids = trace.ids.subarray(0, opCount);
+  const live = new Float64Array(trace.idCount);
+  let liveBytes = 0, liveBlocks = 0, peakLiveBytes = 0, peakLiveOp = -1;
+  for (let op = 0; op < opCount; op++) {
+    const id = ids[op]!;
+    if (kinds[op] === OP_FREE) { liveBytes -= live[id]!; liveBlocks--; live[id] = 0; continue; }
+    if (kinds[op] === OP_ALLOC) liveBlocks++;
+    liveBytes += sizes[op]! - live[id]!;
+    live[id] = sizes[op]!;
+    if (liveBytes > peakLiveBytes) [peakLiveBytes, peakLiveOp] = [liveBytes, op];
+  }
+  return { ...trace, name: `${trace.name} (first ${opCount} ops)`, opCount, kinds, ids, sizes, peakLiveBytes, peakLiveOp, finalLiveBytes: liveBytes, finalLiveBlocks: liveBlocks };
 }

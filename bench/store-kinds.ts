@@ -1,0 +1,119 @@
+/**
+ * What each byte store costs, for the default-store question of issue 11 (decision 1 of
+ * ../shared/notes/decisions.md). Three measurements, each case in a process of its own (one
+ * kind of typed array per process, so V8's feedback stays monomorphic), on this Node and on any
+ * other Node binary named in HEAPKIT_BENCH_NODES (colon-separated paths):
+ *
+ *   access   a read-modify-write loop at pseudo-random word indices of a 16 MiB Uint32Array
+ *            over each store: fixed ArrayBuffer; resizable ArrayBuffer with a length-tracking
+ *            view; a fixed-length view over a resizable ArrayBuffer; growable SharedArrayBuffer
+ *            (length-tracking view); WebAssembly.Memory; a 2 GiB fixed ArrayBuffer
+ *   churn    the Heap's churn (bench/heap-case.ts: 100,000 live blocks of 16..4096 B, random
+ *            free + malloc) on each store kind the Heap takes, the fixed one 2 GiB up front
+ *   rss      RSS after creating a 2 GiB fixed ArrayBuffer, after touching one page in 16 MiB,
+ *            and after writing all of 256 MiB: whether untouched pages are committed
+ *
+ *   npm run build && node dist/bench/store-kinds.js
+ */
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { fmt, medianMs, printSection, progress, ratio } from "./harness.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const VIEW_BYTES = 16 << 20;
+const LARGE_BYTES = 2 ** 31;
+const ACCESSES = 20_000_000;
+const REPS = 5;
+const MIB = 1 << 20;
+const PAGE = 4096;
+
+type Maker = () => Uint32Array;
+
+/** Each store's view: what a Heap's `u32` would be on it. */
+const STORES: Record<string, { label: string; make: Maker }> = {
+  fixed: { label: "fixed ArrayBuffer", make: () => new Uint32Array(new ArrayBuffer(VIEW_BYTES)) },
+  resizable: { label: "resizable ArrayBuffer, length-tracking view", make: () => new Uint32Array(new ArrayBuffer(VIEW_BYTES, { maxByteLength: 2 ** 30 })) },
+  "resizable-fixed-view": {
+    label: "resizable ArrayBuffer, fixed-length view",
+    make: () => new Uint32Array(new ArrayBuffer(VIEW_BYTES, { maxByteLength: 2 ** 30 }), 0, VIEW_BYTES / 4),
+  },
+  shared: { label: "growable SharedArrayBuffer, length-tracking view", make: () => new Uint32Array(new SharedArrayBuffer(VIEW_BYTES, { maxByteLength: 2 ** 30 })) },
+  wasm: { label: "WebAssembly.Memory", make: () => new Uint32Array(new WebAssembly.Memory({ initial: VIEW_BYTES / 65536, maximum: 16384 }).buffer) },
+  "large-fixed": { label: "2 GiB fixed ArrayBuffer", make: () => new Uint32Array(new ArrayBuffer(LARGE_BYTES), 0, VIEW_BYTES / 4) },
+};
+
+/** The Heap's churn on the store kinds it takes (heap-case.ts makes the fixed one 2 GiB). */
+const HEAP_KINDS: [string, string][] = [
+  ["fixed", "array-buffer"],
+  ["resizable", "resizable"],
+  ["shared", "shared"],
+  ["wasm", "wasm"],
+];
+const CHURN_ARGS = ["100000", "16", "4096", "2000000", "42"];
+
+function accessLoop(view: Uint32Array): number {
+  const mask = (VIEW_BYTES / 4 - 1) | 0;
+  let x = 12345;
+  let sum = 0;
+  const ms = medianMs(REPS, () => {
+    for (let i = 0; i < ACCESSES; i++) {
+      x = (Math.imul(x, 1103515245) + 12345) | 0;
+      const at = (x >>> 8) & mask;
+      const v = view[at]! + i;
+      view[at] = v;
+      sum = (sum + v) | 0;
+    }
+  });
+  if (sum === 0.5) throw new Error("unreachable");
+  return (ms * 1e6) / ACCESSES;
+}
+
+function rss(): Record<string, number> {
+  const before = process.memoryUsage().rss;
+  const big = new Uint8Array(new ArrayBuffer(LARGE_BYTES));
+  const created = process.memoryUsage().rss;
+  for (let at = 0; at < LARGE_BYTES; at += 16 * MIB) big[at] = 1;
+  const sparse = process.memoryUsage().rss;
+  big.fill(7, 0, 256 * MIB);
+  const written = process.memoryUsage().rss;
+  return { createdMiB: (created - before) / MIB, sparseMiB: (sparse - before) / MIB, writtenMiB: (written - before) / MIB, touchedSparseMiB: (LARGE_BYTES / (16 * MIB)) * PAGE / MIB };
+}
+
+function child(node: string, args: string[]): Record<string, number> {
+  return JSON.parse(execFileSync(node, args, { encoding: "utf8" })) as Record<string, number>;
+}
+
+function nodes(): string[] {
+  const extra = (process.env.HEAPKIT_BENCH_NODES ?? "").split(":").filter((p) => p !== "");
+  return [process.execPath, ...extra];
+}
+
+function parent(): void {
+  const self = fileURLToPath(import.meta.url);
+  for (const node of nodes()) {
+    const version = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
+    progress(`store kinds on Node ${version}`);
+    const access = Object.keys(STORES).map((name) => child(node, [self, "access", name]).nsPerAccess!);
+    const churn = HEAP_KINDS.map(([, kind]) => child(node, [path.join(here, "heap-case.js"), "churn", `heap:${kind}`, ...CHURN_ARGS]).nsPerOp!);
+    const memory = child(node, [self, "rss"]);
+    const rows = Object.entries(STORES).map(([name, { label }], i) => {
+      const k = HEAP_KINDS.findIndex(([store]) => store === name);
+      return [label, fmt(access[i]!), ratio(access[i]!, access[0]!), k < 0 ? "-" : fmt(churn[k]!), k < 0 ? "-" : ratio(churn[k]!, churn[0]!)];
+    });
+    printSection({
+      title: `Store kinds on Node ${version}: typed-array access and the Heap's churn, ratios to a fixed ArrayBuffer`,
+      columns: ["store", "ns/access", "vs fixed", "Heap churn ns/op", "vs fixed"],
+      rows,
+      notes: [
+        `Access: ${ACCESSES.toLocaleString("en-US")} read-modify-writes at pseudo-random indices of a 16 MiB view, median of ${REPS}. Churn: bench/heap-case.ts churn ${CHURN_ARGS.join(" ")} (the fixed store is 2 GiB up front).`,
+        `RSS of a 2 GiB fixed ArrayBuffer: +${fmt(memory.createdMiB!)} MiB when created, +${fmt(memory.sparseMiB!)} MiB after touching one page in 16 MiB (${fmt(memory.touchedSparseMiB!)} MiB of pages), +${fmt(memory.writtenMiB!)} MiB after writing 256 MiB.`,
+      ],
+    });
+  }
+}
+
+const [mode, name] = process.argv.slice(2);
+if (mode === "access") console.log(JSON.stringify({ nsPerAccess: accessLoop(STORES[name!]!.make()) }));
+else if (mode === "rss") console.log(JSON.stringify(rss()));
+else parent();

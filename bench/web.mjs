@@ -1,0 +1,153 @@
+/**
+ * The lab's bench, in headless Debian chromium (playwright-core):
+ *   - first load: navigation start to the lab's first drawn frame, fresh page each time (median of 5)
+ *   - bundle: the built JS and CSS, raw and gzipped (the bundled traces are data, counted apart)
+ *   - idle rAF rate of the page: the baseline every fps below is a ratio of (measured in the same run)
+ *   - a 1M-op trace (python-json-regex, 1,028,895 ops) played at full speed, heap on the left and
+ *     buddy on the right, maps and plots updating: frames per second and ops per second
+ *   - 1,000,000 live 16-byte blocks in the simulator's heap: zoom and pan, a key per frame
+ *
+ *   npm run bench:web      (needs /usr/bin/chromium or CHROMIUM_PATH)
+ */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { launchChromium, serveLab } from "../web/test/browser.mjs";
+
+const TRACE = "python-json-regex.rep.gz";
+const PLAY_SECONDS = 10;
+const ZOOM_PAN_SECONDS = 5;
+const LIVE_BLOCKS = 1_000_000;
+const LOAD_RUNS = 5;
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function bundleSize() {
+  const assets = fileURLToPath(new URL("../web/dist/assets/", import.meta.url));
+  let raw = 0;
+  let gzip = 0;
+  for (const name of readdirSync(assets).filter((file) => /\.(js|css)$/.test(file))) {
+    const bytes = readFileSync(join(assets, name));
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  const html = statSync(fileURLToPath(new URL("../web/dist/index.html", import.meta.url))).size;
+  return { raw: raw + html, gzip };
+}
+
+async function firstLoadMs(browser, url) {
+  const times = [];
+  for (let run = 0; run < LOAD_RUNS; run++) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(url);
+    await page.waitForFunction(() => window.__heapkitLab !== undefined && window.__heapkitLab.frames() > 0);
+    times.push(await page.evaluate(() => performance.now()));
+    await page.close();
+  }
+  return median(times);
+}
+
+/** Frames the page draws per second while `body` runs in it for `seconds` (rAF counted in the page). */
+async function framesPerSecond(page, seconds, body = "") {
+  return page.evaluate(
+    ({ seconds, body }) =>
+      new Promise((done) => {
+        const perFrame = new Function("frame", body);
+        const start = performance.now();
+        const startFrames = window.__heapkitLab.frames();
+        const startSpent = window.__heapkitLab.timeSpent();
+        let frame = 0;
+        let worst = 0;
+        let last = start;
+        const tick = (now) => {
+          worst = Math.max(worst, now - last);
+          last = now;
+          if (now - start >= seconds * 1000) {
+            const elapsed = (now - start) / 1000;
+            const spent = window.__heapkitLab.timeSpent();
+            const count = spent.frames - startSpent.frames;
+            done({
+              fps: (window.__heapkitLab.frames() - startFrames) / elapsed,
+              worstFrameMs: worst,
+              frames: frame,
+              stepMs: (spent.stepMs - startSpent.stepMs) / count,
+              drawMs: (spent.drawMs - startSpent.drawMs) / count,
+            });
+            return;
+          }
+          perFrame(frame++);
+          requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+      }),
+    { seconds, body },
+  );
+}
+
+async function playTrace(page) {
+  await page.click("#tab-trace");
+  await page.selectOption("#trace-policy-b", "buddy");
+  await page.evaluate((name) => window.__heapkitLab.traceLoad(name), TRACE);
+  await page.evaluate(() => {
+    const speed = document.getElementById("trace-speed");
+    speed.value = "6";
+    speed.dispatchEvent(new Event("input"));
+  });
+  await page.click("#trace-play");
+  const before = await page.evaluate(() => window.__heapkitLab.traceOp());
+  const t0 = Date.now();
+  const result = await framesPerSecond(page, PLAY_SECONDS);
+  const ops = (await page.evaluate(() => window.__heapkitLab.traceOp())) - before;
+  const seconds = (Date.now() - t0) / 1000;
+  await page.click("#trace-play");
+  return { ...result, opsPerSecond: ops / seconds, opsPlayed: ops };
+}
+
+async function zoomAndPan(page) {
+  await page.click("#tab-sim");
+  await page.selectOption("#sim-size", "268435456");
+  const fillMs = await page.evaluate((count) => {
+    const t0 = performance.now();
+    window.__heapkitLab.simFill(count, 16);
+    return performance.now() - t0;
+  }, LIVE_BLOCKS);
+  const live = await page.evaluate(() => window.__heapkitLab.simStats().liveBlocks);
+  await page.focus("#sim-pane canvas");
+  // Zoom in 8 steps from the whole heap, pan down 16 rows, zoom back out, Page Down, repeat: a key a frame.
+  const keys = ["+", "+", "+", "+", "+", "+", "+", "+", ...Array(16).fill("ArrowDown"), "-", "-", "-", "-", "-", "-", "-", "-", "PageDown", "Home"];
+  const body = `const keys = ${JSON.stringify(keys)}; document.querySelector("#sim-pane canvas").dispatchEvent(new KeyboardEvent("keydown", { key: keys[frame % keys.length], bubbles: true }));`;
+  const result = await framesPerSecond(page, ZOOM_PAN_SECONDS, body);
+  const spans = await page.evaluate(() => window.__heapkitLab.spansDrawn()[0]);
+  return { ...result, live, fillMs, spansLastFrame: spans };
+}
+
+const lab = await serveLab();
+const browser = await launchChromium();
+try {
+  const bundle = bundleSize();
+  const loadMs = await firstLoadMs(browser, lab.url);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on("pageerror", (error) => console.error("page error:", error.message));
+  await page.goto(lab.url);
+  await page.waitForFunction(() => window.__heapkitLab !== undefined && window.__heapkitLab.frames() > 2);
+  const idle = await framesPerSecond(page, 2, "");
+  const idleRaf = idle.frames / 2;
+  const play = await playTrace(page);
+  const zoom = await zoomAndPan(page);
+  console.log(`first load (navigation to first frame, median of ${LOAD_RUNS}): ${loadMs.toFixed(0)} ms`);
+  console.log(`bundle: ${kib(bundle.raw)} raw, ${kib(bundle.gzip)} gzipped (JS + CSS + HTML, traces excluded)`);
+  console.log(`idle page rAF rate (baseline): ${idleRaf.toFixed(1)} frames/s`);
+  console.log(
+    `${TRACE} at full speed, heap | buddy: ${play.fps.toFixed(1)} fps (${(play.fps / idleRaf).toFixed(2)}x idle), ` +
+      `worst frame ${play.worstFrameMs.toFixed(0)} ms, per frame ${play.stepMs.toFixed(1)} ms of ops + ${play.drawMs.toFixed(1)} ms drawing, ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s (${play.opsPlayed} ops in ${PLAY_SECONDS} s)`,
+  );
+  console.log(
+    `${zoom.live.toLocaleString("en-US")} live blocks, zoom and pan a key a frame: ${zoom.fps.toFixed(1)} fps (${(zoom.fps / idleRaf).toFixed(2)}x idle), ` +
+      `worst frame ${zoom.worstFrameMs.toFixed(0)} ms, ${zoom.drawMs.toFixed(1)} ms drawing a frame (filled in ${zoom.fillMs.toFixed(0)} ms)`,
+  );
+} finally {
+  await browser.close();
+  await lab.close();
+}

@@ -1,0 +1,75 @@
+/**
+ * The lab's entry: two tabs (simulator, trace player), one animation loop that advances the
+ * active tab and redraws it when something changed, page-wide keys, and a read-only hook on
+ * window (`__heapkitLab`) through which the end-to-end tests and the bench read the allocators'
+ * own stats() and drive the page.
+ */
+import "./style.css";
+import { Simulator } from "./simulator.js";
+import { TraceLab } from "./trace-lab.js";
+import { byId } from "./dom.js";
+import { labHook } from "./hook.js";
+
+const simulator = new Simulator();
+const traces = new TraceLab();
+let mode: "sim" | "trace" = "sim";
+let frames = 0;
+let last = performance.now();
+/** Milliseconds spent in the last frames: stepping ops, drawing (for the bench). */
+const spent = { stepMs: 0, drawMs: 0, frames: 0 };
+
+function show(next: "sim" | "trace"): void {
+  mode = next;
+  for (const name of ["sim", "trace"] as const) {
+    byId(name).hidden = name !== next;
+    byId(`tab-${name}`).setAttribute("aria-selected", String(name === next));
+  }
+  layout();
+}
+
+function layout(): void {
+  if (mode === "sim") simulator.pane.layout();
+  else for (const side of traces.sides) side.pane.layout();
+  if (mode === "sim") simulator.render();
+  else traces.render();
+}
+
+function frame(now: number): void {
+  const elapsed = now - last;
+  last = now;
+  frames++;
+  const t0 = performance.now();
+  const draw = mode === "sim" ? simulator.tick(elapsed) : traces.tick(elapsed);
+  const t1 = performance.now();
+  if (draw) {
+    if (mode === "sim") simulator.render();
+    else traces.render();
+  }
+  spent.stepMs += t1 - t0;
+  spent.drawMs += performance.now() - t1;
+  spent.frames++;
+  requestAnimationFrame(frame);
+}
+
+function onKey(event: KeyboardEvent): void {
+  const target = event.target as HTMLElement;
+  if (target.matches("input[type=number], input[type=text], select") || event.ctrlKey || event.metaKey || event.altKey) return;
+  const sim = mode === "sim";
+  const actions: Record<string, () => void> = {
+    " ": () => (sim ? (simulator.playing ? simulator.pause() : simulator.play()) : traces.playing ? traces.pause() : traces.play()),
+    s: () => (sim ? simulator.step() : (traces.step(1), traces.render())),
+    u: () => sim && simulator.undo(),
+  };
+  const action = actions[event.key];
+  if (action === undefined || (event.key === " " && target.matches("button"))) return;
+  event.preventDefault();
+  action();
+}
+
+byId("tab-sim").addEventListener("click", () => show("sim"));
+byId("tab-trace").addEventListener("click", () => show("trace"));
+window.addEventListener("keydown", onKey);
+new ResizeObserver(() => layout()).observe(document.body);
+labHook(simulator, traces, () => frames, show, () => ({ ...spent }));
+show("sim");
+requestAnimationFrame(frame);

@@ -1,0 +1,320 @@
+/**
+ * The heap map: a canvas that draws the allocator's spans over the visible addresses only
+ * (walkInto over visibleRange), hover tooltips, click, zoom (wheel, + and -) and pan (drag,
+ * arrows, Page Up/Down), down to single bytes with their values drawn in the cells.
+ */
+import type { Allocator, HeapSpan } from "heapkit";
+import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
+import { type MapView, addressToPoint, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
+import { CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
+import { regionOf, spanAt } from "./spans.js";
+import { describeSpan } from "./format.js";
+
+/** Cells at least this wide show their byte's value in hex. */
+const HEX_LABEL_MIN_PX = 18;
+/** DebugHeap's name (with its inner's), and how its walk names red zones. */
+const HAS_RED_ZONES = /^debug\b/;
+const RED_ZONE_DETAIL = /red zone/i;
+/** "Show all" shows at least this many bytes, so a new heap is not one giant block. */
+const MIN_FIT_BYTES = 4096;
+/** Above this many visible bytes, the object walk for red zones is skipped (they are too thin to see). */
+const RED_ZONE_MAX_BYTES = 1 << 24;
+
+export interface MapCallbacks {
+  /** A click (or Enter) on a span. */
+  activate(span: HeapSpan, event: { shiftKey: boolean }): void;
+  /** The selected span changed (keyboard or click). */
+  select(span: HeapSpan | undefined): void;
+}
+
+export class HeapMap {
+  readonly canvas: HTMLCanvasElement;
+  private readonly context: CanvasRenderingContext2D;
+  private readonly tooltip: HTMLDivElement;
+  private view: MapView;
+  private raster: Raster;
+  private image: ImageData;
+  private pixels: Uint32Array;
+  private followWhole = true;
+  private lastGroup = -1;
+  private dragY: number | undefined;
+  selected: HeapSpan | undefined;
+  /** The view or the selection changed since the last draw. */
+  needsDraw = true;
+  /** Spans drawn in the last frame (for the bench and the tests). */
+  spansDrawn = 0;
+  allocator: Allocator | undefined;
+
+  constructor(
+    container: HTMLElement,
+    private readonly callbacks: MapCallbacks,
+    label: string,
+  ) {
+    this.canvas = document.createElement("canvas");
+    this.canvas.className = "heap-map";
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", `${label}: heap map. + and - zoom, arrows pan, [ and ] select blocks, Enter frees, Home shows all`);
+    this.tooltip = document.createElement("div");
+    this.tooltip.className = "map-tooltip";
+    this.tooltip.hidden = true;
+    container.append(this.canvas, this.tooltip);
+    this.context = this.canvas.getContext("2d")!;
+    this.view = fitWhole(0, 65536, 640, 320);
+    this.raster = new Raster(this.view);
+    this.image = new ImageData(1, 1);
+    this.pixels = new Uint32Array(this.image.data.buffer);
+    this.listen();
+  }
+
+  /** Resizes the canvas to its box; returns true when it changed. */
+  resize(widthPx: number, heightPx: number): void {
+    const width = Math.max(64, Math.floor(widthPx));
+    const height = Math.max(64, Math.floor(heightPx));
+    if (width === this.view.widthPx && height === this.view.heightPx && this.canvas.width === width) return;
+    this.canvas.width = width;
+    this.canvas.height = height;
+    this.view = { ...this.view, widthPx: width, heightPx: height };
+    this.image = new ImageData(width, height);
+    this.pixels = new Uint32Array(this.image.data.buffer);
+    if (this.followWhole) this.fit();
+    this.needsDraw = true;
+  }
+
+  get currentView(): MapView {
+    return this.view;
+  }
+
+  setAllocator(allocator: Allocator): void {
+    this.allocator = allocator;
+    this.selected = undefined;
+    this.followWhole = true;
+    this.fit();
+  }
+
+  /** Shows the whole region. */
+  fit(): void {
+    if (this.allocator === undefined) return;
+    const region = regionOf(this.allocator);
+    const shown = Math.max(MIN_FIT_BYTES, region.extentEnd - region.base);
+    this.view = fitWhole(region.base, shown, this.view.widthPx, this.view.heightPx);
+    this.followWhole = true;
+    this.needsDraw = true;
+  }
+
+  zoom(steps: number, x = this.view.widthPx / 2, y = this.view.heightPx / 2): void {
+    this.view = zoomAt(this.view, steps, x, y);
+    this.followWhole = false;
+    this.needsDraw = true;
+  }
+
+  pan(rows: number): void {
+    if (this.allocator === undefined) return;
+    this.view = panRows(this.view, rows, regionOf(this.allocator).end);
+    this.followWhole = false;
+    this.needsDraw = true;
+  }
+
+  draw(): void {
+    const allocator = this.allocator;
+    if (allocator === undefined) return;
+    this.needsDraw = false;
+    const region = regionOf(allocator);
+    if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
+    this.raster.begin(this.view);
+    const { start, end } = visibleRange(this.view);
+    const raster = this.raster;
+    let count = 0;
+    this.lastGroup = -1;
+    // A debug heap's meta spans come from the object walk, which tells red zones from the rest.
+    const redZones = HAS_RED_ZONES.test(allocator.name) && end - start <= RED_ZONE_MAX_BYTES;
+    allocator.walkInto(
+      (spanStart, bytes, kind, _ptr, _requested, groupStart, held) => {
+        count++;
+        if (redZones && kind === SPAN_META) return;
+        let edge = EDGE_BLOCK;
+        if (groupStart !== this.lastGroup) {
+          if (groupStart >= 0) edge |= EDGE_GROUP;
+          this.lastGroup = groupStart;
+        }
+        raster.add(spanStart, bytes, held !== 0 ? CH_HELD : channelOf(kind, groupStart >= 0), edge);
+      },
+      start,
+      Math.min(end, region.end),
+    );
+    this.spansDrawn = count;
+    if (redZones) this.drawMetaAndRedZones(allocator, start, Math.min(end, region.end));
+    raster.resolve(this.pixels);
+    this.context.putImageData(this.image, 0, 0);
+    this.drawHexLabels(allocator, start, Math.min(end, region.end));
+    this.drawSelection();
+  }
+
+  /** A debug heap's red zones are meta spans that say so in their detail (the object walk only). */
+  private drawMetaAndRedZones(allocator: Allocator, start: number, end: number): void {
+    for (const span of allocator.walk(start, end)) {
+      if (span.kind !== "meta") continue;
+      this.raster.add(span.start, span.bytes, RED_ZONE_DETAIL.test(span.detail ?? "") ? CH_RED_ZONE : CH_META, EDGE_BLOCK);
+    }
+  }
+
+  private drawHexLabels(allocator: Allocator, start: number, end: number): void {
+    const bytePx = this.view.widthPx / this.view.bytesPerRow;
+    if (bytePx < HEX_LABEL_MIN_PX) return;
+    const context = this.context;
+    const rowHeight = rowHeightPx(this.view);
+    const u8 = allocator.store.u8;
+    context.font = `${Math.min(12, rowHeight - 4)}px ui-monospace, monospace`;
+    context.fillStyle = "#0f172a";
+    context.textAlign = "center";
+    context.textBaseline = "middle";
+    const last = Math.min(end, u8.length);
+    for (let address = start; address < last; address++) {
+      const point = addressToPoint(this.view, address);
+      context.fillText(u8[address]!.toString(16).padStart(2, "0"), point.x + bytePx / 2, point.y + rowHeight / 2);
+    }
+  }
+
+  private drawSelection(): void {
+    const span = this.selected;
+    if (span === undefined) return;
+    const context = this.context;
+    const rowHeight = rowHeightPx(this.view);
+    const { start, end } = visibleRange(this.view);
+    const from = Math.max(span.start, start);
+    const to = Math.min(span.start + span.bytes, end);
+    if (to <= from) return;
+    context.strokeStyle = "#f97316";
+    context.lineWidth = 2;
+    const bpr = this.view.bytesPerRow;
+    for (let address = from; address < to; ) {
+      const rowEnd = Math.min(to, address - ((address - this.view.base) % bpr) + bpr);
+      const a = addressToPoint(this.view, address);
+      const width = Math.max(2, ((rowEnd - address) * this.view.widthPx) / bpr);
+      context.strokeRect(a.x + 1, a.y + 1, width - 2, Math.max(2, rowHeight - 2));
+      address = rowEnd;
+    }
+  }
+
+  /** The span under a canvas point. */
+  spanAtPoint(x: number, y: number): HeapSpan | undefined {
+    if (this.allocator === undefined) return undefined;
+    const address = pointToAddress(this.view, x, y);
+    if (address < 0 || address >= regionOf(this.allocator).end) return undefined;
+    return spanAt(this.allocator, address);
+  }
+
+  /** Selects the span before (-1) or after (+1) the selected one. */
+  selectNext(direction: 1 | -1): void {
+    const allocator = this.allocator;
+    if (allocator === undefined) return;
+    const from = this.selected ?? spanAt(allocator, visibleRange(this.view).start);
+    if (from === undefined) return;
+    const address = direction > 0 ? from.start + from.bytes : from.start - 1;
+    const next = address < regionOf(allocator).base ? undefined : spanAt(allocator, address);
+    if (next === undefined) return;
+    this.selected = next;
+    this.callbacks.select(next);
+    this.revealSelected();
+    this.needsDraw = true;
+  }
+
+  private revealSelected(): void {
+    const span = this.selected;
+    if (span === undefined) return;
+    const { start, end } = visibleRange(this.view);
+    if (span.start >= start && span.start < end) return;
+    const row = Math.floor((span.start - this.view.base) / this.view.bytesPerRow);
+    this.view = { ...this.view, topRow: Math.max(0, row - 2) };
+    this.followWhole = false;
+  }
+
+  private listen(): void {
+    const canvas = this.canvas;
+    canvas.addEventListener("mousemove", (event) => {
+      if (this.dragY !== undefined) {
+        const rows = Math.trunc((this.dragY - event.offsetY) / rowHeightPx(this.view));
+        if (rows !== 0) {
+          this.pan(rows);
+          this.dragY = event.offsetY;
+        }
+        return;
+      }
+      this.showTooltip(event.offsetX, event.offsetY);
+    });
+    canvas.addEventListener("mouseleave", () => {
+      this.tooltip.hidden = true;
+      this.dragY = undefined;
+    });
+    canvas.addEventListener("mousedown", (event) => {
+      if (event.button === 1 || event.altKey) this.dragY = event.offsetY;
+    });
+    canvas.addEventListener("mouseup", () => {
+      this.dragY = undefined;
+    });
+    canvas.addEventListener("click", (event) => {
+      if (event.altKey) return;
+      const span = this.spanAtPoint(event.offsetX, event.offsetY);
+      if (span === undefined) return;
+      this.selected = span;
+      this.needsDraw = true;
+      this.callbacks.select(span);
+      this.callbacks.activate(span, event);
+    });
+    canvas.addEventListener(
+      "wheel",
+      (event) => {
+        event.preventDefault();
+        if (event.shiftKey) this.pan(Math.sign(event.deltaY) * 8);
+        else this.zoom(event.deltaY < 0 ? 1 : -1, event.offsetX, event.offsetY);
+      },
+      { passive: false },
+    );
+    canvas.addEventListener("keydown", (event) => this.onKey(event));
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    const page = Math.max(1, Math.floor(this.view.heightPx / rowHeightPx(this.view)) - 1);
+    const actions: Record<string, () => void> = {
+      "+": () => this.zoom(1),
+      "=": () => this.zoom(1),
+      "-": () => this.zoom(-1),
+      ArrowUp: () => this.pan(-1),
+      ArrowDown: () => this.pan(1),
+      PageUp: () => this.pan(-page),
+      PageDown: () => this.pan(page),
+      Home: () => this.fit(),
+      "[": () => this.selectNext(-1),
+      "]": () => this.selectNext(1),
+      ArrowLeft: () => this.selectNext(-1),
+      ArrowRight: () => this.selectNext(1),
+      Enter: () => this.selected !== undefined && this.callbacks.activate(this.selected, event),
+      Delete: () => this.selected !== undefined && this.callbacks.activate(this.selected, event),
+    };
+    const action = actions[event.key];
+    if (action === undefined) return;
+    event.preventDefault();
+    action();
+  }
+
+  private showTooltip(x: number, y: number): void {
+    const span = this.spanAtPoint(x, y);
+    if (span === undefined) {
+      this.tooltip.hidden = true;
+      return;
+    }
+    this.tooltip.textContent = describeSpan(span);
+    this.tooltip.hidden = false;
+    const left = Math.min(x + 14, this.view.widthPx - 260);
+    this.tooltip.style.left = `${Math.max(0, left)}px`;
+    this.tooltip.style.top = `${y + 14}px`;
+  }
+}
+
+function channelOf(kind: number, inGroup: boolean): number {
+  if (kind === SPAN_USED) return inGroup ? CH_SLAB_USED : CH_USED;
+  if (kind === SPAN_FREE) return inGroup ? CH_SLAB_FREE : CH_FREE;
+  if (kind === SPAN_META) return CH_META;
+  if (kind === SPAN_PAD) return CH_PAD;
+  return CH_META;
+}
