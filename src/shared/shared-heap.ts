@@ -19,6 +19,7 @@ import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError, OutOfMemoryError } from "../errors.js";
 import { Heap } from "../heap/heap.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkSharedHeap, sharedStats } from "./inspect.js";
 import {
   CLASS_CAPACITY, CLASS_FIRST_SLOT, CLASS_RECIP, CLASS_SLOT_BYTES, classOf, controlGeometry, Ctl, PageWord, SharedLayout,
@@ -26,7 +27,7 @@ import {
 } from "./layout.js";
 import { acquire, agentCanBlock, release } from "./lock.js";
 import { collectThreadFree, formatPage, rebuildPage } from "./pages.js";
-import { walkSharedHeap } from "./walk.js";
+import { writeSharedSpans } from "./walk.js";
 
 export interface SharedHeapOptions extends Omit<StoreOptions, "kind"> {
   /** A shared store to format (kind "shared", or "wasm" over a shared memory). */
@@ -518,18 +519,18 @@ export class SharedHeap implements Allocator {
     });
   }
 
-  /** Spans in address order (the walk contract): pages expanded into their slots. Walks from the base. */
+  /** Spans in address order (the walk contract): the central heap's, with pages expanded into slots. */
   walk(start?: number, end?: number): IterableIterator<HeapSpan> {
-    return walkSharedHeap(this.view(), this.central, start, end);
+    return walkSpans(this, start, end);
   }
 
   walkInto(visit: SpanVisitor, start?: number, end?: number): number {
-    let n = 0;
-    for (const s of this.walk(start, end)) {
-      visit(s.start, s.bytes, s.kind === "used" ? 0 : s.kind === "free" ? 1 : s.kind === "meta" ? 2 : 3, s.ptr ?? 0, s.requestedBytes ?? 0, s.group?.start ?? -1);
-      n++;
-    }
-    return n;
+    return walkSpansInto(this, visit, start, end);
+  }
+
+  /** @internal The walk's one writer (src/spans.ts). */
+  writeSpans(sink: SpanSink): void {
+    writeSharedSpans(this.view(), this.central, sink);
   }
 
   /** What inspect.ts and walk.ts read: the views and where the control block's regions are. */

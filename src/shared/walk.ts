@@ -1,47 +1,46 @@
 /**
- * SharedHeap's walk: the central heap's spans, with the control block shown as metadata and
- * each page expanded into its header, its status array and its slots. A slot freed by another
- * thread and not yet collected is a free span held "remote". Walks from the base.
+ * SharedHeap's spans (the walk contract, src/allocator.ts): the central heap's spans, with the
+ * control block shown as metadata and each page expanded into its header and status words (meta),
+ * its slots (used, free, or free held "remote": freed by another thread, not yet collected) and
+ * its tail (pad). The central heap finds the range's first block, so a range costs that range.
  */
-import type { HeapSpan, SpanGroup } from "../allocator.js";
 import type { Heap } from "../heap/heap.js";
+import { Held, Span, type SpanSink } from "../spans.js";
 import { CLASS_CAPACITY, CLASS_FIRST_SLOT, CLASS_SLOT_BYTES, PageWord, SharedLayout, type SharedView } from "./layout.js";
 
-function* pageSpans(v: SharedView, span: HeapSpan, page: number): IterableIterator<HeapSpan> {
+function isPage(v: SharedView, ptr: number): boolean {
+  return (ptr & (SharedLayout.PAGE_BYTES - 1)) === 0 && ((v.i32[v.pageMapWord + (ptr >>> (SharedLayout.PAGE_SHIFT + 5))]! >>> ((ptr >>> SharedLayout.PAGE_SHIFT) & 31)) & 1) !== 0;
+}
+
+/** The spans of the central block [start, start + bytes) that holds the page at `page`. */
+function pageSpans(v: SharedView, out: SpanSink, start: number, bytes: number, page: number): boolean {
   const c = v.i32[(page >>> 2) + PageWord.CLASS]!;
   const slotBytes = CLASS_SLOT_BYTES[c]!;
   const slot0 = page + CLASS_FIRST_SLOT[c]!;
-  const group: SpanGroup = { start: page, bytes: SharedLayout.PAGE_BYTES, kind: "page", sizeClassBytes: slotBytes };
-  const owner = v.i32[(page >>> 2) + PageWord.OWNER]!;
-  const whose = owner === 0 ? "abandoned" : `thread ${owner - 1}'s`;
-  yield { start: span.start, bytes: slot0 - span.start, kind: "meta", group, detail: `${whose} page of ${slotBytes}-byte slots: header and status words` };
   const status = (page >>> 1) + PageWord.STATUS_HALF;
-  for (let j = 0; j < CLASS_CAPACITY[c]!; j++) {
-    const start = slot0 + j * slotBytes;
+  const pageEnd = page + SharedLayout.PAGE_BYTES;
+  if (start < page && !out.span(start, page - start, Span.META, 0, 0, Held.NONE, "the central heap's block header")) return false;
+  out.enterGroup(page, SharedLayout.PAGE_BYTES, "page", slotBytes);
+  let more = out.span(page, slot0 - page, Span.META, 0, 0, Held.NONE, "a thread's page: header and status words");
+  for (let j = 0; more && j < CLASS_CAPACITY[c]!; j++) {
     const s = Atomics.load(v.u16, status + j);
-    if (s === 0) yield { start, bytes: slotBytes, kind: "free", group };
-    else if (s === SharedLayout.PENDING) yield { start, bytes: slotBytes, kind: "free", held: "remote", group, detail: "freed by another thread, not yet collected by the owner" };
-    else yield { start, bytes: slotBytes, kind: "used", ptr: start, requestedBytes: s - 1, group };
+    const at = slot0 + j * slotBytes;
+    if (s === 0) more = out.span(at, slotBytes, Span.FREE, 0, 0, Held.NONE, "");
+    else if (s === SharedLayout.PENDING) more = out.span(at, slotBytes, Span.FREE, 0, 0, Held.REMOTE, "freed by another thread, not yet collected");
+    else more = out.span(at, slotBytes, Span.USED, at, s - 1, Held.NONE, "");
   }
-  const end = slot0 + CLASS_CAPACITY[c]! * slotBytes;
-  const spanEnd = span.start + span.bytes;
-  if (spanEnd > end) yield { start: end, bytes: spanEnd - end, kind: "pad", group, detail: "the page's tail, too short for a slot" };
+  const tail = slot0 + CLASS_CAPACITY[c]! * slotBytes;
+  if (more && pageEnd > tail) more = out.span(tail, pageEnd - tail, Span.PAD, 0, 0, Held.NONE, "the page's tail, too short for a slot");
+  out.leaveGroup();
+  if (more && start + bytes > pageEnd) more = out.span(pageEnd, start + bytes - pageEnd, Span.PAD, 0, 0, Held.NONE, "the central block's rounding");
+  return more;
 }
 
-function isPage(v: SharedView, ptr: number): boolean {
-  return ptr % SharedLayout.PAGE_BYTES === 0 && ((v.i32[v.pageMapWord + (ptr >>> (SharedLayout.PAGE_SHIFT + 5))]! >>> ((ptr >>> SharedLayout.PAGE_SHIFT) & 31)) & 1) !== 0;
-}
-
-export function* walkSharedHeap(v: SharedView, central: Heap, start?: number, end?: number): IterableIterator<HeapSpan> {
-  const from = start ?? 0;
-  const to = end ?? Infinity;
-  for (const span of central.walk()) {
-    if (span.start + span.bytes <= from) continue;
-    if (span.start >= to) return;
-    if (span.kind !== "used" || span.ptr === undefined) yield span;
-    else if (span.ptr === v.controlPtr) yield { ...span, kind: "meta", ptr: undefined, requestedBytes: undefined, detail: "the shared heap's control block: lock, thread records, page map" };
-    else if (isPage(v, span.ptr)) {
-      for (const s of pageSpans(v, span, span.ptr)) if (s.start + s.bytes > from && s.start < to) yield s;
-    } else yield span;
-  }
+export function writeSharedSpans(v: SharedView, central: Heap, sink: SpanSink): void {
+  sink.relayFrom(central, (out, start, bytes, kind, ptr, requestedBytes, held, detail) => {
+    if (kind !== Span.USED) return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
+    if (ptr === v.controlPtr) return out.span(start, bytes, Span.META, 0, 0, Held.NONE, "the shared heap's control block: lock, thread records, page map");
+    if (isPage(v, ptr)) return pageSpans(v, out, start, bytes, ptr);
+    return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
+  });
 }
