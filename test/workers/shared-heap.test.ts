@@ -1,5 +1,5 @@
 /**
- * SharedHeap under real Workers (`npm run test:workers`): 2 to 8 Workers on one heap doing random
+ * SharedHeap under real Workers (`npm run test:workers`, not in `npm test`): 2 to 8 Workers on one heap doing random
  * work with cross-Worker frees, Workers that detach and attach again while others run, and a
  * Worker terminated mid-run that another thread recovers. After each, check() passes, live bytes
  * equal what the Workers say they hold, and no block was ever held by two (a shared bitmap).
@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
-import { SharedHeap } from "../src/shared/shared-heap.js";
-import { RING_SLOTS, type WorkerJob } from "./support/shared-heap-job.js";
+import { SharedHeap } from "../../src/shared/shared-heap.js";
+import { RING_SLOTS, type WorkerJob } from "../support/shared-heap-job.js";
 
-const WORKER = new URL("./support/shared-heap-worker.js", import.meta.url);
+const WORKER = new URL("../support/shared-heap-worker.js", import.meta.url);
 const STORE_BYTES = 256 << 20;
 
 interface Run {
