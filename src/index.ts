@@ -24,6 +24,9 @@ export type { RingOptions } from "./allocators/ring.js";
 export { Fifo, FIFO_MAX_ALIGN, DEFAULT_PAGE_BYTES as FIFO_DEFAULT_PAGE_BYTES } from "./allocators/fifo.js";
 export type { FifoOptions } from "./allocators/fifo.js";
 export type { AllocatorStoreOptions } from "./allocators/common.js";
+export { SharedHeap } from "./shared/shared-heap.js";
+export type { SharedHeapOptions } from "./shared/shared-heap.js";
+export { LockTimeoutError } from "./shared/lock.js";
 export { policies, policyNames } from "./policies.js";
 export type { Policy, PolicyName } from "./policies.js";
 // Also reachable as `heapkit/debug` and `heapkit/trace`; with "sideEffects": false a bundler keeps

@@ -15,10 +15,11 @@
  *   pool        yes      no             one object size
  *   arena       no       no             frees only the last block: mark/release or reset
  *   stack       no       no             frees only the last block: push/pop frames
+ *   shared-heap yes      yes            (runs on shared stores only: storeKinds ["shared"])
  *
  * canFree: any live block can be freed, in any order. replaysTraces: a general malloc/realloc/
  * free trace (any sizes, any order) can be replayed; otherwise replayLimit says why not.
- * storeKinds: the byte stores it runs on (every policy here runs on all four kinds).
+ * storeKinds: the byte stores it runs on (all four kinds, but for the shared heap).
  */
 import type { Allocator } from "./allocator.js";
 import { Arena, type ArenaOptions } from "./allocators/arena.js";
@@ -29,6 +30,7 @@ import { Pool, type PoolOptions } from "./allocators/pool.js";
 import { Ring, type RingOptions } from "./allocators/ring.js";
 import { Stack, type StackOptions } from "./allocators/stack.js";
 import { Heap, type HeapOptions } from "./heap/heap.js";
+import { SharedHeap, type SharedHeapOptions } from "./shared/shared-heap.js";
 import type { StoreKind } from "./memory/store.js";
 
 /** Every store kind: the policies below run on any of them (pass `kind` or a `store` to create()). */
@@ -144,6 +146,14 @@ export const policies = {
     replayLimit: "frees only the last block; the rest go with pop(frame)",
     storeKinds: ANY_STORE,
     create: (options?: StackOptions) => new Stack(options),
+  },
+  "shared-heap": {
+    name: "shared-heap",
+    description: "one heap for many Workers at once: per-thread pages of 32 classes up to 4 KiB with lock-free remote frees, a central Heap under one lock for the rest",
+    canFree: true,
+    replaysTraces: true,
+    storeKinds: ["shared"],
+    create: (options?: SharedHeapOptions) => new SharedHeap(options),
   },
 } as const satisfies Record<string, Policy<never>>;
 

@@ -4,7 +4,7 @@ import { policies, policyNames } from "../src/policies.js";
 import { ReferenceModel, rng } from "./support/model.js";
 import { STORE_KINDS } from "./support/kinds.js";
 
-const EXPECTED = ["heap", "pool", "arena", "stack", "ring", "fifo", "buddy", "first-fit", "next-fit", "best-fit"];
+const EXPECTED = ["heap", "pool", "arena", "stack", "ring", "fifo", "buddy", "first-fit", "next-fit", "best-fit", "shared-heap"];
 
 describe("policies registry", () => {
   it("names every policy once, keyed by its name", () => {

@@ -159,6 +159,17 @@ export class Heap extends HeapCore implements Allocator {
     return text.decode(u8.buffer instanceof ArrayBuffer ? u8.subarray(ptr, end) : u8.slice(ptr, end));
   }
 
+  /**
+   * The heap's root: one offset the heap keeps for its user (0 when unset), so that an agent
+   * that attaches to the heap can find the program's top structure (PMDK's `pmemobj_root`).
+   * Set it to a live block (or 0); freeing that block does not clear it.
+   */
+  get root(): number { return this.store.u32[Word.ROOT]!; }
+  set root(ptr: number) {
+    if (ptr !== 0) this.usableSize(ptr);
+    this.store.u32[Word.ROOT] = ptr;
+  }
+
   // ---- Allocation --------------------------------------------------------------------------
 
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */

@@ -136,7 +136,9 @@ export const enum Word {
   MID_FREE_DESCRIPTORS = MID_SPARES + Layout.MID_CLASS_COUNT,
   /** The descriptor pages, linked through their first word (0: none). */
   MID_DESCRIPTOR_PAGES = MID_FREE_DESCRIPTORS + 1,
-  END = MID_DESCRIPTOR_PAGES + 1,
+  /** The heap's root: one offset its user keeps here, so an agent that attaches finds its data. */
+  ROOT = MID_DESCRIPTOR_PAGES + 1,
+  END = ROOT + 1,
 }
 
 /**

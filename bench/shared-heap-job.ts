@@ -1,0 +1,12 @@
+/** What a SharedHeap benchmark Worker is told (bench/shared-heap-worker.ts). */
+export interface BenchJob {
+  kind: "shared" | "locked" | "plain" | "heap";
+  workload: "local" | "larson" | "xmalloc" | "cache-scratch";
+  handle: SharedArrayBuffer;
+  control: SharedArrayBuffer;
+  ring: SharedArrayBuffer;
+  larsonSlots: number;
+  id: number;
+  workers: number;
+  ops: number;
+}

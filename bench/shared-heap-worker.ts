@@ -1,0 +1,133 @@
+/**
+ * One Worker of the SharedHeap benchmark. Each Worker makes one allocator kind, so its loops
+ * see one receiver type (monomorphic: no other kind ever runs in this isolate), waits at a start
+ * barrier, runs one workload and posts the elapsed milliseconds.
+ *
+ *   kind    "shared": SharedHeap.attach;  "locked": the plain Heap behind one Atomics lock (the
+ *           design of the existing JS attempts, the baseline);  "plain": no allocator at all,
+ *           the same loop on a local array (the machine's ceiling for the scaling ratio);
+ *           "heap": the plain Heap with no lock, for one Worker only (what SharedHeap costs).
+ */
+import { workerData, parentPort } from "node:worker_threads";
+import { Heap } from "../src/heap/heap.js";
+import { SharedHeap } from "../src/shared/shared-heap.js";
+import { rng } from "../src/util/random.js";
+import type { BenchJob } from "./shared-heap-job.js";
+
+const job = workerData as BenchJob;
+const control = new Int32Array(job.control); // [0] start flag, [1] arrivals, [2] round barrier, 8.. larson slots
+
+/** The plain Heap behind one lock word (at the heap's root): every call takes the lock. */
+class GlobalLockHeap {
+  private readonly lockWord: Int32Array;
+  constructor(readonly heap: Heap) {
+    this.lockWord = new Int32Array(heap.store.buffer, heap.root, 1);
+  }
+  malloc(size: number): number {
+    while (Atomics.compareExchange(this.lockWord, 0, 0, 1) !== 0);
+    try { return this.heap.malloc(size); } finally { Atomics.store(this.lockWord, 0, 0); }
+  }
+  free(ptr: number): void {
+    while (Atomics.compareExchange(this.lockWord, 0, 0, 1) !== 0);
+    try { this.heap.free(ptr); } finally { Atomics.store(this.lockWord, 0, 0); }
+  }
+  get u8(): Uint8Array { return this.heap.store.u8; }
+}
+
+/** A stand-in allocator for the ceiling: hands out ints from a local counter, touches no shared byte. */
+class NoAllocator {
+  private next = 16;
+  readonly u8 = new Uint8Array(1 << 16);
+  malloc(size: number): number { this.next = (this.next + 16 + size) & 0xfff0; return this.next; }
+  free(ptr: number): void { this.next ^= ptr & 0xf0; }
+}
+
+type Alloc = { malloc(size: number): number; free(ptr: number): void; readonly u8: Uint8Array };
+
+function open(): Alloc {
+  if (job.kind === "shared") return SharedHeap.attach(job.handle);
+  if (job.kind === "locked") return new GlobalLockHeap(Heap.attach(job.handle));
+  if (job.kind === "heap") return Heap.attach(job.handle);
+  return new NoAllocator();
+}
+
+function barrier(word: number, parties: number, generation: number): void {
+  if (Atomics.add(control, word, 1) + 1 === parties * generation) Atomics.notify(control, word);
+  else for (let v = Atomics.load(control, word); v < parties * generation; v = Atomics.load(control, word)) Atomics.wait(control, word, v, 5);
+}
+
+const sizes = new Int32Array(4096);
+const random = rng(job.id + 7);
+for (let i = 0; i < sizes.length; i++) sizes[i] = 16 + Math.floor(random() * 241);
+
+/** malloc+free of 16..256 B against a window of 64 live blocks, all thread-local. */
+function local(a: Alloc, ops: number): void {
+  const live = new Int32Array(64);
+  for (let i = 0; i < 64; i++) live[i] = a.malloc(sizes[i]!);
+  for (let i = 0; i < ops; i++) {
+    const k = i & 63;
+    a.free(live[k]!);
+    live[k] = a.malloc(sizes[i & 4095]!);
+  }
+  for (let i = 0; i < 64; i++) a.free(live[i]!);
+}
+
+/** larson (Larson and Krishnan, 1998): rounds of random replacement in a slot array that passes to the next Worker each round, so most frees are of another Worker's blocks. */
+let larsonRounds = 0;
+function larson(a: Alloc, ops: number): void {
+  const slots = job.larsonSlots;
+  const rounds = 8;
+  const perRound = Math.floor(ops / rounds);
+  for (let r = 0; r < rounds; r++) {
+    const base = 8 + ((job.id + r) % job.workers) * slots;
+    for (let i = 0; i < perRound; i++) {
+      const k = base + ((i * 7919) % slots);
+      const old = control[k]!;
+      if (old !== 0) a.free(old);
+      control[k] = a.malloc(sizes[i & 4095]!);
+    }
+    barrier(2, job.workers, ++larsonRounds);
+  }
+}
+
+/** xmalloc-test (Lever and Boreham, 2000): even Workers allocate, odd ones free what their partner made. */
+function xmalloc(a: Alloc, ops: number): void {
+  const ring = new Int32Array(job.ring, (job.id >> 1) * 1026 * 4, 1026);
+  if ((job.id & 1) === 0) {
+    for (let i = 0; i < ops; i++) {
+      const p = a.malloc(sizes[i & 4095]!);
+      const tail = ring[1025]!;
+      while (tail - Atomics.load(ring, 1024) >= 1024);
+      ring[tail & 1023] = p;
+      Atomics.store(ring, 1025, tail + 1);
+    }
+  } else {
+    const first = ring[1024]!;
+    for (let head = first; head < first + ops; head++) {
+      while (Atomics.load(ring, 1025) <= head);
+      a.free(ring[head & 1023]!);
+      Atomics.store(ring, 1024, head + 1);
+    }
+  }
+}
+
+/** cache-scratch (Berger et al., Hoard, 2000): small blocks written hard; slow where two Workers' blocks share a cache line. */
+function cacheScratch(a: Alloc, ops: number): void {
+  const rounds = Math.max(1, Math.floor(ops / 1000));
+  for (let r = 0; r < rounds; r++) {
+    const p = a.malloc(8);
+    const u8 = a.u8;
+    for (let k = 0; k < 1000; k++) u8[p + (k & 7)] = (u8[p + (k & 7)]! + k) & 255;
+    a.free(p);
+  }
+}
+
+const workloads = { local, larson, xmalloc, "cache-scratch": cacheScratch };
+const allocator = open();
+const work = workloads[job.workload];
+work(allocator, Math.min(job.ops, 20000)); // warm-up, before the barrier
+barrier(1, job.workers, 1);
+while (Atomics.load(control, 0) === 0) Atomics.wait(control, 0, 0, 5);
+const started = performance.now();
+work(allocator, job.ops);
+parentPort!.postMessage(performance.now() - started);
