@@ -85,8 +85,11 @@ export class Raster {
     this.cellBytes = view.bytesPerRow / view.widthPx;
   }
 
-  /** Adds [start, start + bytes) to `channel`; `edge` marks its first cell (EDGE_* bits). */
-  add(start: number, bytes: number, channel: number, edge: number): void {
+  /**
+   * Adds [start, start + bytes) to `channel`, `weight` of each byte (1: all of it; a coarse bin
+   * passes the share of its bytes in that channel); `edge` marks its first cell (EDGE_* bits).
+   */
+  add(start: number, bytes: number, channel: number, edge: number, weight = 1): void {
     const from = start < this.rangeStart ? this.rangeStart : start;
     const to = start + bytes > this.rangeEnd ? this.rangeEnd : start + bytes;
     if (to <= from) return;
@@ -104,10 +107,23 @@ export class Raster {
     for (; cell < endCell; cell++) {
       const lo = cell > first ? cell : first;
       const hi = cell + 1 < last ? cell + 1 : last;
-      coverage[cell * CHANNEL_COUNT + channel]! += hi - lo;
+      coverage[cell * CHANNEL_COUNT + channel]! += (hi - lo) * weight;
       const was = solo[cell]!;
       if (was !== mark) solo[cell] = was === 0 ? mark : MIXED;
     }
+  }
+
+  /** Marks the cell that holds `address` with EDGE_* bits (nothing if it is off screen). */
+  markEdge(address: number, edge: number): void {
+    if (address < this.rangeStart || address >= this.rangeEnd) return;
+    const cell = Math.floor((address - this.rangeStart) / this.cellBytes);
+    this.edges[cell]! |= edge;
+    if (this.solo[cell] === 0) this.solo[cell] = MIXED;
+  }
+
+  /** Bytes a cell stands for. */
+  get bytesPerCell(): number {
+    return this.cellBytes;
   }
 
   /** The share of a cell that a channel covers, 0..1 (for tests and for the legend). */
