@@ -127,8 +127,8 @@ async function zoomAndPan(page) {
   return { ...result, live, fillMs, spansLastFrame: spans };
 }
 
-const lab = await serveLab();
 const browser = await launchChromium();
+const lab = await serveLab();
 try {
   const bundle = bundleSize();
   const loadMs = await firstLoadMs(browser, lab.url);

@@ -12,7 +12,9 @@ import { labHook } from "./hook.js";
 import { opsBudgetMs } from "./speed.js";
 
 const simulator = new Simulator();
-const traces = new TraceLab();
+/** The trace player is made when its tab is first shown: the first load draws the simulator only. */
+let traceLab: TraceLab | undefined;
+const traces = (): TraceLab => (traceLab ??= new TraceLab());
 let mode: "sim" | "trace" = "sim";
 let frames = 0;
 let last = performance.now();
@@ -32,10 +34,13 @@ function show(next: "sim" | "trace"): void {
 }
 
 function layout(): void {
-  if (mode === "sim") simulator.pane.layout();
-  else for (const side of traces.sides) side.pane.layout();
-  if (mode === "sim") simulator.render();
-  else traces.render();
+  if (mode === "sim") {
+    simulator.pane.layout();
+    simulator.render();
+  } else {
+    for (const side of traces().sides) side.pane.layout();
+    traces().render();
+  }
 }
 
 function frame(now: number): void {
@@ -44,11 +49,11 @@ function frame(now: number): void {
   frames++;
   const t0 = performance.now();
   const budget = opsBudgetMs(recentDrawMs);
-  const draw = mode === "sim" ? simulator.tick(elapsed, budget) : traces.tick(elapsed, budget);
+  const draw = mode === "sim" ? simulator.tick(elapsed, budget) : traces().tick(elapsed, budget);
   const t1 = performance.now();
   if (draw) {
     if (mode === "sim") simulator.render();
-    else traces.render();
+    else traces().render();
   }
   const drawMs = performance.now() - t1;
   recentDrawMs += (drawMs - recentDrawMs) * DRAW_SMOOTHING;
@@ -63,8 +68,8 @@ function onKey(event: KeyboardEvent): void {
   if (target.matches("input[type=number], input[type=text], select") || event.ctrlKey || event.metaKey || event.altKey) return;
   const sim = mode === "sim";
   const actions: Record<string, () => void> = {
-    " ": () => (sim ? (simulator.playing ? simulator.pause() : simulator.play()) : traces.playing ? traces.pause() : traces.play()),
-    s: () => (sim ? simulator.step() : (traces.step(1), traces.render())),
+    " ": () => (sim ? (simulator.playing ? simulator.pause() : simulator.play()) : traces().playing ? traces().pause() : traces().play()),
+    s: () => (sim ? simulator.step() : (traces().step(1), traces().render())),
     u: () => sim && simulator.undo(),
   };
   const action = actions[event.key];
