@@ -30,7 +30,8 @@
  *   └──────────┴────────────────────────────┴────────────────────────────┘
  *   KIND: LIVE (handed out), DEAD (moved away by realloc; reclaimed with the blocks above it),
  *   PAD (alignment filler before the next block), FRAME (a Stack frame record).
- *   The next header is at roundUp(h + 8 + size, 8); an alignment above 8 puts a PAD block first.
+ *   The next header is at roundUp(h + 8 + max(size, 1), 8) (a 0-byte block keeps one byte, so its
+ *   pointer lies inside it); an alignment above 8 puts a PAD block first.
  *
  * Invariants (checked by `check()`)
  *   header(first) = DATA_START;  header(next) = roundUp(end(block), 8);  TOP = end(LAST) or DATA_START
@@ -48,7 +49,8 @@
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, UnsupportedOperationError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { type AllocatorStoreOptions, openStore } from "./common.js";
+import { assembleStats, holeStats } from "./stats.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkSize } from "./validate.js";
 
@@ -115,7 +117,7 @@ export abstract class BumpAllocator implements Allocator {
   malloc(size: number, align = 8): number {
     const u32 = this.store.u32;
     const header = ((u32[Ctrl.TOP >>> 2]! + 7) >>> 3) * 8; // TOP rounded up to 8, in integers
-    const end = header + Hdr.BYTES + size;
+    const end = header + Hdr.BYTES + (size || 1);
     if (!((size >>> 0) === size && align === 8 && end <= u32[Ctrl.LIMIT >>> 2]!)) return this.mallocSlow(size, align);
     u32[header >>> 2] = size;
     u32[(header >>> 2) + 1] = u32[Ctrl.LAST >>> 2]!;
@@ -143,7 +145,7 @@ export abstract class BumpAllocator implements Allocator {
     const a = Math.max(align, 8);
     const padHeader = Math.ceil(this.store.u32[Ctrl.TOP >>> 2]! / 8) * 8;
     const payload = Math.ceil((padHeader + Hdr.BYTES) / a) * a;
-    const end = payload + size;
+    const end = payload + (size || 1);
     if (!this.growTo(end)) return 0;
     const u32 = this.store.u32;
     const header = payload - Hdr.BYTES;
@@ -198,9 +200,9 @@ export abstract class BumpAllocator implements Allocator {
     const u32 = this.store.u32;
     const oldSize = u32[(header + Hdr.SIZE) >>> 2]!;
     if (header === u32[Ctrl.LAST >>> 2]) {
-      if (!this.growTo(ptr + size)) return 0;
+      if (!this.growTo(ptr + (size || 1))) return 0;
       this.notePeaks();
-      this.store.u32[Ctrl.TOP >>> 2] = ptr + size;
+      this.store.u32[Ctrl.TOP >>> 2] = ptr + (size || 1);
     } else if (size > oldSize) {
       const moved = this.malloc(size, alignmentOf(ptr));
       if (moved === 0) return 0;
@@ -209,6 +211,7 @@ export abstract class BumpAllocator implements Allocator {
       this.notePeaks();
       const f64 = this.store.f64;
       this.store.u32[(header + Hdr.LINK) >>> 2]! |= Kind.DEAD;
+      if (oldSize === 0) this.store.u32[(header + Hdr.SIZE) >>> 2] = 1; // the byte a 0-byte LIVE block kept
       this.store.u32[Ctrl.LIVE_BYTES >>> 2]! -= oldSize;
       f64[Ctrl.FREE_COUNT >>> 3]!++;
       return moved;
@@ -223,7 +226,7 @@ export abstract class BumpAllocator implements Allocator {
   /** A block below the top shrinks to `size`: its tail, if it can hold a header, becomes DEAD. */
   private splitOffTail(header: number, size: number): void {
     const u32 = this.store.u32;
-    const tail = Math.ceil((header + Hdr.BYTES + size) / 8) * 8;
+    const tail = Math.ceil((header + Hdr.BYTES + (size || 1)) / 8) * 8;
     const next = Math.ceil(this.endOf(header) / 8) * 8;
     if (tail === next) return;
     let above = u32[Ctrl.LAST >>> 2]!;
@@ -300,7 +303,8 @@ export abstract class BumpAllocator implements Allocator {
   }
 
   protected endOf(header: number): number {
-    return header + Hdr.BYTES + this.store.u32[(header + Hdr.SIZE) >>> 2]!;
+    const size = this.store.u32[(header + Hdr.SIZE) >>> 2]!;
+    return header + Hdr.BYTES + (size === 0 && this.kindOf(header) === Kind.LIVE ? 1 : size); // a 0-byte LIVE block keeps 1 byte
   }
 
   /**
@@ -340,21 +344,18 @@ export abstract class BumpAllocator implements Allocator {
     this.notePeaks();
     const f64 = this.store.f64;
     const liveBytes = this.store.u32[Ctrl.LIVE_BYTES >>> 2]!;
-    return {
-      baseOffset: 0,
+    return assembleStats(this.store, {
       liveBlocks: f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!,
       liveBytes,
       peakLiveBytes: this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
       extentBytes: this.top,
       peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
-      committedBytes: this.store.committedBytes,
-      reservedBytes: this.store.reservedBytes,
       ...holeStats(this),
       // usableSize is the requested size: nothing is rounded (gaps to 8 are PAD-like overhead).
       internalFragmentationBytes: 0,
       mallocCount: f64[Ctrl.MALLOC_COUNT >>> 3]!,
       freeCount: f64[Ctrl.FREE_COUNT >>> 3]!,
-    };
+    });
   }
 
   /**

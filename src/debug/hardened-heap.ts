@@ -123,11 +123,12 @@ export class HardenedHeap implements Allocator {
       if (align > 8) shift = Math.log2(align) - 3;
     }
     const pad = 8 << shift;
-    let base = this.inner.malloc(size + pad, pad);
+    // At least one byte past the header, so even a 0-byte block's pointer lies inside its inner block.
+    let base = this.inner.malloc(Math.max(size, 1) + pad, pad);
     if (base === 0) {
       if (this.quarantine === undefined || this.quarantine.count === 0) return 0;
       this.flushQuarantine();
-      base = this.inner.malloc(size + pad, pad);
+      base = this.inner.malloc(Math.max(size, 1) + pad, pad);
       if (base === 0) return 0;
     }
     const ptr = base + pad;
@@ -187,10 +188,10 @@ export class HardenedHeap implements Allocator {
     }
     // Mark the old header dead first, so a stale copy left behind by a move is refused later.
     this.writeHeader(ptr, oldSize, FREED << STATE_SHIFT);
-    let base = this.inner.realloc(ptr - HEADER_BYTES, size + HEADER_BYTES);
+    let base = this.inner.realloc(ptr - HEADER_BYTES, Math.max(size, 1) + HEADER_BYTES);
     if (base === 0 && this.quarantine !== undefined && this.quarantine.count > 0) {
       this.flushQuarantine();
-      base = this.inner.realloc(ptr - HEADER_BYTES, size + HEADER_BYTES);
+      base = this.inner.realloc(ptr - HEADER_BYTES, Math.max(size, 1) + HEADER_BYTES);
     }
     if (base === 0) {
       this.writeHeader(ptr, oldSize, LIVE << STATE_SHIFT);

@@ -21,7 +21,7 @@ export function formatControl(store: ByteStore): number {
   const u32 = store.u32;
   u32[Word.MAGIC] = Layout.MAGIC;
   u32[Word.VERSION] = Layout.VERSION;
-  u32[Word.SECRET] = (Math.random() * 2 ** 32) >>> 0;
+  u32[Word.SECRET] = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
   u32[Word.HEAP_START] = heapStart;
   u32[Word.TOP] = heapStart;
   u32[Word.PAGE_MAP_WORDS] = pageMapWords;

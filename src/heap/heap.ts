@@ -1,70 +1,89 @@
 /**
- * `Heap`: the general-purpose allocator. Small requests (0..256 bytes) are slots in one-page
- * slabs, one size class per 8 bytes, with no per-block header (the mimalloc/tcmalloc way);
- * requests of 257..4080 bytes are slots in 16 KiB mid slabs whose bookkeeping sits in dense
- * descriptors apart from the slabs (mid-slabs.ts, the jemalloc way); everything else is a TLSF
- * block (tlsf.ts), O(1) to allocate and free at any heap size, coalesced as soon as it is
- * freed; requests of 256 KiB or more are whole-page spans. The bytes are drawn in layout.ts.
+ * `Heap`: the general-purpose allocator, in layers that share one core (core.ts: the store, its
+ * views, the live-byte accounting). Small requests (0..256 bytes) are slots in one-page slabs
+ * (small-slabs.ts); requests of 257..4080 bytes are slots in 16 KiB mid slabs whose bookkeeping
+ * sits in dense descriptors apart from the slabs (mid-slabs.ts); everything else is a block of
+ * its own (large-blocks.ts). Slabs and blocks all come from the TLSF layer (tlsf.ts), O(1) to
+ * allocate and free at any heap size, coalesced as soon as freed. The bytes are drawn in
+ * layout.ts and mid-layout.ts, the layers in docs/architecture.md.
  *
- * Slab invariants (checked by check.ts), for each slab s of class c:
- *   live(s) + |free list(s)| + slots at or above bump(s) == capacity(c)
- *   free(s) == 0  <=>  live(s) == capacity(c)  <=>  s is in no partial list
- *   nibble(i) != 0  <=>  slot i is live;    info(s) == info of c
- *   page bit(page of s) == 1  <=>  s is a slab
- * (the mid slabs' invariants are in mid-layout.ts).
- *
- * Fast path: `malloc` of a small size pops a slot from the head slab of its class, `free`
- * pushes one back; each updates the slab's live count, the slot's nibble and the live-bytes
- * headroom, and `malloc` the malloc count (layout.ts derives the other stats from these). A
- * mid size does the same on its mid slab's descriptor (mid-slabs.ts). Everything else
- * (refilling or unlinking a slab, a new slab, the TLSF lists, growth, bad input) is the slow
- * path.
+ * This file keeps the API: dispatch by size, the validation of pointers, attach, and the
+ * whole-heap operations. Every operation first checks that the store's views still reach the
+ * heap's top (another agent may have grown a shared store), one compare on a hot word.
  */
-import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
+import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { formatControl, openControl } from "./control.js";
+import { HeapCore } from "./core.js";
+import type { HeapStats } from "./heap-stats.js";
 import { heapStats } from "./inspect.js";
+import { LargeBlocks } from "./large-blocks.js";
+import { Block, Gauge, Layout, Word } from "./layout.js";
 import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { writeHeapSpans } from "./walk.js";
-import {
-  blockSizeFor, Gauge, Layout, maxSlackFor, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word,
-} from "./layout.js";
 import { Mid } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
-import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
+import { SmallSlabs } from "./small-slabs.js";
+import { TlsfBlocks } from "./tlsf.js";
+
+export type { HeapStats } from "./heap-stats.js";
 
 export interface HeapOptions extends StoreOptions {
   /** An existing store to format as a new heap (its contents are overwritten). */
   store?: ByteStore;
 }
 
-
-export class Heap extends MidSlabs implements Allocator {
+export class Heap implements Allocator {
   readonly name = "heap";
+  readonly store: ByteStore;
   /** Largest request accepted; larger sizes are an `InvalidSizeError`. */
   readonly maxRequestBytes: number;
   /** The lowest offset a block can have. */
   private readonly firstPayload: number;
-  /** Each class's slab info word: malloc reads it here, off the (slower) byte store. */
-  private readonly slabInfo = SLAB_INFO;
+  private readonly core: HeapCore;
+  private readonly tlsf: TlsfBlocks;
+  private readonly small: SmallSlabs;
+  private readonly mid: MidSlabs;
+  private readonly large: LargeBlocks;
+  /** The store `attach` is opening (so the constructor reads its heap instead of formatting one). */
+  private static opening: ByteStore | undefined;
 
   /** A new heap, by default on a resizable ArrayBuffer growing from 64 KiB up to 1 GiB. */
   constructor(options: HeapOptions = {}) {
     const store = options.store ?? ByteStore.create(options);
-    super(store, (store as AttachMark)[attaching] ? openControl(store) : formatControl(store));
-    delete (store as AttachMark)[attaching];
-    this.firstPayload = this.heapStart + Layout.HEADER_BYTES;
-    this.maxRequestBytes = Math.max(0, store.reservedBytes - this.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
+    const attach = Heap.opening === store;
+    Heap.opening = undefined;
+    this.store = store;
+    this.core = new HeapCore(store, attach ? openControl(store) : formatControl(store));
+    this.tlsf = new TlsfBlocks(this.core);
+    this.small = new SmallSlabs(this.core, this.tlsf);
+    this.mid = new MidSlabs(this.core, this.tlsf);
+    this.large = new LargeBlocks(this.core, this.tlsf);
+    this.firstPayload = this.core.heapStart + Layout.HEADER_BYTES;
+    this.maxRequestBytes = Math.max(0, store.reservedBytes - this.core.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
   }
 
-  /** Reopens a heap that lives in `backing` (in a Worker, or after saving its bytes). */
+  /**
+   * Reopens a heap that lives in `backing` (in a Worker, or after saving its bytes). A store
+   * that holds no heap, or one of another layout version, is an `InvalidStoreError`, and the
+   * store is left as it was.
+   */
   static attach(backing: ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory | ByteStore): Heap {
     const store = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
-    (store as AttachMark)[attaching] = true;
-    return new Heap({ store });
+    Heap.opening = store;
+    try {
+      return new Heap({ store });
+    } finally {
+      Heap.opening = undefined;
+    }
+  }
+
+  /** The heap's extent: the end of the highest block (its `brk`). */
+  get top(): number {
+    return this.core.top;
   }
 
   // ---- Views -------------------------------------------------------------------------------
@@ -87,9 +106,11 @@ export class Heap extends MidSlabs implements Allocator {
 
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
   malloc(size: number, align: number = Layout.GRANULE): number {
+    const words = this.store.u32;
+    if (!(words[Word.TOP]! <= words.length * 4)) this.store.refresh();
     if (size >>> 0 === size && align === Layout.GRANULE) {
-      if (size <= Layout.SMALL_MAX_BYTES) return this.mallocSmall(size);
-      if (size <= Mid.MAX_BYTES) return this.mallocMid(size);
+      if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size);
+      if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);
     }
     return this.mallocGeneric(size, align);
   }
@@ -112,50 +133,12 @@ export class Heap extends MidSlabs implements Allocator {
     return ptr;
   }
 
-  // The fast paths below write out smallClassOf and slotNibbleIndex (layout.ts): a call to an
-  // imported function costs V8 a module-cell load and check, and inlining budget.
-
-  /** A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C). */
-  private mallocSmall(size: number): number {
-    const c = size === 0 ? 0 : (size - 1) >>> Layout.GRANULE_LOG2;
-    const words = this.words;
-    const s = words[Word.SLAB_HEADS + c]!;
-    if (s === 0) return this.newSlab(c) === 0 ? 0 : this.mallocSmall(size);
-    const h = s >>> 2;
-    const state = words[h + SlabWord.STATE]!;
-    if (state >= SlabState.MALLOCS_FULL) return this.countSlabMallocs(s) && this.mallocSmall(size);
-    const first = state & SlabState.FREE_MASK; // never 0: a listed slab is not full
-    const slot = s - Layout.HEADER_BYTES + first;
-    const next = words[slot >>> 2]!;
-    words[h + SlabWord.STATE] = state - first + SlabState.MALLOC_STEP + next;
-    if (next === 0) this.refillOrUnlink(s, c);
-    const info = this.slabInfo[c]!;
-    const j = ((((slot & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2) * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT) + (info & SlabInfo.BIAS_MASK);
-    words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
-    this.addLiveBytes(size);
-    return slot;
-  }
-
-  /** Moves the mallocs counted in slab s's state word to the heap's count; returns s. */
-  private countSlabMallocs(s: number): number {
-    const state = this.words[(s >>> 2) + SlabWord.STATE]!;
-    this.doubles[Gauge.MALLOC_COUNT]! += state >>> SlabState.MALLOCS_SHIFT;
-    this.words[(s >>> 2) + SlabWord.STATE] = state & (SlabState.MALLOCS_ONE - 1);
-    return s;
-  }
-
   private mallocGeneric(size: number, align: number): number {
     checkSize(size, this.maxRequestBytes);
     checkAlign(align, Layout.MAX_ALIGN);
-    if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.mallocSmall(size);
-    if (size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && align <= Mid.SLOT_ALIGN) return this.mallocMid(size);
-    const blockSize = blockSizeFor(size);
-    const p = this.allocBlock(blockSize, size, align, 0);
-    if (p === 0) return 0;
-    this.addLiveBytes(size);
-    this.doubles[Gauge.MALLOC_COUNT]! += 1;
-    this.words[Word.TLSF_LIVE_BLOCKS]! += 1;
-    return p;
+    if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.small.malloc(size);
+    if (size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && align <= Mid.SLOT_ALIGN) return this.mid.malloc(size);
+    return this.large.malloc(size, align);
   }
 
   // ---- Free --------------------------------------------------------------------------------
@@ -165,60 +148,32 @@ export class Heap extends MidSlabs implements Allocator {
    * throws `InvalidFreeError` or `DoubleFreeError` and leaves the heap unchanged.
    */
   free(ptr: number): void {
-    const words = this.words;
-    // Below the committed end is enough here: page bits are set only for slabs, all below top.
+    let words = this.store.u32;
+    if (!(words[Word.TOP]! <= words.length * 4)) words = this.refreshedWords();
+    // Below the views' end is enough here: page bits are set only for slabs, all below top.
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
       this.checkPointerRange(ptr);
     }
-    if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0) this.freeSlot(ptr, words);
-    else this.freeMidOrLarge(ptr, this.midDescriptor(ptr));
-  }
-
-  /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the committed end). */
-  private freeSlot(ptr: number, words: Uint32Array): void {
-    const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
-    const h = s >>> 2;
-    const info = words[h + SlabWord.INFO]!;
-    const g = (ptr & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2;
-    const q = (g * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT;
-    const slotGranules = ((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1;
-    const j = q + (info & SlabInfo.BIAS_MASK);
-    if (j < SlabWord.FIRST_NIBBLE || g !== q * slotGranules + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK)) this.notASlot(ptr, s);
-    const nibbleWord = h + (j >>> 3);
-    const shift = (j & 7) << 2;
-    const nibbles = words[nibbleWord]!;
-    const nibble = (nibbles >>> shift) & 15;
-    if (nibble === 0) this.notLive(ptr, s);
-    words[nibbleWord] = nibbles & ~(15 << shift);
-    const state = words[h + SlabWord.STATE]!;
-    const oldFree = state & SlabState.FREE_MASK;
-    words[ptr >>> 2] = oldFree;
-    words[h + SlabWord.STATE] = state - oldFree - SlabState.LIVE_ONE + (ptr & (Layout.SLAB_PAGE_BYTES - 1));
-    words[Word.LIVE_HEADROOM]! += (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble;
-    if (oldFree === 0) pushSlab(words, Word.SLAB_HEADS + slotGranules - 1, s, SlabWord.NEXT, SlabWord.PREV);
-    // An empty slab is released, unless it heads its class's list (malloc takes from it next).
-    else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE && words[Word.SLAB_HEADS + slotGranules - 1] !== s) this.releaseSlab(s);
+    if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0) this.small.free(ptr, words);
+    else this.freeMidOrLarge(ptr, this.mid.descriptorOf(ptr));
   }
 
   private freeMidOrLarge(p: number, d: number): void {
-    if (d !== 0) this.freeMid(p, d);
-    else this.freeLarge(p);
+    if (d !== 0) this.mid.free(p, d);
+    else if (!this.large.free(p)) this.refuseFree(p);
   }
 
-  private freeLarge(p: number): void {
-    const top = this.top; // free checked p against the committed end only
-    const word = this.words[(p - 4) >>> 2]!;
-    const size = word & Layout.SIZE_MASK;
-    const requested = this.requestedOf(p, size);
-    const slack = size - Layout.HEADER_BYTES - requested;
-    if (p >= top || (word & Layout.FREE_BIT) !== 0 || size < Layout.MIN_BLOCK_BYTES || p - Layout.HEADER_BYTES + size > top || slack < 0 || slack > maxSlackFor(size - Layout.HEADER_BYTES)) {
-      this.checkPointerRange(p);
-      this.usedBlockSize(p); // throws the error that fits
-    }
-    this.subtractLiveBytes(requested);
-    this.words[Word.TLSF_LIVE_BLOCKS]! -= 1;
-    this.freeBlock(p, size);
+  /** Throws the error that fits a free of p that the large-block layer refused. */
+  private refuseFree(p: number): never {
+    this.checkPointerRange(p);
+    this.large.usedBlockSize(p);
+    throw new InvalidFreeError(p);
+  }
+
+  private refreshedWords(): Uint32Array {
+    this.store.refresh();
+    return this.store.u32;
   }
 
   // ---- Resize and query --------------------------------------------------------------------
@@ -230,191 +185,71 @@ export class Heap extends MidSlabs implements Allocator {
    */
   realloc(ptr: number, size: number): number {
     if (ptr === 0) return this.malloc(size);
+    this.core.refreshIfStale();
     checkSize(size, this.maxRequestBytes);
     this.checkPointerRange(ptr);
-    if (this.isSlab(ptr)) return this.reallocSlot(ptr, size);
-    const d = this.midDescriptor(ptr);
-    if (d !== 0) return this.reallocMid(ptr, size, d);
-    const oldSize = this.usedBlockSize(ptr);
-    const oldRequested = this.requestedOf(ptr, oldSize);
-    const newSize = blockSizeFor(size);
-    if (this.resizeInPlace(ptr, oldSize, newSize, size)) {
-      this.subtractLiveBytes(oldRequested);
-      this.addLiveBytes(size);
-      return ptr;
+    if (this.small.holds(ptr)) {
+      return this.small.resize(ptr, size) >= 0 ? ptr : this.moveBlock(ptr, this.small.requestedAt(ptr), size);
     }
-    return this.moveBlock(ptr, oldRequested, size);
-  }
-
-  private reallocSlot(p: number, size: number): number {
-    const s = p - (p & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
-    const words = this.words;
-    const j = this.liveSlotNibble(p, s);
-    const slotBytes = this.slotBytesOf(s);
-    const nibbleWord = (s >>> 2) + (j >>> 3);
-    const shift = (j & 7) << 2;
-    const oldRequested = slotBytes + 1 - ((words[nibbleWord]! >>> shift) & 15);
-    if (size > slotBytes || size + Layout.GRANULE <= slotBytes) return this.moveBlock(p, oldRequested, size);
-    words[nibbleWord] = (words[nibbleWord]! & ~(15 << shift)) | ((1 + slotBytes - size) << shift);
-    this.subtractLiveBytes(oldRequested);
-    this.addLiveBytes(size);
-    return p;
-  }
-
-  private reallocMid(p: number, size: number, d: number): number {
-    const r = this.midRequestIndex(p, d);
-    const oldRequested = this.words[r]!;
-    if (!this.fitsMidSlot(d, size)) return this.moveBlock(p, oldRequested, size);
-    this.words[r] = size;
-    this.subtractLiveBytes(oldRequested);
-    this.addLiveBytes(size);
-    return p;
+    const d = this.mid.descriptorOf(ptr);
+    if (d !== 0) return this.mid.resize(ptr, d, size) >= 0 ? ptr : this.moveBlock(ptr, this.mid.requestedAt(ptr, d), size);
+    return this.large.resize(ptr, size) >= 0 ? ptr : this.moveBlock(ptr, this.large.requestedAt(ptr), size);
   }
 
   private moveBlock(ptr: number, oldRequested: number, size: number): number {
     const moved = this.malloc(size);
     if (moved === 0) return 0;
-    const u8 = this.store.u8;
-    u8.copyWithin(moved, ptr, ptr + Math.min(oldRequested, size));
+    this.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldRequested, size));
     this.free(ptr);
     return moved;
   }
 
   /** Bytes usable in a live block (at least what was requested). */
   usableSize(ptr: number): number {
+    this.core.refreshIfStale();
     this.checkPointerRange(ptr);
-    if (this.isSlab(ptr)) {
-      const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
-      this.liveSlotNibble(ptr, s);
-      return this.slotBytesOf(s);
+    if (this.small.holds(ptr)) {
+      this.small.requestedAt(ptr);
+      return this.small.slotBytesAt(ptr);
     }
-    const d = this.midDescriptor(ptr);
-    if (d === 0) return this.usedBlockSize(ptr) - Layout.HEADER_BYTES;
-    this.midRequestIndex(ptr, d);
-    return this.midSlotBytesOf(d);
+    const d = this.mid.descriptorOf(ptr);
+    return d === 0 ? this.large.usableAt(ptr) : this.mid.usableAt(ptr, d);
   }
 
   // ---- Pointer validation (never mutates) --------------------------------------------------
 
   private checkPointerRange(ptr: number): void {
-    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= this.top) {
+    const top = this.core.top;
+    if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= top) {
       if (ptr >>> 0 === ptr && (ptr & 7) !== 0) throw new InvalidFreeError(ptr, "not 8-byte aligned, so not a block this heap handed out");
       if (this.isFreedAboveTop(ptr)) throw new DoubleFreeError(ptr, " (its memory went back to the top of the heap)");
-      throw new InvalidFreeError(ptr, `outside the heap's blocks [${this.firstPayload}, ${this.top})`);
+      throw new InvalidFreeError(ptr, `outside the heap's blocks [${this.firstPayload}, ${top})`);
     }
   }
 
   /** A block freed at the top joined the wilderness; its header still says it was freed. */
   private isFreedAboveTop(ptr: number): boolean {
-    if (!(ptr >>> 0 === ptr && ptr >= this.top + Layout.HEADER_BYTES && ptr < this.store.committedBytes)) return false;
-    const word = this.words[(ptr - 4) >>> 2]!;
-    return (word & Layout.FREE_BIT) !== 0 && this.isFreeTagged(ptr, word & Layout.SIZE_MASK);
-  }
-
-  private isSlab(ptr: number): boolean {
-    return ((this.words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0;
-  }
-
-  private slotBytesOf(s: number): number {
-    return (slabClassOf(this.words[(s >>> 2) + SlabWord.INFO]!) + 1) * Layout.GRANULE;
-  }
-
-  /** Nibble number (from s) of the live slot at p, or an `InvalidFreeError`. */
-  private liveSlotNibble(p: number, s: number): number {
-    const j = slotNibbleIndex(p, this.words[(s >>> 2) + SlabWord.INFO]!);
-    if (j < 0) this.notASlot(p, s);
-    if (((this.words[(s >>> 2) + (j >>> 3)]! >>> ((j & 7) << 2)) & 15) === 0) {
-      if (p >= this.words[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(p, s);
-      throw new InvalidFreeError(p, "the block is free");
-    }
-    return j;
-  }
-
-  private notASlot(p: number, s: number): never {
-    throw new InvalidFreeError(p, `not the start of a slot in the ${this.slotBytesOf(s)}-byte slab at ${s - Layout.HEADER_BYTES}`);
-  }
-
-  /** A slot start in slab s whose nibble is 0: freed already, or never handed out. */
-  private notLive(p: number, s: number): never {
-    if (p >= this.words[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(p, s);
-    throw new DoubleFreeError(p);
-  }
-
-  /** Size of the used TLSF block at p, after checking its header is genuine. */
-  private usedBlockSize(p: number): number {
-    const word = this.words[(p - 4) >>> 2]!;
-    const size = word & Layout.SIZE_MASK;
-    const inRange = size >= Layout.MIN_BLOCK_BYTES && p - Layout.HEADER_BYTES + size <= this.top;
-    if (word & Layout.FREE_BIT) {
-      if (inRange && this.isFreeTagged(p, size)) throw new DoubleFreeError(p);
-      throw new InvalidFreeError(p);
-    }
-    const usable = size - Layout.HEADER_BYTES;
-    const requested = inRange ? this.requestedOf(p, size) : -1;
-    if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) throw new InvalidFreeError(p);
-    return size;
-  }
-
-  // ---- Slabs (slow path) -------------------------------------------------------------------
-
-  private newSlab(c: number): number {
-    const p = this.allocBlock(Layout.SLAB_PAGE_BYTES, Layout.SLAB_BLOCK_PAYLOAD, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
-    if (p === 0) return 0;
-    const words = this.words;
-    const h = p >>> 2;
-    const { firstSlot, info } = SLAB_CLASSES[c]!;
-    words.fill(0, h, (p + firstSlot) >>> 2);
-    words[h + SlabWord.INFO] = info;
-    words[h + SlabWord.BUMP] = p + firstSlot;
-    this.refill(p, c);
-    setPageBit(words, Gauge.PAGE_MAP_WORD, p, true, Layout.PAGE_SHIFT);
-    pushSlab(words, Word.SLAB_HEADS + c, p, SlabWord.NEXT, SlabWord.PREV);
-    this.doubles[Gauge.SLAB_PAGES]! += 1;
-    return p;
-  }
-
-  /** The free list of slab s just ran dry: thread more never-used slots, or unlink s (full). */
-  private refillOrUnlink(s: number, c: number): void {
-    const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
-    if (this.words[(s >>> 2) + SlabWord.BUMP]! < s + firstSlot + capacity * slotBytes) this.refill(s, c);
-    else unlinkSlab(this.words, Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
-  }
-
-  /** Threads up to SLAB_REFILL_SLOTS slots from the bump onto the (empty) free list of s. */
-  private refill(s: number, c: number): void {
-    const words = this.words;
-    const h = s >>> 2;
-    const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
-    const page = s - Layout.HEADER_BYTES;
-    const first = words[h + SlabWord.BUMP]!;
-    const end = Math.min(first + Layout.SLAB_REFILL_SLOTS * slotBytes, s + firstSlot + capacity * slotBytes);
-    for (let slot = first; slot < end; slot += slotBytes) words[slot >>> 2] = slot + slotBytes < end ? slot + slotBytes - page : 0;
-    words[h + SlabWord.STATE] = (words[h + SlabWord.STATE]! & ~SlabState.FREE_MASK) | (first - page);
-    words[h + SlabWord.BUMP] = end;
-  }
-
-  private releaseSlab(s: number): void {
-    this.countSlabMallocs(s);
-    unlinkSlab(this.words, Word.SLAB_HEADS + slabClassOf(this.words[(s >>> 2) + SlabWord.INFO]!), s, SlabWord.NEXT, SlabWord.PREV);
-    setPageBit(this.words, Gauge.PAGE_MAP_WORD, s, false, Layout.PAGE_SHIFT);
-    this.doubles[Gauge.SLAB_PAGES]! -= 1;
-    this.freeBlock(s, this.sizeOf(s));
+    const words = this.store.u32;
+    if (!(ptr >>> 0 === ptr && ptr >= this.core.top + Layout.HEADER_BYTES && ptr < words.length * 4)) return false;
+    const word = words[(ptr + Block.SIZE) >>> 2]!;
+    return (word & Layout.FREE_BIT) !== 0 && this.tlsf.isFreeTagged(ptr, word & Layout.SIZE_MASK);
   }
 
   // ---- Whole-heap operations ---------------------------------------------------------------
 
   /** Gives committed memory above the extent back to the system, where the store can shrink. */
   trim(): number {
-    const released = this.store.shrink(this.top);
-    this.adoptViews();
-    return released;
+    this.core.refreshIfStale();
+    return this.store.shrink(this.core.top);
   }
 
   stats(): HeapStats {
-    return heapStats(this.store, this.largestFreeBlock());
+    this.store.refresh();
+    return heapStats(this.store, this.tlsf.largestFreeBlock());
   }
 
   check(): void {
+    this.store.refresh();
     checkHeap(this.store);
   }
 
@@ -428,20 +263,12 @@ export class Heap extends MidSlabs implements Allocator {
   }
 
   writeSpans(sink: SpanSink): void {
+    this.store.refresh();
     writeHeapSpans(this.store, sink);
   }
-}
-
-export interface HeapStats extends AllocatorStats {
-  slabPages: number;
-  /** Mid slabs (16 KiB each) serving requests of 257..4080 bytes. */
-  midSlabs: number;
 }
 
 type TypedArrayCtor =
   | Uint8ArrayConstructor | Int8ArrayConstructor | Uint16ArrayConstructor | Int16ArrayConstructor
   | Uint32ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor
   | BigInt64ArrayConstructor | BigUint64ArrayConstructor;
-
-const attaching = Symbol("attaching");
-type AttachMark = { [attaching]?: boolean };

@@ -48,8 +48,6 @@
  * small range). Requests of LARGE_MIN_BYTES or more are page spans: a whole number of pages.
  */
 
-import { Mid } from "./mid-layout.js";
-
 // Every constant below is a `const enum` member, so TypeScript writes it into the code as a
 // literal: an imported `const` would cost V8 a module-cell load and check at every use, which
 // measurably slows the fast path.
@@ -66,6 +64,8 @@ export const enum Layout {
   LARGE_MIN_BYTES = 256 * 1024,
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
+  /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head and a spare per class). */
+  MID_CLASS_COUNT = 18,
 
   GRANULE = 8,
   GRANULE_LOG2 = 3,
@@ -97,6 +97,19 @@ export const enum Layout {
   VERSION = 5,
 }
 
+/**
+ * A TLSF block's words, as byte offsets from its payload p (drawn above): `(p + Block.SIZE) >>> 2`
+ * is the index of its size word in u32. A block's footer is at PREV_FOOTER from its successor's
+ * payload, so the footer of the block before p is at p + PREV_FOOTER.
+ */
+export const enum Block {
+  CHECK = -8,
+  SIZE = -4,
+  NEXT_FREE = 0,
+  PREV_FREE = 4,
+  PREV_FOOTER = -12,
+}
+
 /** Control block: word indexes into u32. */
 export const enum Word {
   MAGIC = 0,
@@ -118,9 +131,9 @@ export const enum Word {
   /** Head of each mid class's list of slabs with a free slot, by descriptor (mid-layout.ts). */
   MID_HEADS = MID_ROOT_WORDS + 1,
   /** Each mid class's spare: the slab that emptied last (0: none), kept until another empties. */
-  MID_SPARES = MID_HEADS + Mid.CLASS_COUNT,
+  MID_SPARES = MID_HEADS + Layout.MID_CLASS_COUNT,
   /** The free descriptors, linked through their next word (0: none). */
-  MID_FREE_DESCRIPTORS = MID_SPARES + Mid.CLASS_COUNT,
+  MID_FREE_DESCRIPTORS = MID_SPARES + Layout.MID_CLASS_COUNT,
   /** The descriptor pages, linked through their first word (0: none). */
   MID_DESCRIPTOR_PAGES = MID_FREE_DESCRIPTORS + 1,
   END = MID_DESCRIPTOR_PAGES + 1,

@@ -56,7 +56,7 @@ export const enum Mid {
   FIRST_SLOT = 16,
   /** Largest request served from mid slabs (the largest class). */
   MAX_BYTES = 4080,
-  CLASS_COUNT = 18,
+  CLASS_COUNT = Layout.MID_CLASS_COUNT,
   /** Descriptor word offsets from d >>> 2. */
   BASE = 0,
   STATE = 1,

@@ -8,16 +8,17 @@
  * Fast path: `mallocMid` takes the lowest free bit of the head slab's descriptor and writes the
  * slot's request; `freeMid` finds the descriptor through the page table, checks the request
  * word (a double free, or a slot never handed out, is refused before anything changes), marks
- * it FREED and sets its free bit. Neither touches the slab. Also here: the live-byte accounting
- * the heap's layers share.
+ * it FREED and sets its free bit. Neither touches the slab.
  */
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
+import type { ByteStore } from "../memory/store.js";
+import type { HeapCore } from "./core.js";
 import { Gauge, Layout, Word } from "./layout.js";
 import {
   isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
 } from "./mid-layout.js";
 import { pushSlab, unlinkSlab } from "./slab-lists.js";
-import { TlsfBlocks } from "./tlsf.js";
+import type { TlsfBlocks } from "./tlsf.js";
 
 /** What newMidSlab had before it began, to give back when it fails. */
 interface MidUndo {
@@ -29,29 +30,30 @@ interface MidUndo {
   leavesMade: number[];
 }
 
-export class MidSlabs extends TlsfBlocks {
+export class MidSlabs {
+  private readonly store: ByteStore;
   /** Word index of the mid page table's root in the store. */
-  protected readonly midRoot: number;
+  private readonly midRoot: number;
   // The class constants, as fields: read off the JS heap, not through module cells.
   private readonly midClassOf = MID_CLASS_OF;
   private readonly midSlotBytes = MID_SLOT_BYTES;
   private readonly midRecip = MID_RECIP;
   private readonly midCapacity = MID_CAPACITY;
 
-  constructor(store: TlsfBlocks["store"], heapStart: number) {
-    super(store, heapStart);
-    this.midRoot = midRootWord(store.u32);
+  constructor(private readonly core: HeapCore, private readonly tlsf: TlsfBlocks) {
+    this.store = core.store;
+    this.midRoot = midRootWord(core.store.u32);
   }
 
   /** A slot for `size` (SMALL_MAX_BYTES < size <= Mid.MAX_BYTES, a u32), or 0 when out of memory. */
-  protected mallocMid(size: number): number {
+  malloc(size: number): number {
     const c = this.midClassOf[(size + 15) >>> 4]!;
-    const words = this.words;
+    const words = this.store.u32;
     const d = words[Word.MID_HEADS + c]!;
-    if (d === 0) return this.newMidSlab(c) === 0 ? 0 : this.mallocMid(size);
+    if (d === 0) return this.newMidSlab(c) === 0 ? 0 : this.malloc(size);
     const h = d >>> 2;
     const state = words[h + Mid.STATE]!;
-    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(d) && this.mallocMid(size);
+    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(d) && this.malloc(size);
     // The lowest free slot (a listed slab has one), so a slab fills from its start.
     const low = words[h + Mid.FREE_BITS]!;
     const word = low !== 0 ? h + Mid.FREE_BITS : h + Mid.FREE_BITS + 1;
@@ -62,13 +64,13 @@ export class MidSlabs extends TlsfBlocks {
     words[h + Mid.STATE] = state - 1 + Mid.MALLOC_ONE;
     words[h + Mid.REQUESTS + i] = size;
     if ((state & Mid.FREE_MASK) === 1) unlinkSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    this.addLiveBytes(size);
+    this.core.addLiveBytes(words, size);
     return words[h + Mid.BASE]! + Mid.FIRST_SLOT + i * this.midSlotBytes[c]!;
   }
 
-  /** Frees the slot at ptr, in the mid slab of descriptor d (midDescriptorOf ptr). */
-  protected freeMid(ptr: number, d: number): void {
-    const words = this.words;
+  /** Frees the slot at ptr, in the mid slab of descriptor d (descriptorOf ptr). */
+  free(ptr: number, d: number): void {
+    const words = this.store.u32;
     const h = d >>> 2;
     const c = words[h + Mid.CLASS]!;
     const offset = ptr - words[h + Mid.BASE]! - Mid.FIRST_SLOT;
@@ -81,48 +83,69 @@ export class MidSlabs extends TlsfBlocks {
     const state = words[h + Mid.STATE]!;
     const free = state & Mid.FREE_MASK;
     words[h + Mid.STATE] = state + 1;
-    words[Word.LIVE_HEADROOM]! += request;
+    this.core.subtractLiveBytes(words, request);
     if (free === 0) pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
     else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(d, c);
   }
 
   /** The descriptor of the mid slab holding ptr (below the committed end), or 0. */
-  protected midDescriptor(ptr: number): number {
-    return midDescriptorOf(this.words, this.midRoot, ptr);
+  descriptorOf(ptr: number): number {
+    return midDescriptorOf(this.store.u32, this.midRoot, ptr);
+  }
+
+  /**
+   * Resizes the live slot at ptr (in the slab of d) in place when `size` keeps its class;
+   * returns the old request, or -1 (nothing changed) when the block must move.
+   */
+  resize(ptr: number, d: number, size: number): number {
+    const r = this.requestIndex(ptr, d);
+    const words = this.store.u32;
+    const oldRequested = words[r]!;
+    if (!this.fitsSlot(d, size)) return -1;
+    words[r] = size;
+    this.core.subtractLiveBytes(words, oldRequested);
+    this.core.addLiveBytes(words, size);
+    return oldRequested;
+  }
+
+  /** Requested bytes of the live slot at ptr in the slab of d, or an error naming what ptr is. */
+  requestedAt(ptr: number, d: number): number {
+    return this.store.u32[this.requestIndex(ptr, d)]!;
+  }
+
+  /** Usable bytes of the live slot at ptr in the slab of d, or an error naming what ptr is. */
+  usableAt(ptr: number, d: number): number {
+    this.requestIndex(ptr, d);
+    return MID_SLOT_BYTES[this.store.u32[(d >>> 2) + Mid.CLASS]!]!;
   }
 
   /** Word index of the request word of the live mid slot at ptr in the slab of d, or an error naming what ptr is. */
-  protected midRequestIndex(ptr: number, d: number): number {
-    const i = midSlotIndex(ptr, this.words[(d >>> 2) + Mid.BASE]!, this.words[(d >>> 2) + Mid.CLASS]!);
-    if (i < 0 || !isLiveRequest(this.words[(d >>> 2) + Mid.REQUESTS + i]!)) this.notALiveSlot(ptr, d);
+  private requestIndex(ptr: number, d: number): number {
+    const i = midSlotIndex(ptr, this.store.u32[(d >>> 2) + Mid.BASE]!, this.store.u32[(d >>> 2) + Mid.CLASS]!);
+    if (i < 0 || !isLiveRequest(this.store.u32[(d >>> 2) + Mid.REQUESTS + i]!)) this.notALiveSlot(ptr, d);
     return (d >>> 2) + Mid.REQUESTS + i;
   }
 
-  /** Slot bytes of the mid slab of descriptor d. */
-  protected midSlotBytesOf(d: number): number {
-    return MID_SLOT_BYTES[this.words[(d >>> 2) + Mid.CLASS]!]!;
-  }
-
   /** True when a request of `size` bytes belongs to the class of the mid slab of d. */
-  protected fitsMidSlot(d: number, size: number): boolean {
-    return size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && MID_CLASS_OF[(size + 15) >>> 4] === this.words[(d >>> 2) + Mid.CLASS];
+  private fitsSlot(d: number, size: number): boolean {
+    return size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && MID_CLASS_OF[(size + 15) >>> 4] === this.store.u32[(d >>> 2) + Mid.CLASS];
   }
 
   /** Moves the mallocs counted in d's state word to the heap's count; returns d. */
   private countMidMallocs(d: number): number {
-    const state = this.words[(d >>> 2) + Mid.STATE]!;
-    this.doubles[Gauge.MALLOC_COUNT]! += state >>> Mid.MALLOCS_SHIFT;
-    this.words[(d >>> 2) + Mid.STATE] = state & Mid.FREE_MASK;
+    const state = this.store.u32[(d >>> 2) + Mid.STATE]!;
+    this.core.countMallocs(state >>> Mid.MALLOCS_SHIFT);
+    this.store.u32[(d >>> 2) + Mid.STATE] = state & Mid.FREE_MASK;
     return d;
   }
 
   private notALiveSlot(ptr: number, d: number): never {
-    const b = this.words[(d >>> 2) + Mid.BASE]!;
-    const c = this.words[(d >>> 2) + Mid.CLASS]!;
+    const b = this.store.u32[(d >>> 2) + Mid.BASE]!;
+    const c = this.store.u32[(d >>> 2) + Mid.CLASS]!;
     const i = midSlotIndex(ptr, b, c);
     const slab = `the ${MID_SLOT_BYTES[c]}-byte mid slab at ${b}`;
     if (i < 0) throw new InvalidFreeError(ptr, `not the start of a slot in ${slab}`);
-    if (this.words[(d >>> 2) + Mid.REQUESTS + i] === Mid.FREED) throw new DoubleFreeError(ptr);
+    if (this.store.u32[(d >>> 2) + Mid.REQUESTS + i] === Mid.FREED) throw new DoubleFreeError(ptr);
     throw new InvalidFreeError(ptr, `a slot of ${slab} that was never handed out`);
   }
 
@@ -136,13 +159,13 @@ export class MidSlabs extends TlsfBlocks {
    */
   private newMidSlab(c: number): number {
     const before: MidUndo = {
-      peakTop: this.doubles[Gauge.PEAK_TOP]!,
+      peakTop: this.store.f64[Gauge.PEAK_TOP]!,
       committed: this.store.committedBytes,
-      freeDescriptors: this.words[Word.MID_FREE_DESCRIPTORS]!,
-      descriptorPages: this.words[Word.MID_DESCRIPTOR_PAGES]!,
+      freeDescriptors: this.store.u32[Word.MID_FREE_DESCRIPTORS]!,
+      descriptorPages: this.store.u32[Word.MID_DESCRIPTOR_PAGES]!,
       leavesMade: [],
     };
-    const p = this.allocBlock(Mid.SLAB_BYTES, Mid.SLAB_BYTES - Layout.HEADER_BYTES, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
+    const p = this.tlsf.allocBlock(Mid.SLAB_BYTES, Mid.SLAB_BYTES - Layout.HEADER_BYTES, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
     if (p === 0) return 0;
     const b = p - Layout.HEADER_BYTES;
     const d = this.takeDescriptor();
@@ -151,7 +174,7 @@ export class MidSlabs extends TlsfBlocks {
       return 0;
     }
     const { capacity } = MID_CLASSES[c]!;
-    const words = this.words;
+    const words = this.store.u32;
     const h = d >>> 2;
     words.fill(0, h, h + Mid.DESCRIPTOR_BYTES / 4);
     words[h + Mid.BASE] = b;
@@ -167,19 +190,19 @@ export class MidSlabs extends TlsfBlocks {
   private undoNewMidSlab(b: number, before: MidUndo): void {
     this.unmapPages(b);
     for (const rootWord of before.leavesMade) {
-      const leaf = this.words[rootWord]!;
-      this.words[rootWord] = 0;
-      this.freeBlock(leaf, this.sizeOf(leaf));
+      const leaf = this.store.u32[rootWord]!;
+      this.store.u32[rootWord] = 0;
+      this.tlsf.freeBlock(leaf, this.tlsf.sizeOf(leaf));
     }
-    const page = this.words[Word.MID_DESCRIPTOR_PAGES]!;
+    const page = this.store.u32[Word.MID_DESCRIPTOR_PAGES]!;
     if (page !== before.descriptorPages) {
-      this.words[Word.MID_DESCRIPTOR_PAGES] = before.descriptorPages;
-      this.freeBlock(page, this.sizeOf(page));
+      this.store.u32[Word.MID_DESCRIPTOR_PAGES] = before.descriptorPages;
+      this.tlsf.freeBlock(page, this.tlsf.sizeOf(page));
     }
-    this.words[Word.MID_FREE_DESCRIPTORS] = before.freeDescriptors;
-    this.freeBlock(b + Layout.HEADER_BYTES, this.sizeOf(b + Layout.HEADER_BYTES));
-    this.doubles[Gauge.PEAK_TOP] = before.peakTop;
-    if (this.store.shrink(before.committed) > 0) this.adoptViews();
+    this.store.u32[Word.MID_FREE_DESCRIPTORS] = before.freeDescriptors;
+    this.tlsf.freeBlock(b + Layout.HEADER_BYTES, this.tlsf.sizeOf(b + Layout.HEADER_BYTES));
+    this.store.f64[Gauge.PEAK_TOP] = before.peakTop;
+    this.store.shrink(before.committed);
   }
 
   /**
@@ -189,19 +212,19 @@ export class MidSlabs extends TlsfBlocks {
    * and release a slab each, yet empty slabs do not pile up.
    */
   private keepAsSpare(d: number, c: number): void {
-    const words = this.words;
+    const words = this.store.u32;
     const old = words[Word.MID_SPARES + c]!;
     words[Word.MID_SPARES + c] = d;
     if (old !== 0 && old !== d && (words[(old >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[c]) this.releaseMidSlab(old, c);
   }
 
   private releaseMidSlab(d: number, c: number): void {
-    const b = this.words[(d >>> 2) + Mid.BASE]!;
+    const b = this.store.u32[(d >>> 2) + Mid.BASE]!;
     this.countMidMallocs(d);
-    unlinkSlab(this.words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
+    unlinkSlab(this.store.u32, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
     this.unmapPages(b);
     this.giveDescriptor(d);
-    this.freeBlock(b + Layout.HEADER_BYTES, this.sizeOf(b + Layout.HEADER_BYTES));
+    this.tlsf.freeBlock(b + Layout.HEADER_BYTES, this.tlsf.sizeOf(b + Layout.HEADER_BYTES));
   }
 
   /**
@@ -211,13 +234,13 @@ export class MidSlabs extends TlsfBlocks {
   private mapPages(b: number, d: number, leavesMade: number[]): boolean {
     for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
       const rootWord = this.midRoot + (page >>> Mid.REGION_SHIFT);
-      if (this.words[rootWord] === 0) {
+      if (this.store.u32[rootWord] === 0) {
         const leaf = this.allocMetaBlock();
         if (leaf === 0) return false;
-        this.words[rootWord] = leaf;
+        this.store.u32[rootWord] = leaf;
         leavesMade.push(rootWord);
       }
-      this.words[(this.words[rootWord]! >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = d;
+      this.store.u32[(this.store.u32[rootWord]! >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = d;
     }
     return true;
   }
@@ -225,54 +248,35 @@ export class MidSlabs extends TlsfBlocks {
   /** Clears the page table's word of each page of the slab at b (where its leaf exists). */
   private unmapPages(b: number): void {
     for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
-      const leaf = this.words[this.midRoot + (page >>> Mid.REGION_SHIFT)]!;
-      if (leaf !== 0) this.words[(leaf >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = 0;
+      const leaf = this.store.u32[this.midRoot + (page >>> Mid.REGION_SHIFT)]!;
+      if (leaf !== 0) this.store.u32[(leaf >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = 0;
     }
   }
 
   /** A free descriptor, from a new descriptor page if there is none; 0 when out of memory. */
   private takeDescriptor(): number {
-    if (this.words[Word.MID_FREE_DESCRIPTORS] === 0) {
+    if (this.store.u32[Word.MID_FREE_DESCRIPTORS] === 0) {
       const page = this.allocMetaBlock();
       if (page === 0) return 0;
-      this.words[page >>> 2] = this.words[Word.MID_DESCRIPTOR_PAGES]!;
-      this.words[Word.MID_DESCRIPTOR_PAGES] = page;
+      this.store.u32[page >>> 2] = this.store.u32[Word.MID_DESCRIPTOR_PAGES]!;
+      this.store.u32[Word.MID_DESCRIPTOR_PAGES] = page;
       for (let k = Mid.DESCRIPTORS_PER_PAGE; k >= 1; k--) this.giveDescriptor(page + k * Mid.DESCRIPTOR_BYTES);
     }
-    const d = this.words[Word.MID_FREE_DESCRIPTORS]!;
-    this.words[Word.MID_FREE_DESCRIPTORS] = this.words[(d >>> 2) + Mid.NEXT]!;
+    const d = this.store.u32[Word.MID_FREE_DESCRIPTORS]!;
+    this.store.u32[Word.MID_FREE_DESCRIPTORS] = this.store.u32[(d >>> 2) + Mid.NEXT]!;
     return d;
   }
 
   private giveDescriptor(d: number): void {
-    this.words[(d >>> 2) + Mid.BASE] = 0;
-    this.words[(d >>> 2) + Mid.NEXT] = this.words[Word.MID_FREE_DESCRIPTORS]!;
-    this.words[Word.MID_FREE_DESCRIPTORS] = d;
+    this.store.u32[(d >>> 2) + Mid.BASE] = 0;
+    this.store.u32[(d >>> 2) + Mid.NEXT] = this.store.u32[Word.MID_FREE_DESCRIPTORS]!;
+    this.store.u32[Word.MID_FREE_DESCRIPTORS] = d;
   }
 
   /** A zeroed leaf or descriptor page: a TLSF block marked with a request of 0; 0 when out of memory. */
   private allocMetaBlock(): number {
-    const p = this.allocBlock(Mid.META_BLOCK_BYTES, 0, Layout.GRANULE, 0);
-    if (p !== 0) this.words.fill(0, p >>> 2, (p + Mid.META_PAYLOAD) >>> 2);
+    const p = this.tlsf.allocBlock(Mid.META_BLOCK_BYTES, 0, Layout.GRANULE, 0);
+    if (p !== 0) this.store.u32.fill(0, p >>> 2, (p + Mid.META_PAYLOAD) >>> 2);
     return p;
-  }
-
-  // ---- Live bytes (shared by the heap's layers) ----------------------------------------------
-
-  /** Live bytes grow by `size`: out of the headroom below the peak, or by raising the peak. */
-  protected addLiveBytes(size: number): void {
-    const words = this.words;
-    const headroom = words[Word.LIVE_HEADROOM]!;
-    if (size <= headroom) words[Word.LIVE_HEADROOM] = headroom - size;
-    else this.raisePeak(size - headroom);
-  }
-
-  private raisePeak(excess: number): void {
-    this.words[Word.LIVE_HEADROOM] = 0;
-    this.doubles[Gauge.PEAK_LIVE_BYTES]! += excess;
-  }
-
-  protected subtractLiveBytes(size: number): void {
-    this.words[Word.LIVE_HEADROOM]! += size;
   }
 }

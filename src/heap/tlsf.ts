@@ -11,68 +11,66 @@
  *   bit (fl, sl) of the bitmaps == 1  <=>  list (fl, sl) is non-empty
  *   b in list listIndexOf(size(b)) <=> free(b)
  */
-import { ByteStore } from "../memory/store.js";
-import { Gauge, keyOf, Layout, listIndexOf, searchSizeFor, Word } from "./layout.js";
+import type { ByteStore } from "../memory/store.js";
+import type { HeapCore } from "./core.js";
+import { Block, Gauge, keyOf, Layout, listIndexOf, searchSizeFor, Word } from "./layout.js";
 
 /** How many entries of the exact list are tried before growing the heap (good-fit fallback). */
 const FALLBACK_SCAN = 8;
 
 export class TlsfBlocks {
-  protected words: Uint32Array;
-  protected doubles: Float64Array;
-  protected readonly secret: number;
+  private readonly store: ByteStore;
+  private readonly secret: number;
 
-  constructor(readonly store: ByteStore, protected readonly heapStart: number) {
-    this.words = store.u32;
-    this.doubles = store.f64;
-    this.secret = store.u32[Word.SECRET]!;
+  constructor(core: HeapCore) {
+    this.store = core.store;
+    this.secret = core.secret;
   }
 
-  /** The heap's extent: the end of the highest block (its `brk`). */
-  get top(): number {
-    return this.words[Word.TOP]!;
+  private get top(): number {
+    return this.store.u32[Word.TOP]!;
   }
 
   // ---- Header words ------------------------------------------------------------------------
 
-  protected sizeOf(p: number): number {
-    return this.words[(p - 4) >>> 2]! & Layout.SIZE_MASK;
+  sizeOf(p: number): number {
+    return this.store.u32[(p + Block.SIZE) >>> 2]! & Layout.SIZE_MASK;
   }
 
   /** Marks p used with `requested` bytes, keeping its P bit. */
-  protected markUsed(p: number, size: number, requested: number): void {
-    const u32 = this.words;
-    u32[(p - 4) >>> 2] = size | (u32[(p - 4) >>> 2]! & Layout.PREV_FREE_BIT);
-    u32[(p - 8) >>> 2] = (requested ^ keyOf(p, size, this.secret)) >>> 0;
+  markUsed(p: number, size: number, requested: number): void {
+    const u32 = this.store.u32;
+    u32[(p + Block.SIZE) >>> 2] = size | (u32[(p + Block.SIZE) >>> 2]! & Layout.PREV_FREE_BIT);
+    u32[(p + Block.CHECK) >>> 2] = (requested ^ keyOf(p, size, this.secret)) >>> 0;
   }
 
   /** Requested bytes of a used block, decoded from its check word. */
-  protected requestedOf(p: number, size: number): number {
-    return (this.words[(p - 8) >>> 2]! ^ keyOf(p, size, this.secret)) >>> 0;
+  requestedOf(p: number, size: number): number {
+    return (this.store.u32[(p + Block.CHECK) >>> 2]! ^ keyOf(p, size, this.secret)) >>> 0;
   }
 
   /** Writes a free block's header and footer and sets its successor's P bit. */
   private markFree(p: number, size: number): void {
-    const u32 = this.words;
-    u32[(p - 4) >>> 2] = size | Layout.FREE_BIT;
-    u32[(p - 8) >>> 2] = (Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0;
-    u32[(p + size - 12) >>> 2] = size;
-    u32[(p + size - 4) >>> 2]! |= Layout.PREV_FREE_BIT;
+    const u32 = this.store.u32;
+    u32[(p + Block.SIZE) >>> 2] = size | Layout.FREE_BIT;
+    u32[(p + Block.CHECK) >>> 2] = (Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0;
+    u32[(p + size + Block.PREV_FOOTER) >>> 2] = size;
+    u32[(p + size + Block.SIZE) >>> 2]! |= Layout.PREV_FREE_BIT;
   }
 
-  protected isFreeTagged(p: number, size: number): boolean {
-    return this.words[(p - 8) >>> 2] === ((Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0);
+  isFreeTagged(p: number, size: number): boolean {
+    return this.store.u32[(p + Block.CHECK) >>> 2] === ((Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0);
   }
 
   // ---- Free lists (mapping_insert / mapping_search / search_suitable_block) ---------------
 
   private insertFree(p: number, size: number): void {
-    const u32 = this.words;
+    const u32 = this.store.u32;
     const list = listIndexOf(size);
     const head = u32[Word.FREE_HEADS + list]!;
     u32[p >>> 2] = head;
-    u32[(p + 4) >>> 2] = 0;
-    if (head !== 0) u32[(head + 4) >>> 2] = p;
+    u32[(p + Block.PREV_FREE) >>> 2] = 0;
+    if (head !== 0) u32[(head + Block.PREV_FREE) >>> 2] = p;
     u32[Word.FREE_HEADS + list] = p;
     const fl = (list / Layout.SL_COUNT) | 0;
     u32[Word.FL_BITMAP]! |= 1 << fl;
@@ -80,12 +78,12 @@ export class TlsfBlocks {
   }
 
   private removeFree(p: number, size: number): void {
-    const u32 = this.words;
+    const u32 = this.store.u32;
     const next = u32[p >>> 2]!;
-    const prev = u32[(p + 4) >>> 2]!;
-    if (next !== 0) u32[(next + 4) >>> 2] = prev;
+    const prev = u32[(p + Block.PREV_FREE) >>> 2]!;
+    if (next !== 0) u32[(next + Block.PREV_FREE) >>> 2] = prev;
     if (prev !== 0) {
-      u32[prev >>> 2] = next;
+      u32[(prev + Block.NEXT_FREE) >>> 2] = next;
     } else {
       const list = listIndexOf(size);
       u32[Word.FREE_HEADS + list] = next;
@@ -100,7 +98,7 @@ export class TlsfBlocks {
 
   /** First block of the first non-empty list whose every block holds `size`; 0 if none. */
   private searchSuitable(size: number): number {
-    const u32 = this.words;
+    const u32 = this.store.u32;
     const target = searchSizeFor(size);
     if (target > 0xffffffff) return this.searchExact(size);
     const list = listIndexOf(target);
@@ -117,8 +115,8 @@ export class TlsfBlocks {
 
   /** Good-fit fallback before growing: a few blocks of the request's own list may fit. */
   private searchExact(size: number): number {
-    let p = this.words[Word.FREE_HEADS + listIndexOf(size)]!;
-    for (let i = 0; p !== 0 && i < FALLBACK_SCAN; i++, p = this.words[p >>> 2]!) {
+    let p = this.store.u32[Word.FREE_HEADS + listIndexOf(size)]!;
+    for (let i = 0; p !== 0 && i < FALLBACK_SCAN; i++, p = this.store.u32[p >>> 2]!) {
       if (this.sizeOf(p) >= size) return p;
     }
     return 0;
@@ -130,8 +128,8 @@ export class TlsfBlocks {
    * instead of asking for `size + align` and passing them by; 0 if none of the first few does.
    */
   private searchAligned(size: number, align: number, phase: number): number {
-    let p = this.words[Word.FREE_HEADS + listIndexOf(size)]!;
-    for (let i = 0; p !== 0 && i < FALLBACK_SCAN; i++, p = this.words[p >>> 2]!) {
+    let p = this.store.u32[Word.FREE_HEADS + listIndexOf(size)]!;
+    for (let i = 0; p !== 0 && i < FALLBACK_SCAN; i++, p = this.store.u32[p >>> 2]!) {
       if (alignedPayload(p, align, phase) - p + size <= this.sizeOf(p)) return p;
     }
     return 0;
@@ -144,7 +142,7 @@ export class TlsfBlocks {
    * a power of two; `phase` 0 aligns the payload, 8 aligns the block start (slab pages). A free
    * block if one fits, else one carved from the top.
    */
-  protected allocBlock(size: number, requested: number, align: number, phase: number): number {
+  allocBlock(size: number, requested: number, align: number, phase: number): number {
     const plain = align <= Layout.GRANULE && phase === 0;
     const p = plain ? this.searchSuitable(size) : this.searchAligned(size, align, phase) || this.searchSuitable(size + align + Layout.MIN_BLOCK_BYTES);
     if (p === 0) return this.carveFromTop(size, requested, align, phase);
@@ -164,33 +162,29 @@ export class TlsfBlocks {
     const top = this.top;
     const q = alignedPayload(top + Layout.HEADER_BYTES, align, phase);
     const newTop = q - Layout.HEADER_BYTES + size;
-    if (newTop > this.store.committedBytes && !this.commit(newTop)) return 0;
-    const u32 = this.words;
+    if (newTop > this.store.u32.length * 4 && !this.commit(newTop)) return 0;
+    const u32 = this.store.u32;
     const gap = q - Layout.HEADER_BYTES - top;
-    u32[(q - 4) >>> 2] = 0;
+    u32[(q + Block.SIZE) >>> 2] = 0;
     if (gap > 0) {
       this.markFree(top + Layout.HEADER_BYTES, gap);
       this.insertFree(top + Layout.HEADER_BYTES, gap);
     }
     u32[Word.TOP] = newTop;
-    if (newTop > this.doubles[Gauge.PEAK_TOP]!) this.doubles[Gauge.PEAK_TOP] = newTop;
+    if (newTop > this.store.f64[Gauge.PEAK_TOP]!) this.store.f64[Gauge.PEAK_TOP] = newTop;
     this.markUsed(q, size, requested);
     return q;
   }
 
-  /** Grows the store to hold `newTop`, by at least an eighth so growth is amortised. */
+  /**
+   * Makes the store's views reach `newTop`, growing it by at least an eighth so growth is
+   * amortised (when another agent has grown it already, `grow` only refreshes the views).
+   */
   private commit(newTop: number): boolean {
     const store = this.store;
+    if (newTop <= store.committedBytes) return store.grow(newTop); // another agent grew it: only the views catch up
     const roomy = Math.max(newTop, store.committedBytes + (store.committedBytes >>> 3));
-    const ok = (roomy <= store.reservedBytes && store.grow(roomy)) || store.grow(newTop);
-    this.adoptViews();
-    return ok;
-  }
-
-  /** Takes the store's current views (after it grew or shrank). */
-  protected adoptViews(): void {
-    this.words = this.store.u32;
-    this.doubles = this.store.f64;
+    return (roomy <= store.reservedBytes && store.grow(roomy)) || store.grow(newTop);
   }
 
   /** Makes the free block p (already unlisted) a used block of `size`, splitting off the rest. */
@@ -202,17 +196,17 @@ export class TlsfBlocks {
       this.insertFree(p + size, rest);
     } else {
       this.markUsed(p, blockSize, requested);
-      this.words[(p + blockSize - 4) >>> 2]! &= ~Layout.PREV_FREE_BIT;
+      this.store.u32[(p + blockSize + Block.SIZE) >>> 2]! &= ~Layout.PREV_FREE_BIT;
     }
   }
 
   // ---- Free and resize ---------------------------------------------------------------------
 
   /** Frees a used block (already validated), coalescing with free neighbours and the top. */
-  protected freeBlock(p: number, size: number): void {
-    const u32 = this.words;
-    if (u32[(p - 4) >>> 2]! & Layout.PREV_FREE_BIT) {
-      const prevSize = u32[(p - 12) >>> 2]!;
+  freeBlock(p: number, size: number): void {
+    const u32 = this.store.u32;
+    if (u32[(p + Block.SIZE) >>> 2]! & Layout.PREV_FREE_BIT) {
+      const prevSize = u32[(p + Block.PREV_FOOTER) >>> 2]!;
       this.tombstone(p, size);
       p -= prevSize;
       this.removeFree(p, prevSize);
@@ -224,7 +218,7 @@ export class TlsfBlocks {
       u32[Word.TOP] = p - Layout.HEADER_BYTES;
       return;
     }
-    const nextWord = u32[(next - 4) >>> 2]!;
+    const nextWord = u32[(next + Block.SIZE) >>> 2]!;
     if (nextWord & Layout.FREE_BIT) {
       this.removeFree(next, nextWord & Layout.SIZE_MASK);
       size += nextWord & Layout.SIZE_MASK;
@@ -239,26 +233,26 @@ export class TlsfBlocks {
    * used would let that free corrupt the heap.
    */
   private tombstone(p: number, size: number): void {
-    this.words[(p - 4) >>> 2] = size | Layout.FREE_BIT;
-    this.words[(p - 8) >>> 2] = (Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0;
+    this.store.u32[(p + Block.SIZE) >>> 2] = size | Layout.FREE_BIT;
+    this.store.u32[(p + Block.CHECK) >>> 2] = (Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0;
   }
 
   /**
    * Resizes a used block in place to `size` bytes: shrinking splits off the tail, growing takes
    * from a free successor or the wilderness. Returns false (nothing changed) when it cannot.
    */
-  protected resizeInPlace(p: number, oldSize: number, size: number, requested: number): boolean {
-    const u32 = this.words;
+  resizeInPlace(p: number, oldSize: number, size: number, requested: number): boolean {
+    const u32 = this.store.u32;
     const next = p + oldSize;
     if (next - Layout.HEADER_BYTES === this.top) {
       const newTop = p - Layout.HEADER_BYTES + size;
-      if (newTop > this.store.committedBytes && !this.commit(newTop)) return false;
-      this.words[Word.TOP] = newTop;
-      if (newTop > this.doubles[Gauge.PEAK_TOP]!) this.doubles[Gauge.PEAK_TOP] = newTop;
+      if (newTop > u32.length * 4 && !this.commit(newTop)) return false;
+      this.store.u32[Word.TOP] = newTop;
+      if (newTop > this.store.f64[Gauge.PEAK_TOP]!) this.store.f64[Gauge.PEAK_TOP] = newTop;
       this.markUsed(p, size, requested);
       return true;
     }
-    const nextWord = u32[(next - 4) >>> 2]!;
+    const nextWord = u32[(next + Block.SIZE) >>> 2]!;
     const nextFree = (nextWord & Layout.FREE_BIT) !== 0 ? nextWord & Layout.SIZE_MASK : 0;
     if (size > oldSize + nextFree) return false;
     if (nextFree !== 0) this.removeFree(next, nextFree);
@@ -268,7 +262,7 @@ export class TlsfBlocks {
       this.freeBlockTail(p + size, available - size);
     } else {
       this.markUsed(p, available, requested);
-      u32[(p + available - 4) >>> 2]! &= ~Layout.PREV_FREE_BIT;
+      u32[(p + available + Block.SIZE) >>> 2]! &= ~Layout.PREV_FREE_BIT;
     }
     return true;
   }
@@ -276,7 +270,7 @@ export class TlsfBlocks {
   /** A tail split off a used block becomes free (its successor is used, or the wilderness). */
   private freeBlockTail(p: number, size: number): void {
     if (p + size - Layout.HEADER_BYTES === this.top) {
-      this.words[Word.TOP] = p - Layout.HEADER_BYTES;
+      this.store.u32[Word.TOP] = p - Layout.HEADER_BYTES;
       return;
     }
     this.markFree(p, size);
@@ -284,8 +278,8 @@ export class TlsfBlocks {
   }
 
   /** Largest free block, scanning only the highest non-empty first-level range. */
-  protected largestFreeBlock(): number {
-    const u32 = this.words;
+  largestFreeBlock(): number {
+    const u32 = this.store.u32;
     const flMap = u32[Word.FL_BITMAP]!;
     if (flMap === 0) return 0;
     const fl = 31 - Math.clz32(flMap);

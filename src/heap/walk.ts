@@ -18,7 +18,7 @@
  */
 import { Held, Span, type SpanSink } from "../spans.js";
 import type { ByteStore } from "../memory/store.js";
-import { Gauge, keyOf, Layout, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
+import { Block, Gauge, keyOf, Layout, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
 import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import { isSlabPage, midMetaBlocks, midSlabAt, slotNibble } from "./inspect.js";
 
@@ -30,10 +30,10 @@ export function writeHeapSpans(store: ByteStore, sink: SpanSink): void {
   const secret = u32[Word.SECRET]!;
   const metaDetails = midMetaDetails(u32);
   for (let b = anchorAtOrBelow(u32, Math.max(sink.from, heapStart), heapStart); b < top;) {
-    const word = u32[(b + 4) >>> 2]!;
+    const p = b + Layout.HEADER_BYTES;
+    const word = u32[(p + Block.SIZE) >>> 2]!;
     const size = word & Layout.SIZE_MASK;
     if (size === 0) return; // a corrupt header; check() reports it
-    const p = b + Layout.HEADER_BYTES;
     if (b + size <= sink.from) {
       b += size;
       continue;
@@ -45,7 +45,7 @@ export function writeHeapSpans(store: ByteStore, sink: SpanSink): void {
     else {
       const d = midSlabAt(u32, b);
       going = d !== 0 ? writeMidSlab(u32, sink, b, d, size)
-        : sink.span(b, size, Span.USED, p, (u32[b >>> 2]! ^ keyOf(p, size, secret)) >>> 0, Held.NONE, size >= Layout.LARGE_MIN_BYTES ? "page span" : "");
+        : sink.span(b, size, Span.USED, p, (u32[(p + Block.CHECK) >>> 2]! ^ keyOf(p, size, secret)) >>> 0, Held.NONE, size >= Layout.LARGE_MIN_BYTES ? "page span" : "");
     }
     if (!going) return;
     b += size;

@@ -13,9 +13,15 @@
  *
  * Invariants: committedBytes <= reservedBytes <= MAX_STORE_BYTES; committedBytes is a multiple
  * of granuleBytes (except a fixed ArrayBuffer, which is what it is); every view spans the whole
- * current buffer. Views are re-read from the store after any call that may grow it: they are
- * remade on growth (a WASM memory's old buffer is even detached), and this class is the one
- * place that makes them.
+ * buffer as it was at the last `refresh()`. This class is the one place views are made, and
+ * `generation` changes exactly when they are remade: code that keeps a view of its own compares
+ * the generation it saw, and code that reads `store.u32` each time needs nothing.
+ *
+ * Several agents may share one buffer (two `Heap.attach` of it, or a Worker): each has its own
+ * ByteStore, so growth by one leaves the others' views short (or, for a WASM memory, detached)
+ * until their `refresh()`, which costs one length compare when nothing changed. Growth of a
+ * shared buffer is race-safe: `grow` asks for the larger of what is there and what is wanted,
+ * and another agent's growth past the request counts as success.
  */
 import { InvalidSizeError, InvalidStoreError } from "../errors.js";
 
@@ -42,9 +48,17 @@ type Backing = ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory;
 
 export class ByteStore {
   u8!: Uint8Array;
-  i32!: Int32Array;
+  i8!: Int8Array;
+  u16!: Uint16Array;
+  i16!: Int16Array;
   u32!: Uint32Array;
+  i32!: Int32Array;
+  f32!: Float32Array;
   f64!: Float64Array;
+  i64!: BigInt64Array;
+  u64!: BigUint64Array;
+  /** Changes exactly when the views above are remade (growth, shrink, or another agent's growth seen by `refresh`). */
+  generation = 0;
   readonly granuleBytes: number;
 
   private constructor(
@@ -123,24 +137,35 @@ export class ByteStore {
   }
 
   /**
-   * Ensures at least `minBytes` are committed, rounding up to the granule. Returns false, and
-   * changes nothing, when that is beyond the reservation or the platform refuses.
+   * Ensures at least `minBytes` are committed, rounding up to the granule, and that the views
+   * cover them. Returns false, and changes nothing, when that is beyond the reservation or the
+   * platform refuses. Another agent growing the same buffer meanwhile is not a failure.
    */
   grow(minBytes: number): boolean {
-    const current = this.committedBytes;
-    if (minBytes <= current) return true;
-    const target = roundUp(minBytes, this.granuleBytes);
-    if (target > this.reservedBytes || this.kind === "array-buffer") return false;
+    for (;;) {
+      const current = this.committedBytes;
+      if (minBytes <= current) {
+        this.refresh();
+        return true;
+      }
+      const target = roundUp(minBytes, this.granuleBytes);
+      if (target > this.reservedBytes || this.kind === "array-buffer") return false;
+      if (!this.tryGrow(current, target) && this.committedBytes === current) return false;
+      // Grown, by this agent or (when tryGrow lost a race) by another: check again.
+    }
+  }
+
+  /** One attempt to take the buffer from `current` to `target` bytes; false when the engine refused. */
+  private tryGrow(current: number, target: number): boolean {
     try {
       const b = this.backing;
       if (b instanceof WebAssembly.Memory) b.grow((target - current) / WASM_PAGE_BYTES);
       else if (b instanceof SharedArrayBuffer) b.grow(target);
       else b.resize(target);
+      return true;
     } catch {
-      return false; // the engine could not commit the memory: report it as no memory
+      return false; // the engine could not commit the memory, or another agent grew it past target
     }
-    this.refresh();
-    return true;
   }
 
   /** Gives memory above `keepBytes` back, where the buffer can shrink. Returns bytes released. */
@@ -156,16 +181,25 @@ export class ByteStore {
   /**
    * The one place views are made. They are fixed-length (V8 reads those several times faster
    * than length-tracking views of a resizable buffer), so they are remade whenever the buffer
-   * changes identity or length: after `grow` and `shrink` here, or through `refresh()` when
-   * another agent (a Worker sharing the memory) has grown it.
+   * changes identity or length: after `grow` and `shrink` here, or when another agent (a Worker
+   * sharing the memory, a second `Heap.attach`) has grown it. Returns true when it remade them.
    */
-  refresh(): void {
+  refresh(): boolean {
     const buffer = this.buffer;
-    if (this.u8 !== undefined && this.u8.buffer === buffer && this.u8.length === buffer.byteLength) return;
-    this.u8 = new Uint8Array(buffer, 0, buffer.byteLength);
-    this.i32 = new Int32Array(buffer, 0, buffer.byteLength >>> 2);
-    this.u32 = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
-    this.f64 = new Float64Array(buffer, 0, buffer.byteLength >>> 3);
+    if (this.u8 !== undefined && this.u8.buffer === buffer && this.u8.length === buffer.byteLength) return false;
+    const bytes = buffer.byteLength;
+    this.u8 = new Uint8Array(buffer, 0, bytes);
+    this.i8 = new Int8Array(buffer, 0, bytes);
+    this.u16 = new Uint16Array(buffer, 0, bytes >>> 1);
+    this.i16 = new Int16Array(buffer, 0, bytes >>> 1);
+    this.u32 = new Uint32Array(buffer, 0, bytes >>> 2);
+    this.i32 = new Int32Array(buffer, 0, bytes >>> 2);
+    this.f32 = new Float32Array(buffer, 0, bytes >>> 2);
+    this.f64 = new Float64Array(buffer, 0, bytes >>> 3);
+    this.i64 = new BigInt64Array(buffer, 0, bytes >>> 3);
+    this.u64 = new BigUint64Array(buffer, 0, bytes >>> 3);
+    this.generation++;
+    return true;
   }
 }
 

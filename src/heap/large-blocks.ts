@@ -1,0 +1,92 @@
+/**
+ * The large-block layer of `Heap`: requests above the mid slabs' sizes, and requests that ask
+ * for an alignment the slabs cannot give, are TLSF blocks (tlsf.ts) of their own, with a header
+ * that holds the size and an encoded request; from Layout.LARGE_MIN_BYTES they are page runs,
+ * whole pages rounded up. layout.ts draws the header.
+ *
+ * Invariant (checked by check.ts): W[TLSF_LIVE_BLOCKS] == the used TLSF blocks that are
+ * neither slabs nor the mid layer's leaves and descriptor pages; each one's decoded request
+ * lies within maxSlackFor of its usable bytes.
+ */
+import { DoubleFreeError, InvalidFreeError } from "../errors.js";
+import type { ByteStore } from "../memory/store.js";
+import type { HeapCore } from "./core.js";
+import { Block, blockSizeFor, Layout, maxSlackFor, Word } from "./layout.js";
+import type { TlsfBlocks } from "./tlsf.js";
+
+export class LargeBlocks {
+  private readonly store: ByteStore;
+
+  constructor(private readonly core: HeapCore, private readonly tlsf: TlsfBlocks) {
+    this.store = core.store;
+  }
+
+  /** A block for `size` bytes (already validated) at an `align`-aligned payload, or 0. */
+  malloc(size: number, align: number): number {
+    const p = this.tlsf.allocBlock(blockSizeFor(size), size, align, 0);
+    if (p === 0) return 0;
+    const words = this.store.u32;
+    this.core.addLiveBytes(words, size);
+    this.core.countMallocs(1);
+    words[Word.TLSF_LIVE_BLOCKS]! += 1;
+    return p;
+  }
+
+  /**
+   * Frees the block at p (8-aligned, below the views' end, in no slab) when its header is
+   * genuine; returns false, changing nothing, when it is not (the caller names the error).
+   */
+  free(p: number): boolean {
+    const words = this.store.u32;
+    const top = words[Word.TOP]!;
+    const word = words[(p + Block.SIZE) >>> 2]!;
+    const size = word & Layout.SIZE_MASK;
+    const requested = this.tlsf.requestedOf(p, size);
+    const slack = size - Layout.HEADER_BYTES - requested;
+    if (p >= top || (word & Layout.FREE_BIT) !== 0 || size < Layout.MIN_BLOCK_BYTES || p - Layout.HEADER_BYTES + size > top || slack < 0 || slack > maxSlackFor(size - Layout.HEADER_BYTES)) return false;
+    this.core.subtractLiveBytes(words, requested);
+    words[Word.TLSF_LIVE_BLOCKS]! -= 1;
+    this.tlsf.freeBlock(p, size);
+    return true;
+  }
+
+  /**
+   * Resizes the block at p (validated by usedBlockSize) to `size` bytes in place, when the
+   * next block or the wilderness has room; returns the old request, or -1 when it must move.
+   */
+  resize(p: number, size: number): number {
+    const oldSize = this.usedBlockSize(p);
+    const oldRequested = this.tlsf.requestedOf(p, oldSize);
+    if (!this.tlsf.resizeInPlace(p, oldSize, blockSizeFor(size), size)) return -1;
+    const words = this.store.u32;
+    this.core.subtractLiveBytes(words, oldRequested);
+    this.core.addLiveBytes(words, size);
+    return oldRequested;
+  }
+
+  /** Requested bytes of the used block at p, after checking its header. */
+  requestedAt(p: number): number {
+    return this.tlsf.requestedOf(p, this.usedBlockSize(p));
+  }
+
+  /** Usable bytes of the used block at p, after checking its header. */
+  usableAt(p: number): number {
+    return this.usedBlockSize(p) - Layout.HEADER_BYTES;
+  }
+
+  /** Size of the used TLSF block at p, after checking its header is genuine. */
+  usedBlockSize(p: number): number {
+    const words = this.store.u32;
+    const word = words[(p + Block.SIZE) >>> 2]!;
+    const size = word & Layout.SIZE_MASK;
+    const inRange = size >= Layout.MIN_BLOCK_BYTES && p - Layout.HEADER_BYTES + size <= words[Word.TOP]!;
+    if (word & Layout.FREE_BIT) {
+      if (inRange && this.tlsf.isFreeTagged(p, size)) throw new DoubleFreeError(p);
+      throw new InvalidFreeError(p);
+    }
+    const usable = size - Layout.HEADER_BYTES;
+    const requested = inRange ? this.tlsf.requestedOf(p, size) : -1;
+    if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) throw new InvalidFreeError(p);
+    return size;
+  }
+}

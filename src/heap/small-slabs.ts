@@ -1,0 +1,203 @@
+/**
+ * The small-slab layer of `Heap`: requests of 0..SMALL_MAX_BYTES bytes are slots in one-page
+ * slabs, one size class per 8 bytes, with no per-block header (the mimalloc/tcmalloc way).
+ * A slab is a page-aligned TLSF block (tlsf.ts); layout.ts draws its header and the packed
+ * words the fast path reads.
+ *
+ * Invariants (checked by check.ts), for each slab s of class c:
+ *   live(s) + |free list(s)| + slots at or above bump(s) == capacity(c)
+ *   free(s) == 0  <=>  live(s) == capacity(c)  <=>  s is in no partial list
+ *   nibble(i) != 0  <=>  slot i is live;    info(s) == info of c
+ *   page bit(page of s) == 1  <=>  s is a slab
+ *
+ * Fast path: `malloc` pops a slot from the head slab of its class, `free` pushes one back; each
+ * updates the slab's state word, the slot's nibble and the live-bytes headroom. Refilling or
+ * unlinking a slab, a new slab and releasing an empty one are the slow path.
+ */
+import { DoubleFreeError, InvalidFreeError } from "../errors.js";
+import type { ByteStore } from "../memory/store.js";
+import type { HeapCore } from "./core.js";
+import { Gauge, Layout, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word } from "./layout.js";
+import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
+import type { TlsfBlocks } from "./tlsf.js";
+
+export class SmallSlabs {
+  private readonly store: ByteStore;
+  /** Each class's slab info word: malloc reads it here, off the (slower) byte store. */
+  private readonly slabInfo = SLAB_INFO;
+
+  constructor(private readonly core: HeapCore, private readonly tlsf: TlsfBlocks) {
+    this.store = core.store;
+  }
+
+  // The fast paths below write out smallClassOf and slotNibbleIndex (layout.ts): a call to an
+  // imported function costs V8 a module-cell load and check, and inlining budget.
+
+  /** A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C); 0 when out of memory. */
+  malloc(size: number): number {
+    const c = size === 0 ? 0 : (size - 1) >>> Layout.GRANULE_LOG2;
+    const words = this.store.u32;
+    const s = words[Word.SLAB_HEADS + c]!;
+    if (s === 0) return this.newSlab(c) === 0 ? 0 : this.malloc(size);
+    const h = s >>> 2;
+    const state = words[h + SlabWord.STATE]!;
+    if (state >= SlabState.MALLOCS_FULL) return this.countSlabMallocs(s) && this.malloc(size);
+    const first = state & SlabState.FREE_MASK; // never 0: a listed slab is not full
+    const slot = s - Layout.HEADER_BYTES + first;
+    const next = words[slot >>> 2]!;
+    words[h + SlabWord.STATE] = state - first + SlabState.MALLOC_STEP + next;
+    if (next === 0) this.refillOrUnlink(s, c);
+    const info = this.slabInfo[c]!;
+    const j = ((((slot & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2) * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT) + (info & SlabInfo.BIAS_MASK);
+    words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
+    this.core.addLiveBytes(words, size);
+    return slot;
+  }
+
+  /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the views' end). */
+  free(ptr: number, words: Uint32Array): void {
+    const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
+    const h = s >>> 2;
+    const info = words[h + SlabWord.INFO]!;
+    const g = (ptr & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2;
+    const q = (g * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT;
+    const slotGranules = ((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1;
+    const j = q + (info & SlabInfo.BIAS_MASK);
+    if (j < SlabWord.FIRST_NIBBLE || g !== q * slotGranules + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK)) this.notASlot(ptr, s);
+    const nibbleWord = h + (j >>> 3);
+    const shift = (j & 7) << 2;
+    const nibbles = words[nibbleWord]!;
+    const nibble = (nibbles >>> shift) & 15;
+    if (nibble === 0) this.notLive(ptr, s);
+    words[nibbleWord] = nibbles & ~(15 << shift);
+    const state = words[h + SlabWord.STATE]!;
+    const oldFree = state & SlabState.FREE_MASK;
+    words[ptr >>> 2] = oldFree;
+    words[h + SlabWord.STATE] = state - oldFree - SlabState.LIVE_ONE + (ptr & (Layout.SLAB_PAGE_BYTES - 1));
+    this.core.subtractLiveBytes(words, (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble);
+    if (oldFree === 0) pushSlab(words, Word.SLAB_HEADS + slotGranules - 1, s, SlabWord.NEXT, SlabWord.PREV);
+    // An empty slab is released, unless it heads its class's list (malloc takes from it next).
+    else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE && words[Word.SLAB_HEADS + slotGranules - 1] !== s) this.releaseSlab(s);
+  }
+
+  /** True when the page holding ptr (below the views' end) is a slab page. */
+  holds(ptr: number): boolean {
+    return ((this.store.u32[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0;
+  }
+
+  /** Bytes of each slot of the slab holding ptr. */
+  slotBytesAt(ptr: number): number {
+    return this.slotBytesOf(slabOf(ptr));
+  }
+
+  /** Requested bytes of the live slot at ptr, or an `InvalidFreeError`. */
+  requestedAt(ptr: number): number {
+    const { nibbleWord, shift, slotBytes } = this.liveSlot(ptr);
+    return slotBytes + 1 - ((this.store.u32[nibbleWord]! >>> shift) & 15);
+  }
+
+  /**
+   * Resizes the live slot at ptr in place to `size` bytes when the size keeps its class;
+   * returns the old request, or -1 (nothing changed) when the block must move.
+   */
+  resize(ptr: number, size: number): number {
+    const { nibbleWord, shift, slotBytes } = this.liveSlot(ptr);
+    const words = this.store.u32;
+    const oldRequested = slotBytes + 1 - ((words[nibbleWord]! >>> shift) & 15);
+    if (size > slotBytes || size + Layout.GRANULE <= slotBytes) return -1;
+    words[nibbleWord] = (words[nibbleWord]! & ~(15 << shift)) | ((1 + slotBytes - size) << shift);
+    this.core.subtractLiveBytes(words, oldRequested);
+    this.core.addLiveBytes(words, size);
+    return oldRequested;
+  }
+
+  /** Where the nibble of the live slot at ptr is, or an `InvalidFreeError`. */
+  private liveSlot(ptr: number): { nibbleWord: number; shift: number; slotBytes: number } {
+    const s = slabOf(ptr);
+    const words = this.store.u32;
+    const j = slotNibbleIndex(ptr, words[(s >>> 2) + SlabWord.INFO]!);
+    if (j < 0) this.notASlot(ptr, s);
+    const nibbleWord = (s >>> 2) + (j >>> 3);
+    const shift = (j & 7) << 2;
+    if (((words[nibbleWord]! >>> shift) & 15) === 0) {
+      if (ptr >= words[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(ptr, s);
+      throw new InvalidFreeError(ptr, "the block is free");
+    }
+    return { nibbleWord, shift, slotBytes: this.slotBytesOf(s) };
+  }
+
+  private slotBytesOf(s: number): number {
+    return (slabClassOf(this.store.u32[(s >>> 2) + SlabWord.INFO]!) + 1) * Layout.GRANULE;
+  }
+
+  private notASlot(p: number, s: number): never {
+    throw new InvalidFreeError(p, `not the start of a slot in the ${this.slotBytesOf(s)}-byte slab at ${s - Layout.HEADER_BYTES}`);
+  }
+
+  /** A slot start in slab s whose nibble is 0: freed already, or never handed out. */
+  private notLive(p: number, s: number): never {
+    if (p >= this.store.u32[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(p, s);
+    throw new DoubleFreeError(p);
+  }
+
+  /** Moves the mallocs counted in slab s's state word to the heap's count; returns s. */
+  private countSlabMallocs(s: number): number {
+    const words = this.store.u32;
+    const state = words[(s >>> 2) + SlabWord.STATE]!;
+    this.core.countMallocs(state >>> SlabState.MALLOCS_SHIFT);
+    words[(s >>> 2) + SlabWord.STATE] = state & (SlabState.MALLOCS_ONE - 1);
+    return s;
+  }
+
+  // ---- Slabs (slow path) -------------------------------------------------------------------
+
+  private newSlab(c: number): number {
+    const p = this.tlsf.allocBlock(Layout.SLAB_PAGE_BYTES, Layout.SLAB_BLOCK_PAYLOAD, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
+    if (p === 0) return 0;
+    const words = this.store.u32;
+    const h = p >>> 2;
+    const { firstSlot, info } = SLAB_CLASSES[c]!;
+    words.fill(0, h, (p + firstSlot) >>> 2);
+    words[h + SlabWord.INFO] = info;
+    words[h + SlabWord.BUMP] = p + firstSlot;
+    this.refill(p, c);
+    setPageBit(words, Gauge.PAGE_MAP_WORD, p, true, Layout.PAGE_SHIFT);
+    pushSlab(words, Word.SLAB_HEADS + c, p, SlabWord.NEXT, SlabWord.PREV);
+    this.store.f64[Gauge.SLAB_PAGES]! += 1;
+    return p;
+  }
+
+  /** The free list of slab s just ran dry: thread more never-used slots, or unlink s (full). */
+  private refillOrUnlink(s: number, c: number): void {
+    const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
+    if (this.store.u32[(s >>> 2) + SlabWord.BUMP]! < s + firstSlot + capacity * slotBytes) this.refill(s, c);
+    else unlinkSlab(this.store.u32, Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
+  }
+
+  /** Threads up to SLAB_REFILL_SLOTS slots from the bump onto the (empty) free list of s. */
+  private refill(s: number, c: number): void {
+    const words = this.store.u32;
+    const h = s >>> 2;
+    const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
+    const page = s - Layout.HEADER_BYTES;
+    const first = words[h + SlabWord.BUMP]!;
+    const end = Math.min(first + Layout.SLAB_REFILL_SLOTS * slotBytes, s + firstSlot + capacity * slotBytes);
+    for (let slot = first; slot < end; slot += slotBytes) words[slot >>> 2] = slot + slotBytes < end ? slot + slotBytes - page : 0;
+    words[h + SlabWord.STATE] = (words[h + SlabWord.STATE]! & ~SlabState.FREE_MASK) | (first - page);
+    words[h + SlabWord.BUMP] = end;
+  }
+
+  private releaseSlab(s: number): void {
+    this.countSlabMallocs(s);
+    const words = this.store.u32;
+    unlinkSlab(words, Word.SLAB_HEADS + slabClassOf(words[(s >>> 2) + SlabWord.INFO]!), s, SlabWord.NEXT, SlabWord.PREV);
+    setPageBit(words, Gauge.PAGE_MAP_WORD, s, false, Layout.PAGE_SHIFT);
+    this.store.f64[Gauge.SLAB_PAGES]! -= 1;
+    this.tlsf.freeBlock(s, this.tlsf.sizeOf(s));
+  }
+}
+
+/** s of the slab holding ptr: the page's start plus the TLSF header. */
+function slabOf(ptr: number): number {
+  return ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
+}
