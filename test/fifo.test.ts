@@ -25,7 +25,7 @@ describe("Fifo", () => {
             model.realloc(model.pick(random())!, Math.floor(random() * 300));
           }
           if (step % 1000 === 999) for (const ptr of [...model.live.keys()]) model.free(ptr); // every page empties
-          model.verifyAll();
+          model.checkLaws();
         }
         const pagesUsed = (fifo.stats().extentBytes - FIFO_PAGES_START) / 1024;
         assert.ok(pagesUsed < bytesBumped / (1024 - fifo.dataStart) / 2, `emptied pages were reused (${pagesUsed} pages for ${bytesBumped} bytes)`);

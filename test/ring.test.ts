@@ -39,7 +39,7 @@ describe("Ring", () => {
           }
           if (ring.wrapped && !wasWrapped) wraps++;
           wasWrapped = ring.wrapped;
-          model.verifyAll();
+          model.checkLaws();
         }
         assert.ok(wraps > 5, `the ring wrapped (${wraps} times)`);
         assert.ok(refused > 0, "the ring filled up at least once");

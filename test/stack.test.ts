@@ -38,7 +38,7 @@ describe("Stack", () => {
             pops++;
           }
           assert.equal(stack.depth, frames.length);
-          model.verifyAll();
+          model.checkLaws();
         }
         assert.ok(pops > 50 && mismatches > 10, `exercised pops (${pops}) and mismatches (${mismatches})`);
         while (frames.length > 0) {

@@ -4,6 +4,9 @@
  * in the same state as a straight replay, and bad arguments refused by name.
  */
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, it } from "node:test";
 import type { Allocator } from "../src/allocator.js";
 import { Buddy } from "../src/allocators/buddy.js";
@@ -14,7 +17,7 @@ import { readTraceFile } from "../src/trace/reader.js";
 import type { Trace } from "../src/trace/trace.js";
 import { BumpAllocator, type BumpOptions } from "./support/bump.js";
 import { expectError } from "./support/expect-error.js";
-import { sharedTracePath, tracePrefix, traceText } from "./support/traces.js";
+import { REPO_ROOT, sharedTracePath, tracePrefix, traceText } from "./support/traces.js";
 
 const trace = (lines: string[]) => parseTrace(new TextEncoder().encode(traceText(lines)), "t.rep");
 const bump = (options?: BumpOptions) => () => new BumpAllocator(options);
@@ -178,5 +181,15 @@ describe("TraceStepper: seeking", () => {
     stepper.step(25_000);
     assert.equal(stepper.seek(15_000), 15_000);
     assert.deepEqual(snapshot(stepper), snapshot(reference));
+  });
+});
+
+describe("TraceStepper in the README", () => {
+  it("runs the README's stepping example and prints what its comments say", () => {
+    const readme = readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("### Stepping through a trace"));
+    const snippet = /```js\n([\s\S]*?)```/.exec(section)![1]!;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", snippet], { cwd: REPO_ROOT, encoding: "utf8" });
+    assert.equal(out, "[ 0, 1 ] true\n1 null\n");
   });
 });

@@ -218,6 +218,22 @@ export class TraceStepper {
     return this.index;
   }
 
+  /**
+   * Verifies every live block's pattern and runs `check()` now. A failure is kept in `failure`
+   * (as one after the last applied op) and returned; null when all is well.
+   */
+  checkAll(): ReplayFailure | null {
+    if (this.firstFailure !== null) return this.firstFailure;
+    const op = Math.max(0, this.index - 1);
+    this.guard(() => {
+      for (let id = 0; id < this.ptrs.length; id++) {
+        if (this.ptrs[id] !== 0) this.verify(op, id, this.ptrs[id]!, this.bytes[id]!, "(a check of every live block)");
+      }
+      this.runCheck(op);
+    });
+    return this.firstFailure;
+  }
+
   private run(end: number, periodicChecks: boolean): void {
     if (this.firstFailure !== null) return;
     const { kinds, opCount } = this.trace;
