@@ -31,6 +31,8 @@ export type ChannelOf = (kind: number, inGroup: boolean, held: number) => number
 
 export class CoarseMap {
   key = "";
+  /** One past the last span walked. */
+  end = 0;
   private base = 0;
   private levels: Level[] = [];
 
@@ -38,6 +40,7 @@ export class CoarseMap {
   build(allocator: Allocator, base: number, end: number, key: string, channelOf: ChannelOf): void {
     this.key = key;
     this.base = base;
+    this.end = base;
     let binBytes = MIN_BIN_BYTES;
     while ((end - base) / binBytes > MAX_BINS) binBytes *= 2;
     const level0 = makeLevel(binBytes, Math.ceil((end - base) / binBytes));
@@ -51,6 +54,7 @@ export class CoarseMap {
       }
       if (groupStart !== lastGroup && groupStart >= 0) level0.groupStart[bin] = 1;
       lastGroup = groupStart;
+      this.end = start + bytes;
       addBytes(level0, base, start, bytes, channel);
     }, base, end);
     this.levels = [level0];

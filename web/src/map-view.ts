@@ -6,7 +6,7 @@
 import type { Allocator, HeapSpan } from "heapkit";
 import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
 import { type MapView, addressToPoint, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
-import { CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
+import { CH_UNTOUCHED, CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
 import { heapKey, regionOf, spanAt } from "./spans.js";
 import { CoarseMap } from "./coarse.js";
 import { describeSpan } from "./format.js";
@@ -110,10 +110,21 @@ export class HeapMap {
     this.needsDraw = true;
   }
 
-  zoom(steps: number, x = this.view.widthPx / 2, y = this.view.heightPx / 2): void {
-    this.view = zoomAt(this.view, steps, x, y);
+  /** Zooms around a canvas point; from the keyboard, around the selection or the middle of the used bytes in view. */
+  zoom(steps: number, x?: number, y?: number): void {
+    const anchor = x !== undefined && y !== undefined ? { x, y } : this.keyboardAnchor();
+    this.view = zoomAt(this.view, steps, anchor.x, anchor.y);
     this.followWhole = false;
     this.needsDraw = true;
+  }
+
+  private keyboardAnchor(): { x: number; y: number } {
+    const { start, end } = visibleRange(this.view);
+    const usedEnd = this.allocator === undefined ? end : Math.min(end, regionOf(this.allocator).extentEnd);
+    const selected = this.selected;
+    const address = selected !== undefined && selected.start >= start && selected.start < end ? selected.start : (start + Math.max(start, usedEnd)) / 2;
+    const point = addressToPoint(this.view, address);
+    return { x: point.x, y: point.y + rowHeightPx(this.view) / 2 };
   }
 
   pan(rows: number): void {
@@ -139,10 +150,12 @@ export class HeapMap {
       return;
     }
     let count = 0;
+    let walkedEnd = start;
     this.lastGroup = -1;
     allocator.walkInto(
       (spanStart, bytes, kind, _ptr, _requested, groupStart, held) => {
         count++;
+        walkedEnd = spanStart + bytes;
         if (redZones && kind === SPAN_META) return;
         let edge = EDGE_BLOCK;
         if (groupStart !== this.lastGroup) {
@@ -155,6 +168,7 @@ export class HeapMap {
       Math.min(end, region.end),
     );
     this.spansDrawn = count;
+    this.drawUntouched(Math.max(walkedEnd, region.extentEnd), region.end);
     if (redZones) this.drawMetaAndRedZones(allocator, start, Math.min(end, region.end));
     this.finish(allocator, start, Math.min(end, region.end));
   }
@@ -184,8 +198,14 @@ export class HeapMap {
     }
     if (!this.coarse.covers(cellBytes)) return false;
     this.coarse.drawInto(this.raster, start, end, cellBytes);
+    this.drawUntouched(this.coarse.end, regionOf(allocator).end);
     this.spansDrawn = 0;
     return true;
+  }
+
+  /** Committed bytes past the last span: the store has them, no block ever did. */
+  private drawUntouched(from: number, committedEnd: number): void {
+    if (committedEnd > from) this.raster.add(from, committedEnd - from, CH_UNTOUCHED, 0);
   }
 
   /** A debug heap's red zones are meta spans that say so in their detail (the object walk only). */

@@ -10,6 +10,7 @@
  *   1 FREE    a reusable hole              5 SLAB_FREE  a free slot in a slab
  *   2 META    control blocks, headers      6 HELD       freed, held back (quarantine, delayed)
  *   3 PAD     alignment, rounding          7 RED_ZONE   a debug heap's guard bytes
+ *                                          8 UNTOUCHED  committed, past the last span
  */
 import { type MapView, rowHeightPx, visibleRange, visibleRows } from "./geometry.js";
 
@@ -21,7 +22,8 @@ export const CH_SLAB_USED = 4;
 export const CH_SLAB_FREE = 5;
 export const CH_HELD = 6;
 export const CH_RED_ZONE = 7;
-export const CHANNEL_COUNT = 8;
+export const CH_UNTOUCHED = 8;
+export const CHANNEL_COUNT = 9;
 
 /** Cell edge marks: a block starts here (drawn as a dark line), a group starts here. */
 export const EDGE_BLOCK = 1;
@@ -43,7 +45,9 @@ export const CHANNEL_RGB: readonly (readonly [number, number, number])[] = [
   [204, 251, 241], // slab free: pale teal
   [168, 85, 247], // held: purple
   [239, 68, 68], // red zone: red
+  [241, 245, 249], // committed, untouched: near white
 ];
+/** Past the committed bytes: the store does not have them yet. */
 export const BACKGROUND_RGB = [255, 255, 255] as const;
 const EDGE_RGB = [15, 23, 42] as const;
 const GROUP_EDGE_RGB = [234, 88, 12] as const;
