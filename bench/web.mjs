@@ -4,12 +4,14 @@
  *   - bundle: the built JS and CSS, raw and gzipped (the bundled traces are data, counted apart)
  *   - idle rAF rate of the page: the baseline every fps below is a ratio of (measured in the same run)
  *   - a 1M-op trace (python-json-regex, 1,028,895 ops) played at full speed, heap on the left and
- *     buddy on the right, maps and plots updating: frames per second and ops per second
+ *     best-fit (the default), then buddy, on the right, maps and plots updating: frames per second
+ *     and ops per second
  *   - 1,000,000 live 16-byte blocks in the simulator's heap: zoom and pan, a key per frame
  *
  *   npm run bench:web      (needs /usr/bin/chromium or CHROMIUM_PATH)
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -20,6 +22,8 @@ const PLAY_SECONDS = 10;
 const ZOOM_PAN_SECONDS = 5;
 const LIVE_BLOCKS = 1_000_000;
 const LOAD_RUNS = 5;
+/** The trace player's right side (the left is the heap): its default, and a second pair. */
+const RIGHT_POLICIES = ["best-fit", "buddy"];
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -86,9 +90,9 @@ async function framesPerSecond(page, seconds, body = "") {
   );
 }
 
-async function playTrace(page) {
+async function playTrace(page, right) {
   await page.click("#tab-trace");
-  await page.selectOption("#trace-policy-b", "buddy");
+  await page.selectOption("#trace-policy-b", right);
   await page.evaluate((name) => window.__heapkitLab.traceLoad(name), TRACE);
   await page.evaluate(() => {
     const speed = document.getElementById("trace-speed");
@@ -123,8 +127,8 @@ async function zoomAndPan(page) {
   return { ...result, live, fillMs, spansLastFrame: spans };
 }
 
-const lab = await serveLab();
 const browser = await launchChromium();
+const lab = await serveLab();
 try {
   const bundle = bundleSize();
   const loadMs = await firstLoadMs(browser, lab.url);
@@ -134,13 +138,15 @@ try {
   await page.waitForFunction(() => window.__heapkitLab !== undefined && window.__heapkitLab.frames() > 2);
   const idle = await framesPerSecond(page, 2, "");
   const idleRaf = idle.frames / 2;
-  const play = await playTrace(page);
+  const plays = [];
+  for (const right of RIGHT_POLICIES) plays.push([right, await playTrace(page, right)]);
   const zoom = await zoomAndPan(page);
+  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((load) => load.toFixed(1)).join(" ")} (other work shares these cores)`);
   console.log(`first load (navigation to first frame, median of ${LOAD_RUNS}): ${loadMs.toFixed(0)} ms`);
   console.log(`bundle: ${kib(bundle.raw)} raw, ${kib(bundle.gzip)} gzipped (JS + CSS + HTML, traces excluded)`);
   console.log(`idle page rAF rate (baseline): ${idleRaf.toFixed(1)} frames/s`);
-  console.log(
-    `${TRACE} at full speed, heap | buddy: ${play.fps.toFixed(1)} fps (${(play.fps / idleRaf).toFixed(2)}x idle), ` +
+  for (const [right, play] of plays) console.log(
+    `${TRACE} at full speed, heap | ${right}: ${play.fps.toFixed(1)} fps (${(play.fps / idleRaf).toFixed(2)}x idle), ` +
       `worst frame ${play.worstFrameMs.toFixed(0)} ms, per frame ${play.stepMs.toFixed(1)} ms of ops + ${play.drawMs.toFixed(1)} ms drawing, ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s (${play.opsPlayed} ops in ${PLAY_SECONDS} s)`,
   );
   console.log(

@@ -97,6 +97,12 @@ const DAMAGES: readonly Damage<BuddyContext>[] = [
     c.u32[C_FREE_HEADS + j!] = head(c, k!);
   } },
   { name: "a free-list head (emptied)", message: /free list \d+ holds 0 blocks, the arena \d+/, damage: (c) => { c.u32[C_FREE_HEADS + freeOrders(c)[0]!] = 0; } },
+  { name: "a used block's state (made FREE)", message: /free list \d+ holds \d+ blocks, the arena \d+|free buddies of order \d+ were not merged/, damage: (c) => { const x = used(c); setEntry(c, x, (entry(c, x) & ~STATE_MASK) | FREE); } },
+  { name: "a used block's state (made META)", message: /\d+ META blocks, expected the control block and the table/, damage: (c) => { const x = used(c); setEntry(c, x, (entry(c, x) & ~STATE_MASK) | META); } },
+  { name: "a free block's entry (cleared)", message: /table entry 0 is not the start of a block/, damage: (c) => { setEntry(c, head(c, freeOrders(c)[0]!), 0); } },
+  { name: "a free block's order (raised)", message: /block of order \d+ is misplaced|is not the start of a block|were not merged|free list/, damage: (c) => { const x = head(c, freeOrders(c)[0]!); setEntry(c, x, entry(c, x) + 1); } },
+  { name: "an interior entry of the control block", message: /interior table entry 5 of the block at 0/, damage: (c) => { setEntry(c, UNIT_BYTES, 5); } },
+  { name: "an interior entry of the order table", message: /interior table entry 7 of the block at \d+/, damage: (c) => { setEntry(c, c.u32[C_TABLE]! + UNIT_BYTES, 7); } },
   { name: "the live-block gauge", message: /LIVE_BLOCKS is \d+, the blocks say \d+/, damage: (c) => { c.f64[F_LIVE_BLOCKS] += 1; } },
   { name: "the live-bytes gauge", message: /LIVE_BYTES is \d+, the blocks say \d+/, damage: (c) => { c.f64[F_LIVE_BYTES] += 1; } },
   { name: "the slack gauge", message: /SLACK_BYTES is \d+, the blocks say \d+/, damage: (c) => { c.f64[F_SLACK_BYTES] -= 1; } },

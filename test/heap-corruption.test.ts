@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Heap } from "../src/heap/heap.js";
 import { slotNibble } from "../src/heap/inspect.js";
-import { Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "../src/heap/layout.js";
+import { Block, Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "../src/heap/layout.js";
 import { Mid, midDescriptorOf, midRootWord, MID_CLASSES } from "../src/heap/mid-layout.js";
 import { corruptionTable, expectRefusal, hardenedRefusalTable, randomWork, type Damage } from "./support/corruption.js";
 import type { ReferenceModel } from "./support/model.js";
@@ -44,7 +44,7 @@ const live = (c: HeapContext, test: (size: number) => boolean): number => {
 const usedTlsf = (c: HeapContext) => live(c, (size) => size > Mid.MAX_BYTES && size < Layout.LARGE_MIN_BYTES);
 const smallSlot = (c: HeapContext) => live(c, (size) => size <= Layout.SMALL_MAX_BYTES);
 const midSlot = (c: HeapContext) => live(c, (size) => size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES);
-const sizeOf = (c: HeapContext, p: number) => c.u32[W(p - 4)]! & Layout.SIZE_MASK;
+const sizeOf = (c: HeapContext, p: number) => c.u32[W(p + Block.SIZE)]! & Layout.SIZE_MASK;
 
 /** The first block of the first non-empty TLSF free list, and that list's index. */
 function freeTlsf(c: HeapContext): { p: number; list: number } {
@@ -102,14 +102,14 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
   { name: "the control block's magic word", message: /control block magic is gone/, damage: (c) => { c.u32[Word.MAGIC] ^= 1; } },
   { name: "the control block's top (beyond the store)", message: /top \d+ is beyond the committed/, damage: (c) => { c.u32[Word.TOP] = c.allocator.store.committedBytes + Layout.SLAB_PAGE_BYTES; } },
   { name: "the control block's top (short of the last block)", message: /block size \d+ is impossible|blocks end at/, damage: (c) => { c.u32[Word.TOP] -= Layout.GRANULE; } },
-  { name: "a used TLSF header's size", message: /block size 16 is impossible/, damage: (c) => { const p = usedTlsf(c); c.u32[W(p - 4)] = (c.u32[W(p - 4)]! & ~Layout.SIZE_MASK) | 16; } },
-  { name: "a used TLSF header's P bit", message: /P bit disagrees with the previous block/, damage: (c) => { c.u32[W(usedTlsf(c) - 4)] ^= Layout.PREV_FREE_BIT; } },
-  { name: "a used TLSF header's F bit", message: /footer disagrees|check word is wrong|adjacent|P bit/, damage: (c) => { c.u32[W(usedTlsf(c) - 4)] ^= Layout.FREE_BIT; } },
-  { name: "a used TLSF block's check word", message: /used block check word is wrong/, damage: (c) => { c.u32[W(usedTlsf(c) - 8)] ^= 0x40000000; } },
-  { name: "a free TLSF block's footer", message: /free block footer disagrees with its header/, damage: (c) => { const { p } = freeTlsf(c); c.u32[W(p + sizeOf(c, p) - 12)] ^= 8; } },
-  { name: "a free TLSF block's check word", message: /free block check word is wrong/, damage: (c) => { c.u32[W(freeTlsf(c).p - 8)] ^= 0x40; } },
-  { name: "a free-list next link", message: /free list \(\d+, \d+\) points beyond top/, damage: (c) => { c.u32[W(freeTlsf(c).p)] = c.u32[Word.TOP]! + 64; } },
-  { name: "a free-list back link", message: /free list back link is wrong/, damage: (c) => { c.u32[W(freeTlsf(c).p + 4)] = Layout.SLAB_PAGE_BYTES; } },
+  { name: "a used TLSF header's size", message: /block size 16 is impossible/, damage: (c) => { const p = usedTlsf(c); c.u32[W(p + Block.SIZE)] = (c.u32[W(p + Block.SIZE)]! & ~Layout.SIZE_MASK) | 16; } },
+  { name: "a used TLSF header's P bit", message: /P bit disagrees with the previous block/, damage: (c) => { c.u32[W(usedTlsf(c) + Block.SIZE)] ^= Layout.PREV_FREE_BIT; } },
+  { name: "a used TLSF header's F bit", message: /footer disagrees|check word is wrong|adjacent|P bit/, damage: (c) => { c.u32[W(usedTlsf(c) + Block.SIZE)] ^= Layout.FREE_BIT; } },
+  { name: "a used TLSF block's check word", message: /used block check word is wrong/, damage: (c) => { c.u32[W(usedTlsf(c) + Block.CHECK)] ^= 0x40000000; } },
+  { name: "a free TLSF block's footer", message: /free block footer disagrees with its header/, damage: (c) => { const { p } = freeTlsf(c); c.u32[W(p + sizeOf(c, p) + Block.PREV_FOOTER)] ^= 8; } },
+  { name: "a free TLSF block's check word", message: /free block check word is wrong/, damage: (c) => { c.u32[W(freeTlsf(c).p + Block.CHECK)] ^= 0x40; } },
+  { name: "a free-list next link", message: /free list \(\d+, \d+\) points beyond top/, damage: (c) => { c.u32[W(freeTlsf(c).p + Block.NEXT_FREE)] = c.u32[Word.TOP]! + 64; } },
+  { name: "a free-list back link", message: /free list back link is wrong/, damage: (c) => { c.u32[W(freeTlsf(c).p + Block.PREV_FREE)] = Layout.SLAB_PAGE_BYTES; } },
   { name: "a free-list head", message: /second-level bit \(\d+, \d+\) disagrees with its list/, damage: (c) => { c.u32[Word.FREE_HEADS + freeTlsf(c).list] = 0; } },
   { name: "the first-level bitmap", message: /first-level bit \d+ disagrees with its lists/, damage: (c) => { c.u32[Word.FL_BITMAP] ^= 1 << (Layout.FL_COUNT - 1); } },
   { name: "a second-level bitmap", message: /second-level bit \(\d+, \d+\) disagrees with its list/, damage: (c) => { const { list } = freeTlsf(c); c.u32[Word.SL_BITMAPS + Math.floor(list / Layout.SL_COUNT)] ^= 1 << ((list + 1) % Layout.SL_COUNT); } },
@@ -117,11 +117,11 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
     const { p, list } = freeTlsf(c);
     const other = (list + 1) % (Layout.FL_COUNT * Layout.SL_COUNT);
     if (c.u32[Word.FREE_HEADS + other] !== 0) return false;
-    const next = c.u32[W(p)]!;
+    const next = c.u32[W(p + Block.NEXT_FREE)]!;
     c.u32[Word.FREE_HEADS + list] = next;
-    if (next !== 0) c.u32[W(next + 4)] = 0;
+    if (next !== 0) c.u32[W(next + Block.PREV_FREE)] = 0;
     else toggleListBit(c.u32, list);
-    c.u32[W(p)] = 0;
+    c.u32[W(p + Block.NEXT_FREE)] = 0;
     c.u32[Word.FREE_HEADS + other] = p;
     toggleListBit(c.u32, other);
   } },
@@ -183,7 +183,7 @@ describe("Heap: free refuses blocks whose metadata was damaged", () => {
   it("a used TLSF block's check word", () => {
     const c = setup();
     const p = usedTlsf(c);
-    c.u32[W(p - 8)] ^= 0x40000000;
+    c.u32[W(p + Block.CHECK)] ^= 0x40000000;
     expectRefusal(() => c.allocator.free(p), /invalid pointer/);
   });
 

@@ -56,3 +56,11 @@ describe("lab map raster", () => {
     assert.equal(below, pixels[0]);
   });
 });
+
+describe("lab number formats", () => {
+  it("groups counts by thousands", async () => {
+    const { formatCount, formatBytes } = await import("../web/src/format.js");
+    assert.deepEqual([0, 7, 999, 1000, 1234567, -45678].map(formatCount), ["0", "7", "999", "1,000", "1,234,567", "-45,678"]);
+    assert.deepEqual([512, 1536, 10 * 2 ** 20].map(formatBytes), ["512 B", "1.5 KiB", "10.0 MiB"]);
+  });
+});

@@ -51,6 +51,6 @@ export default defineConfig({
   resolve: { alias: { heapkit: fileURLToPath(new URL("../dist/src/index.js", import.meta.url)) } },
   server: { host: "127.0.0.1", port: 5173, headers: isolation },
   preview: { host: "127.0.0.1", port: 4173, headers: isolation },
-  build: { outDir: "dist", emptyOutDir: true, target: "es2022", reportCompressedSize: true, minify: process.env.HEAPKIT_LAB_MINIFY !== "0" },
+  build: { outDir: "dist", emptyOutDir: true, target: "es2022", reportCompressedSize: true },
   plugins: [bundledTraces()],
 });

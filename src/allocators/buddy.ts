@@ -46,14 +46,14 @@
  */
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError } from "../errors.js";
-import { ByteStore, type StoreOptions } from "../memory/store.js";
+import type { ByteStore } from "../memory/store.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { type AllocatorStoreOptions, openStore, reallocByMove } from "./common.js";
+import { assembleStats } from "./stats.js";
 import { checkAlign, checkSize } from "./validate.js";
 
-export type BuddyOptions = StoreOptions & {
-  /** An existing store to format (its contents are overwritten). @defaultValue a new store */
-  store?: ByteStore;
-};
+/** Options: where the bytes live (a store passed in is formatted: its contents are overwritten). */
+export type BuddyOptions = AllocatorStoreOptions;
 
 // May be modified: the largest alignment malloc accepts (blocks are naturally aligned anyway).
 export const BUDDY_MAX_ALIGN = 4096;
@@ -122,7 +122,7 @@ export class Buddy implements Allocator {
   private table16: Uint16Array;
 
   constructor(options: BuddyOptions = {}) {
-    this.store = options.store ?? ByteStore.create(options);
+    this.store = openStore(options, 2 ** MIN_ARENA_ORDER, this.name);
     this.maxArenaOrder = Math.min(MAX_ARENA_ORDER, floorLog2(this.store.reservedBytes));
     const n = Math.max(MIN_ARENA_ORDER, floorLog2(this.store.committedBytes));
     if (n > this.maxArenaOrder || !this.store.grow(2 ** n)) {
@@ -165,12 +165,7 @@ export class Buddy implements Allocator {
     const requested = 2 ** k - slack;
     if (j > k) {
       // A larger order is also a larger alignment, so the moved block stays as aligned as before.
-      const moved = this.malloc(size);
-      if (moved === 0) return 0;
-      const u8 = this.store.u8;
-      u8.copyWithin(moved, ptr, ptr + Math.min(requested, size));
-      this.free(ptr);
-      return moved;
+      return reallocByMove(this, ptr, requested, size);
     }
     this.clearEntries(ptr, k);
     for (let i = k - 1; i >= j; i--) this.pushFree(ptr + 2 ** i, i);
@@ -195,23 +190,19 @@ export class Buddy implements Allocator {
       if (u32[C_FREE_HEADS + k] !== 0) largestFreeBytes = 2 ** k;
     }
     const freeBytes = f64[F_FREE_BYTES]!;
-    return {
-      baseOffset: 0,
+    return assembleStats(this.store, {
       liveBlocks: f64[F_LIVE_BLOCKS]!,
       liveBytes: f64[F_LIVE_BYTES]!,
       peakLiveBytes: f64[F_PEAK_LIVE_BYTES]!,
       // The arena is the buddy system's brk: it never shrinks, so the extent is also its peak.
       extentBytes: arenaBytes,
       peakExtentBytes: arenaBytes,
-      committedBytes: this.store.committedBytes,
-      reservedBytes: this.store.reservedBytes,
       freeBytes,
       largestFreeBytes,
       internalFragmentationBytes: f64[F_SLACK_BYTES]!,
-      externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes,
       mallocCount: f64[F_MALLOC_COUNT]!,
       freeCount: f64[F_FREE_COUNT]!,
-    };
+    });
   }
 
   /** The arena's blocks; with a range, from the block holding `start` (found in O(log arena)). */

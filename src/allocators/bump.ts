@@ -49,7 +49,8 @@
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, UnsupportedOperationError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { type AllocatorStoreOptions, openStore } from "./common.js";
+import { assembleStats, holeStats } from "./stats.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkSize } from "./validate.js";
 
@@ -344,21 +345,18 @@ export abstract class BumpAllocator implements Allocator {
     this.notePeaks();
     const f64 = this.store.f64;
     const liveBytes = this.store.u32[Ctrl.LIVE_BYTES >>> 2]!;
-    return {
-      baseOffset: 0,
+    return assembleStats(this.store, {
       liveBlocks: f64[Ctrl.MALLOC_COUNT >>> 3]! - f64[Ctrl.FREE_COUNT >>> 3]!,
       liveBytes,
       peakLiveBytes: this.store.u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
       extentBytes: this.top,
       peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
-      committedBytes: this.store.committedBytes,
-      reservedBytes: this.store.reservedBytes,
       ...holeStats(this),
       // usableSize is the requested size: nothing is rounded (gaps to 8 are PAD-like overhead).
       internalFragmentationBytes: 0,
       mallocCount: f64[Ctrl.MALLOC_COUNT >>> 3]!,
       freeCount: f64[Ctrl.FREE_COUNT >>> 3]!,
-    };
+    });
   }
 
   /**

@@ -1,8 +1,14 @@
 /**
- * What the lifetime allocators (pool, arena, stack, ring, fifo) share: how they get their byte
- * store, and the statistics that follow from a walk (holes and fragmentation).
+ * The allocator kit, part one: what every policy in src/allocators does the same way, written
+ * once. How a policy gets its byte store, how a realloc that cannot stay in place moves a block,
+ * and the header-plus-payload rounding of the policies with an 8-byte block header. The other
+ * part, the statistics, is stats.ts.
+ *
+ * Convention for control fields (every policy's layout drawing follows it): a field is named by
+ * its BYTE offset in the control block or header, in a `const enum` (so it compiles to a literal),
+ * and read as `u32[FIELD >>> 2]` or `f64[FIELD >>> 3]`.
  */
-import { type Allocator, type AllocatorStats, SPAN_FREE } from "../allocator.js";
+import type { Allocator } from "../allocator.js";
 import { InvalidStoreError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 
@@ -21,55 +27,20 @@ export function openStore(options: AllocatorStoreOptions, minBytes: number, poli
   return store;
 }
 
-export interface HoleStats {
-  freeBytes: number;
-  largestFreeBytes: number;
-  externalFragmentation: number;
-}
-
-/** freeBytes = Σ free span sizes of the walk; externalFragmentation = 1 - largest / total (0 when none). */
-export function holeStats(allocator: Allocator): HoleStats {
-  let freeBytes = 0;
-  let largestFreeBytes = 0;
-  allocator.walkInto((_start, bytes, kind) => {
-    if (kind !== SPAN_FREE) return;
-    freeBytes += bytes;
-    if (bytes > largestFreeBytes) largestFreeBytes = bytes;
-  });
-  return { freeBytes, largestFreeBytes, externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes };
-}
-
 /**
- * Byte offsets of the f64 counters that ring and fifo keep in their control blocks (words 0..5
- * are each policy's own). A `const enum`, so every use compiles to a literal.
+ * A realloc that cannot stay in place: malloc a new block (default alignment, like C's
+ * realloc), copy what both hold, free the old one. Returns the new offset, or 0 with the old
+ * block unchanged.
  */
-export const enum Counter {
-  LIVE_BLOCKS = 24,
-  LIVE_BYTES = 32,
-  PEAK_LIVE_BYTES = 40,
-  PEAK_EXTENT_BYTES = 48,
-  MALLOC_COUNT = 56,
-  FREE_COUNT = 64,
-  END = 72,
+export function reallocByMove(allocator: Allocator, ptr: number, oldSize: number, size: number): number {
+  const moved = allocator.malloc(size);
+  if (moved === 0) return 0;
+  allocator.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, size));
+  allocator.free(ptr);
+  return moved;
 }
 
-/** Stats from the `Counter` block, the extent, the usable bytes of live blocks and a walk. */
-export function counterStats(allocator: Allocator, extentBytes: number, usableBytes: number): AllocatorStats {
-  const store = allocator.store;
-  const f64 = store.f64;
-  const liveBytes = f64[Counter.LIVE_BYTES >>> 3]!;
-  return {
-    baseOffset: 0,
-    liveBlocks: f64[Counter.LIVE_BLOCKS >>> 3]!,
-    liveBytes,
-    peakLiveBytes: f64[Counter.PEAK_LIVE_BYTES >>> 3]!,
-    extentBytes,
-    peakExtentBytes: f64[Counter.PEAK_EXTENT_BYTES >>> 3]!,
-    committedBytes: store.committedBytes,
-    reservedBytes: store.reservedBytes,
-    ...holeStats(allocator),
-    internalFragmentationBytes: usableBytes - liveBytes,
-    mallocCount: f64[Counter.MALLOC_COUNT >>> 3]!,
-    freeCount: f64[Counter.FREE_COUNT >>> 3]!,
-  };
+/** An 8-byte header plus the payload rounded up to 8, at least 8 (so even a 0-byte block holds its pointer). */
+export function headedBlockBytes(size: number): number {
+  return 8 + Math.max(8, Math.ceil(size / 8) * 8);
 }

@@ -40,7 +40,8 @@
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
+import { type AllocatorStoreOptions, headedBlockBytes, openStore, reallocByMove } from "./common.js";
+import { Counter, counterStats, notePeakExtent, notePeakLive } from "./stats.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
@@ -73,14 +74,6 @@ const STATE_QUEUED = 3;
 const HEADER_BYTES = 8;
 const HDR_REQUESTED = 0;
 const HDR_SPAN = 4;
-
-/**
- * A block's span: its header and its size rounded up to 8, at least 8, so that even a 0-byte
- * block's offset lies inside its page (a block ending a page would otherwise point at the next).
- */
-function spanOf(size: number): number {
-  return HEADER_BYTES + (size === 0 ? 8 : Math.ceil(size / 8) * 8);
-}
 
 export interface FifoOptions extends AllocatorStoreOptions {
   /** Bytes per page, a power of two from 512; the largest block is a little less. @defaultValue 16384 */
@@ -121,7 +114,7 @@ export class Fifo implements Allocator {
   malloc(size: number, align = 8): number {
     checkSize(size, this.maxBlockBytes);
     if (align !== 8) checkAlign(align, FIFO_MAX_ALIGN);
-    const span = spanOf(size);
+    const span = headedBlockBytes(size);
     const u32 = this.store.u32;
     let page = u32[CTRL_CURRENT >>> 2]!;
     if (page === 0 || u32[(page + PAGE_BUMP) >>> 2]! + span > page + this.pageBytes) {
@@ -144,7 +137,7 @@ export class Fifo implements Allocator {
     f64[Counter.LIVE_BLOCKS >>> 3]!++;
     f64[Counter.MALLOC_COUNT >>> 3]!++;
     f64[Counter.LIVE_BYTES >>> 3]! += size;
-    f64[Counter.PEAK_LIVE_BYTES >>> 3] = Math.max(f64[Counter.PEAK_LIVE_BYTES >>> 3]!, f64[Counter.LIVE_BYTES >>> 3]!);
+    notePeakLive(f64);
     return ptr;
   }
 
@@ -173,7 +166,7 @@ export class Fifo implements Allocator {
       page = this.pageAt(count);
       u32[CTRL_PAGE_COUNT >>> 2] = count + 1;
       const f64 = this.store.f64;
-      f64[Counter.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Counter.PEAK_EXTENT_BYTES >>> 3]!, page + this.pageBytes);
+      notePeakExtent(f64, page + this.pageBytes);
     }
     const fresh = this.store.u32;
     fresh.fill(0, page >>> 2, (page + this.dataStart) >>> 2);
@@ -217,15 +210,11 @@ export class Fifo implements Allocator {
     const u32 = this.store.u32;
     const header = ptr - HEADER_BYTES;
     const span = u32[(header + HDR_SPAN) >>> 2]!;
-    const needed = spanOf(size);
+    const needed = headedBlockBytes(size);
     const isLastOfCurrent = page === u32[CTRL_CURRENT >>> 2] && header + span === u32[(page + PAGE_BUMP) >>> 2];
     if (needed > span && !(isLastOfCurrent && header + needed <= page + this.pageBytes)) {
       const oldSize = u32[(header + HDR_REQUESTED) >>> 2]!;
-      const moved = this.malloc(size); // may grow the store: views read before it are stale
-      if (moved === 0) return 0;
-      this.store.u8.copyWithin(moved, ptr, ptr + Math.min(size, oldSize));
-      this.free(ptr);
-      return moved;
+      return reallocByMove(this, ptr, oldSize, size); // may grow the store: views read before it are stale
     }
     if (needed > span) {
       u32[(header + HDR_SPAN) >>> 2] = needed;
@@ -233,7 +222,7 @@ export class Fifo implements Allocator {
     }
     const f64 = this.store.f64;
     f64[Counter.LIVE_BYTES >>> 3]! += size - u32[(header + HDR_REQUESTED) >>> 2]!;
-    f64[Counter.PEAK_LIVE_BYTES >>> 3] = Math.max(f64[Counter.PEAK_LIVE_BYTES >>> 3]!, f64[Counter.LIVE_BYTES >>> 3]!);
+    notePeakLive(f64);
     u32[(header + HDR_REQUESTED) >>> 2] = size;
     return ptr;
   }

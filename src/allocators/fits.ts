@@ -48,20 +48,20 @@
  */
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError } from "../errors.js";
-import { ByteStore, type StoreOptions } from "../memory/store.js";
+import type { ByteStore } from "../memory/store.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { type AllocatorStoreOptions, openStore, reallocByMove } from "./common.js";
+import { assembleStats } from "./stats.js";
 import { checkAlign, checkSize } from "./validate.js";
 
 export type Fit = "first" | "next" | "best";
 export type Coalescing = "immediate" | "deferred";
 
-export type FitOptions = StoreOptions & {
+export type FitOptions = AllocatorStoreOptions & {
   /** Which hole a search picks. @defaultValue "first" */
   fit?: Fit;
   /** When free blocks merge with their neighbours. @defaultValue "immediate" */
   coalesce?: Coalescing;
-  /** An existing store to format (its contents are overwritten). @defaultValue a new store */
-  store?: ByteStore;
 };
 
 // May be modified.
@@ -131,9 +131,8 @@ export class FitAllocator implements Allocator {
     if (!FITS.includes(this.fit)) throw new InvalidStoreError(`unknown fit ${JSON.stringify(this.fit)}: use first, next or best`);
     if (!COALESCINGS.includes(this.coalesce)) throw new InvalidStoreError(`unknown coalescing ${JSON.stringify(this.coalesce)}: use immediate or deferred`);
     this.name = `${this.fit}-fit`;
-    this.store = options.store ?? ByteStore.create(options);
+    this.store = openStore(options, HEAP_START, this.name);
     this.maxRequestBytes = Math.max(0, roundDown(this.store.reservedBytes) - HEAP_START - OVERHEAD_BYTES);
-    if (!this.store.grow(HEAP_START)) throw new InvalidStoreError(`the store is smaller than the ${HEAP_START}-byte control block`);
     this.store.u8.fill(0, 0, HEAP_START);
     const u32 = this.store.u32;
     u32[C_MAGIC] = MAGIC;
@@ -184,12 +183,7 @@ export class FitAllocator implements Allocator {
     } else if (next === top && this.extendTop(b + need)) {
       kept = need;
     } else {
-      // Like C's realloc, a moved block has the default alignment.
-      const moved = this.malloc(size);
-      if (moved === 0) return 0;
-      this.store.u8.copyWithin(moved, ptr, ptr + Math.min(asked, size));
-      this.free(ptr);
-      return moved;
+      return reallocByMove(this, ptr, asked, size);
     }
     this.writeBlock(b, kept, USED, size);
     if (kept < s) {
@@ -214,22 +208,18 @@ export class FitAllocator implements Allocator {
     let largestFreeBytes = 0;
     for (let x = u32[C_FREE_HEAD]!; x !== 0; x = u32[(x + NEXT) >>> 2]!) largestFreeBytes = Math.max(largestFreeBytes, this.sizeOf(x));
     const freeBytes = top - HEAP_START - f64[F_USED_BLOCK_BYTES]!;
-    return {
-      baseOffset: 0,
+    return assembleStats(this.store, {
       liveBlocks: f64[F_LIVE_BLOCKS]!,
       liveBytes: f64[F_LIVE_BYTES]!,
       peakLiveBytes: f64[F_PEAK_LIVE_BYTES]!,
       extentBytes: top,
       peakExtentBytes: f64[F_PEAK_TOP]!,
-      committedBytes: this.store.committedBytes,
-      reservedBytes: this.store.reservedBytes,
       freeBytes,
       largestFreeBytes,
       internalFragmentationBytes: f64[F_USED_BLOCK_BYTES]! - OVERHEAD_BYTES * f64[F_LIVE_BLOCKS]! - f64[F_LIVE_BYTES]!,
-      externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes,
       mallocCount: f64[F_MALLOC_COUNT]!,
       freeCount: f64[F_FREE_COUNT]!,
-    };
+    });
   }
 
   /** The control block, then every block, header and footer included. Walks from the base: O(blocks below `end`). */

@@ -8,7 +8,8 @@
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { type AllocatorStoreOptions, holeStats, openStore } from "./common.js";
+import { type AllocatorStoreOptions, openStore } from "./common.js";
+import { assembleStats, holeStats } from "./stats.js";
 import { checkPool } from "./pool-check.js";
 import { Ctrl, Fold, type ListHead, POOL_MAGIC, POOL_MAX_ALIGN, poolGeometry, Slab, SlabState, Slot } from "./pool-layout.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
@@ -359,20 +360,17 @@ export class Pool implements Allocator {
     const { blocks, bytes } = this.countLive();
     let mallocCount = f64[Ctrl.MALLOC_COUNT >>> 3]!;
     for (let k = 0; k < u32[Ctrl.SLAB_COUNT >>> 2]!; k++) mallocCount += this.mallocsOf(this.slabAt(k));
-    return {
-      baseOffset: 0,
+    return assembleStats(this.store, {
       liveBlocks: blocks,
       liveBytes: bytes,
       peakLiveBytes: u32[Ctrl.PEAK_LIVE_BYTES >>> 2]!,
       extentBytes: this.slabAt(u32[Ctrl.SLAB_COUNT >>> 2]!),
       peakExtentBytes: f64[Ctrl.PEAK_EXTENT_BYTES >>> 3]!,
-      committedBytes: this.store.committedBytes,
-      reservedBytes: this.store.reservedBytes,
       ...holeStats(this),
       internalFragmentationBytes: blocks * this.objectBytes - bytes,
       mallocCount,
       freeCount: mallocCount - blocks,
-    };
+    });
   }
 
   /** Mallocs from a slab in use not yet in MALLOC_COUNT: its carved objects and its pops. */

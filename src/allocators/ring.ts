@@ -41,7 +41,8 @@
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { type AllocatorStoreOptions, Counter, counterStats, openStore } from "./common.js";
+import { type AllocatorStoreOptions, headedBlockBytes, openStore, reallocByMove } from "./common.js";
+import { Counter, counterStats, notePeakExtent, notePeakLive } from "./stats.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkAlign, checkPointerType, checkSize } from "./validate.js";
 
@@ -87,7 +88,7 @@ export class Ring implements Allocator {
   malloc(size: number, align = 8): number {
     checkSize(size, this.maxBlockBytes);
     if (align !== 8) checkAlign(align, RING_MAX_ALIGN);
-    const span = spanFor(size);
+    const span = headedBlockBytes(size);
     const header = this.placeFor(span);
     if (header === 0) return 0;
     const u32 = this.store.u32;
@@ -159,15 +160,11 @@ export class Ring implements Allocator {
     checkSize(size, this.maxBlockBytes);
     const u32 = this.store.u32;
     const span = this.spanOf(header);
-    const needed = spanFor(size);
+    const needed = headedBlockBytes(size);
     const oldSize = u32[(header + HDR_REQUESTED) >>> 2]!;
     if (needed > span) {
       if (header + span !== u32[CTRL_TAIL >>> 2] || !this.growNewestInPlace(header, needed)) {
-        const moved = this.malloc(size);
-        if (moved === 0) return 0;
-        this.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldSize, size));
-        this.free(ptr);
-        return moved;
+        return reallocByMove(this, ptr, oldSize, size);
       }
     }
     this.store.u32[(header + HDR_REQUESTED) >>> 2] = size;
@@ -262,8 +259,8 @@ export class Ring implements Allocator {
 
   private notePeaks(): void {
     const f64 = this.store.f64;
-    f64[Counter.PEAK_LIVE_BYTES >>> 3] = Math.max(f64[Counter.PEAK_LIVE_BYTES >>> 3]!, f64[Counter.LIVE_BYTES >>> 3]!);
-    f64[Counter.PEAK_EXTENT_BYTES >>> 3] = Math.max(f64[Counter.PEAK_EXTENT_BYTES >>> 3]!, this.extent);
+    notePeakLive(f64);
+    notePeakExtent(f64, this.extent);
   }
 
   // ---- Stats, walk, check -------------------------------------------------------------------
@@ -363,7 +360,4 @@ export class Ring implements Allocator {
   }
 }
 
-/** Header plus the payload rounded up to 8, at least 8 (so even a 0-byte block holds its pointer). */
-function spanFor(size: number): number {
-  return HEADER_BYTES + Math.max(8, Math.ceil(size / 8) * 8);
-}
+

@@ -4,6 +4,7 @@
  * the lookups the walk (walk.ts) and check share.
  * Kept apart from heap.ts so nothing here sits on the allocation path.
  */
+import { assembleStats } from "../allocators/stats.js";
 import type { ByteStore } from "../memory/store.js";
 import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 import { Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
@@ -16,24 +17,20 @@ export function heapStats(store: ByteStore, largestFreeBlock: number): HeapStats
   const freeBytes = holeBytes(u32) + slabs.freeBytes;
   const largestFreeBytes = largestFreeBlock;
   const { liveBlocks, liveBytes, roundingBytes } = derivedGauges(store, slabs);
-  return {
-    baseOffset: 0,
+  return assembleStats(store, {
     liveBlocks,
     liveBytes,
     peakLiveBytes: f64[Gauge.PEAK_LIVE_BYTES]!,
     extentBytes: u32[Word.TOP]!,
     peakExtentBytes: f64[Gauge.PEAK_TOP]!,
-    committedBytes: store.committedBytes,
-    reservedBytes: store.reservedBytes,
     freeBytes,
     largestFreeBytes,
     internalFragmentationBytes: roundingBytes,
-    externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes,
     mallocCount: mallocCount(store, slabs),
     freeCount: mallocCount(store, slabs) - liveBlocks,
     slabPages: f64[Gauge.SLAB_PAGES]!,
     midSlabs: slabs.midSlabs,
-  };
+  });
 }
 
 /** Sums over every small and mid slab (found through the page map and the mid descriptors). */

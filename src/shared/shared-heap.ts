@@ -130,7 +130,7 @@ export class SharedHeap implements Allocator {
 
   /** Allocates `size` bytes aligned to `align` (16 by default). Returns 0 when out of memory. */
   malloc(size: number, align = SharedLayout.SLOT_ALIGN): number {
-    if (size >>> 0 === size && size <= SharedLayout.MAX_SLOT_BYTES && align === SharedLayout.SLOT_ALIGN) {
+    if (typeof size === "number" && size >>> 0 === size && size <= SharedLayout.MAX_SLOT_BYTES && align === SharedLayout.SLOT_ALIGN) {
       const c = classOf(size);
       const i32 = this.words;
       const page = i32[this.availHeads + c]!;
@@ -286,7 +286,7 @@ export class SharedHeap implements Allocator {
    * block throws `InvalidFreeError` or `DoubleFreeError` and changes nothing.
    */
   free(ptr: number): void {
-    if (ptr >>> 0 !== ptr || (ptr & (SharedLayout.SLOT_ALIGN - 1)) !== 0 || ptr >= this.viewBytes) {
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & (SharedLayout.SLOT_ALIGN - 1)) !== 0 || ptr >= this.viewBytes) {
       if (ptr === 0) return;
       return this.freeOutsideView(ptr);
     }
@@ -333,12 +333,13 @@ export class SharedHeap implements Allocator {
   }
 
   private freeOutsideView(ptr: number): void {
+    if (typeof ptr !== "number") throw new InvalidFreeError(ptr, "a pointer is a number");
     if (ptr >>> 0 === ptr && ptr < this.store.buffer.byteLength && ptr >= this.viewBytes) {
       this.refreshViews(); // another thread grew the store
       return this.free(ptr);
     }
     if (ptr >>> 0 === ptr && (ptr & 7) === 0) return this.freeCentral(ptr); // the Heap names what is wrong
-    throw new InvalidFreeError(ptr, typeof ptr === "number" ? "not a block of this heap (blocks are 8-aligned offsets into the store)" : "a pointer is a number");
+    throw new InvalidFreeError(ptr, "not a block of this heap (blocks are 8-aligned offsets into the store)");
   }
 
   private freeCentral(ptr: number): void {
@@ -398,7 +399,7 @@ export class SharedHeap implements Allocator {
 
   /** The slot index of a live slot at ptr, -1 if ptr is in no page; throws for a dead slot. */
   private liveSlot(ptr: number): number {
-    if (ptr >>> 0 !== ptr) throw new InvalidFreeError(ptr, "a pointer is a non-negative integer offset");
+    if (typeof ptr !== "number" || ptr >>> 0 !== ptr) throw new InvalidFreeError(ptr, "a pointer is a non-negative integer offset");
     if (ptr >= this.viewBytes) this.refreshViews();
     if (ptr >= this.viewBytes || !this.isPage(ptr - (ptr & (SharedLayout.PAGE_BYTES - 1)))) return -1;
     const page = ptr - (ptr & (SharedLayout.PAGE_BYTES - 1));

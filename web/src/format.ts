@@ -14,9 +14,12 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${value} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${UNITS[unit]}`;
 }
 
-/** 1234567 -> "1,234,567". */
+/** 1234567 -> "1,234,567" (by hand: toLocaleString is slow enough to show in a frame). */
 export function formatCount(count: number): string {
-  return Math.round(count).toLocaleString("en-US");
+  const digits = String(Math.abs(Math.round(count)));
+  let grouped = digits.slice(0, ((digits.length - 1) % 3) + 1);
+  for (let i = grouped.length; i < digits.length; i += 3) grouped += `,${digits.slice(i, i + 3)}`;
+  return count < 0 ? `-${grouped}` : grouped;
 }
 
 /** 0.1234 -> "12.3 %". */

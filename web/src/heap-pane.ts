@@ -8,13 +8,15 @@ import { HeapMap, type MapCallbacks } from "./map-view.js";
 import { renderHex } from "./hex-view.js";
 import { FootprintPlot } from "./plot.js";
 import { FootprintSeries } from "./series.js";
-import { regionOf, spanAt } from "./spans.js";
+import { heapKey, regionOf, spanAt } from "./spans.js";
 import { StatsPanel } from "./stats-panel.js";
 import { SpanSummary } from "./summary.js";
 
 /** Heaps with more live blocks than this walk for the summary at most every SLOW_SUMMARY_MS. */
 const BIG_HEAP_BLOCKS = 50_000;
 const SLOW_SUMMARY_MS = 500;
+/** The numbers beside the map and the plot are redrawn at most this often (the map every frame). */
+const PANEL_EVERY_MS = 100;
 
 export class HeapPane {
   readonly map: HeapMap;
@@ -28,6 +30,11 @@ export class HeapPane {
   private lastSummaryMs = -Infinity;
   /** The counters the summary was last walked at: an unchanged heap is not walked again. */
   private summaryKey = "";
+  /** The heap's key when the hex view was last drawn. */
+  private hexKey = "";
+  private lastPanelMs = -Infinity;
+  /** Some numbers were left for a later frame: render again even if nothing changes. */
+  stale = false;
   /** The stats() the panel shows now. */
   shownStats: AllocatorStats | undefined;
   allocator: Allocator | undefined;
@@ -74,6 +81,7 @@ export class HeapPane {
     this.map.setAllocator(allocator);
     this.series.clear();
     this.lastSummaryMs = -Infinity;
+    this.lastPanelMs = -Infinity;
     this.summaryKey = "";
     this.showHex(undefined);
   }
@@ -91,18 +99,25 @@ export class HeapPane {
     this.map.draw();
     const stats = allocator.stats();
     const now = performance.now();
-    const key = `${stats.mallocCount} ${stats.freeCount} ${stats.liveBytes} ${stats.extentBytes} ${stats.committedBytes}`;
-    if (key !== this.summaryKey && (stats.liveBlocks <= BIG_HEAP_BLOCKS || now - this.lastSummaryMs >= SLOW_SUMMARY_MS)) {
-      this.summary.reset();
-      const region = regionOf(allocator);
-      allocator.walkInto(this.summary.visit, region.base, region.end);
-      this.lastSummaryMs = now;
-      this.summaryKey = key;
+    const key = heapKey(stats);
+    this.stale = false;
+    if (key !== this.summaryKey) {
+      if (stats.liveBlocks <= BIG_HEAP_BLOCKS || now - this.lastSummaryMs >= SLOW_SUMMARY_MS) {
+        this.summary.reset();
+        const region = regionOf(allocator);
+        allocator.walkInto(this.summary.visit, region.base, region.end);
+        this.lastSummaryMs = now;
+        this.summaryKey = key;
+      } else this.stale = true;
     }
-    this.stats.update(stats, this.summary);
-    this.shownStats = stats;
-    this.plot.update(this.series);
-    this.refreshSelection();
+    if (now - this.lastPanelMs >= PANEL_EVERY_MS) {
+      this.stats.update(stats, this.summary);
+      this.shownStats = stats;
+      this.plot.update(this.series);
+      this.lastPanelMs = now;
+    } else this.stale = true;
+    if (key !== this.hexKey) this.refreshSelection();
+    this.hexKey = key;
   }
 
   /** The selection follows the block at its address as the heap changes. */

@@ -39,7 +39,7 @@ declare global {
 
 export function labHook(
   simulator: Simulator,
-  traces: TraceLab,
+  traces: () => TraceLab,
   frames: () => number,
   show: (mode: "sim" | "trace") => void,
   timeSpent: () => { stepMs: number; drawMs: number; frames: number },
@@ -53,15 +53,15 @@ export function labHook(
     simLivePtrs: () => simulator.session.liveHandles().map((handle) => simulator.session.ptrOf(handle)),
     simPointOf: (ptr) => pointOf(simulator, ptr),
     simFill: (count, bytes) => simulator.fill(count, bytes),
-    traceOp: () => traces.opIndex,
+    traceOp: () => traces().opIndex,
     traceStats: (side) => {
-      const stats = traces.sides[side].stepper?.allocator.stats();
+      const stats = traces().sides[side].stepper?.allocator.stats();
       return stats === undefined ? undefined : { ...stats };
     },
-    traceLoad: (name) => traces.loadBundled(name),
-    tracePlaying: () => traces.playing,
+    traceLoad: (name) => traces().loadBundled(name),
+    tracePlaying: () => traces().playing,
     measureDraw: (index) => {
-      const pane = index === 0 ? simulator.pane : traces.sides[index - 1]!.pane;
+      const pane = index === 0 ? simulator.pane : traces().sides[index - 1]!.pane;
       const allocator = pane.allocator!;
       const t0 = performance.now();
       const spans = allocator.walkInto(() => {});
@@ -71,7 +71,7 @@ export function labHook(
       pane.render();
       return { spans, walkMs: t1 - t0, drawMs: t2 - t1, renderMs: performance.now() - t2 };
     },
-    spansDrawn: () => [simulator.pane.map.spansDrawn, ...traces.sides.map((side) => side.pane.map.spansDrawn)],
+    spansDrawn: () => [simulator.pane.map.spansDrawn, ...traces().sides.map((side) => side.pane.map.spansDrawn)],
   };
   Object.freeze(hook);
   Object.defineProperty(window, "__heapkitLab", { value: hook, writable: false });

@@ -9,12 +9,18 @@ import { Simulator } from "./simulator.js";
 import { TraceLab } from "./trace-lab.js";
 import { byId } from "./dom.js";
 import { labHook } from "./hook.js";
+import { opsBudgetMs } from "./speed.js";
 
 const simulator = new Simulator();
-const traces = new TraceLab();
+/** The trace player is made when its tab is first shown: the first load draws the simulator only. */
+let traceLab: TraceLab | undefined;
+const traces = (): TraceLab => (traceLab ??= new TraceLab());
 let mode: "sim" | "trace" = "sim";
 let frames = 0;
 let last = performance.now();
+/** How long drawing took lately (a moving average): full speed leaves the rest of a frame to the ops. */
+let recentDrawMs = 0;
+const DRAW_SMOOTHING = 0.2;
 /** Milliseconds spent in the last frames: stepping ops, drawing (for the bench). */
 const spent = { stepMs: 0, drawMs: 0, frames: 0 };
 
@@ -28,10 +34,13 @@ function show(next: "sim" | "trace"): void {
 }
 
 function layout(): void {
-  if (mode === "sim") simulator.pane.layout();
-  else for (const side of traces.sides) side.pane.layout();
-  if (mode === "sim") simulator.render();
-  else traces.render();
+  if (mode === "sim") {
+    simulator.pane.layout();
+    simulator.render();
+  } else {
+    for (const side of traces().sides) side.pane.layout();
+    traces().render();
+  }
 }
 
 function frame(now: number): void {
@@ -39,14 +48,17 @@ function frame(now: number): void {
   last = now;
   frames++;
   const t0 = performance.now();
-  const draw = mode === "sim" ? simulator.tick(elapsed) : traces.tick(elapsed);
+  const budget = opsBudgetMs(recentDrawMs);
+  const draw = mode === "sim" ? simulator.tick(elapsed, budget) : traces().tick(elapsed, budget);
   const t1 = performance.now();
   if (draw) {
     if (mode === "sim") simulator.render();
-    else traces.render();
+    else traces().render();
   }
+  const drawMs = performance.now() - t1;
+  recentDrawMs += (drawMs - recentDrawMs) * DRAW_SMOOTHING;
   spent.stepMs += t1 - t0;
-  spent.drawMs += performance.now() - t1;
+  spent.drawMs += drawMs;
   spent.frames++;
   requestAnimationFrame(frame);
 }
@@ -56,8 +68,8 @@ function onKey(event: KeyboardEvent): void {
   if (target.matches("input[type=number], input[type=text], select") || event.ctrlKey || event.metaKey || event.altKey) return;
   const sim = mode === "sim";
   const actions: Record<string, () => void> = {
-    " ": () => (sim ? (simulator.playing ? simulator.pause() : simulator.play()) : traces.playing ? traces.pause() : traces.play()),
-    s: () => (sim ? simulator.step() : (traces.step(1), traces.render())),
+    " ": () => (sim ? (simulator.playing ? simulator.pause() : simulator.play()) : traces().playing ? traces().pause() : traces().play()),
+    s: () => (sim ? simulator.step() : (traces().step(1), traces().render())),
     u: () => sim && simulator.undo(),
   };
   const action = actions[event.key];

@@ -6,12 +6,15 @@
 import type { Allocator, HeapSpan } from "heapkit";
 import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
 import { type MapView, addressToPoint, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
-import { CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
-import { regionOf, spanAt } from "./spans.js";
+import { CH_UNTOUCHED, CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
+import { heapKey, regionOf, spanAt } from "./spans.js";
+import { CoarseMap } from "./coarse.js";
 import { describeSpan } from "./format.js";
 
 /** Cells at least this wide show their byte's value in hex. */
 const HEX_LABEL_MIN_PX = 18;
+/** Heaps with fewer live blocks are always walked: a frame of them is cheap. */
+const COARSE_MIN_BLOCKS = 100_000;
 /** DebugHeap's name (with its inner's), and how its walk names red zones. */
 const HAS_RED_ZONES = /^debug\b/;
 const RED_ZONE_DETAIL = /red zone/i;
@@ -37,6 +40,9 @@ export class HeapMap {
   private pixels: Uint32Array;
   private followWhole = true;
   private lastGroup = -1;
+  private readonly coarse = new CoarseMap();
+  /** The heap's key at the last draw: the coarse map is used once it stands still. */
+  private previousKey = "";
   private dragY: number | undefined;
   selected: HeapSpan | undefined;
   /** The view or the selection changed since the last draw. */
@@ -87,6 +93,8 @@ export class HeapMap {
 
   setAllocator(allocator: Allocator): void {
     this.allocator = allocator;
+    this.previousKey = "";
+    this.coarse.key = "";
     this.selected = undefined;
     this.followWhole = true;
     this.fit();
@@ -102,10 +110,21 @@ export class HeapMap {
     this.needsDraw = true;
   }
 
-  zoom(steps: number, x = this.view.widthPx / 2, y = this.view.heightPx / 2): void {
-    this.view = zoomAt(this.view, steps, x, y);
+  /** Zooms around a canvas point; from the keyboard, around the selection or the middle of the used bytes in view. */
+  zoom(steps: number, x?: number, y?: number): void {
+    const anchor = x !== undefined && y !== undefined ? { x, y } : this.keyboardAnchor();
+    this.view = zoomAt(this.view, steps, anchor.x, anchor.y);
     this.followWhole = false;
     this.needsDraw = true;
+  }
+
+  private keyboardAnchor(): { x: number; y: number } {
+    const { start, end } = visibleRange(this.view);
+    const usedEnd = this.allocator === undefined ? end : Math.min(end, regionOf(this.allocator).extentEnd);
+    const selected = this.selected;
+    const address = selected !== undefined && selected.start >= start && selected.start < end ? selected.start : (start + Math.max(start, usedEnd)) / 2;
+    const point = addressToPoint(this.view, address);
+    return { x: point.x, y: point.y + rowHeightPx(this.view) / 2 };
   }
 
   pan(rows: number): void {
@@ -124,30 +143,69 @@ export class HeapMap {
     this.raster.begin(this.view);
     const { start, end } = visibleRange(this.view);
     const raster = this.raster;
-    let count = 0;
-    this.lastGroup = -1;
     // A debug heap's meta spans come from the object walk, which tells red zones from the rest.
     const redZones = HAS_RED_ZONES.test(allocator.name) && end - start <= RED_ZONE_MAX_BYTES;
+    if (!HAS_RED_ZONES.test(allocator.name) && this.drawCoarse(allocator, start, Math.min(end, region.end))) {
+      this.finish(allocator, start, Math.min(end, region.end));
+      return;
+    }
+    let count = 0;
+    let walkedEnd = start;
+    this.lastGroup = -1;
     allocator.walkInto(
       (spanStart, bytes, kind, _ptr, _requested, groupStart, held) => {
         count++;
+        walkedEnd = spanStart + bytes;
         if (redZones && kind === SPAN_META) return;
         let edge = EDGE_BLOCK;
         if (groupStart !== this.lastGroup) {
           if (groupStart >= 0) edge |= EDGE_GROUP;
           this.lastGroup = groupStart;
         }
-        raster.add(spanStart, bytes, held !== 0 ? CH_HELD : channelOf(kind, groupStart >= 0), edge);
+        raster.add(spanStart, bytes, spanChannel(kind, groupStart >= 0, held), edge);
       },
       start,
       Math.min(end, region.end),
     );
     this.spansDrawn = count;
+    this.drawUntouched(Math.max(walkedEnd, region.extentEnd), region.end);
     if (redZones) this.drawMetaAndRedZones(allocator, start, Math.min(end, region.end));
-    raster.resolve(this.pixels);
+    this.finish(allocator, start, Math.min(end, region.end));
+  }
+
+  private finish(allocator: Allocator, start: number, end: number): void {
+    this.raster.resolve(this.pixels);
     this.context.putImageData(this.image, 0, 0);
-    this.drawHexLabels(allocator, start, Math.min(end, region.end));
+    this.drawHexLabels(allocator, start, end);
     this.drawSelection();
+  }
+
+  /**
+   * A big heap that did not change since the last frame is drawn from its coarse map (built once,
+   * on the second frame it stands still) where the view is zoomed out enough. Returns false when
+   * the spans must be walked.
+   */
+  private drawCoarse(allocator: Allocator, start: number, end: number): boolean {
+    const stats = allocator.stats();
+    const key = heapKey(stats);
+    const still = key === this.previousKey;
+    this.previousKey = key;
+    if (!still || stats.liveBlocks < COARSE_MIN_BLOCKS) return false;
+    const cellBytes = this.raster.bytesPerCell;
+    if (this.coarse.key !== key) {
+      const region = regionOf(allocator);
+      this.coarse.build(allocator, region.base, region.end, key, spanChannel);
+    }
+    if (!this.coarse.covers(cellBytes)) return false;
+    this.coarse.drawInto(this.raster, start, end, cellBytes);
+    this.drawUntouched(this.coarse.end, regionOf(allocator).end);
+    this.spansDrawn = 0;
+    return true;
+  }
+
+  /** Committed bytes past the last span: the store has them, no block ever did. */
+  private drawUntouched(from: number, committedEnd: number): void {
+    if (committedEnd > from) this.raster.add(from, committedEnd - from, CH_UNTOUCHED, 0);
   }
 
   /** A debug heap's red zones are meta spans that say so in their detail (the object walk only). */
@@ -311,7 +369,8 @@ export class HeapMap {
   }
 }
 
-function channelOf(kind: number, inGroup: boolean): number {
+function spanChannel(kind: number, inGroup: boolean, held: number): number {
+  if (held !== 0) return CH_HELD;
   if (kind === SPAN_USED) return inGroup ? CH_SLAB_USED : CH_USED;
   if (kind === SPAN_FREE) return inGroup ? CH_SLAB_FREE : CH_FREE;
   if (kind === SPAN_META) return CH_META;

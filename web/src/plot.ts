@@ -6,6 +6,7 @@ import type { FootprintSeries } from "./series.js";
 
 export class FootprintPlot {
   private readonly plot: uPlot;
+  private shown = "";
 
   constructor(container: HTMLElement, widthPx: number, heightPx: number) {
     this.plot = new uPlot(
@@ -28,7 +29,11 @@ export class FootprintPlot {
     );
   }
 
+  /** Redraws when the series gained or lost points since the last call. */
   update(series: FootprintSeries): void {
+    const key = `${series.ops.length} ${series.ops.at(-1)} ${series.stride}`;
+    if (key === this.shown) return;
+    this.shown = key;
     this.plot.setData([series.ops, series.live, series.extent, series.committed]);
   }
 

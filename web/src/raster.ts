@@ -10,6 +10,7 @@
  *   1 FREE    a reusable hole              5 SLAB_FREE  a free slot in a slab
  *   2 META    control blocks, headers      6 HELD       freed, held back (quarantine, delayed)
  *   3 PAD     alignment, rounding          7 RED_ZONE   a debug heap's guard bytes
+ *                                          8 UNTOUCHED  committed, past the last span
  */
 import { type MapView, rowHeightPx, visibleRange, visibleRows } from "./geometry.js";
 
@@ -21,7 +22,8 @@ export const CH_SLAB_USED = 4;
 export const CH_SLAB_FREE = 5;
 export const CH_HELD = 6;
 export const CH_RED_ZONE = 7;
-export const CHANNEL_COUNT = 8;
+export const CH_UNTOUCHED = 8;
+export const CHANNEL_COUNT = 9;
 
 /** Cell edge marks: a block starts here (drawn as a dark line), a group starts here. */
 export const EDGE_BLOCK = 1;
@@ -43,7 +45,9 @@ export const CHANNEL_RGB: readonly (readonly [number, number, number])[] = [
   [204, 251, 241], // slab free: pale teal
   [168, 85, 247], // held: purple
   [239, 68, 68], // red zone: red
+  [241, 245, 249], // committed, untouched: near white
 ];
+/** Past the committed bytes: the store does not have them yet. */
 export const BACKGROUND_RGB = [255, 255, 255] as const;
 const EDGE_RGB = [15, 23, 42] as const;
 const GROUP_EDGE_RGB = [234, 88, 12] as const;
@@ -85,8 +89,11 @@ export class Raster {
     this.cellBytes = view.bytesPerRow / view.widthPx;
   }
 
-  /** Adds [start, start + bytes) to `channel`; `edge` marks its first cell (EDGE_* bits). */
-  add(start: number, bytes: number, channel: number, edge: number): void {
+  /**
+   * Adds [start, start + bytes) to `channel`, `weight` of each byte (1: all of it; a coarse bin
+   * passes the share of its bytes in that channel); `edge` marks its first cell (EDGE_* bits).
+   */
+  add(start: number, bytes: number, channel: number, edge: number, weight = 1): void {
     const from = start < this.rangeStart ? this.rangeStart : start;
     const to = start + bytes > this.rangeEnd ? this.rangeEnd : start + bytes;
     if (to <= from) return;
@@ -104,10 +111,23 @@ export class Raster {
     for (; cell < endCell; cell++) {
       const lo = cell > first ? cell : first;
       const hi = cell + 1 < last ? cell + 1 : last;
-      coverage[cell * CHANNEL_COUNT + channel]! += hi - lo;
+      coverage[cell * CHANNEL_COUNT + channel]! += (hi - lo) * weight;
       const was = solo[cell]!;
       if (was !== mark) solo[cell] = was === 0 ? mark : MIXED;
     }
+  }
+
+  /** Marks the cell that holds `address` with EDGE_* bits (nothing if it is off screen). */
+  markEdge(address: number, edge: number): void {
+    if (address < this.rangeStart || address >= this.rangeEnd) return;
+    const cell = Math.floor((address - this.rangeStart) / this.cellBytes);
+    this.edges[cell]! |= edge;
+    if (this.solo[cell] === 0) this.solo[cell] = MIXED;
+  }
+
+  /** Bytes a cell stands for. */
+  get bytesPerCell(): number {
+    return this.cellBytes;
   }
 
   /** The share of a cell that a channel covers, 0..1 (for tests and for the legend). */

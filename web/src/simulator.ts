@@ -54,15 +54,15 @@ export class Simulator {
     return outcome;
   }
 
-  /** Advances by the clock; returns true when something must be drawn. */
-  tick(elapsedMs: number): boolean {
+  /** Advances by the clock (`budgetMs`: the ops' share of a full-speed frame); returns true when something must be drawn. */
+  tick(elapsedMs: number, budgetMs: number): boolean {
     if (this.playing) {
       const due = this.clock.opsThisFrame(Number(byId<HTMLInputElement>("speed").value), elapsedMs);
-      runBudgeted(due, (count) => this.session.step(count), () => performance.now());
+      runBudgeted(due, (count) => this.session.step(count), () => performance.now(), budgetMs);
       if (due !== 0) this.changed();
       if (this.session.pendingCount === 0) this.pause();
     }
-    const draw = this.dirty || this.pane.map.needsDraw;
+    const draw = this.dirty || this.pane.map.needsDraw || this.pane.stale;
     this.dirty = false;
     return draw;
   }

@@ -3,7 +3,7 @@
  * objects: for drawing) and `walk(start, end)` (HeapSpan objects: for a tooltip, the hex view and
  * the red zones), so a frame costs the visible spans, not the whole heap.
  */
-import type { Allocator, HeapSpan } from "heapkit";
+import type { Allocator, AllocatorStats, HeapSpan } from "heapkit";
 
 /** The span that holds `address`, or undefined past the region. */
 export function spanAt(allocator: Allocator, address: number): HeapSpan | undefined {
@@ -22,4 +22,9 @@ export function regionOf(allocator: Allocator): { base: number; extentEnd: numbe
   const base = stats.baseOffset;
   const extentEnd = base + stats.extentBytes;
   return { base, extentEnd, end: Math.max(extentEnd, stats.committedBytes) };
+}
+
+/** Changes whenever the heap does (every malloc, free and growth moves one of these counters). */
+export function heapKey(stats: AllocatorStats): string {
+  return `${stats.mallocCount} ${stats.freeCount} ${stats.liveBytes} ${stats.extentBytes} ${stats.committedBytes}`;
 }

@@ -6,6 +6,19 @@
 export const SPEED_OPS_PER_SECOND = [1, 4, 16, 64, 512, 8192, Infinity] as const;
 /** At full speed, the ops of a frame may take this long, leaving the rest of the frame to drawing. */
 export const FULL_SPEED_BUDGET_MS = 14;
+/**
+ * At full speed, ops and drawing together aim at this long a frame, leaving the browser about
+ * 10 ms of a 33 ms frame (30 fps) to lay out and paint...
+ */
+export const FRAME_TARGET_MS = 22;
+/** ...but the ops get at least this much of it, however slow the drawing. */
+export const MIN_OPS_BUDGET_MS = 2;
+
+/** The ops' share of a full-speed frame, given how long the last frames took to draw. */
+export function opsBudgetMs(drawMs: number): number {
+  return Math.min(FULL_SPEED_BUDGET_MS, Math.max(MIN_OPS_BUDGET_MS, FRAME_TARGET_MS - drawMs));
+}
+
 /** The first chunk of ops at full speed, before the rate is known. */
 const FIRST_CHUNK_OPS = 64;
 

@@ -35,6 +35,8 @@ export class StatsPanel {
   private readonly cells = new Map<string, HTMLElement>();
   private readonly bars: HTMLElement;
   private readonly classes: HTMLElement;
+  private barsKey = "";
+  private classesKey = "";
 
   constructor(container: HTMLElement) {
     const table = document.createElement("dl");
@@ -76,6 +78,9 @@ export class StatsPanel {
   }
 
   private drawBars(stats: AllocatorStats): void {
+    const key = `${stats.committedBytes} ${stats.extentBytes} ${stats.liveBytes} ${stats.reservedBytes}`;
+    if (key === this.barsKey) return;
+    this.barsKey = key;
     const top = Math.max(1, stats.committedBytes, stats.extentBytes);
     const rows: [string, number][] = [
       ["committed", stats.committedBytes],
@@ -90,6 +95,9 @@ export class StatsPanel {
   }
 
   private drawClasses(summary: SpanSummary): void {
+    const key = summary.freeByClass.join(" ");
+    if (key === this.classesKey) return;
+    this.classesKey = key;
     let most = 1;
     for (let k = 0; k < SIZE_CLASS_COUNT; k++) most = Math.max(most, summary.freeByClass[k]!);
     const rows: HTMLElement[] = [];

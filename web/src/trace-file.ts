@@ -1,4 +1,8 @@
-/** Reads a trace in the browser: gunzips with DecompressionStream when the bytes are gzip, then parses. */
+/**
+ * Reads a trace in the browser: gunzips with DecompressionStream when the bytes are gzip, then
+ * parses. A `.gz` served with `Content-Encoding: gzip` (as the preview server does) arrives
+ * already inflated by the browser, and a picked file arrives as it is: the magic bytes decide.
+ */
 import { parseTrace, type Trace } from "heapkit";
 
 const GZIP_MAGIC_0 = 0x1f;

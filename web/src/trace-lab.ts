@@ -57,7 +57,7 @@ export class TraceLab {
     const scrub = byId<HTMLInputElement>("trace-scrub");
     scrub.max = String(trace.opCount);
     scrub.value = "0";
-    for (const side of this.sides) this.restart(side);
+    for (const side of this.sides) this.restart(side, 0);
     this.status(`${trace.name}: ${formatCount(trace.opCount)} ops, ${formatCount(trace.idCount)} ids, peak live ${formatBytes(trace.peakLiveBytes)} after op ${formatCount(trace.peakLiveOp)}`);
     this.changed();
   }
@@ -103,14 +103,15 @@ export class TraceLab {
     byId("trace-play").textContent = "Play";
   }
 
-  tick(elapsedMs: number): boolean {
+  /** Advances by the clock (`budgetMs`: the ops' share of a full-speed frame); returns true when something must be drawn. */
+  tick(elapsedMs: number, budgetMs: number): boolean {
     if (this.playing && this.trace !== undefined) {
       const due = this.clock.opsThisFrame(Number(byId<HTMLInputElement>("trace-speed").value), elapsedMs);
-      const ran = runBudgeted(due, (count) => this.step(count), () => performance.now());
+      const ran = runBudgeted(due, (count) => this.step(count), () => performance.now(), budgetMs);
       if (ran > 0 || due !== 0) this.changed();
       if ((due > 0 && ran === 0) || this.opIndex >= this.trace.opCount) this.pause();
     }
-    const draw = this.dirty || this.sides.some((side) => side.pane.map.needsDraw);
+    const draw = this.dirty || this.sides.some((side) => side.pane.map.needsDraw || side.pane.stale);
     this.dirty = false;
     return draw;
   }
@@ -122,12 +123,12 @@ export class TraceLab {
     byId("trace-position").textContent = `op ${formatCount(this.opIndex)} of ${formatCount(count)}`;
   }
 
-  private restart(side: Side): void {
+  /** A fresh stepper for a side (its policy changed, or a new trace), brought to op `target`. */
+  private restart(side: Side, target: number): void {
     const trace = this.trace;
     if (trace === undefined) return;
     const policy = labPolicy(side.select.value);
     const maxBytes = Number(byId<HTMLSelectElement>("trace-size").value);
-    const target = this.sides[0] === side ? (this.sides[1].stepper?.opIndex ?? 0) : (this.sides[0].stepper?.opIndex ?? 0);
     side.stepper = new TraceStepper(trace, () => policy.create(maxBytes), checkpointsFor(trace));
     side.pane.setTitle(policy.name);
     side.pane.setAllocator(side.stepper.allocator);
@@ -176,8 +177,12 @@ export class TraceLab {
       const file = event.dataTransfer?.files[0];
       if (file !== undefined) await this.loadBytes(new Uint8Array(await file.arrayBuffer()), file.name);
     });
-    for (const side of this.sides) side.select.addEventListener("change", () => (this.restart(side), this.changed()));
-    byId("trace-size").addEventListener("change", () => (this.sides.forEach((side) => this.restart(side)), this.changed()));
+    for (const side of this.sides) side.select.addEventListener("change", () => (this.restart(side, this.opIndex), this.changed()));
+    byId("trace-size").addEventListener("change", () => {
+      const at = this.opIndex;
+      for (const side of this.sides) this.restart(side, at);
+      this.changed();
+    });
     byId("trace-play").addEventListener("click", () => (this.playing ? this.pause() : this.play()));
     byId("trace-step").addEventListener("click", () => (this.pause(), this.step(1), this.changed()));
     byId("trace-peak").addEventListener("click", () => (this.pause(), this.jumpToPeak()));

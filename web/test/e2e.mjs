@@ -121,6 +121,15 @@ step("a double free on the debug heap shows the error at the op that made it", a
   await page.locator("#op-log li.op-error", { hasText: "Overflow" }).first().waitFor();
   await expectPaneMatchesStats(page, "#sim-pane", "sim");
   await page.screenshot({ path: `${artefacts}debug-double-free.png` });
+  // A fresh debug heap: a write after free is caught by the check after the write, and the freed block is held in quarantine.
+  await page.selectOption("#sim-policy", "hardened");
+  await page.selectOption("#sim-policy", "debug");
+  await page.click("#bug-uaf");
+  const uaf = page.locator("#op-log li.op-error", { hasText: "UseAfterFree" }).first();
+  await uaf.waitFor();
+  assert.match(await uaf.textContent(), /^2: write 4 B at #0\+0/);
+  await page.waitForFunction(() => Number(document.querySelector('#sim-pane dd[data-stat="heldBytes"]').dataset.value) > 0);
+  await page.screenshot({ path: `${artefacts}debug-write-after-free.png` });
 });
 
 step("a bundled trace loads, scrubs, jumps to its peak; both sides match their stats()", async (page) => {
@@ -155,8 +164,8 @@ step("a bundled trace loads, scrubs, jumps to its peak; both sides match their s
   await page.screenshot({ path: `${artefacts}trace-peak.png`, fullPage: true });
 });
 
-const lab = await serveLab();
 const browser = await launchChromium();
+const lab = await serveLab();
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
 const consoleErrors = [];
 page.on("console", (message) => message.type() === "error" && consoleErrors.push(message.text()));

@@ -8,15 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Allocator } from "../src/allocator.js";
-import { DebugHeap } from "../src/debug/debug-heap.js";
-import { HardenedHeap } from "../src/debug/hardened-heap.js";
-import { Heap } from "../src/heap/heap.js";
-import { readTraceFile } from "../src/trace/reader.js";
-import { TraceStepper } from "../src/trace/stepper.js";
-import type { Trace } from "../src/trace/trace.js";
-import { GENERAL_PURPOSE_ALLOCATORS } from "./support/debug-inners.js";
-import { SHARED_TRACE_NAMES, sharedTracePath } from "./support/traces.js";
+import type { Allocator } from "../../src/allocator.js";
+import { DebugHeap } from "../../src/debug/debug-heap.js";
+import { HardenedHeap } from "../../src/debug/hardened-heap.js";
+import { Heap } from "../../src/heap/heap.js";
+import { readTraceFile } from "../../src/trace/reader.js";
+import { TraceStepper } from "../../src/trace/stepper.js";
+import type { Trace } from "../../src/trace/trace.js";
+import { GENERAL_PURPOSE_ALLOCATORS } from "../support/debug-inners.js";
+import { SHARED_TRACE_NAMES, sharedTracePath } from "../support/traces.js";
 
 const CHECK_EVERY = 200_000;
 

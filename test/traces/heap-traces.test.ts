@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Heap } from "../src/index.js";
-import { readTraceFile } from "../src/trace/reader.js";
-import { replayTrace } from "../src/trace/replay.js";
-import { SHARED_TRACE_NAMES, sharedTraceMeta, sharedTracePath } from "./support/traces.js";
+import { Heap } from "../../src/index.js";
+import { readTraceFile } from "../../src/trace/reader.js";
+import { replayTrace } from "../../src/trace/replay.js";
+import { SHARED_TRACE_NAMES, sharedTraceMeta, sharedTracePath } from "../support/traces.js";
 
 describe("Heap replays every shared trace, every block keeping its contents", () => {
   for (const name of SHARED_TRACE_NAMES) {
