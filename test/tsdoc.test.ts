@@ -13,7 +13,7 @@ const ENTRIES = ["index", "debug/index", "trace/index", "node"].map((entry) => p
  * Classes whose files other work owns and is documenting (src/heap, src/memory, src/debug).
  * An entry that has its TSDoc fails the test below, so that the list only shrinks.
  */
-const DOCUMENTED_BY_THEIR_OWNERS = new Set(["Heap", "ByteStore", "DebugHeap", "HardenedHeap", "LeakReport"]);
+const DOCUMENTED_BY_THEIR_OWNERS = new Set<string>();
 
 function undocumentedExports(): string[] {
   const program = ts.createProgram(ENTRIES, { strict: true, skipLibCheck: true, noEmit: true, types: ["node"] });

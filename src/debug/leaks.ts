@@ -39,6 +39,11 @@ export interface LiveBlockRecord extends LeakedBlock {
   siteId: number;
 }
 
+/**
+ * What `DebugHeap.leaks()` (or `leaksSince(snapshot)`) found still live: the blocks grouped by
+ * the site that allocated them, the biggest first, as LeakSanitizer reports. `String(report)` is
+ * a readable summary, `JSON.stringify(report)` the same for scripts.
+ */
 export class LeakReport {
   private constructor(
     readonly blocks: number,

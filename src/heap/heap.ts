@@ -37,6 +37,21 @@ export interface HeapOptions extends StoreOptions {
   store?: ByteStore;
 }
 
+/**
+ * The general-purpose heap: `malloc`/`free`/`realloc` of any size, handing out byte offsets into
+ * its store, with every piece of its state inside that store (so a Worker can attach to it and
+ * its bytes can be saved and reopened). Small and mid sizes are slots of slabs, the rest TLSF
+ * blocks and page spans; docs/architecture.md draws the layers.
+ *
+ * @example
+ * ```ts
+ * const heap = new Heap();                 // 64 KiB committed, growing up to 1 GiB
+ * const p = heap.malloc(100);              // an offset; 0 would mean out of memory
+ * heap.f64[p >>> 3] = 3.14;                // read and write through the store's views
+ * heap.free(p);
+ * heap.check();                            // walks every structure; throws on corruption
+ * ```
+ */
 export class Heap extends HeapCore implements Allocator {
   readonly name = "heap";
   /** Largest request accepted; larger sizes are an `InvalidSizeError`. */

@@ -64,6 +64,17 @@ type Backing = ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory;
 /** What a store can wrap, as the published types say it (no DOM lib needed: see wasm-memory.ts). */
 export type StoreBacking = ArrayBuffer | SharedArrayBuffer | WasmMemory;
 
+/**
+ * A byte store: the memory an allocator hands out offsets into, with its views (made here and
+ * nowhere else), its committed and reserved sizes, growth, trimming and a `generation` that
+ * changes when the views must be remade. See the table above for what each kind does.
+ *
+ * @example
+ * ```ts
+ * const store = ByteStore.create({ kind: "shared", maxBytes: 64 << 20 });
+ * const heap = new Heap({ store });        // a Worker opens it with Heap.attach(store.handle)
+ * ```
+ */
 export class ByteStore {
   u8!: Uint8Array;
   i8!: Int8Array;

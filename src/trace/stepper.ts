@@ -94,6 +94,11 @@ class StepStop extends Error {
   }
 }
 
+/**
+ * The stepping replayer: applies a trace to an allocator one op (or n) at a time, with content
+ * patterns checked as blocks leave, `check()` every k ops, and `seek(op)` forwards and backwards
+ * (from store checkpoints, or by replaying from op 0). The CLI, the tests and the lab use it.
+ */
 export class TraceStepper {
   private index = 0;
   private firstFailure: ReplayFailure | null = null;
