@@ -101,7 +101,8 @@ async function main(): Promise<void> {
     columns: ["trace", "ops", "peak live MiB", "Heap util.", "glibc util.", "Heap - glibc", "util. bar met", "Heap ns/op", "glibc ns/op", "Heap / glibc", ...others.map((n) => `${n.name} ns/op`)],
     rows,
     notes: [
-      "Utilization: the Heap's peak live / peak extent (`heapkit replay`); glibc's peak live / the high-water of mallinfo2() arena + hblkhd, as sampled after every op (decision 11): mallinfo2() is called after each op that can change it (a new sbrk(0), or a block of 64 KiB or more), and on ${checkedEveryOp.join(", ")} also after every op, with the same result. " +
+      "Utilization: the Heap's peak live / peak extent (`heapkit replay`); glibc's peak live / the high-water of mallinfo2() arena + hblkhd, as sampled after every op (decision 11): " +
+        `mallinfo2() is called after each op that can change it (a new sbrk(0), or a block of 64 KiB or more), and on ${checkedEveryOp.join(", ")} also after every op, with the same result. ` +
         `The bar: >= ${UTILIZATION_BAR} and >= glibc's - ${GLIBC_SLACK} on every trace with >= 1 MiB peak live. ` +
         `ns/op: the Heap's fastest of 3 timed passes, each native allocator's fastest of ${NATIVE_RUNS} fresh processes of bench/native/replay.c (-O2; jemalloc, mimalloc, tcmalloc through LD_PRELOAD); bare calls, no block touched.`,
       ...(natives.length === 0 ? ["No C compiler: the native columns are left out."] : []),
