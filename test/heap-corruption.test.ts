@@ -2,12 +2,14 @@
  * The Heap's corruption table: each kind of metadata (control words and gauges, TLSF headers,
  * footers, check words, free-list links and bitmaps, slab headers, nibbles and lists, the page
  * map, mid descriptors, the mid page table's leaves and lists) damaged in a heap after random
- * work in every layer; check() must throw HeapCorruptionError naming it. Metadata is found
+ * work in every layer (made once, each case on a copy of its bytes reopened with Heap.attach);
+ * check() must throw HeapCorruptionError naming it. Metadata is found
  * through the layout modules' named offsets, never bare numbers.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Heap } from "../src/heap/heap.js";
+import { ByteStore } from "../src/memory/store.js";
 import { slotNibble } from "../src/heap/inspect.js";
 import { Block, Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "../src/heap/layout.js";
 import { Mid, midDescriptorOf, midRootWord, MID_CLASSES } from "../src/heap/mid-layout.js";
@@ -30,10 +32,19 @@ interface HeapContext {
   model: ReferenceModel;
 }
 
+/** The heap after the random work, made once; each case damages a copy of its bytes, reopened with Heap.attach. */
+let original: { heap: Heap; model: ReferenceModel } | undefined;
+
 function setup(): HeapContext {
-  const heap = new Heap();
-  const model = randomWork(heap, 7, 600, layeredSize);
-  return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
+  if (original === undefined) {
+    const heap = new Heap();
+    original = { heap, model: randomWork(heap, 7, 600, layeredSize) };
+  }
+  const { store } = original.heap;
+  const copy = ByteStore.create({ kind: store.kind, initialBytes: store.committedBytes, maxBytes: store.reservedBytes });
+  copy.u8.set(store.u8);
+  const heap = Heap.attach(copy);
+  return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model: original.model };
 }
 
 const W = (offset: number) => offset >>> 2;
