@@ -2,12 +2,14 @@
  * The Heap's corruption table: each kind of metadata (control words and gauges, TLSF headers,
  * footers, check words, free-list links and bitmaps, slab headers, nibbles and lists, the page
  * map, mid descriptors, the mid page table's leaves and lists) damaged in a heap after random
- * work in every layer; check() must throw HeapCorruptionError naming it. Metadata is found
+ * work in every layer (made once, each case on a copy of its bytes reopened with Heap.attach);
+ * check() must throw HeapCorruptionError naming it. Metadata is found
  * through the layout modules' named offsets, never bare numbers.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Heap } from "../src/heap/heap.js";
+import { ByteStore } from "../src/memory/store.js";
 import { slotNibble } from "../src/heap/inspect.js";
 import { Block, Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "../src/heap/layout.js";
 import { Mid, midDescriptorOf, midRootWord, MID_CLASSES } from "../src/heap/mid-layout.js";
@@ -30,10 +32,19 @@ interface HeapContext {
   model: ReferenceModel;
 }
 
+/** The heap after the random work, made once; each case damages a copy of its bytes, reopened with Heap.attach. */
+let original: { heap: Heap; model: ReferenceModel } | undefined;
+
 function setup(): HeapContext {
-  const heap = new Heap();
-  const model = randomWork(heap, 7, 600, layeredSize);
-  return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
+  if (original === undefined) {
+    const heap = new Heap();
+    original = { heap, model: randomWork(heap, 7, 600, layeredSize) };
+  }
+  const { store } = original.heap;
+  const copy = ByteStore.create({ kind: store.kind, initialBytes: store.committedBytes, maxBytes: store.reservedBytes });
+  copy.u8.set(store.u8);
+  const heap = Heap.attach(copy);
+  return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model: original.model };
 }
 
 const W = (offset: number) => offset >>> 2;
@@ -60,6 +71,14 @@ function toggleListBit(u32: Uint32Array, list: number): void {
   const fl = Math.floor(list / Layout.SL_COUNT);
   u32[Word.SL_BITMAPS + fl] ^= 1 << (list % Layout.SL_COUNT);
   if (((u32[Word.FL_BITMAP]! >>> fl) & 1) !== (u32[Word.SL_BITMAPS + fl] !== 0 ? 1 : 0)) u32[Word.FL_BITMAP] ^= 1 << fl;
+}
+
+/** Swaps the first two non-empty list heads of the `count` words at `first`; false when fewer than two. */
+function swapHeads(u32: Uint32Array, first: number, count: number): false | void {
+  const listed = Array.from({ length: count }, (_, k) => first + k).filter((w) => u32[w] !== 0);
+  if (listed.length < 2) return false;
+  const [a, b] = [listed[0]!, listed[1]!];
+  [u32[a], u32[b]] = [u32[b]!, u32[a]!];
 }
 
 /** The slab holding a live small slot: its header offset s, class and slot index. */
@@ -169,6 +188,72 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
   } },
   { name: "a mid class's spare", message: /the spare of mid class \d+ is \d+, not a mid slab of that class/, damage: (c) => { c.u32[Word.MID_SPARES] = Layout.SLAB_PAGE_BYTES * 5 + 8; } },
   { name: "the free mid descriptors", message: /the free mid descriptors hold one in use, or loop/, damage: (c) => { c.u32[Word.MID_FREE_DESCRIPTORS] = midOf(c).d; } },
+  { name: "a free block unlinked from its list", message: /\d+ free blocks in the heap but \d+ in the free lists/, damage: (c) => {
+    const { p, list } = freeTlsf(c);
+    const next = c.u32[W(p + Block.NEXT_FREE)]!;
+    c.u32[Word.FREE_HEADS + list] = next;
+    if (next !== 0) c.u32[W(next + Block.PREV_FREE)] = 0;
+    else toggleListBit(c.u32, list);
+  } },
+  { name: "a free-list head (a used block)", message: /a used block is in a free list/, damage: (c) => { c.u32[Word.FREE_HEADS + freeTlsf(c).list] = usedTlsf(c); } },
+  { name: "a slab nibble past the bump", message: /slot \d+ is live beyond the bump/, damage: (c) => {
+    const s = partialSlab(c);
+    const { slotBytes, firstSlot, capacity } = SLAB_CLASSES[slabClassOf(c.u32[W(s) + SlabWord.INFO]!)]!;
+    const used = (c.u32[W(s) + SlabWord.BUMP]! - s - firstSlot) / slotBytes;
+    if (used >= capacity) return false;
+    setNibble(c.u32, s, used, 1);
+    c.u32[W(s) + SlabWord.STATE] += SlabState.LIVE_ONE;
+  } },
+  { name: "a slab's free slot marked live", message: /free list holds live slot \d+/, damage: (c) => {
+    const s = partialSlab(c);
+    const { slotBytes, firstSlot } = SLAB_CLASSES[slabClassOf(c.u32[W(s) + SlabWord.INFO]!)]!;
+    const first = c.u32[W(s) + SlabWord.STATE]! & SlabState.FREE_MASK;
+    setNibble(c.u32, s, (s - Layout.HEADER_BYTES + first - s - firstSlot) / slotBytes, 1);
+    c.u32[W(s) + SlabWord.STATE] += SlabState.LIVE_ONE;
+  } },
+  { name: "a slab's free-slot link (a cycle)", message: /slab free list has a cycle/, damage: (c) => {
+    const s = partialSlab(c);
+    const first = c.u32[W(s) + SlabWord.STATE]! & SlabState.FREE_MASK;
+    c.u32[W(s - Layout.HEADER_BYTES + first)] = first;
+  } },
+  { name: "the slab lists' heads (two classes swapped)", message: /slab of class \d+ is in the list of class \d+/, damage: (c) => swapHeads(c.u32, Word.SLAB_HEADS, Layout.SMALL_CLASS_COUNT) },
+  { name: "a slab list's head (not a slab)", message: /partial list of class \d+ holds \d+, not a slab/, damage: (c) => {
+    c.u32[Word.SLAB_HEADS + slabClassOf(c.u32[W(partialSlab(c)) + SlabWord.INFO]!)] = usedTlsf(c);
+  } },
+  { name: "a mid descriptor's free bits (past the capacity)", message: /mid slab marks slot 63 of \d+ free/, damage: (c) => {
+    const { h } = midOf(c);
+    c.u32[h + Mid.FREE_BITS + 1] = (c.u32[h + Mid.FREE_BITS + 1]! | (1 << 31)) >>> 0;
+    c.u32[h + Mid.STATE] += 1;
+  } },
+  { name: "a mid slot's request (beyond its slot)", message: /mid slot \d+ of \d+ bytes holds a request of \d+/, damage: (c) => {
+    const ptr = live(c, (size) => size > Layout.SMALL_MAX_BYTES && size < 3500);
+    const { h, slot } = midOf(c, ptr);
+    c.u32[h + Mid.REQUESTS + slot] = MID_CLASSES[c.u32[h + Mid.CLASS]!]!.slotBytes + 16;
+  } },
+  { name: "a free mid descriptor given a slab", message: /\d+ mid descriptors are in use but \d+ slabs were met/, damage: (c) => {
+    const d = c.u32[Word.MID_FREE_DESCRIPTORS]!;
+    if (d === 0) return false;
+    c.u32[W(d) + Mid.BASE] = Layout.SLAB_PAGE_BYTES * 7;
+  } },
+  { name: "the free mid descriptors (one dropped)", message: /\d+ free and \d+ used mid descriptors, but \d+ descriptor pages/, damage: (c) => {
+    const d = c.u32[Word.MID_FREE_DESCRIPTORS]!;
+    if (d === 0) return false;
+    c.u32[Word.MID_FREE_DESCRIPTORS] = c.u32[W(d) + Mid.NEXT]!;
+  } },
+  { name: "a mid list's head (not a descriptor)", message: /mid list of class \d+ holds \d+, not a mid slab's descriptor/, damage: (c) => {
+    const k = Array.from({ length: Mid.CLASS_COUNT }, (_, j) => j).find((j) => c.u32[Word.MID_HEADS + j] !== 0);
+    if (k === undefined) return false;
+    c.u32[Word.MID_HEADS + k] = Layout.SLAB_PAGE_BYTES * 9;
+  } },
+  { name: "the mid lists' heads (two classes swapped)", message: /mid slab of class \d+ is in the list of class \d+/, damage: (c) => swapHeads(c.u32, Word.MID_HEADS, Mid.CLASS_COUNT) },
+  { name: "a mid list's head (a slab left out)", message: /a mid slab with free slots is in no list/, damage: (c) => {
+    const k = Array.from({ length: Mid.CLASS_COUNT }, (_, j) => j).find((j) => c.u32[Word.MID_HEADS + j] !== 0);
+    if (k === undefined) return false;
+    const d = c.u32[Word.MID_HEADS + k]!;
+    const next = c.u32[W(d) + Mid.NEXT]!;
+    c.u32[Word.MID_HEADS + k] = next;
+    if (next !== 0) c.u32[W(next) + Mid.PREV] = 0;
+  } },
   { name: "the TLSF live-block count", message: /live (TLSF )?blocks is \d+ in the control block but \d+ by walking the heap/, damage: (c) => { c.u32[Word.TLSF_LIVE_BLOCKS] += 1; } },
   { name: "the live-bytes headroom", message: /live bytes is \d+ in the control block but \d+ by walking the heap/, damage: (c) => { c.u32[Word.LIVE_HEADROOM] += 8; } },
   { name: "the slab-page gauge", message: /slab pages is \d+ in the control block but \d+ by walking the heap/, damage: (c) => { c.f64[Gauge.SLAB_PAGES] += 1; } },

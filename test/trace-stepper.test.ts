@@ -33,9 +33,9 @@ function snapshot(stepper: TraceStepper): { op: number; live: [number, number, n
 
 const failureKind = (stepper: TraceStepper) => stepper.failure?.kind;
 
-/** The first 30,000 ops of git-log-p: real sizes and lifetimes, a few hundred ms to replay. */
+/** The first 15,000 ops of git-log-p: real sizes and lifetimes, about a hundred ms to replay. */
 let gitLog: Trace | undefined;
-const gitLogTrace = async (): Promise<Trace> => (gitLog ??= tracePrefix(await readTraceFile(sharedTracePath("git-log-p")), 30_000));
+const gitLogTrace = async (): Promise<Trace> => (gitLog ??= tracePrefix(await readTraceFile(sharedTracePath("git-log-p")), 15_000));
 
 describe("TraceStepper: stepping", () => {
   it("applies ops one at a time and in runs, tracking the live ids", () => {
@@ -126,7 +126,7 @@ describe("TraceStepper: seeking", () => {
   for (const [name, make] of [["heap (checkpoints by attach)", () => new Heap()], ["buddy (replays from op 0)", () => new Buddy()]] as const) {
     it(`${name}: any seek lands where a straight replay does`, async () => {
       const shared = await gitLogTrace();
-      const targets = [12_000, 2_000, 21_234, 21_234, 0, 29_000, 8_001, shared.opCount, 2_048];
+      const targets = [6_000, 1_000, 11_234, 11_234, 0, 14_000, 4_001, shared.opCount, 1_024];
       const straight = new Map<number, ReturnType<typeof snapshot>>();
       const reference = new TraceStepper(shared, make);
       for (const target of [...new Set(targets)].sort((a, b) => a - b)) {
@@ -134,15 +134,15 @@ describe("TraceStepper: seeking", () => {
         straight.set(target, snapshot(reference));
       }
       assert.equal(reference.failure, null);
-      const stepper = new TraceStepper(shared, make, { checkpointEvery: 2048, checkEvery: 10_000 });
+      const stepper = new TraceStepper(shared, make, { checkpointEvery: 1024, checkEvery: 5_000 });
       for (const target of targets) {
         assert.equal(stepper.seek(target), target);
         assert.equal(stepper.failure, null, stepper.failure?.message);
         assert.deepEqual(snapshot(stepper), straight.get(target), `seek(${target})`);
         stepper.allocator.check();
       }
-      stepper.seek(10_000);
-      assert.equal(stepper.step(Infinity), shared.opCount - 10_000);
+      stepper.seek(5_000);
+      assert.equal(stepper.step(Infinity), shared.opCount - 5_000);
       assert.ok(stepper.done);
       assert.equal(stepper.failure, null, stepper.failure?.message);
       assert.deepEqual(snapshot(stepper), straight.get(shared.opCount));
@@ -175,11 +175,11 @@ describe("TraceStepper: seeking", () => {
 
   it("keeps checkpoints within a byte budget and stays correct", async () => {
     const shared = await gitLogTrace();
-    const stepper = new TraceStepper(shared, () => new Heap(), { checkpointEvery: 512, checkpointBudgetBytes: 4 * 2 ** 20 });
+    const stepper = new TraceStepper(shared, () => new Heap(), { checkpointEvery: 256, checkpointBudgetBytes: 2 * 2 ** 20 });
     const reference = new TraceStepper(shared, () => new Heap());
-    reference.step(15_000);
-    stepper.step(25_000);
-    assert.equal(stepper.seek(15_000), 15_000);
+    reference.step(7_000);
+    stepper.step(13_000);
+    assert.equal(stepper.seek(7_000), 7_000);
     assert.deepEqual(snapshot(stepper), snapshot(reference));
   });
 });

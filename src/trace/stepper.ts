@@ -207,8 +207,8 @@ export class TraceStepper {
   /**
    * Moves to op index `target` (ops [0, target) applied), from the nearest checkpoint at or
    * before it when that is closer than the current op, else onwards from here (a failed op is
-   * undone by going back to before it). Ops on the way
-   * write and verify patterns; `check()` runs once where the seek lands (if `checkEvery` > 0).
+   * undone by going back to before it). Ops on the way write and verify patterns; `check()` runs
+   * once where the seek lands (if `checkEvery` > 0).
    * Returns the op index reached (short of `target` after a failure).
    */
   seek(target: number): number {
@@ -231,9 +231,7 @@ export class TraceStepper {
     if (this.firstFailure !== null) return this.firstFailure;
     const op = Math.max(0, this.index - 1);
     this.guard(() => {
-      for (let id = 0; id < this.ptrs.length; id++) {
-        if (this.ptrs[id] !== 0) this.verify(op, id, this.ptrs[id]!, this.bytes[id]!, "(a check of every live block)");
-      }
+      this.verifyLive(op, "(a check of every live block)");
       this.runCheck(op);
     });
     return this.firstFailure;
@@ -319,6 +317,12 @@ export class TraceStepper {
     if (at >= 0) this.stop("content", op, `block ${id} (${size} bytes at offset ${ptr}) lost its contents at byte ${at} ${when}`);
   }
 
+  private verifyLive(op: number, when: string): void {
+    for (let id = 0; id < this.ptrs.length; id++) {
+      if (this.ptrs[id] !== 0) this.verify(op, id, this.ptrs[id]!, this.bytes[id]!, when);
+    }
+  }
+
   private runCheck(op: number): void {
     try {
       this.current.check();
@@ -329,10 +333,8 @@ export class TraceStepper {
 
   /** At the end: live blocks keep their contents, check() passes, the stats count what the trace has live. */
   private checkEnd(): void {
-    const { opCount, idCount } = this.trace;
-    for (let id = 0; id < idCount; id++) {
-      if (this.ptrs[id] !== 0) this.verify(opCount, id, this.ptrs[id]!, this.bytes[id]!, "at the end");
-    }
+    const { opCount } = this.trace;
+    this.verifyLive(opCount, "at the end");
     this.runCheck(opCount);
     const stats = this.current.stats();
     if (stats.liveBlocks !== this.live.count) {
