@@ -18,7 +18,7 @@
  *
  * canFree: any live block can be freed, in any order. replaysTraces: a general malloc/realloc/
  * free trace (any sizes, any order) can be replayed; otherwise replayLimit says why not.
- * storeKinds: the byte stores it runs on (every policy here runs on all four kinds).
+ * storeKinds: the byte stores it runs on (every policy here runs on all five kinds).
  */
 import type { Allocator } from "./allocator.js";
 import { Arena, type ArenaOptions } from "./allocators/arena.js";
@@ -32,7 +32,7 @@ import { Heap, type HeapOptions } from "./heap/heap.js";
 import type { StoreKind } from "./memory/store.js";
 
 /** Every store kind: the policies below run on any of them (pass `kind` or a `store` to create()). */
-const ANY_STORE: readonly StoreKind[] = ["array-buffer", "resizable", "shared", "wasm"];
+const ANY_STORE: readonly StoreKind[] = ["array-buffer", "growable", "resizable", "shared", "wasm"];
 
 export interface Policy<Options = unknown> {
   readonly name: string;
