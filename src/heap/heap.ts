@@ -342,7 +342,7 @@ export class Heap extends HeapCore implements Allocator {
   }
 
   writeSpans(sink: SpanSink): void {
-    this.store.refresh();
+    this.adoptViews();
     writeHeapSpans(this.store, sink);
   }
 }
