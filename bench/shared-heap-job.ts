@@ -1,6 +1,6 @@
 /** What a SharedHeap benchmark Worker is told (bench/shared-heap-worker.ts). */
 export interface BenchJob {
-  kind: "shared" | "locked" | "plain" | "heap";
+  kind: "shared" | "locked" | "private" | "heap";
   workload: "local" | "larson" | "xmalloc" | "cache-scratch";
   handle: SharedArrayBuffer;
   control: SharedArrayBuffer;

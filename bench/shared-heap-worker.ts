@@ -4,8 +4,9 @@
  * barrier, runs one workload and posts the elapsed milliseconds.
  *
  *   kind    "shared": SharedHeap.attach;  "locked": the plain Heap behind one Atomics lock (the
- *           design of the existing JS attempts, the baseline);  "plain": no allocator at all,
- *           the same loop on a local array (the machine's ceiling for the scaling ratio);
+ *           design of the existing JS attempts, the baseline);  "private": a plain Heap of the
+ *           Worker's own on an unshared buffer, no shared data at all (the machine's ceiling for
+ *           the scaling ratio, decision 10);
  *           "heap": the plain Heap with no lock, for one Worker only (what SharedHeap costs).
  */
 import { workerData, parentPort } from "node:worker_threads";
@@ -34,21 +35,13 @@ class GlobalLockHeap {
   get u8(): Uint8Array { return this.heap.store.u8; }
 }
 
-/** A stand-in allocator for the ceiling: hands out ints from a local counter, touches no shared byte. */
-class NoAllocator {
-  private next = 16;
-  readonly u8 = new Uint8Array(1 << 16);
-  malloc(size: number): number { this.next = (this.next + 16 + size) & 0xfff0; return this.next; }
-  free(ptr: number): void { this.next ^= ptr & 0xf0; }
-}
-
 type Alloc = { malloc(size: number): number; free(ptr: number): void; readonly u8: Uint8Array };
 
 function open(): Alloc {
   if (job.kind === "shared") return SharedHeap.attach(job.handle);
   if (job.kind === "locked") return new GlobalLockHeap(Heap.attach(job.handle));
   if (job.kind === "heap") return Heap.attach(job.handle);
-  return new NoAllocator();
+  return new Heap({ kind: "array-buffer", initialBytes: 64 << 20 }); // "private"
 }
 
 function barrier(word: number, parties: number, generation: number): void {
@@ -97,16 +90,18 @@ function xmalloc(a: Alloc, ops: number): void {
     for (let i = 0; i < ops; i++) {
       const p = a.malloc(sizes[i & 4095]!);
       const tail = ring[1025]!;
-      while (tail - Atomics.load(ring, 1024) >= 1024);
+      for (let head = Atomics.load(ring, 1024); tail - head >= 1024; head = Atomics.load(ring, 1024)) Atomics.wait(ring, 1024, head, 1);
       ring[tail & 1023] = p;
       Atomics.store(ring, 1025, tail + 1);
+      Atomics.notify(ring, 1025);
     }
   } else {
     const first = ring[1024]!;
     for (let head = first; head < first + ops; head++) {
-      while (Atomics.load(ring, 1025) <= head);
+      for (let tail = Atomics.load(ring, 1025); tail <= head; tail = Atomics.load(ring, 1025)) Atomics.wait(ring, 1025, tail, 1);
       a.free(ring[head & 1023]!);
       Atomics.store(ring, 1024, head + 1);
+      Atomics.notify(ring, 1024);
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- shared-heap`: SharedHeap against the plain Heap behind one global lock (the
- * design of the existing JS attempts) and against a loop with no allocator (the machine's
- * ceiling: decision 10 of ../shared/notes/decisions.md), at 1 and 2 Workers, on four workloads:
+ * design of the existing JS attempts) and against a plain Heap of each Worker's own, sharing
+ * nothing (the machine's ceiling: decision 10 of ../shared/notes/decisions.md), at 1 and 2 Workers, on four workloads:
  * thread-local small blocks, and ports of mimalloc-bench's larson, xmalloc-test and
  * cache-scratch. Every allocator kind runs in Workers of its own (monomorphic loops); each
  * configuration is timed REPS times, kinds interleaved, and the median throughput reported.
@@ -58,7 +58,9 @@ for (let rep = 0; rep < REPS; rep++) {
   process.stderr.write(`shared-heap bench: pass ${rep + 1} of ${REPS}\n`);
   for (const [workload, counts] of configs) {
     for (const workers of counts) {
-      for (const kind of ["plain", "locked", "shared"] as const) await median(kind, workload, workers, results);
+      // A private Heap each is the ceiling only where the work is thread-local.
+      const kinds = workload === "local" || workload === "cache-scratch" ? (["private", "locked", "shared"] as const) : (["locked", "shared"] as const);
+      for (const kind of kinds) await median(kind, workload, workers, results);
       if (workload === "local" && workers === 1) await median("heap", workload, 1, results);
     }
   }
@@ -70,15 +72,17 @@ for (const [workload, counts] of configs) {
   for (const workers of counts) {
     const shared = med(`shared/${workload}/${workers}`);
     const locked = med(`locked/${workload}/${workers}`);
-    const plain = med(`plain/${workload}/${workers}`);
-    const scaling = workers === 2 && counts.includes(1) ? `${fmt(shared / med(`shared/${workload}/1`))}x (ceiling ${fmt(plain / med(`plain/${workload}/1`))}x)` : "";
-    rows.push([workload, workers, fmt(plain), fmt(locked), fmt(shared), `${fmt(shared / locked)}x`, scaling]);
+    const local = results.has(`private/${workload}/${workers}`);
+    const ceiling = local ? med(`private/${workload}/${workers}`) : NaN;
+    const ceilingScaling = local && workers === 2 ? ` (ceiling ${fmt(ceiling / med(`private/${workload}/1`))}x)` : "";
+    const scaling = workers === 2 && counts.includes(1) ? `${fmt(shared / med(`shared/${workload}/1`))}x${ceilingScaling}` : "";
+    rows.push([workload, workers, local ? fmt(ceiling) : "n/a (blocks cross Workers)", fmt(locked), fmt(shared), `${fmt(shared / locked)}x`, scaling]);
   }
 }
 const heap1 = med("heap/local/1");
 printSection({
   title: `SharedHeap vs one global lock over the Heap (M ops/s, median of ${REPS}, ${OPS.toLocaleString("en-US")} malloc+free per Worker)`,
-  columns: ["workload", "Workers", "no allocator (ceiling)", "Heap + global lock", "SharedHeap", "SharedHeap / lock", "SharedHeap 2 vs 1 Worker"],
+  columns: ["workload", "Workers", "a private Heap each (ceiling)", "Heap + global lock", "SharedHeap", "SharedHeap / lock", "SharedHeap 2 vs 1 Worker"],
   rows,
   notes: [
     `One Worker, thread-local: SharedHeap ${fmt(med("shared/local/1"))} M ops/s, the plain Heap (no lock) on the same shared store ${fmt(heap1)}: ${fmt(heap1 / med("shared/local/1"))}x the time.`,

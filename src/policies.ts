@@ -19,7 +19,7 @@
  *
  * canFree: any live block can be freed, in any order. replaysTraces: a general malloc/realloc/
  * free trace (any sizes, any order) can be replayed; otherwise replayLimit says why not.
- * storeKinds: the byte stores it runs on (all four kinds, but for the shared heap).
+ * storeKinds: the byte stores it runs on (all five kinds, but for the shared heap: shared only).
  */
 import type { Allocator } from "./allocator.js";
 import { Arena, type ArenaOptions } from "./allocators/arena.js";
@@ -34,7 +34,7 @@ import { SharedHeap, type SharedHeapOptions } from "./shared/shared-heap.js";
 import type { StoreKind } from "./memory/store.js";
 
 /** Every store kind: the policies below run on any of them (pass `kind` or a `store` to create()). */
-const ANY_STORE: readonly StoreKind[] = ["array-buffer", "resizable", "shared", "wasm"];
+const ANY_STORE: readonly StoreKind[] = ["array-buffer", "growable", "resizable", "shared", "wasm"];
 
 export interface Policy<Options = unknown> {
   readonly name: string;

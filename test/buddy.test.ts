@@ -43,14 +43,14 @@ describe("Buddy", () => {
     const c = buddy.malloc(17); // order 5: the block freed at 288
     assert.deepEqual([a, b, c], [256, 272, 288]);
     assert.deepEqual([buddy.usableSize(a), buddy.usableSize(c)], [16, 32]);
-    assert.deepEqual(blockAt(buddy, 320), { offset: 320, sizeBytes: 64, state: "free" });
-    assert.deepEqual(blockAt(buddy, 384), { offset: 384, sizeBytes: 128, state: "free" });
+    assert.deepEqual(blockAt(buddy, 320), { start: 320, bytes: 64, kind: "free" });
+    assert.deepEqual(blockAt(buddy, 384), { start: 384, bytes: 128, kind: "free" });
     buddy.free(b); // its buddy a is used: no merge
-    assert.deepEqual(blockAt(buddy, 272), { offset: 272, sizeBytes: 16, state: "free" });
+    assert.deepEqual(blockAt(buddy, 272), { start: 272, bytes: 16, kind: "free" });
     buddy.free(a); // a + b merge into order 5 at 256
-    assert.deepEqual(blockAt(buddy, 256), { offset: 256, sizeBytes: 32, state: "free" });
+    assert.deepEqual(blockAt(buddy, 256), { start: 256, bytes: 32, kind: "free" });
     buddy.free(c); // 256 + 288 -> 64, + 320 -> 128, + 384 -> 256; the buddy of that is the control block
-    assert.deepEqual(blockAt(buddy, 256), { offset: 256, sizeBytes: 256, state: "free" });
+    assert.deepEqual(blockAt(buddy, 256), { start: 256, bytes: 256, kind: "free" });
     buddy.check();
     assert.deepEqual([...buddy.walk()].length, 9);
   });
@@ -76,13 +76,13 @@ describe("Buddy", () => {
     assert.equal(buddy.realloc(p, 1024), p);
     assert.equal(buddy.realloc(p, 100), p); // order 7: frees 1024+512 (9), +256 (8), +128 (7)
     assert.equal(buddy.usableSize(p), 128);
-    assert.deepEqual(blockAt(buddy, 1536), { offset: 1536, sizeBytes: 512, state: "free" });
-    assert.deepEqual(blockAt(buddy, 1152), { offset: 1152, sizeBytes: 128, state: "free" });
+    assert.deepEqual(blockAt(buddy, 1536), { start: 1536, bytes: 512, kind: "free" });
+    assert.deepEqual(blockAt(buddy, 1152), { start: 1152, bytes: 128, kind: "free" });
     assert.equal(buddy.stats().liveBytes, 100);
     buddy.check();
     const moved = buddy.realloc(p, 5000); // order 13: the arena has none free, so it splits 16384
     assert.equal(moved, 16384);
-    assert.deepEqual(blockAt(buddy, 1024), { offset: 1024, sizeBytes: 1024, state: "free" });
+    assert.deepEqual(blockAt(buddy, 1024), { start: 1024, bytes: 1024, kind: "free" });
     buddy.check();
   });
 
@@ -93,8 +93,8 @@ describe("Buddy", () => {
     const p = buddy.malloc(32768);
     assert.equal(p, 98304);
     assert.equal(buddy.store.committedBytes, 131072);
-    assert.deepEqual(blockAt(buddy, 65536), { offset: 65536, sizeBytes: 16384, state: "meta" });
-    assert.deepEqual(blockAt(buddy, 8192), { offset: 8192, sizeBytes: 8192, state: "free" });
+    assert.deepEqual(blockAt(buddy, 65536), { start: 65536, bytes: 16384, kind: "meta" });
+    assert.deepEqual(blockAt(buddy, 8192), { start: 8192, bytes: 8192, kind: "free" });
     assert.equal(buddy.stats().extentBytes, 131072);
     buddy.check();
   });
@@ -178,6 +178,6 @@ describe("Buddy", () => {
 });
 
 function blockAt(buddy: Buddy, offset: number) {
-  for (const b of buddy.walk(offset, offset + 1)) if (b.start === offset) return { offset: b.start, sizeBytes: b.bytes, state: b.kind };
+  for (const b of buddy.walk(offset, offset + 1)) if (b.start === offset) return { start: b.start, bytes: b.bytes, kind: b.kind };
   return undefined;
 }

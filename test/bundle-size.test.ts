@@ -12,9 +12,10 @@ import { REPO_ROOT } from "./support/traces.js";
 const MAX_GZIP_BYTES = 20_000;
 /**
  * Modules of the package that a Heap may bring: the core, its stores, its errors, size checks,
- * and the walk contract's span kinds and sinks (walk() stays on the class: decision 4).
+ * the walk contract's span kinds and sinks and the shared stats builder (walk() and stats()
+ * stay on the class: decision 4).
  */
-const HEAP_MODULE = /^dist\/src\/(heap\/[\w-]+|memory\/[\w-]+|errors|index|allocator|spans|allocators\/validate)\.js$/;
+const HEAP_MODULE = /^dist\/src\/(heap\/[\w-]+|memory\/[\w-]+|errors|index|allocator|spans|allocators\/(validate|stats))\.js$/;
 
 async function bundle(source: string): Promise<{ minified: Uint8Array; inputs: Metafile["outputs"][string]["inputs"] }> {
   const result = await build({

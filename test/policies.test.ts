@@ -32,8 +32,16 @@ describe("policies registry", () => {
     });
   }
 
+  it("says which store kinds each policy accepts, and makes each one on every kind it names", () => {
+    for (const name of policyNames) {
+      const kinds = policies[name].storeKinds;
+      assert.ok(kinds.length > 0 && kinds.every((kind) => [...STORE_KINDS, "growable"].includes(kind)), `${name}: storeKinds ${kinds}`);
+      for (const kind of kinds) assert.equal(policies[name].create({ kind } as never).store.kind, kind, `${name} on ${kind}`);
+    }
+  });
+
   for (const name of EXPECTED.filter((n) => policies[n as keyof typeof policies].replaysTraces)) {
-    for (const kind of STORE_KINDS) {
+    for (const kind of policies[name as keyof typeof policies].storeKinds) {
       it(`${name} replays random malloc/realloc/free on ${kind}`, () => {
         const allocator = policies[name as keyof typeof policies].create({ kind, initialBytes: 1 << 20 });
         const model = new ReferenceModel(allocator);

@@ -7,48 +7,14 @@
  * and a side table (one u16 per 16-byte unit, like the kernel's page array) gives free(ptr) the
  * order and state of the block, so a pointer is validated exactly. All state lives in the store.
  *
- * Store layout: the arena is [0, 2^n), n = ARENA_ORDER. It starts as the largest power of two the
- * store holds (at least 2^MIN_ARENA_ORDER) and doubles as the store grows, up to the reservation.
- *
- *   0        256      512        2^(t-1)     2^t          2^(t+1)     2^(t+2)      2^(n-1)     2^n
- *   +--------+--------+-- ... --+-----------+------------+-----------+-- ... --+------------+
- *   |control | free 8 | free 9  | free t-1  | order table| free t+1  |         | free n-1   |
- *   +--------+--------+-- ... --+-----------+------------+-----------+-- ... --+------------+
- *   (as formatted, t = n - 3; "free k" is a free block of order k; on each doubling the table
- *    moves to the start of the new upper half and its old block is freed)
- *
- * Control block (META, order CONTROL_ORDER, at offset 0, so 0 is never a user pointer):
- *   +0    MAGIC        u32      +4 ARENA_ORDER u32     +8 TABLE u32 (offset of the order table)
- *   +16   FREE_HEADS   u32[32]  first free block of each order, 0 = empty list
- *   +144  LIVE_BLOCKS, LIVE_BYTES, PEAK_LIVE_BYTES, SLACK_BYTES, FREE_BYTES, MALLOC_COUNT,
- *         FREE_COUNT   f64 each (gauges and counters)
- *
- * Order table: entry i (u16) describes offset 16 i; it is META, order n - 3, 2^(n-3) bytes.
- *
- *   15              7 6     5 4       0
- *   +----------------+-------+---------+   state 0: not the start of a block (entry is interior)
- *   |  slack chunk   | state | order k |   state 1 FREE, 2 USED, 3 META
- *   +----------------+-------+---------+
- *   A USED block keeps slack = 2^k - requested bytes in 9-bit chunks in bits 7..15 of its first
- *   ceil((k + 1) / 9) entries (the block has 2^(k-4) entries, always enough); interior entries
- *   keep state 0, so they never read as the start of a block.
- *
- * Free block body: +0 NEXT u32, +4 PREV u32 (one doubly linked LIFO list per order; 0 ends it).
- *
- * Invariants (checked by check()):
- *   blocks tile the arena:            sum over blocks of 2^k = 2^n, each x = 0 (mod 2^k)
- *   interior entries:                 state = 0, and 0 entirely except used blocks' slack chunks
- *   fully coalesced:                  FREE(x, k) implies not FREE(x XOR 2^k, k)
- *   free lists = free blocks:         |FREE_HEADS[k] list| = #{blocks FREE of order k}
- *   FREE_BYTES  = sum of 2^k over free blocks
- *   LIVE_BLOCKS = #{USED blocks}, LIVE_BYTES = sum of (2^k - slack), SLACK_BYTES = sum of slack
- *   META blocks = { control at 0, the table at TABLE, order n - 3 }
+ * The bytes and the invariants are drawn in buddy-layout.ts.
  */
 import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { type AllocatorStoreOptions, openStore, reallocByMove } from "./common.js";
+import { Ctrl, Entry, Link, Order } from "./buddy-layout.js";
 import { assembleStats } from "./stats.js";
 import { checkAlign, checkSize } from "./validate.js";
 
@@ -57,48 +23,6 @@ export type BuddyOptions = AllocatorStoreOptions;
 
 // May be modified: the largest alignment malloc accepts (blocks are naturally aligned anyway).
 export const BUDDY_MAX_ALIGN = 4096;
-
-// Do not modify: the layout above depends on these.
-const MIN_ORDER = 4; //                    smallest block 16 bytes: two u32 links, one table entry
-const UNIT_BYTES = 1 << MIN_ORDER;
-const CONTROL_ORDER = 8;
-const MIN_ARENA_ORDER = 12; //             table order n - 3 must exceed CONTROL_ORDER
-const TABLE_ORDER_BELOW_ARENA = 3; //      2 bytes per 16-byte unit: table = arena / 8
-const MAX_ARENA_ORDER = 31; //             offsets are below 2^32
-const MAGIC = 0x42554459; //               "BUDY"
-
-const ORDER_MASK = 0x1f;
-const STATE_SHIFT = 5;
-const STATE_MASK = 0x3 << STATE_SHIFT;
-const FREE = 1 << STATE_SHIFT;
-const USED = 2 << STATE_SHIFT;
-const META = 3 << STATE_SHIFT;
-const HEAD_BITS = ORDER_MASK | STATE_MASK;
-const CHUNK_SHIFT = 7;
-const CHUNK_BITS = 9;
-const CHUNK_MASK = (1 << CHUNK_BITS) - 1;
-
-// Control block fields: u32 indices, then f64 indices.
-const C_MAGIC = 0;
-const C_ARENA_ORDER = 1;
-const C_TABLE = 2;
-const C_FREE_HEADS = 4;
-const F_BASE = 144 / 8;
-const F_LIVE_BLOCKS = F_BASE;
-const F_LIVE_BYTES = F_BASE + 1;
-const F_PEAK_LIVE_BYTES = F_BASE + 2;
-const F_SLACK_BYTES = F_BASE + 3;
-const F_FREE_BYTES = F_BASE + 4;
-const F_MALLOC_COUNT = F_BASE + 5;
-const F_FREE_COUNT = F_BASE + 6;
-const CONTROL_END = (F_FREE_COUNT + 1) * 8;
-
-// Free block body: u32 links.
-const NEXT = 0;
-const PREV = 4;
-
-if (CONTROL_END > 1 << CONTROL_ORDER || C_FREE_HEADS * 4 + 32 * 4 > F_BASE * 8) throw new Error("buddy: control block overflows");
-if (MIN_ARENA_ORDER - TABLE_ORDER_BELOW_ARENA <= CONTROL_ORDER) throw new Error("buddy: table must be larger than the control block");
 
 /**
  * A binary buddy allocator (Knuth): blocks are powers of two, split in halves on malloc and
@@ -122,11 +46,11 @@ export class Buddy implements Allocator {
   private table16: Uint16Array;
 
   constructor(options: BuddyOptions = {}) {
-    this.store = openStore(options, 2 ** MIN_ARENA_ORDER, this.name);
-    this.maxArenaOrder = Math.min(MAX_ARENA_ORDER, floorLog2(this.store.reservedBytes));
-    const n = Math.max(MIN_ARENA_ORDER, floorLog2(this.store.committedBytes));
+    this.store = openStore(options, 2 ** Order.MIN_ARENA, this.name);
+    this.maxArenaOrder = Math.min(Order.MAX_ARENA, floorLog2(this.store.reservedBytes));
+    const n = Math.max(Order.MIN_ARENA, floorLog2(this.store.committedBytes));
     if (n > this.maxArenaOrder || !this.store.grow(2 ** n)) {
-      throw new InvalidStoreError(`a buddy arena needs a store of at least ${2 ** MIN_ARENA_ORDER} bytes; this one reserves ${this.store.reservedBytes}`);
+      throw new InvalidStoreError(`a buddy arena needs a store of at least ${2 ** Order.MIN_ARENA} bytes; this one reserves ${this.store.reservedBytes}`);
     }
     this.maxRequestBytes = 2 ** (this.maxArenaOrder - 1);
     this.table16 = u16View(this.store);
@@ -138,7 +62,7 @@ export class Buddy implements Allocator {
     checkSize(size, this.maxRequestBytes);
     checkAlign(align, BUDDY_MAX_ALIGN);
     const k = orderFor(Math.max(size, align));
-    let x = this.store.u32[C_FREE_HEADS + k]!;
+    let x = this.store.u32[(Ctrl.FREE_HEADS >>> 2) + k]!;
     if (x !== 0) this.unlinkFree(x, k);
     else if ((x = this.splitFromLarger(k)) === 0) return 0;
     return this.markUsed(x, k, size);
@@ -148,10 +72,10 @@ export class Buddy implements Allocator {
     const k = this.usedOrder(ptr);
     const slack = this.slack(ptr, k);
     const f64 = this.store.f64;
-    f64[F_LIVE_BLOCKS]!--;
-    f64[F_LIVE_BYTES]! -= 2 ** k - slack;
-    f64[F_SLACK_BYTES]! -= slack;
-    f64[F_FREE_COUNT]!++;
+    f64[Ctrl.LIVE_BLOCKS >>> 3]!--;
+    f64[Ctrl.LIVE_BYTES >>> 3]! -= 2 ** k - slack;
+    f64[Ctrl.SLACK_BYTES >>> 3]! -= slack;
+    f64[Ctrl.FREE_COUNT >>> 3]!++;
     this.clearEntries(ptr, k);
     this.release(ptr, k);
   }
@@ -171,9 +95,9 @@ export class Buddy implements Allocator {
     for (let i = k - 1; i >= j; i--) this.pushFree(ptr + 2 ** i, i);
     this.setUsedEntry(ptr, j, size);
     const f64 = this.store.f64;
-    f64[F_LIVE_BYTES]! += size - requested;
-    f64[F_SLACK_BYTES]! += 2 ** j - size - slack;
-    f64[F_PEAK_LIVE_BYTES] = Math.max(f64[F_PEAK_LIVE_BYTES]!, f64[F_LIVE_BYTES]!);
+    f64[Ctrl.LIVE_BYTES >>> 3]! += size - requested;
+    f64[Ctrl.SLACK_BYTES >>> 3]! += 2 ** j - size - slack;
+    f64[Ctrl.PEAK_LIVE_BYTES >>> 3] = Math.max(f64[Ctrl.PEAK_LIVE_BYTES >>> 3]!, f64[Ctrl.LIVE_BYTES >>> 3]!);
     return ptr;
   }
 
@@ -184,24 +108,24 @@ export class Buddy implements Allocator {
   stats(): AllocatorStats {
     const f64 = this.store.f64;
     const u32 = this.store.u32;
-    const arenaBytes = 2 ** u32[C_ARENA_ORDER]!;
+    const arenaBytes = 2 ** u32[Ctrl.ARENA_ORDER >>> 2]!;
     let largestFreeBytes = 0;
-    for (let k = u32[C_ARENA_ORDER]! - 1; k >= MIN_ORDER && largestFreeBytes === 0; k--) {
-      if (u32[C_FREE_HEADS + k] !== 0) largestFreeBytes = 2 ** k;
+    for (let k = u32[Ctrl.ARENA_ORDER >>> 2]! - 1; k >= Order.MIN && largestFreeBytes === 0; k--) {
+      if (u32[(Ctrl.FREE_HEADS >>> 2) + k] !== 0) largestFreeBytes = 2 ** k;
     }
-    const freeBytes = f64[F_FREE_BYTES]!;
+    const freeBytes = f64[Ctrl.FREE_BYTES >>> 3]!;
     return assembleStats(this.store, {
-      liveBlocks: f64[F_LIVE_BLOCKS]!,
-      liveBytes: f64[F_LIVE_BYTES]!,
-      peakLiveBytes: f64[F_PEAK_LIVE_BYTES]!,
+      liveBlocks: f64[Ctrl.LIVE_BLOCKS >>> 3]!,
+      liveBytes: f64[Ctrl.LIVE_BYTES >>> 3]!,
+      peakLiveBytes: f64[Ctrl.PEAK_LIVE_BYTES >>> 3]!,
       // The arena is the buddy system's brk: it never shrinks, so the extent is also its peak.
       extentBytes: arenaBytes,
       peakExtentBytes: arenaBytes,
       freeBytes,
       largestFreeBytes,
-      internalFragmentationBytes: f64[F_SLACK_BYTES]!,
-      mallocCount: f64[F_MALLOC_COUNT]!,
-      freeCount: f64[F_FREE_COUNT]!,
+      internalFragmentationBytes: f64[Ctrl.SLACK_BYTES >>> 3]!,
+      mallocCount: f64[Ctrl.MALLOC_COUNT >>> 3]!,
+      freeCount: f64[Ctrl.FREE_COUNT >>> 3]!,
     });
   }
 
@@ -215,15 +139,15 @@ export class Buddy implements Allocator {
   }
 
   writeSpans(sink: SpanSink): void {
-    const arenaBytes = 2 ** this.store.u32[C_ARENA_ORDER]!;
-    const tableAt = this.store.u32[C_TABLE]!;
+    const arenaBytes = 2 ** this.store.u32[Ctrl.ARENA_ORDER >>> 2]!;
+    const tableAt = this.store.u32[Ctrl.TABLE >>> 2]!;
     for (let x = this.blockHolding(Math.min(sink.from, arenaBytes - 1)); x < arenaBytes;) {
       const e = this.entry(x);
-      const state = e & STATE_MASK;
-      const k = e & ORDER_MASK;
-      if (state === 0 || k < MIN_ORDER) throw new HeapCorruptionError(`table entry ${e} is not the start of a block`, x);
-      const going = state === USED ? sink.span(x, 2 ** k, Span.USED, x, 2 ** k - this.slack(x, k), Held.NONE, "")
-        : state === FREE ? sink.span(x, 2 ** k, Span.FREE, 0, 0, Held.NONE, "")
+      const state = e & Entry.STATE_MASK;
+      const k = e & Entry.ORDER_MASK;
+      if (state === 0 || k < Order.MIN) throw new HeapCorruptionError(`table entry ${e} is not the start of a block`, x);
+      const going = state === Entry.USED ? sink.span(x, 2 ** k, Span.USED, x, 2 ** k - this.slack(x, k), Held.NONE, "")
+        : state === Entry.FREE ? sink.span(x, 2 ** k, Span.FREE, 0, 0, Held.NONE, "")
         : sink.span(x, 2 ** k, Span.META, 0, 0, Held.NONE, x === tableAt ? "order table" : "control block");
       if (!going) return;
       x += 2 ** k;
@@ -232,10 +156,10 @@ export class Buddy implements Allocator {
 
   /** The start of the block holding offset a: the first aligned start, order by order, that heads a block reaching past a. */
   private blockHolding(a: number): number {
-    for (let k = MIN_ORDER; k < 32; k++) {
+    for (let k = Order.MIN; k < 32; k++) {
       const x = a - (a % 2 ** k);
       const e = this.entry(x);
-      if ((e & STATE_MASK) !== 0 && x + 2 ** (e & ORDER_MASK) > a) return x;
+      if ((e & Entry.STATE_MASK) !== 0 && x + 2 ** (e & Entry.ORDER_MASK) > a) return x;
     }
     return 0;
   }
@@ -244,13 +168,13 @@ export class Buddy implements Allocator {
     const u32 = this.store.u32;
     const f64 = this.store.f64;
     const fail = (message: string, at?: number): never => { throw new HeapCorruptionError(message, at); };
-    if (u32[C_MAGIC] !== MAGIC) fail("control block magic is wrong", 0);
-    const n = u32[C_ARENA_ORDER]!;
-    if (n < MIN_ARENA_ORDER || n > this.maxArenaOrder || 2 ** n > this.store.committedBytes) fail(`arena order ${n} does not fit the store`, 0);
-    const tableAt = u32[C_TABLE]!;
-    const tableOrder = n - TABLE_ORDER_BELOW_ARENA;
-    if (this.entry(0) !== (META | CONTROL_ORDER)) fail("the control block is not META of order 8", 0);
-    if (tableAt % 2 ** tableOrder !== 0 || this.entry(tableAt) !== (META | tableOrder)) fail(`the order table is not META of order ${tableOrder}`, tableAt);
+    if (u32[Ctrl.MAGIC >>> 2] !== Ctrl.MAGIC_VALUE) fail("control block magic is wrong", 0);
+    const n = u32[Ctrl.ARENA_ORDER >>> 2]!;
+    if (n < Order.MIN_ARENA || n > this.maxArenaOrder || 2 ** n > this.store.committedBytes) fail(`arena order ${n} does not fit the store`, 0);
+    const tableAt = u32[Ctrl.TABLE >>> 2]!;
+    const tableOrder = n - Order.TABLE_BELOW_ARENA;
+    if (this.entry(0) !== (Entry.META | Order.CONTROL)) fail("the control block is not META of order 8", 0);
+    if (tableAt % 2 ** tableOrder !== 0 || this.entry(tableAt) !== (Entry.META | tableOrder)) fail(`the order table is not META of order ${tableOrder}`, tableAt);
     const freeCount = new Array<number>(32).fill(0);
     let liveBlocks = 0, liveBytes = 0, slackBytes = 0, freeBytes = 0, metaBlocks = 0, total = 0;
     for (const block of this.walk()) {
@@ -258,16 +182,16 @@ export class Buddy implements Allocator {
       const k = floorLog2(block.bytes);
       if (x % block.bytes !== 0 || x + block.bytes > 2 ** n) fail(`block of order ${k} is misplaced`, x);
       const chunks = block.kind === "used" ? chunkCount(k) : 1;
-      for (let u = x + UNIT_BYTES; u < x + block.bytes; u += UNIT_BYTES) {
+      for (let u = x + Order.UNIT_BYTES; u < x + block.bytes; u += Order.UNIT_BYTES) {
         const e = this.entry(u);
-        if ((e & HEAD_BITS) !== 0 || (e !== 0 && u >= x + chunks * UNIT_BYTES)) fail(`interior table entry ${e} of the block at ${x}`, u);
+        if ((e & Entry.HEAD_BITS) !== 0 || (e !== 0 && u >= x + chunks * Order.UNIT_BYTES)) fail(`interior table entry ${e} of the block at ${x}`, u);
       }
       total += block.bytes;
       if (block.kind === "free") {
         freeCount[k]!++;
         freeBytes += block.bytes;
         const buddy = x ^ block.bytes;
-        if (k < n && this.entry(buddy) === (FREE | k)) fail(`free buddies of order ${k} were not merged`, x);
+        if (k < n && this.entry(buddy) === (Entry.FREE | k)) fail(`free buddies of order ${k} were not merged`, x);
       } else if (block.kind === "used") {
         const slack = this.slack(x, k);
         if (slack > block.bytes) fail(`slack ${slack} exceeds the block`, x);
@@ -280,31 +204,31 @@ export class Buddy implements Allocator {
     if (metaBlocks !== 2) fail(`${metaBlocks} META blocks, expected the control block and the table`);
     for (let k = 0; k < 32; k++) {
       let count = 0;
-      for (let x = u32[C_FREE_HEADS + k]!, prev = 0; x !== 0; prev = x, x = u32[(x + NEXT) >>> 2]!) {
+      for (let x = u32[(Ctrl.FREE_HEADS >>> 2) + k]!, prev = 0; x !== 0; prev = x, x = u32[(x + Link.NEXT) >>> 2]!) {
         if (++count > freeCount[k]!) fail(`free list ${k} is longer than the ${freeCount[k]} free blocks of that order`, x);
-        if (x >= 2 ** n || this.entry(x) !== (FREE | k)) fail(`free list ${k} holds a block that is not FREE of order ${k}`, x);
-        if (u32[(x + PREV) >>> 2] !== prev) fail(`free list ${k}: back link ${u32[(x + PREV) >>> 2]} should be ${prev}`, x);
+        if (x >= 2 ** n || this.entry(x) !== (Entry.FREE | k)) fail(`free list ${k} holds a block that is not FREE of order ${k}`, x);
+        if (u32[(x + Link.PREV) >>> 2] !== prev) fail(`free list ${k}: back link ${u32[(x + Link.PREV) >>> 2]} should be ${prev}`, x);
       }
       if (count !== freeCount[k]) fail(`free list ${k} holds ${count} blocks, the arena ${freeCount[k]}`);
     }
     const gauges: [string, number, number][] = [
-      ["LIVE_BLOCKS", f64[F_LIVE_BLOCKS]!, liveBlocks], ["LIVE_BYTES", f64[F_LIVE_BYTES]!, liveBytes],
-      ["SLACK_BYTES", f64[F_SLACK_BYTES]!, slackBytes], ["FREE_BYTES", f64[F_FREE_BYTES]!, freeBytes],
+      ["LIVE_BLOCKS", f64[Ctrl.LIVE_BLOCKS >>> 3]!, liveBlocks], ["LIVE_BYTES", f64[Ctrl.LIVE_BYTES >>> 3]!, liveBytes],
+      ["SLACK_BYTES", f64[Ctrl.SLACK_BYTES >>> 3]!, slackBytes], ["FREE_BYTES", f64[Ctrl.FREE_BYTES >>> 3]!, freeBytes],
     ];
     for (const [name, stored, counted] of gauges) if (stored !== counted) fail(`${name} is ${stored}, the blocks say ${counted}`, 0);
   }
 
   /** Lays out an empty arena of order n: control block, order table, and the free buddies. */
   private format(n: number): void {
-    const t = n - TABLE_ORDER_BELOW_ARENA;
+    const t = n - Order.TABLE_BELOW_ARENA;
     this.store.u8.fill(0, 0, 2 ** (t + 1));
     const u32 = this.store.u32;
-    u32[C_MAGIC] = MAGIC;
-    u32[C_ARENA_ORDER] = n;
-    u32[C_TABLE] = 2 ** t;
-    this.setEntry(0, META | CONTROL_ORDER);
-    for (let k = CONTROL_ORDER; k < t; k++) this.pushFree(2 ** k, k);
-    this.setEntry(2 ** t, META | t);
+    u32[Ctrl.MAGIC >>> 2] = Ctrl.MAGIC_VALUE;
+    u32[Ctrl.ARENA_ORDER >>> 2] = n;
+    u32[Ctrl.TABLE >>> 2] = 2 ** t;
+    this.setEntry(0, Entry.META | Order.CONTROL);
+    for (let k = Order.CONTROL; k < t; k++) this.pushFree(2 ** k, k);
+    this.setEntry(2 ** t, Entry.META | t);
     for (let k = t + 1; k < n; k++) this.pushFree(2 ** k, k);
   }
 
@@ -316,13 +240,13 @@ export class Buddy implements Allocator {
   private splitFromLarger(k: number): number {
     let j: number;
     for (;;) {
-      const n = this.store.u32[C_ARENA_ORDER]!;
+      const n = this.store.u32[Ctrl.ARENA_ORDER >>> 2]!;
       j = k; // after a doubling, a block of order k itself may be free
-      while (j < n && this.store.u32[C_FREE_HEADS + j] === 0) j++;
+      while (j < n && this.store.u32[(Ctrl.FREE_HEADS >>> 2) + j] === 0) j++;
       if (j < n) break;
       if (!this.doubleArena()) return 0;
     }
-    const x = this.store.u32[C_FREE_HEADS + j]!;
+    const x = this.store.u32[(Ctrl.FREE_HEADS >>> 2) + j]!;
     this.unlinkFree(x, j);
     while (j > k) {
       j--;
@@ -336,19 +260,19 @@ export class Buddy implements Allocator {
    * fills its first 2^(n-2) bytes, then the old table's block is freed (and merges if it can).
    */
   private doubleArena(): boolean {
-    const n = this.store.u32[C_ARENA_ORDER]!;
+    const n = this.store.u32[Ctrl.ARENA_ORDER >>> 2]!;
     if (n + 1 > this.maxArenaOrder || !this.store.grow(2 ** (n + 1))) return false;
     this.refreshTable();
     const u32 = this.store.u32;
-    const t = n - TABLE_ORDER_BELOW_ARENA;
-    const oldTable = u32[C_TABLE]!;
+    const t = n - Order.TABLE_BELOW_ARENA;
+    const oldTable = u32[Ctrl.TABLE >>> 2]!;
     const newTable = 2 ** n;
     const u8 = this.store.u8;
     u8.copyWithin(newTable, oldTable, oldTable + 2 ** t);
     u8.fill(0, newTable + 2 ** t, newTable + 2 ** (t + 1));
-    u32[C_TABLE] = newTable;
-    u32[C_ARENA_ORDER] = n + 1;
-    this.setEntry(newTable, META | (t + 1));
+    u32[Ctrl.TABLE >>> 2] = newTable;
+    u32[Ctrl.ARENA_ORDER >>> 2] = n + 1;
+    this.setEntry(newTable, Entry.META | (t + 1));
     for (let k = t + 1; k < n; k++) this.pushFree(newTable + 2 ** k, k);
     this.setEntry(oldTable, 0);
     this.release(oldTable, t);
@@ -357,10 +281,10 @@ export class Buddy implements Allocator {
 
   /** Knuth's Algorithm S: merge the block at x of order k with its free buddy while it has one. */
   private release(x: number, k: number): void {
-    const n = this.store.u32[C_ARENA_ORDER]!;
+    const n = this.store.u32[Ctrl.ARENA_ORDER >>> 2]!;
     while (k < n - 1) {
       const buddy = x ^ (2 ** k);
-      if (this.entry(buddy) !== (FREE | k)) break;
+      if (this.entry(buddy) !== (Entry.FREE | k)) break;
       this.unlinkFree(buddy, k);
       this.setEntry(buddy, 0);
       this.setEntry(x, 0);
@@ -372,14 +296,14 @@ export class Buddy implements Allocator {
 
   /** The order of the USED block at ptr; throws the typed error for anything else. */
   private usedOrder(ptr: number): number {
-    const arenaBytes = 2 ** this.store.u32[C_ARENA_ORDER]!;
+    const arenaBytes = 2 ** this.store.u32[Ctrl.ARENA_ORDER >>> 2]!;
     if (!(Number.isInteger(ptr) && ptr > 0 && ptr < arenaBytes)) throw new InvalidFreeError(ptr, `outside the buddy arena (1 to ${arenaBytes - 1})`);
-    if (ptr % UNIT_BYTES !== 0) throw new InvalidFreeError(ptr, `not a multiple of ${UNIT_BYTES}, so not the start of a block`);
+    if (ptr % Order.UNIT_BYTES !== 0) throw new InvalidFreeError(ptr, `not a multiple of ${Order.UNIT_BYTES}, so not the start of a block`);
     const e = this.entry(ptr);
-    switch (e & STATE_MASK) {
-      case USED: return e & ORDER_MASK;
-      case FREE: throw new DoubleFreeError(ptr);
-      case META: throw new InvalidFreeError(ptr, "the allocator's own metadata");
+    switch (e & Entry.STATE_MASK) {
+      case Entry.USED: return e & Entry.ORDER_MASK;
+      case Entry.FREE: throw new DoubleFreeError(ptr);
+      case Entry.META: throw new InvalidFreeError(ptr, "the allocator's own metadata");
       default: throw new InvalidFreeError(ptr, "inside a block, or a block that has merged with its buddy since it was freed");
     }
   }
@@ -387,11 +311,11 @@ export class Buddy implements Allocator {
   private markUsed(x: number, k: number, size: number): number {
     this.setUsedEntry(x, k, size);
     const f64 = this.store.f64;
-    f64[F_LIVE_BLOCKS]!++;
-    f64[F_LIVE_BYTES]! += size;
-    f64[F_SLACK_BYTES]! += 2 ** k - size;
-    f64[F_MALLOC_COUNT]!++;
-    if (f64[F_LIVE_BYTES]! > f64[F_PEAK_LIVE_BYTES]!) f64[F_PEAK_LIVE_BYTES] = f64[F_LIVE_BYTES]!;
+    f64[Ctrl.LIVE_BLOCKS >>> 3]!++;
+    f64[Ctrl.LIVE_BYTES >>> 3]! += size;
+    f64[Ctrl.SLACK_BYTES >>> 3]! += 2 ** k - size;
+    f64[Ctrl.MALLOC_COUNT >>> 3]!++;
+    if (f64[Ctrl.LIVE_BYTES >>> 3]! > f64[Ctrl.PEAK_LIVE_BYTES >>> 3]!) f64[Ctrl.PEAK_LIVE_BYTES >>> 3] = f64[Ctrl.LIVE_BYTES >>> 3]!;
     return x;
   }
 
@@ -399,55 +323,55 @@ export class Buddy implements Allocator {
   private setUsedEntry(x: number, k: number, size: number): void {
     let slack = 2 ** k - size;
     const table = this.table16;
-    const i = this.store.u32[C_TABLE]! / 2 + x / UNIT_BYTES;
-    table[i] = USED | k | ((slack & CHUNK_MASK) << CHUNK_SHIFT);
+    const i = this.store.u32[Ctrl.TABLE >>> 2]! / 2 + x / Order.UNIT_BYTES;
+    table[i] = Entry.USED | k | ((slack & Entry.CHUNK_MASK) << Entry.CHUNK_SHIFT);
     for (let c = 1; c < chunkCount(k); c++) {
-      slack = Math.floor(slack / (1 << CHUNK_BITS));
-      table[i + c] = (slack & CHUNK_MASK) << CHUNK_SHIFT;
+      slack = Math.floor(slack / (1 << Entry.CHUNK_BITS));
+      table[i + c] = (slack & Entry.CHUNK_MASK) << Entry.CHUNK_SHIFT;
     }
   }
 
   private slack(x: number, k: number): number {
     const table = this.table16;
-    const i = this.store.u32[C_TABLE]! / 2 + x / UNIT_BYTES;
+    const i = this.store.u32[Ctrl.TABLE >>> 2]! / 2 + x / Order.UNIT_BYTES;
     let slack = 0;
-    for (let c = chunkCount(k) - 1; c >= 0; c--) slack = slack * (1 << CHUNK_BITS) + (table[i + c]! >>> CHUNK_SHIFT);
+    for (let c = chunkCount(k) - 1; c >= 0; c--) slack = slack * (1 << Entry.CHUNK_BITS) + (table[i + c]! >>> Entry.CHUNK_SHIFT);
     return slack;
   }
 
   /** Zeroes a used block's head and slack chunks. */
   private clearEntries(x: number, k: number): void {
-    const i = this.store.u32[C_TABLE]! / 2 + x / UNIT_BYTES;
+    const i = this.store.u32[Ctrl.TABLE >>> 2]! / 2 + x / Order.UNIT_BYTES;
     this.table16.fill(0, i, i + chunkCount(k));
   }
 
   private pushFree(x: number, k: number): void {
     const u32 = this.store.u32;
-    const next = u32[C_FREE_HEADS + k]!;
-    u32[(x + NEXT) >>> 2] = next;
-    u32[(x + PREV) >>> 2] = 0;
-    if (next !== 0) u32[(next + PREV) >>> 2] = x;
-    u32[C_FREE_HEADS + k] = x;
-    this.setEntry(x, FREE | k);
-    this.store.f64[F_FREE_BYTES]! += 2 ** k;
+    const next = u32[(Ctrl.FREE_HEADS >>> 2) + k]!;
+    u32[(x + Link.NEXT) >>> 2] = next;
+    u32[(x + Link.PREV) >>> 2] = 0;
+    if (next !== 0) u32[(next + Link.PREV) >>> 2] = x;
+    u32[(Ctrl.FREE_HEADS >>> 2) + k] = x;
+    this.setEntry(x, Entry.FREE | k);
+    this.store.f64[Ctrl.FREE_BYTES >>> 3]! += 2 ** k;
   }
 
   private unlinkFree(x: number, k: number): void {
     const u32 = this.store.u32;
-    const next = u32[(x + NEXT) >>> 2]!;
-    const prev = u32[(x + PREV) >>> 2]!;
-    if (prev === 0) u32[C_FREE_HEADS + k] = next;
-    else u32[(prev + NEXT) >>> 2] = next;
-    if (next !== 0) u32[(next + PREV) >>> 2] = prev;
-    this.store.f64[F_FREE_BYTES]! -= 2 ** k;
+    const next = u32[(x + Link.NEXT) >>> 2]!;
+    const prev = u32[(x + Link.PREV) >>> 2]!;
+    if (prev === 0) u32[(Ctrl.FREE_HEADS >>> 2) + k] = next;
+    else u32[(prev + Link.NEXT) >>> 2] = next;
+    if (next !== 0) u32[(next + Link.PREV) >>> 2] = prev;
+    this.store.f64[Ctrl.FREE_BYTES >>> 3]! -= 2 ** k;
   }
 
   private entry(x: number): number {
-    return this.table16[this.store.u32[C_TABLE]! / 2 + x / UNIT_BYTES]!;
+    return this.table16[this.store.u32[Ctrl.TABLE >>> 2]! / 2 + x / Order.UNIT_BYTES]!;
   }
 
   private setEntry(x: number, e: number): void {
-    this.table16[this.store.u32[C_TABLE]! / 2 + x / UNIT_BYTES] = e;
+    this.table16[this.store.u32[Ctrl.TABLE >>> 2]! / 2 + x / Order.UNIT_BYTES] = e;
   }
 
   /** The store offers no u16 view; this one follows the buffer when a WASM memory replaces it. */
@@ -465,7 +389,7 @@ function u16View(store: ByteStore): Uint16Array {
 
 /** ceil(log2(max(bytes, 16))): the order of the smallest block that holds `bytes`. */
 function orderFor(bytes: number): number {
-  return bytes <= UNIT_BYTES ? MIN_ORDER : 32 - Math.clz32(bytes - 1);
+  return bytes <= Order.UNIT_BYTES ? Order.MIN : 32 - Math.clz32(bytes - 1);
 }
 
 function floorLog2(bytes: number): number {
@@ -474,5 +398,5 @@ function floorLog2(bytes: number): number {
 
 /** Table entries holding a used block's slack (at most 2^k, so k + 1 bits). */
 function chunkCount(k: number): number {
-  return Math.ceil((k + 1) / CHUNK_BITS);
+  return Math.ceil((k + 1) / Entry.CHUNK_BITS);
 }

@@ -371,7 +371,7 @@ export class Heap extends HeapCore implements Allocator {
   }
 
   writeSpans(sink: SpanSink): void {
-    this.store.refresh();
+    this.adoptViews();
     writeHeapSpans(this.store, sink);
   }
 }

@@ -11,9 +11,21 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { CompilerNotFoundError, PreloadBuildError } from "./errors.js";
 
-/** From dist/src/node/record/ (compiled) back to the package root. */
-const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..");
-export const PRELOAD_SOURCE = path.join(PACKAGE_ROOT, "native/record/preload.c");
+const PRELOAD_PATH = "native/record/preload.c";
+
+/**
+ * The library's C source, in the package root: the nearest folder above this module that holds
+ * it (this module runs from dist/src/node/record/, or bundled into the CLI in dist/cli/).
+ */
+function findPreloadSource(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, PRELOAD_PATH))) return path.join(dir, PRELOAD_PATH);
+    if (path.dirname(dir) === dir) return path.join(here, "../../../..", PRELOAD_PATH); // the error names where it was looked for
+  }
+}
+
+export const PRELOAD_SOURCE = findPreloadSource();
 
 const COMPILE_FLAGS = ["-O2", "-shared", "-fPIC", "-Wall"];
 const LINK_FLAGS = ["-ldl", "-lpthread"];
