@@ -36,16 +36,11 @@ function countPage(v: SharedView, page: number): PageCounts {
   return counts;
 }
 
-function threadCounters(v: SharedView): { mallocs: number; frees: number } {
-  const g = v.ctl >>> 1;
-  let mallocs = v.f64[g + Ctl.GLOBAL_MALLOCS_F64]!;
-  let frees = v.f64[g + Ctl.GLOBAL_FREES_F64]!;
-  for (let t = 0; t < v.threadCount; t++) {
-    const record = (v.ctl + Ctl.THREADS + t * ThreadWord.WORDS) >>> 1;
-    mallocs += v.f64[record + ThreadWord.MALLOCS_F64]!;
-    frees += v.f64[record + ThreadWord.FREES_F64]!;
-  }
-  return { mallocs, frees };
+/** Frees by every thread, attached or gone (mallocs are derived: frees + live blocks). */
+function freeCount(v: SharedView): number {
+  let frees = v.f64[(v.ctl >>> 1) + Ctl.GLOBAL_FREES_F64]!;
+  for (let t = 0; t < v.threadCount; t++) frees += v.f64[((v.ctl + Ctl.THREADS + t * ThreadWord.WORDS) >>> 1) + ThreadWord.FREES_F64]!;
+  return frees;
 }
 
 /** The heap's gauges: slots from the page scan, large blocks from the central heap's stats. */
@@ -67,7 +62,7 @@ export function sharedStats(v: SharedView, central: AllocatorStats, store: ByteS
   v.f64[(v.ctl >>> 1) + Ctl.PEAK_LIVE_BYTES_F64] = peak;
   const freeBytes = central.freeBytes + freeSlotBytes;
   const largestFreeBytes = Math.max(central.largestFreeBytes, largestFreeSlot);
-  const { mallocs, frees } = threadCounters(v);
+  const frees = freeCount(v);
   return {
     ...central,
     liveBlocks,
@@ -79,7 +74,7 @@ export function sharedStats(v: SharedView, central: AllocatorStats, store: ByteS
     largestFreeBytes,
     internalFragmentationBytes: central.internalFragmentationBytes + roundingBytes,
     externalFragmentation: freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes,
-    mallocCount: mallocs,
+    mallocCount: frees + liveBlocks,
     freeCount: frees,
   };
 }

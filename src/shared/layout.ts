@@ -9,7 +9,7 @@
  *
  *   0 MAGIC  1 VERSION  2 LOCK (holder thread + 1, 0 free)  3 LOCK_WAITERS  4 PAGES
  *   5 PAGE_MAP_WORDS  6 THREAD_COUNT (slots)  7 reserved
- *   8..  f64 GLOBAL_MALLOCS, GLOBAL_FREES (counters folded in by detach), PEAK_LIVE_BYTES
+ *   8..  f64 GLOBAL_FREES (the frees of detached threads), PEAK_LIVE_BYTES
  *   ABANDONED_HEADS[CLASS_COUNT]   pages whose thread detached or died, per class (under LOCK)
  *   THREADS[THREAD_COUNT]          one ThreadWord record per attachable thread
  *   PAGE_MAP                       1 bit per 64 KiB of the reservation: is it a page?
@@ -17,7 +17,8 @@
  * A thread record (ThreadWord offsets from its first word), written by its thread alone:
  *
  *   STATE (0 free, 1 attached)  REMOTE_HINT (bit c: a remote free landed on a full page of class c)
- *   f64 MALLOCS, FREES (by this thread, of any thread's blocks)  AVAIL_HEADS[c]  FULL_HEADS[c]
+ *   f64 FREES (by this thread, of any thread's blocks; mallocs = frees + live blocks, so a
+ *   malloc writes no counter)  AVAIL_HEADS[c]  FULL_HEADS[c]
  *
  * A page (PageWord offsets from its first word; mimalloc's pages, Leijen et al., "Mimalloc: Free
  * List Sharding in Action", 2019):
@@ -67,11 +68,10 @@ export const enum Ctl {
   PAGE_MAP_WORDS = 5,
   THREAD_COUNT = 6,
   /** f64 index (word 8 / 2). */
-  GLOBAL_MALLOCS_F64 = 4,
-  GLOBAL_FREES_F64 = 5,
+  GLOBAL_FREES_F64 = 4,
   /** Peak of the live bytes, as seen by stats() and check() (the threads keep no shared gauge). */
-  PEAK_LIVE_BYTES_F64 = 6,
-  ABANDONED_HEADS = 16,
+  PEAK_LIVE_BYTES_F64 = 5,
+  ABANDONED_HEADS = 12,
   THREADS = ABANDONED_HEADS + SharedLayout.CLASS_COUNT,
 }
 
@@ -79,8 +79,7 @@ export const enum ThreadWord {
   STATE = 0,
   REMOTE_HINT = 1,
   /** f64 index from the record's first word / 2. */
-  MALLOCS_F64 = 1,
-  FREES_F64 = 2,
+  FREES_F64 = 1,
   AVAIL_HEADS = 8,
   FULL_HEADS = AVAIL_HEADS + SharedLayout.CLASS_COUNT,
   WORDS = FULL_HEADS + SharedLayout.CLASS_COUNT,

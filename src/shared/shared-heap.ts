@@ -61,7 +61,6 @@ export class SharedHeap implements Allocator {
   private readonly record: number;
   private readonly availHeads: number;
   private readonly fullHeads: number;
-  private readonly mallocsF64: number;
   private readonly freesF64: number;
   private readonly tag: number;
   private readonly canBlock: boolean;
@@ -96,7 +95,6 @@ export class SharedHeap implements Allocator {
     this.record = this.recordOf(this.threadId);
     this.availHeads = this.record + ThreadWord.AVAIL_HEADS;
     this.fullHeads = this.record + ThreadWord.FULL_HEADS;
-    this.mallocsF64 = (this.record >>> 1) + ThreadWord.MALLOCS_F64;
     this.freesF64 = (this.record >>> 1) + ThreadWord.FREES_F64;
     this.canBlock = agentCanBlock(this.words);
   }
@@ -142,7 +140,6 @@ export class SharedHeap implements Allocator {
           i32[w + PageWord.USED]! += 1;
           const j = (((slot - page - CLASS_FIRST_SLOT[c]!) >>> SharedLayout.SLOT_ALIGN_LOG2) * CLASS_RECIP[c]!) >>> SharedLayout.RECIP_SHIFT;
           this.halves[(page >>> 1) + PageWord.STATUS_HALF + j] = size + 1;
-          this.doubles[this.mallocsF64]! += 1;
           return slot;
         }
       }
@@ -163,9 +160,7 @@ export class SharedHeap implements Allocator {
     checkSize(size, this.central.maxRequestBytes);
     checkAlign(align, SharedLayout.PAGE_BYTES);
     if (size <= SharedLayout.MAX_SLOT_BYTES && align <= SharedLayout.SLOT_ALIGN) return this.mallocSlot(size, classOf(size));
-    const ptr = this.locked(() => this.central.malloc(size, align));
-    if (ptr !== 0) this.doubles[this.mallocsF64]! += 1;
-    return ptr;
+    return this.locked(() => this.central.malloc(size, align));
   }
 
   /** The slow path of a slot malloc: collect remote frees, bump, other pages, a new page. */
@@ -177,7 +172,6 @@ export class SharedHeap implements Allocator {
       const slot = this.takeSlot(page, c);
       if (slot !== 0) {
         this.halves[(page >>> 1) + PageWord.STATUS_HALF + slotIndexAt(c, slot - page - CLASS_FIRST_SLOT[c]!)] = size + 1;
-        this.doubles[this.mallocsF64]! += 1;
         return slot;
       }
     }
@@ -476,7 +470,6 @@ export class SharedHeap implements Allocator {
     }
     const record = this.recordOf(t);
     const g = this.ctl >>> 1;
-    this.doubles[g + Ctl.GLOBAL_MALLOCS_F64]! += this.doubles[(record >>> 1) + ThreadWord.MALLOCS_F64]!;
     this.doubles[g + Ctl.GLOBAL_FREES_F64]! += this.doubles[(record >>> 1) + ThreadWord.FREES_F64]!;
     i32.fill(0, record + 1, record + ThreadWord.WORDS);
     Atomics.store(i32, record + ThreadWord.STATE, ThreadState.FREE);
