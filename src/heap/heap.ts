@@ -16,7 +16,7 @@ import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.
 import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
-import { formatControl, openControl } from "./control.js";
+import { assertControl, formatControl, openControl } from "./control.js";
 import { HeapCore } from "./core.js";
 import type { HeapStats } from "./heap-stats.js";
 import { heapStats, walkHeap } from "./inspect.js";
@@ -244,6 +244,7 @@ export class Heap implements Allocator {
 
   stats(): HeapStats {
     this.store.refresh();
+    assertControl(this.store);
     return heapStats(this.store, this.tlsf.largestFreeBlock());
   }
 
@@ -253,6 +254,7 @@ export class Heap implements Allocator {
   }
 
   walk(): IterableIterator<BlockInfo> {
+    assertControl(this.store);
     return walkHeap(this.store);
   }
 }
