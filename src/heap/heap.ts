@@ -18,6 +18,7 @@ import { ByteStore, type StoreOptions } from "../memory/store.js";
 import { checkHeap } from "./check.js";
 import { assertControl, formatControl, openControl } from "./control.js";
 import { HeapCore } from "./core.js";
+import { installConcurrencyGuard, isSharedStore } from "./guard.js";
 import type { HeapStats } from "./heap-stats.js";
 import { heapStats, walkHeap } from "./inspect.js";
 import { LargeBlocks } from "./large-blocks.js";
@@ -32,6 +33,12 @@ export type { HeapStats } from "./heap-stats.js";
 export interface HeapOptions extends StoreOptions {
   /** An existing store to format as a new heap (its contents are overwritten). */
   store?: ByteStore;
+  /**
+   * On a shared store, throw `ConcurrentUseError` when two agents call the heap at once (see
+   * guard.ts); false for code that holds its own lock. Unshared stores never pay for it.
+   * @defaultValue true
+   */
+  concurrencyGuard?: boolean;
 }
 
 export class Heap implements Allocator {
@@ -62,6 +69,7 @@ export class Heap implements Allocator {
     this.large = new LargeBlocks(this.core, this.tlsf);
     this.firstPayload = this.core.heapStart + Layout.HEADER_BYTES;
     this.maxRequestBytes = Math.max(0, store.reservedBytes - this.core.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
+    if (options.concurrencyGuard !== false && isSharedStore(store)) installConcurrencyGuard(this, store);
   }
 
   /**
@@ -69,11 +77,11 @@ export class Heap implements Allocator {
    * that holds no heap, or one of another layout version, is an `InvalidStoreError`, and the
    * store is left as it was.
    */
-  static attach(backing: ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory | ByteStore): Heap {
+  static attach(backing: ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory | ByteStore, options: { concurrencyGuard?: boolean } = {}): Heap {
     const store = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
     Heap.opening = store;
     try {
-      return new Heap({ store });
+      return new Heap({ store, ...options });
     } finally {
       Heap.opening = undefined;
     }
