@@ -30,14 +30,15 @@ export function isSharedStore(store: ByteStore): boolean {
 /** Puts a guarded version of each public method on `heap` itself. */
 export function installConcurrencyGuard(heap: object, store: ByteStore): void {
   let depth = 0;
-  const methods = heap as Record<string, (...args: unknown[]) => unknown>;
+  const methods = heap as Record<string, (a?: unknown, b?: unknown) => unknown>;
   for (const name of GUARDED_METHODS) {
-    const method = methods[name]!;
-    const guarded = (...args: unknown[]): unknown => {
+    const method = methods[name]!.bind(heap);
+    // Every guarded method takes at most two arguments: fixed parameters keep the call cheap.
+    const guarded = (a?: unknown, b?: unknown): unknown => {
       if (depth === 0 && Atomics.compareExchange(store.i32, IN_USE_WORD, 0, 1) !== 0) throw new ConcurrentUseError(name);
       depth++;
       try {
-        return method.apply(heap, args);
+        return method(a, b); // undefined for a missing argument: the defaults apply
       } finally {
         if (--depth === 0) Atomics.store(store.i32, IN_USE_WORD, 0);
       }
