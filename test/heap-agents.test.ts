@@ -63,7 +63,7 @@ describe("Heap: two agents on one store", () => {
   }
 
   it("a store whose buffer another agent trimmed is noticed as well", () => {
-    const first = new Heap({ maxBytes: 2 ** 26 });
+    const first = new Heap({ kind: "resizable", maxBytes: 2 ** 26 });
     const second = Heap.attach(first.store.handle);
     const big = second.mallocOrThrow(4_000_000);
     second.free(big);

@@ -299,7 +299,7 @@ export class DebugHeap implements Allocator {
    */
   flushQuarantine(): void {
     let found: UseAfterFreeError | undefined;
-    while (this.quarantine.count > 0) found ??= this.releaseOldest();
+    while (this.quarantine.count > 0) { const error = this.releaseOldest(); found ??= error; }
     if (found !== undefined) throw found;
   }
 
@@ -405,7 +405,7 @@ export class DebugHeap implements Allocator {
     const keep = this.quarantine.limitBytes > 0 ? 1 : 0;
     let found: UseAfterFreeError | undefined;
     try {
-      while (this.quarantine.overBudget && this.quarantine.count > keep) found ??= this.releaseOldest();
+      while (this.quarantine.overBudget && this.quarantine.count > keep) { const error = this.releaseOldest(); found ??= error; }
       this.releaseFailed = false;
     } catch (error) {
       this.releaseFailed = true;

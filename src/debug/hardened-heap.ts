@@ -255,7 +255,7 @@ export class HardenedHeap implements Allocator {
   /** Lets every block waiting for reuse go back to the inner allocator, then throws the first changed header found. */
   flushQuarantine(): void {
     let found: CorruptedHeaderError | undefined;
-    while (this.quarantine.count > 0) found ??= this.releaseOldest();
+    while (this.quarantine.count > 0) { const error = this.releaseOldest(); found ??= error; }
     if (found !== undefined) throw found;
   }
 
@@ -312,7 +312,7 @@ export class HardenedHeap implements Allocator {
   private release(deferred: boolean): void {
     let found: CorruptedHeaderError | undefined;
     try {
-      while (this.quarantine.overBudget) found ??= this.releaseOldest();
+      while (this.quarantine.overBudget) { const error = this.releaseOldest(); found ??= error; }
       this.releaseFailed = false;
     } catch (error) {
       this.releaseFailed = true;

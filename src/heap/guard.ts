@@ -20,7 +20,10 @@ import { Gauge, Word } from "./layout.js";
 export const IN_USE_WORD = Word.END;
 if (Gauge.BASE * 2 <= IN_USE_WORD) throw new Error("heap layout: no padding word before the gauges for the in-use word");
 
-const GUARDED_METHODS = ["malloc", "mallocOrThrow", "calloc", "free", "realloc", "usableSize", "trim", "stats", "check"] as const;
+const GUARDED_METHODS = [
+  "malloc", "mallocOrThrow", "calloc", "mallocAs", "callocAs", "allocString", "free", "freeAll", "realloc",
+  "usableSize", "requestedSize", "trim", "stats", "check",
+] as const;
 
 /** The store's bytes can be seen by another agent. */
 export function isSharedStore(store: ByteStore): boolean {
@@ -32,6 +35,7 @@ export function installConcurrencyGuard(heap: object, store: ByteStore): void {
   let depth = 0;
   const methods = heap as Record<string, (a?: unknown, b?: unknown) => unknown>;
   for (const name of GUARDED_METHODS) {
+    if (typeof methods[name] !== "function") continue;
     const method = methods[name]!.bind(heap);
     // Every guarded method takes at most two arguments: fixed parameters keep the call cheap.
     const guarded = (a?: unknown, b?: unknown): unknown => {

@@ -8,8 +8,8 @@
  * layout.ts and mid-layout.ts, the layers in docs/architecture.md.
  *
  * This file keeps the API: dispatch by size, the validation of pointers, attach, and the
- * whole-heap operations. Every operation first checks that the store's views still reach the
- * heap's top (another agent may have grown a shared store), one compare on a hot word.
+ * whole-heap operations. Another agent may grow a shared store: each layer notices it where it
+ * follows a link (core.ts, `refreshIfStale`), so the fast paths pay nothing for it.
  */
 import type { Allocator, BlockInfo } from "../allocator.js";
 import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.js";
@@ -41,14 +41,12 @@ export interface HeapOptions extends StoreOptions {
   concurrencyGuard?: boolean;
 }
 
-export class Heap implements Allocator {
+export class Heap extends HeapCore implements Allocator {
   readonly name = "heap";
-  readonly store: ByteStore;
   /** Largest request accepted; larger sizes are an `InvalidSizeError`. */
   readonly maxRequestBytes: number;
   /** The lowest offset a block can have. */
   private readonly firstPayload: number;
-  private readonly core: HeapCore;
   private readonly tlsf: TlsfBlocks;
   private readonly small: SmallSlabs;
   private readonly mid: MidSlabs;
@@ -56,19 +54,21 @@ export class Heap implements Allocator {
   /** The store `attach` is opening (so the constructor reads its heap instead of formatting one). */
   private static opening: ByteStore | undefined;
 
-  /** A new heap, by default on a resizable ArrayBuffer growing from 64 KiB up to 1 GiB. */
+  /**
+   * A new heap, by default on a growable store (a plain ArrayBuffer, replaced by a larger one as
+   * the heap grows, from 64 KiB up to 1 GiB; store.ts says what views do then).
+   */
   constructor(options: HeapOptions = {}) {
-    const store = options.store ?? ByteStore.create(options);
+    const store = options.store ?? ByteStore.create({ ...options, kind: options.kind ?? "growable" });
     const attach = Heap.opening === store;
     Heap.opening = undefined;
-    this.store = store;
-    this.core = new HeapCore(store, attach ? openControl(store) : formatControl(store));
-    this.tlsf = new TlsfBlocks(this.core);
-    this.small = new SmallSlabs(this.core, this.tlsf);
-    this.mid = new MidSlabs(this.core, this.tlsf);
-    this.large = new LargeBlocks(this.core, this.tlsf);
-    this.firstPayload = this.core.heapStart + Layout.HEADER_BYTES;
-    this.maxRequestBytes = Math.max(0, store.reservedBytes - this.core.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
+    super(store, attach ? openControl(store) : formatControl(store));
+    this.tlsf = new TlsfBlocks(this);
+    this.small = new SmallSlabs(this, this.tlsf);
+    this.mid = new MidSlabs(this, this.tlsf);
+    this.large = new LargeBlocks(this, this.tlsf);
+    this.firstPayload = this.heapStart + Layout.HEADER_BYTES;
+    this.maxRequestBytes = Math.max(0, store.reservedBytes - this.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
     if (options.concurrencyGuard !== false && isSharedStore(store)) installConcurrencyGuard(this, store);
   }
 
@@ -87,19 +87,34 @@ export class Heap implements Allocator {
     }
   }
 
-  /** The heap's extent: the end of the highest block (its `brk`). */
-  get top(): number {
-    return this.core.top;
-  }
-
   // ---- Views -------------------------------------------------------------------------------
-  /** Views of the whole store; re-read them after any call that may grow the heap. */
+  // Views of the whole store, indexed by offset / element size (`heap.f64[p / 8]`). They are
+  // the store's, remade on growth: read them from the heap after a call that may grow it,
+  // rather than keeping one (store.ts says what an old one does on each kind of store).
   get u8(): Uint8Array { return this.store.u8; }
+  get i8(): Int8Array { return this.store.i8; }
+  get u16(): Uint16Array { return this.store.u16; }
+  get i16(): Int16Array { return this.store.i16; }
   get u32(): Uint32Array { return this.store.u32; }
   get i32(): Int32Array { return this.store.i32; }
+  get f32(): Float32Array { return this.store.f32; }
   get f64(): Float64Array { return this.store.f64; }
+  get i64(): BigInt64Array { return this.store.i64; }
+  get u64(): BigUint64Array { return this.store.u64; }
 
-  /** A typed view of one block, when a caller wants one (most code should use offsets). */
+  /**
+   * Changes exactly when the heap's views are remade. A typed array from `view` or `mallocAs`
+   * made before a change may be detached (the default store, WASM) or short: make it again.
+   */
+  get generation(): number {
+    return this.store.generation;
+  }
+
+  /**
+   * A typed view of one block (`length` elements, by default as many as fit), when a caller
+   * wants one. It is a convenience: offsets into the heap's views stay the fast path, and the
+   * view is of the current buffer (see `generation`).
+   */
   view<T extends TypedArrayCtor>(ptr: number, ctor: T, length?: number): InstanceType<T> {
     const usable = this.usableSize(ptr);
     if (ptr % ctor.BYTES_PER_ELEMENT !== 0) throw new InvalidFreeError(ptr, `not aligned for ${ctor.name}`);
@@ -108,14 +123,53 @@ export class Heap implements Allocator {
     return new ctor(this.store.buffer as ArrayBuffer, ptr, count) as InstanceType<T>;
   }
 
+  /**
+   * A block of `count` elements of `Type` (`Float64Array`, `BigInt64Array`, ...), as a typed
+   * array over it; its `byteOffset` is the offset to `free`. Throws `OutOfMemoryError` rather
+   * than returning 0. The view is of the current buffer (see `generation`).
+   */
+  mallocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
+    checkSize(count, Math.floor(this.maxRequestBytes / Type.BYTES_PER_ELEMENT));
+    const ptr = this.mallocOrThrow(count * Type.BYTES_PER_ELEMENT);
+    return new Type(this.store.buffer as ArrayBuffer, ptr, count) as InstanceType<T>;
+  }
+
+  /** Like `mallocAs`, with the elements zeroed. */
+  callocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
+    const array = this.mallocAs(Type, count);
+    this.store.u8.fill(0, array.byteOffset, array.byteOffset + array.byteLength);
+    return array;
+  }
+
+  /** `s` as UTF-8 in a new block, followed by a 0 byte (as C and WASM code expect); its offset. */
+  allocString(s: string): number {
+    const bytes = utf8Length(s);
+    const ptr = this.mallocOrThrow(bytes + 1);
+    const u8 = this.store.u8;
+    if (bytes > 0) utf8.encodeInto(s, u8.subarray(ptr, ptr + bytes));
+    u8[ptr + bytes] = 0;
+    return ptr;
+  }
+
+  /**
+   * The UTF-8 string at ptr, a live block: `length` bytes, or by default up to its first 0 byte
+   * (or the end of what was requested for it).
+   */
+  readString(ptr: number, length?: number): string {
+    const requested = this.requestedSize(ptr);
+    if (length !== undefined) checkSize(length, requested);
+    const u8 = this.store.u8;
+    const end = length !== undefined ? ptr + length : nulOrEnd(u8, ptr, ptr + requested);
+    // A view of shared memory is copied first: not every TextDecoder reads one.
+    return text.decode(u8.buffer instanceof ArrayBuffer ? u8.subarray(ptr, end) : u8.slice(ptr, end));
+  }
+
   // ---- Allocation --------------------------------------------------------------------------
 
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
   malloc(size: number, align: number = Layout.GRANULE): number {
-    const words = this.store.u32;
-    if (!(words[Word.TOP]! <= words.length * 4)) this.store.refresh();
     if (typeof size === "number" && size >>> 0 === size && align === Layout.GRANULE) {
-      if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size);
+      if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size, this.words);
       if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);
     }
     return this.mallocGeneric(size, align);
@@ -142,7 +196,7 @@ export class Heap implements Allocator {
   private mallocGeneric(size: number, align: number): number {
     checkSize(size, this.maxRequestBytes);
     checkAlign(align, Layout.MAX_ALIGN);
-    if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.small.malloc(size);
+    if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.small.malloc(size, this.words);
     if (size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && align <= Mid.SLOT_ALIGN) return this.mid.malloc(size);
     return this.large.malloc(size, align);
   }
@@ -154,18 +208,26 @@ export class Heap implements Allocator {
    * throws `InvalidFreeError` or `DoubleFreeError` and leaves the heap unchanged.
    */
   free(ptr: number): void {
-    let words = this.store.u32;
-    if (!(words[Word.TOP]! <= words.length * 4)) words = this.refreshedWords();
+    let words = this.words;
     // Below the views' end is enough here: page bits are set only for slabs, all below top.
     if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
-      this.checkPointerRange(ptr);
+      words = this.checkedWords(ptr);
     }
     if (((words[Gauge.PAGE_MAP_WORD + (ptr >>> (Layout.PAGE_SHIFT + 5))]! >>> ((ptr >>> Layout.PAGE_SHIFT) & 31)) & 1) !== 0) this.small.free(ptr, words);
-    else this.freeMidOrLarge(ptr, this.mid.descriptorOf(ptr));
+    else this.freeMidOrLarge(ptr);
   }
 
-  private freeMidOrLarge(p: number, d: number): void {
+  /** The views, remade if ptr may lie in what another agent grew, after checking ptr is in the heap. */
+  private checkedWords(ptr: number): Uint32Array {
+    const words = this.freshWords();
+    this.checkPointerRange(ptr);
+    return words;
+  }
+
+  private freeMidOrLarge(p: number): void {
+    this.refreshIfStale(); // the page table's leaf and descriptor may lie beyond the views
+    const d = this.mid.descriptorOf(p);
     if (d !== 0) this.mid.free(p, d);
     else if (!this.large.free(p)) this.refuseFree(p);
   }
@@ -177,11 +239,6 @@ export class Heap implements Allocator {
     throw new InvalidFreeError(p);
   }
 
-  private refreshedWords(): Uint32Array {
-    this.store.refresh();
-    return this.store.u32;
-  }
-
   // ---- Resize and query --------------------------------------------------------------------
 
   /**
@@ -191,7 +248,7 @@ export class Heap implements Allocator {
    */
   realloc(ptr: number, size: number): number {
     if (ptr === 0) return this.malloc(size);
-    this.core.refreshIfStale();
+    this.refreshIfStale();
     checkSize(size, this.maxRequestBytes);
     this.checkPointerRange(ptr);
     if (this.small.holds(ptr)) {
@@ -210,9 +267,18 @@ export class Heap implements Allocator {
     return moved;
   }
 
+  /** Bytes requested for a live block (what malloc or realloc was asked for). */
+  requestedSize(ptr: number): number {
+    this.refreshIfStale();
+    this.checkPointerRange(ptr);
+    if (this.small.holds(ptr)) return this.small.requestedAt(ptr);
+    const d = this.mid.descriptorOf(ptr);
+    return d === 0 ? this.large.requestedAt(ptr) : this.mid.requestedAt(ptr, d);
+  }
+
   /** Bytes usable in a live block (at least what was requested). */
   usableSize(ptr: number): number {
-    this.core.refreshIfStale();
+    this.refreshIfStale();
     this.checkPointerRange(ptr);
     if (this.small.holds(ptr)) {
       this.small.requestedAt(ptr);
@@ -226,7 +292,7 @@ export class Heap implements Allocator {
 
   private checkPointerRange(ptr: number): void {
     checkPointerType(ptr);
-    const top = this.core.top;
+    const top = this.top;
     if (ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >= top) {
       if (ptr >>> 0 === ptr && (ptr & 7) !== 0) throw new InvalidFreeError(ptr, "not 8-byte aligned, so not a block this heap handed out");
       if (this.isFreedAboveTop(ptr)) throw new DoubleFreeError(ptr, " (its memory went back to the top of the heap)");
@@ -237,7 +303,7 @@ export class Heap implements Allocator {
   /** A block freed at the top joined the wilderness; its header still says it was freed. */
   private isFreedAboveTop(ptr: number): boolean {
     const words = this.store.u32;
-    if (!(ptr >>> 0 === ptr && ptr >= this.core.top + Layout.HEADER_BYTES && ptr < words.length * 4)) return false;
+    if (!(ptr >>> 0 === ptr && ptr >= this.top + Layout.HEADER_BYTES && ptr < words.length * 4)) return false;
     const word = words[(ptr + Block.SIZE) >>> 2]!;
     return (word & Layout.FREE_BIT) !== 0 && this.tlsf.isFreeTagged(ptr, word & Layout.SIZE_MASK);
   }
@@ -246,18 +312,31 @@ export class Heap implements Allocator {
 
   /** Gives committed memory above the extent back to the system, where the store can shrink. */
   trim(): number {
-    this.core.refreshIfStale();
-    return this.store.shrink(this.core.top);
+    this.refreshIfStale();
+    const released = this.store.shrink(this.top);
+    this.adoptViews();
+    return released;
+  }
+
+  /**
+   * Frees every block at once: the heap is as new on the same store (its stats start over, its
+   * committed memory stays until `trim`). Offsets handed out before are invalid afterwards.
+   */
+  freeAll(): void {
+    this.adoptViews();
+    formatControl(this.store);
+    this.store.u32[Word.SECRET] = this.secret; // the check words keep their key
+    this.adoptViews();
   }
 
   stats(): HeapStats {
-    this.store.refresh();
+    this.adoptViews();
     assertControl(this.store);
     return heapStats(this.store, this.tlsf.largestFreeBlock());
   }
 
   check(): void {
-    this.store.refresh();
+    this.adoptViews();
     checkHeap(this.store);
   }
 
@@ -265,6 +344,30 @@ export class Heap implements Allocator {
     assertControl(this.store);
     return walkHeap(this.store);
   }
+}
+
+const utf8 = new TextEncoder();
+const text = new TextDecoder();
+
+/** Bytes of `s` in UTF-8 (an unpaired surrogate counts 3, as TextEncoder writes U+FFFD). */
+function utf8Length(s: string): number {
+  let bytes = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** The offset of the first 0 byte in [from, end), or end. */
+function nulOrEnd(u8: Uint8Array, from: number, end: number): number {
+  const nul = u8.subarray(from, end).indexOf(0);
+  return nul < 0 ? end : from + nul;
 }
 
 type TypedArrayCtor =

@@ -48,7 +48,7 @@ export class MidSlabs {
   /** A slot for `size` (SMALL_MAX_BYTES < size <= Mid.MAX_BYTES, a u32), or 0 when out of memory. */
   malloc(size: number): number {
     const c = this.midClassOf[(size + 15) >>> 4]!;
-    const words = this.store.u32;
+    const words = this.core.freshWords(); // the head descriptor and its slab may lie beyond stale views
     const d = words[Word.MID_HEADS + c]!;
     if (d === 0) return this.newMidSlab(c) === 0 ? 0 : this.malloc(size);
     const h = d >>> 2;
@@ -203,6 +203,7 @@ export class MidSlabs {
     this.tlsf.freeBlock(b + Layout.HEADER_BYTES, this.tlsf.sizeOf(b + Layout.HEADER_BYTES));
     this.store.f64[Gauge.PEAK_TOP] = before.peakTop;
     this.store.shrink(before.committed);
+    this.core.adoptViews();
   }
 
   /**

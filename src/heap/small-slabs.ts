@@ -33,15 +33,19 @@ export class SmallSlabs {
   // The fast paths below write out smallClassOf and slotNibbleIndex (layout.ts): a call to an
   // imported function costs V8 a module-cell load and check, and inlining budget.
 
-  /** A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C); 0 when out of memory. */
-  malloc(size: number): number {
+  /**
+   * A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C); 0 when out of
+   * memory. `words` is the store's u32 view (passed in: one load fewer on the fast path).
+   */
+  malloc(size: number, words: Uint32Array): number {
     const c = size === 0 ? 0 : (size - 1) >>> Layout.GRANULE_LOG2;
-    const words = this.store.u32;
     const s = words[Word.SLAB_HEADS + c]!;
-    if (s === 0) return this.newSlab(c) === 0 ? 0 : this.malloc(size);
+    if (s === 0) return this.mallocInNewSlab(size, c);
     const h = s >>> 2;
     const state = words[h + SlabWord.STATE]!;
-    if (state >= SlabState.MALLOCS_FULL) return this.countSlabMallocs(s) && this.malloc(size);
+    // Not below MALLOCS_FULL: the slab's mallocs must be counted, or (undefined) another agent
+    // made slab s beyond the views.
+    if (!(state < SlabState.MALLOCS_FULL)) return this.mallocAfterCounting(size, s);
     const first = state & SlabState.FREE_MASK; // never 0: a listed slab is not full
     const slot = s - Layout.HEADER_BYTES + first;
     const next = words[slot >>> 2]!;
@@ -52,6 +56,18 @@ export class SmallSlabs {
     words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
     this.core.addLiveBytes(words, size);
     return slot;
+  }
+
+  /** malloc's slow path when class c has no slab with a free slot. */
+  private mallocInNewSlab(size: number, c: number): number {
+    return this.newSlab(c) === 0 ? 0 : this.malloc(size, this.core.words);
+  }
+
+  /** malloc's slow path when the head slab s cannot take one more malloc as it is. */
+  private mallocAfterCounting(size: number, s: number): number {
+    this.core.refreshIfStale();
+    this.countSlabMallocs(s);
+    return this.malloc(size, this.core.words);
   }
 
   /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the views' end). */
@@ -74,10 +90,19 @@ export class SmallSlabs {
     const oldFree = state & SlabState.FREE_MASK;
     words[ptr >>> 2] = oldFree;
     words[h + SlabWord.STATE] = state - oldFree - SlabState.LIVE_ONE + (ptr & (Layout.SLAB_PAGE_BYTES - 1));
-    this.core.subtractLiveBytes(words, (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble);
-    if (oldFree === 0) pushSlab(words, Word.SLAB_HEADS + slotGranules - 1, s, SlabWord.NEXT, SlabWord.PREV);
-    // An empty slab is released, unless it heads its class's list (malloc takes from it next).
-    else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE && words[Word.SLAB_HEADS + slotGranules - 1] !== s) this.releaseSlab(s);
+    words[Word.LIVE_HEADROOM]! += (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble; // core.subtractLiveBytes, written out
+    if (oldFree === 0) this.relist(s, slotGranules - 1);
+    else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE) this.releaseUnlessHead(s, slotGranules - 1, words);
+  }
+
+  /** Slab s of class c was full and has a free slot again: back on its class's list. */
+  private relist(s: number, c: number): void {
+    pushSlab(this.core.freshWords(), Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
+  }
+
+  /** Slab s of class c just emptied: released, unless it heads its class's list (malloc takes from it next). */
+  private releaseUnlessHead(s: number, c: number, words: Uint32Array): void {
+    if (words[Word.SLAB_HEADS + c] !== s) this.releaseSlab(s);
   }
 
   /** True when the page holding ptr (below the views' end) is a slab page. */
@@ -144,7 +169,7 @@ export class SmallSlabs {
   private countSlabMallocs(s: number): number {
     const words = this.store.u32;
     const state = words[(s >>> 2) + SlabWord.STATE]!;
-    this.core.countMallocs(state >>> SlabState.MALLOCS_SHIFT);
+    this.store.f64[Gauge.MALLOC_COUNT]! += state >>> SlabState.MALLOCS_SHIFT;
     words[(s >>> 2) + SlabWord.STATE] = state & (SlabState.MALLOCS_ONE - 1);
     return s;
   }
@@ -171,7 +196,7 @@ export class SmallSlabs {
   private refillOrUnlink(s: number, c: number): void {
     const { slotBytes, capacity, firstSlot } = SLAB_CLASSES[c]!;
     if (this.store.u32[(s >>> 2) + SlabWord.BUMP]! < s + firstSlot + capacity * slotBytes) this.refill(s, c);
-    else unlinkSlab(this.store.u32, Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
+    else unlinkSlab(this.core.freshWords(), Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
   }
 
   /** Threads up to SLAB_REFILL_SLOTS slots from the bump onto the (empty) free list of s. */
@@ -189,7 +214,7 @@ export class SmallSlabs {
 
   private releaseSlab(s: number): void {
     this.countSlabMallocs(s);
-    const words = this.store.u32;
+    const words = this.core.freshWords();
     unlinkSlab(words, Word.SLAB_HEADS + slabClassOf(words[(s >>> 2) + SlabWord.INFO]!), s, SlabWord.NEXT, SlabWord.PREV);
     setPageBit(words, Gauge.PAGE_MAP_WORD, s, false, Layout.PAGE_SHIFT);
     this.store.f64[Gauge.SLAB_PAGES]! -= 1;

@@ -23,7 +23,7 @@ export class TlsfBlocks {
   private readonly store: ByteStore;
   private readonly secret: number;
 
-  constructor(core: HeapCore) {
+  constructor(private readonly core: HeapCore) {
     this.store = core.store;
     this.secret = core.secret;
   }
@@ -144,6 +144,7 @@ export class TlsfBlocks {
    * block if one fits, else one carved from the top.
    */
   allocBlock(size: number, requested: number, align: number, phase: number): number {
+    this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const plain = align <= Layout.GRANULE && phase === 0;
     const p = plain ? this.searchSuitable(size) : this.searchAligned(size, align, phase) || this.searchSuitable(size + align + Layout.MIN_BLOCK_BYTES);
     if (p === 0) return this.carveFromTop(size, requested, align, phase);
@@ -183,9 +184,11 @@ export class TlsfBlocks {
    */
   private commit(newTop: number): boolean {
     const store = this.store;
-    if (newTop <= store.committedBytes) return store.grow(newTop); // another agent grew it: only the views catch up
     const roomy = Math.max(newTop, store.committedBytes + (store.committedBytes >>> 3));
-    return (roomy <= store.reservedBytes && store.grow(roomy)) || store.grow(newTop);
+    // Below what another agent committed already, grow only remakes the views.
+    const ok = newTop <= store.committedBytes ? store.grow(newTop) : (roomy <= store.reservedBytes && store.grow(roomy)) || store.grow(newTop);
+    this.core.adoptViews();
+    return ok;
   }
 
   /** Makes the free block p (already unlisted) a used block of `size`, splitting off the rest. */
@@ -205,6 +208,7 @@ export class TlsfBlocks {
 
   /** Frees a used block (already validated), coalescing with free neighbours and the top. */
   freeBlock(p: number, size: number): void {
+    this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const u32 = this.store.u32;
     if (u32[(p + Block.SIZE) >>> 2]! & Layout.PREV_FREE_BIT) {
       const prevSize = u32[(p + Block.PREV_FOOTER) >>> 2]!;
@@ -243,6 +247,7 @@ export class TlsfBlocks {
    * from a free successor or the wilderness. Returns false (nothing changed) when it cannot.
    */
   resizeInPlace(p: number, oldSize: number, size: number, requested: number): boolean {
+    this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const u32 = this.store.u32;
     const next = p + oldSize;
     if (next - Layout.HEADER_BYTES === this.top) {

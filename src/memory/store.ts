@@ -4,9 +4,24 @@
  *   kind          buffer                                 grows   shrinks  .buffer replaced on grow
  *   ------------  -------------------------------------  ------  -------  -----------------------
  *   array-buffer  ArrayBuffer (fixed)                    no      no       never needed
+ *   growable      ArrayBuffer (fixed), replaced          yes     yes      yes, and on shrink (the
+ *                 by a longer or shorter one                              old one detached)
  *   resizable     ArrayBuffer with maxByteLength         yes     yes      no (resized in place)
  *   shared        growable SharedArrayBuffer             yes     no       no (grown in place)
  *   wasm          WebAssembly.Memory                     yes     no       yes (old one detached)
+ *
+ * What a view made before a growth or a shrink does afterwards (`generation` tells code when):
+ *   array-buffer  nothing changes
+ *   growable      detached (length 0): remake it; the bytes moved to the new buffer
+ *   resizable     stays valid after growth (it covers what it covered); after a shrink below
+ *                 its end it is out of bounds (length 0)
+ *   shared        stays valid (a shared buffer never shrinks)
+ *   wasm          detached after growth (length 0): remake it
+ * `growable` is there for speed: V8 reads a plain ArrayBuffer's views faster than any view of a
+ * resizable one (bench/default-store.ts), and growth by replacement is amortised (at least
+ * half as much again each time). Growth uses `ArrayBuffer.prototype.transfer` where the engine
+ * has it (it may extend in place), else a copy after which the old buffer is detached, so a
+ * stale view fails the same way everywhere.
  *
  *   0 ................ committedBytes ................ reservedBytes
  *   |<-- usable now (RSS-like) -->|<-- may grow into (VSZ-like) -->|
@@ -25,7 +40,7 @@
  */
 import { InvalidSizeError, InvalidStoreError } from "../errors.js";
 
-export type StoreKind = "array-buffer" | "resizable" | "shared" | "wasm";
+export type StoreKind = "array-buffer" | "growable" | "resizable" | "shared" | "wasm";
 
 /** Offsets are unsigned 32-bit numbers; a store never exceeds 4 GiB minus one WASM page. */
 export const MAX_STORE_BYTES = 2 ** 32 - 65536;
@@ -63,7 +78,7 @@ export class ByteStore {
 
   private constructor(
     readonly kind: StoreKind,
-    private readonly backing: Backing,
+    private backing: Backing,
     readonly reservedBytes: number,
   ) {
     this.granuleBytes = kind === "wasm" ? WASM_PAGE_BYTES : OS_PAGE_BYTES;
@@ -79,6 +94,8 @@ export class ByteStore {
     switch (kind) {
       case "array-buffer":
         return new ByteStore(kind, new ArrayBuffer(initial), initial);
+      case "growable":
+        return new ByteStore(kind, new ArrayBuffer(roundUp(initial, OS_PAGE_BYTES)), roundDown(max, OS_PAGE_BYTES));
       case "resizable": {
         const reserved = roundDown(max, OS_PAGE_BYTES);
         return new ByteStore(kind, new ArrayBuffer(roundUp(initial, OS_PAGE_BYTES), { maxByteLength: reserved }), reserved);
@@ -93,7 +110,7 @@ export class ByteStore {
         return new ByteStore(kind, memory, maximum * WASM_PAGE_BYTES);
       }
       default:
-        throw new InvalidStoreError(`unknown store kind ${JSON.stringify(kind)}: use array-buffer, resizable, shared or wasm`);
+        throw new InvalidStoreError(`unknown store kind ${JSON.stringify(kind)}: use array-buffer, growable, resizable, shared or wasm`);
     }
   }
 
@@ -133,7 +150,7 @@ export class ByteStore {
   }
 
   get canShrink(): boolean {
-    return this.kind === "resizable";
+    return this.kind === "resizable" || this.kind === "growable";
   }
 
   /**
@@ -148,7 +165,9 @@ export class ByteStore {
         this.refresh();
         return true;
       }
-      const target = roundUp(minBytes, this.granuleBytes);
+      const needed = roundUp(minBytes, this.granuleBytes);
+      // A replaced buffer is copied: grow it by half at least, so copies cost O(1) per byte.
+      const target = this.kind === "growable" ? Math.max(needed, Math.min(roundUp(current * 1.5, this.granuleBytes), this.reservedBytes)) : needed;
       if (target > this.reservedBytes || this.kind === "array-buffer") return false;
       if (!this.tryGrow(current, target) && this.committedBytes === current) return false;
       // Grown, by this agent or (when tryGrow lost a race) by another: check again.
@@ -161,6 +180,7 @@ export class ByteStore {
       const b = this.backing;
       if (b instanceof WebAssembly.Memory) b.grow((target - current) / WASM_PAGE_BYTES);
       else if (b instanceof SharedArrayBuffer) b.grow(target);
+      else if (this.kind === "growable") this.replace(target);
       else b.resize(target);
       return true;
     } catch {
@@ -173,9 +193,23 @@ export class ByteStore {
     const before = this.committedBytes;
     const target = roundUp(Math.max(keepBytes, 0), this.granuleBytes);
     if (!this.canShrink || target >= before) return 0;
-    (this.backing as ArrayBuffer).resize(target);
+    if (this.kind === "growable") this.replace(target);
+    else (this.backing as ArrayBuffer).resize(target);
     this.refresh();
     return before - target;
+  }
+
+  /** A growable store's buffer, replaced by one of `bytes` holding the same bytes; the old one is detached. */
+  private replace(bytes: number): void {
+    const old = this.backing as ArrayBuffer;
+    if (typeof old.transfer === "function") {
+      this.backing = old.transfer(bytes);
+      return;
+    }
+    const next = new ArrayBuffer(bytes);
+    new Uint8Array(next).set(new Uint8Array(old, 0, Math.min(bytes, old.byteLength)));
+    structuredClone(old, { transfer: [old] }); // detaches old: a stale view fails as it would after transfer
+    this.backing = next;
   }
 
   /**
