@@ -3,8 +3,9 @@
  * sized by the store's reservation), `openControl` checks an existing one before `Heap.attach`
  * trusts it. layout.ts draws the words.
  */
-import { HeapCorruptionError, InvalidHeapImageError, InvalidStoreError } from "../errors.js";
+import { ConcurrentUseError, HeapCorruptionError, InvalidHeapImageError, InvalidStoreError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
+import { IN_USE_WORD, isSharedStore } from "./guard.js";
 import { isSlabPage, midSlabAt } from "./inspect.js";
 import { Gauge, keyOf, Layout, maxSlackFor, roundUp8, Word } from "./layout.js";
 import { Mid } from "./mid-layout.js";
@@ -42,9 +43,26 @@ export function openControl(store: ByteStore): number {
   const fault = controlFault(store);
   if (fault !== undefined) throw new InvalidHeapImageError(fault.field, fault.message);
   const heapStart = store.u32[Word.HEAP_START]!;
-  checkSecret(store.u32, heapStart, store.u32[Word.TOP]!);
+  // Another agent may be inside the heap: read its blocks only while holding the in-use word.
+  const shared = isSharedStore(store);
+  if (shared) takeInUseWord(store);
+  try {
+    checkSecret(store.u32, heapStart, store.u32[Word.TOP]!);
+  } finally {
+    if (shared) Atomics.store(store.i32, IN_USE_WORD, 0);
+  }
   return heapStart;
 }
+
+/** Waits (spinning, bounded) for the in-use word of a shared heap; ConcurrentUseError if it stays taken. */
+function takeInUseWord(store: ByteStore): void {
+  for (let spins = 0; Atomics.compareExchange(store.i32, IN_USE_WORD, 0, 1) !== 0; spins++) {
+    if (spins > ATTACH_SPINS) throw new ConcurrentUseError("attach");
+  }
+}
+
+/** How long attach waits for another agent to leave the heap: a few milliseconds of spinning. */
+const ATTACH_SPINS = 1 << 22;
 
 /**
  * The control words every walk relies on (the map sizes, the heap start, the top), checked

@@ -4,7 +4,7 @@
  * check(), and when check() passes runs 400 model-checked operations on it. It posts after
  * every flip, so the test can tell a hang (no message within its bound) from slow progress.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { HeapkitError } from "../../src/errors.js";
 import { Heap } from "../../src/heap/heap.js";
 import { isSlabPage, midMetaBlocks } from "../../src/heap/inspect.js";
@@ -88,17 +88,22 @@ function runFlip(saved: { bytes: Uint8Array; model: ReferenceModel }, offset: nu
   return "survived";
 }
 
-const job = workerData as FlipJob;
-const saved = buildSavedHeap(job.seed);
-const offsets = metadataOffsets(saved.bytes);
-const r = rng(job.seed * 7919 + job.first);
-for (let flip = job.first; flip < job.first + job.count; flip++) {
-  const offset = offsets[Math.floor(r() * offsets.length)]!;
-  const bit = Math.floor(r() * 8);
-  try {
-    parentPort!.postMessage({ kind: "done-flip", flip, outcome: runFlip(saved, offset, bit, rng(flip)) } satisfies FlipMessage);
-  } catch (error) {
-    parentPort!.postMessage({ kind: "misbehaved", flip, offset, bit, error: String((error as Error).stack ?? error) } satisfies FlipMessage);
+// Run as a Worker only (a test runner given the whole folder loads this file as a test too).
+if (!isMainThread) runFlips();
+
+function runFlips(): void {
+  const job = workerData as FlipJob;
+  const saved = buildSavedHeap(job.seed);
+  const offsets = metadataOffsets(saved.bytes);
+  const r = rng(job.seed * 7919 + job.first);
+  for (let flip = job.first; flip < job.first + job.count; flip++) {
+    const offset = offsets[Math.floor(r() * offsets.length)]!;
+    const bit = Math.floor(r() * 8);
+    try {
+      parentPort!.postMessage({ kind: "done-flip", flip, outcome: runFlip(saved, offset, bit, rng(flip)) } satisfies FlipMessage);
+    } catch (error) {
+      parentPort!.postMessage({ kind: "misbehaved", flip, offset, bit, error: String((error as Error).stack ?? error) } satisfies FlipMessage);
+    }
   }
+  parentPort!.postMessage({ kind: "finished" } satisfies FlipMessage);
 }
-parentPort!.postMessage({ kind: "finished" } satisfies FlipMessage);
