@@ -36,16 +36,20 @@ export function installConcurrencyGuard(heap: object, store: ByteStore): void {
   const methods = heap as Record<string, (a?: unknown, b?: unknown) => unknown>;
   for (const name of GUARDED_METHODS) {
     if (typeof methods[name] !== "function") continue;
-    const method = methods[name]!.bind(heap);
+    const method = methods[name]!;
     // Every guarded method takes at most two arguments: fixed parameters keep the call cheap.
     const guarded = (a?: unknown, b?: unknown): unknown => {
       if (depth === 0 && Atomics.compareExchange(store.i32, IN_USE_WORD, 0, 1) !== 0) throw new ConcurrentUseError(name);
       depth++;
+      let result: unknown;
       try {
-        return method(a, b); // undefined for a missing argument: the defaults apply
-      } finally {
+        result = method.call(heap, a, b); // undefined for a missing argument: the defaults apply
+      } catch (error) {
         if (--depth === 0) Atomics.store(store.i32, IN_USE_WORD, 0);
+        throw error;
       }
+      if (--depth === 0) Atomics.store(store.i32, IN_USE_WORD, 0);
+      return result;
     };
     Object.defineProperty(heap, name, { value: guarded, writable: true, configurable: true });
   }
