@@ -6,7 +6,7 @@
  *   node dist/bench/heap-case.js pairs ALLOCATOR
  *   node dist/bench/heap-case.js churn ALLOCATOR LIVE MIN_BYTES MAX_BYTES OPS SEED
  *
- * ALLOCATOR: heap:KIND (a Heap on that store kind), thi.ng (@thi.ng/malloc's MemPool), uint8array
+ * ALLOCATOR: heap:KIND (a Heap on that store kind; heap:shared-unguarded without the concurrent-use guard), thi.ng (@thi.ng/malloc's MemPool), uint8array
  * (pairs only: `new Uint8Array(32)`, left to the GC), bare (pairs only: a free list of 32-byte
  * slots in an Int32Array, with no checks and no stats, the ceiling for typed-array code).
  */
@@ -29,10 +29,12 @@ function allocatorFor(name: string, bytes: number): MallocFree {
   if (name === "thi.ng") return new MemPool({ size: Math.min(2 ** 31, Math.max(1 << 24, bytes)) });
   if (name === "bare") return new BareFreeList();
   if (name.startsWith("heap:")) {
-    const kind = name.slice(5) as StoreKind;
+    // heap:shared-unguarded: a shared store with `concurrencyGuard: false`.
+    const unguarded = name.endsWith("-unguarded");
+    const kind = name.slice(5).replace(/-unguarded$/, "") as StoreKind;
     const maxBytes = 2 ** 31;
     // A fixed ArrayBuffer cannot grow: give it the room up front, as MemPool gets.
-    return new Heap({ kind, maxBytes, initialBytes: kind === "array-buffer" ? Math.min(maxBytes, Math.max(1 << 24, bytes)) : 1 << 16 });
+    return new Heap({ kind, maxBytes, concurrencyGuard: !unguarded, initialBytes: kind === "array-buffer" ? Math.min(maxBytes, Math.max(1 << 24, bytes)) : 1 << 16 });
   }
   throw new Error(`unknown allocator ${name}`);
 }

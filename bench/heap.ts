@@ -97,4 +97,17 @@ export function scaling(): Section {
   };
 }
 
-export const sections = [pairs, churn, scaling];
+/** The concurrent-use guard's cost: a Heap on a growable SharedArrayBuffer with and without it. */
+export function guard(): Section {
+  progress("the concurrent-use guard on a shared store");
+  const on = [measure("pairs", "heap:shared"), measure("churn", "heap:shared", 100_000, 16, 4096, 2_000_000, 1)];
+  const off = [measure("pairs", "heap:shared-unguarded"), measure("churn", "heap:shared-unguarded", 100_000, 16, 4096, 2_000_000, 1)];
+  return {
+    title: "Concurrent-use guard: a Heap on a growable SharedArrayBuffer (unshared stores have no guard)",
+    columns: ["workload", "ns/op, guard off", "ns/op, guard on", "time, on vs off"],
+    rows: [["1e6 malloc(32)/free pairs", fmt(off[0]!, 1), fmt(on[0]!, 1), ratio(on[0]!, off[0]!)],
+      ["churn, 100,000 live blocks of 16..4096 B", fmt(off[1]!, 1), fmt(on[1]!, 1), ratio(on[1]!, off[1]!)]],
+  };
+}
+
+export const sections = [pairs, churn, scaling, guard];

@@ -97,3 +97,26 @@ export class InvalidArgumentError extends HeapkitError {
     super(`invalid argument ${show(value)}: ${message}`);
   }
 }
+
+/**
+ * A buffer `Heap.attach` refuses: not a heap, or a heap image whose control block is damaged
+ * or truncated. `field` names the control word (or the part of the image) that is wrong.
+ */
+export class InvalidHeapImageError extends InvalidStoreError {
+  override name = "InvalidHeapImageError";
+  constructor(readonly field: string, message: string) {
+    super(`cannot attach this heap image: ${field}: ${message}`);
+  }
+}
+
+/**
+ * Two agents (Workers) called one Heap on a shared store at the same time. A Heap serves one
+ * agent at a time: use one agent at a time or a lock of your own (a SharedHeap is planned).
+ */
+export class ConcurrentUseError extends HeapkitError {
+  override name = "ConcurrentUseError";
+  constructor(readonly operation: string) {
+    super(`concurrent use: ${operation} was called while another agent was inside this heap; a Heap serves one agent at a time ` +
+      "(use one agent at a time or a lock of your own; a SharedHeap for many agents is planned). The call was refused, nothing changed");
+  }
+}

@@ -181,6 +181,18 @@ describe("DebugHeap: a write after free into a block of any size", () => {
       }
     });
   }
+  test("two freed blocks written after free: the first is thrown, every block is released", () => {
+    const d = new DebugHeap({ quarantineBytes: 1 << 20 });
+    const p = d.malloc(100);
+    const q = d.malloc(100);
+    d.free(p);
+    d.free(q);
+    d.store.u8[p] = 1;
+    d.store.u8[q] = 1;
+    expectError(() => d.flushQuarantine(), UseAfterFreeError, { offset: p });
+    assert.equal(d.stats().quarantinedBlocks, 0);
+    d.check();
+  });
   test("the unpoisoned middle of a big block is documented as unseen", () => {
     const d = new DebugHeap({ maxFillBytes: 64 });
     const p = d.malloc(1000);

@@ -4,7 +4,8 @@
  */
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
+import { assertControl } from "./control.js";
+import { blockLimit, boundStep, derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
 import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
@@ -29,8 +30,8 @@ function fail(message: string, offset?: number): never {
 export function checkHeap(store: ByteStore): void {
   const u32 = store.u32;
   if (u32[Word.MAGIC] !== Layout.MAGIC) fail("control block magic is gone", 0);
+  assertControl(store);
   const top = u32[Word.TOP]!;
-  if (top > store.committedBytes) fail(`top ${top} is beyond the committed ${store.committedBytes} bytes`);
   const totals = walkBlocks(store, u32[Word.HEAP_START]!, top);
   const listed = checkFreeLists(u32, top);
   if (listed !== totals.freeBlocks) fail(`${totals.freeBlocks} free blocks in the heap but ${listed} in the free lists`);
@@ -232,6 +233,7 @@ function checkMidLists(u32: Uint32Array, descriptors: Set<number>): void {
 /** Bitmaps match non-empty lists; every listed block is free, in its list, doubly linked. */
 function checkFreeLists(u32: Uint32Array, top: number): number {
   let count = 0;
+  const limit = blockLimit(u32);
   for (let fl = 0; fl < Layout.FL_COUNT; fl++) {
     const slMap = u32[Word.SL_BITMAPS + fl]!;
     if (((u32[Word.FL_BITMAP]! >>> fl) & 1) !== (slMap !== 0 ? 1 : 0)) fail(`first-level bit ${fl} disagrees with its lists`);
@@ -246,7 +248,7 @@ function checkFreeLists(u32: Uint32Array, top: number): number {
         if (!(word & Layout.FREE_BIT)) fail("a used block is in a free list", p);
         if (listIndexOf(word & Layout.SIZE_MASK) !== list) fail(`a block of ${word & Layout.SIZE_MASK} bytes is in list (${fl}, ${sl})`, p);
         if (u32[(p + 4) >>> 2] !== prev) fail("free list back link is wrong", p);
-        count++;
+        boundStep(++count, limit, `free list (${fl}, ${sl})`, p);
       }
     }
   }

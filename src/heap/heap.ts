@@ -17,8 +17,9 @@ import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError }
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import type { WasmMemory } from "../memory/wasm-memory.js";
 import { checkHeap } from "./check.js";
-import { formatControl, openControl } from "./control.js";
+import { assertControl, formatControl, openControl } from "./control.js";
 import { HeapCore } from "./core.js";
+import { installConcurrencyGuard, isSharedStore } from "./guard.js";
 import type { HeapStats } from "./heap-stats.js";
 import { heapStats } from "./inspect.js";
 import { LargeBlocks } from "./large-blocks.js";
@@ -35,6 +36,12 @@ export type { HeapStats } from "./heap-stats.js";
 export interface HeapOptions extends StoreOptions {
   /** An existing store to format as a new heap (its contents are overwritten). */
   store?: ByteStore;
+  /**
+   * On a shared store, throw `ConcurrentUseError` when two agents call the heap at once (see
+   * guard.ts); false for code that holds its own lock. Unshared stores never pay for it.
+   * @defaultValue true
+   */
+  concurrencyGuard?: boolean;
 }
 
 /**
@@ -80,6 +87,7 @@ export class Heap extends HeapCore implements Allocator {
     this.large = new LargeBlocks(this, this.tlsf);
     this.firstPayload = this.heapStart + Layout.HEADER_BYTES;
     this.maxRequestBytes = Math.max(0, store.reservedBytes - this.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
+    if (options.concurrencyGuard !== false && isSharedStore(store)) installConcurrencyGuard(this, store);
   }
 
   /**
@@ -87,11 +95,11 @@ export class Heap extends HeapCore implements Allocator {
    * that holds no heap, or one of another layout version, is an `InvalidStoreError`, and the
    * store is left as it was.
    */
-  static attach(backing: ArrayBuffer | SharedArrayBuffer | WasmMemory | ByteStore): Heap {
+  static attach(backing: ArrayBuffer | SharedArrayBuffer | WasmMemory | ByteStore, options: { concurrencyGuard?: boolean } = {}): Heap {
     const store = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
     Heap.opening = store;
     try {
-      return new Heap({ store });
+      return new Heap({ store, ...options });
     } finally {
       Heap.opening = undefined;
     }
@@ -353,6 +361,7 @@ export class Heap extends HeapCore implements Allocator {
 
   stats(): HeapStats {
     this.adoptViews();
+    assertControl(this.store);
     return heapStats(this.store, this.tlsf.largestFreeBlock());
   }
 
@@ -372,6 +381,7 @@ export class Heap extends HeapCore implements Allocator {
 
   writeSpans(sink: SpanSink): void {
     this.adoptViews();
+    assertControl(this.store);
     writeHeapSpans(this.store, sink);
   }
 }

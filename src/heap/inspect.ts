@@ -5,6 +5,7 @@
  * Kept apart from heap.ts so nothing here sits on the allocation path.
  */
 import { assembleStats } from "../allocators/stats.js";
+import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 import { Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
@@ -83,9 +84,25 @@ export function slabTotals(u32: Uint32Array): SlabTotals {
   return t;
 }
 
+/**
+ * The most blocks that fit from the heap start to the top, so the most entries any list of the
+ * heap can have: every list walk stops there (a cycle made by corruption ends in an error).
+ */
+export function blockLimit(u32: Uint32Array): number {
+  return Math.ceil(Math.max(0, u32[Word.TOP]! - u32[Word.HEAP_START]!) / Layout.MIN_BLOCK_BYTES) + 1;
+}
+
+/** Throws once a walk of `list` has taken more than `limit` steps. */
+export function boundStep(steps: number, limit: number, list: string, offset?: number): void {
+  if (steps > limit) throw new HeapCorruptionError(`${list} has a cycle (more entries than the heap has blocks)`, offset);
+}
+
 /** The descriptor of every mid slab, page by page of the descriptor pages. */
 export function* midDescriptors(u32: Uint32Array): IterableIterator<number> {
+  const limit = blockLimit(u32);
+  let steps = 0;
   for (let page = u32[Word.MID_DESCRIPTOR_PAGES]!; page !== 0; page = u32[page >>> 2]!) {
+    boundStep(++steps, limit, "the list of mid descriptor pages", page);
     for (let k = 1; k <= Mid.DESCRIPTORS_PER_PAGE; k++) {
       const d = page + k * Mid.DESCRIPTOR_BYTES;
       if (u32[(d >>> 2) + Mid.BASE] !== 0) yield d;
@@ -97,7 +114,12 @@ export function* midDescriptors(u32: Uint32Array): IterableIterator<number> {
 export function* midMetaBlocks(u32: Uint32Array): IterableIterator<number> {
   const root = midRootWord(u32);
   for (let r = 0; r < u32[Word.MID_ROOT_WORDS]!; r++) if (u32[root + r] !== 0) yield u32[root + r]!;
-  for (let page = u32[Word.MID_DESCRIPTOR_PAGES]!; page !== 0; page = u32[page >>> 2]!) yield page;
+  const limit = blockLimit(u32);
+  let steps = 0;
+  for (let page = u32[Word.MID_DESCRIPTOR_PAGES]!; page !== 0; page = u32[page >>> 2]!) {
+    boundStep(++steps, limit, "the list of mid descriptor pages", page);
+    yield page;
+  }
 }
 
 /** The descriptor of the mid slab whose TLSF block starts at b, or 0 when it is no mid slab. */
@@ -119,8 +141,13 @@ export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks
 /** Σ of the sizes of the blocks in the free lists. */
 export function holeBytes(u32: Uint32Array): number {
   let total = 0;
+  const limit = blockLimit(u32);
+  let steps = 0;
   for (let list = 0; list < Layout.FL_COUNT * Layout.SL_COUNT; list++) {
-    for (let p = u32[Word.FREE_HEADS + list]!; p !== 0; p = u32[p >>> 2]!) total += u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
+    for (let p = u32[Word.FREE_HEADS + list]!; p !== 0; p = u32[p >>> 2]!) {
+      boundStep(++steps, limit, "the TLSF free lists", p);
+      total += u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
+    }
   }
   return total;
 }

@@ -13,6 +13,7 @@
  */
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
+import { blockLimit, boundStep } from "./inspect.js";
 import { Block, Gauge, keyOf, Layout, listIndexOf, searchSizeFor, Word } from "./layout.js";
 
 /** How many entries of the exact list are tried before growing the heap (good-fit fallback). */
@@ -289,8 +290,11 @@ export class TlsfBlocks {
     if (flMap === 0) return 0;
     const fl = 31 - Math.clz32(flMap);
     let largest = 0;
+    const limit = blockLimit(u32);
+    let steps = 0;
     for (let sl = 0; sl < Layout.SL_COUNT; sl++) {
       for (let p = u32[Word.FREE_HEADS + fl * Layout.SL_COUNT + sl]!; p !== 0; p = u32[p >>> 2]!) {
+        boundStep(++steps, limit, "a TLSF free list", p);
         largest = Math.max(largest, this.sizeOf(p));
       }
     }
