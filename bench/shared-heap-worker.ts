@@ -3,11 +3,12 @@
  * see one receiver type (monomorphic: no other kind ever runs in this isolate), waits at a start
  * barrier, runs one workload and posts the elapsed milliseconds.
  *
- *   kind    "shared": SharedHeap.attach;  "locked": the plain Heap behind one Atomics lock (the
- *           design of the existing JS attempts, the baseline);  "private": a plain Heap of the
+ *   kind    "shared": SharedHeap.attach;  "locked": the plain Heap (guard off) behind one
+ *           Atomics lock (the design of the existing JS attempts, the baseline: decision 10);  "private": a plain Heap of the
  *           Worker's own on an unshared buffer, no shared data at all (the machine's ceiling for
  *           the scaling ratio, decision 10);
- *           "heap": the plain Heap with no lock, for one Worker only (what SharedHeap costs).
+ *           "heap" / "heap-unguarded": the plain Heap with no lock, with and without its
+ *           concurrent-use guard, for one Worker only (what SharedHeap costs).
  */
 import { workerData, parentPort } from "node:worker_threads";
 import { Heap } from "../src/heap/heap.js";
@@ -39,8 +40,9 @@ type Alloc = { malloc(size: number): number; free(ptr: number): void; readonly u
 
 function open(): Alloc {
   if (job.kind === "shared") return SharedHeap.attach(job.handle);
-  if (job.kind === "locked") return new GlobalLockHeap(Heap.attach(job.handle));
-  if (job.kind === "heap") return Heap.attach(job.handle);
+  if (job.kind === "locked") return new GlobalLockHeap(Heap.attach(job.handle, { concurrencyGuard: false }));
+  if (job.kind === "heap") return Heap.attach(job.handle); // as shipped: with its concurrent-use guard
+  if (job.kind === "heap-unguarded") return Heap.attach(job.handle, { concurrencyGuard: false });
   return new Heap({ kind: "array-buffer", initialBytes: 64 << 20 }); // "private"
 }
 

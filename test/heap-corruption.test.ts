@@ -119,7 +119,7 @@ function leafWord(c: HeapContext, page: number): number {
 
 const DAMAGES: readonly Damage<HeapContext>[] = [
   { name: "the control block's magic word", message: /control block magic is gone/, damage: (c) => { c.u32[Word.MAGIC] ^= 1; } },
-  { name: "the control block's top (beyond the store)", message: /top \d+ is beyond the committed/, damage: (c) => { c.u32[Word.TOP] = c.allocator.store.committedBytes + Layout.SLAB_PAGE_BYTES; } },
+  { name: "the control block's top (beyond the store)", message: /control word top: \d+ is not an 8-aligned offset from the heap start \d+ to the \d+ bytes the buffer holds/, damage: (c) => { c.u32[Word.TOP] = c.allocator.store.committedBytes + Layout.SLAB_PAGE_BYTES; } },
   { name: "the control block's top (short of the last block)", message: /block size \d+ is impossible|blocks end at/, damage: (c) => { c.u32[Word.TOP] -= Layout.GRANULE; } },
   { name: "a used TLSF header's size", message: /block size 16 is impossible/, damage: (c) => { const p = usedTlsf(c); c.u32[W(p + Block.SIZE)] = (c.u32[W(p + Block.SIZE)]! & ~Layout.SIZE_MASK) | 16; } },
   { name: "a used TLSF header's P bit", message: /P bit disagrees with the previous block/, damage: (c) => { c.u32[W(usedTlsf(c) + Block.SIZE)] ^= Layout.PREV_FREE_BIT; } },

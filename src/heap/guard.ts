@@ -5,7 +5,7 @@
  * control block with `Atomics.compareExchange(0 -> 1)` on entry and gives it back on exit; a
  * call that finds it taken throws `ConcurrentUseError` before touching anything.
  *
- *   control block:  ... | MID_DESCRIPTOR_PAGES | IN_USE (word Word.END: the padding before the gauges) | gauges ...
+ *   control block:  ... | MID_DESCRIPTOR_PAGES | ROOT | IN_USE (Word.IN_USE) | gauges ...
  *   IN_USE = 0: no agent inside;  1: an agent is inside a call
  *
  * The guarded methods are installed on the instance once, at construction, and only on a shared
@@ -14,11 +14,10 @@
  */
 import { ConcurrentUseError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
-import { Gauge, Word } from "./layout.js";
+import { Word } from "./layout.js";
 
 /** The i32 index of the in-use word. */
-export const IN_USE_WORD = Word.END;
-if (Gauge.BASE * 2 <= IN_USE_WORD) throw new Error("heap layout: no padding word before the gauges for the in-use word");
+export const IN_USE_WORD = Word.IN_USE;
 
 const GUARDED_METHODS = [
   "malloc", "mallocOrThrow", "calloc", "mallocAs", "callocAs", "allocString", "free", "freeAll", "realloc",

@@ -94,7 +94,7 @@ export const enum Layout {
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 5,
+  VERSION = 6,
 }
 
 /**
@@ -138,7 +138,9 @@ export const enum Word {
   MID_DESCRIPTOR_PAGES = MID_FREE_DESCRIPTORS + 1,
   /** The heap's root: one offset its user keeps here, so an agent that attaches finds its data. */
   ROOT = MID_DESCRIPTOR_PAGES + 1,
-  END = ROOT + 1,
+  /** The concurrent-use guard's in-use word (guard.ts): 0 no agent inside a call, 1 one is. */
+  IN_USE = ROOT + 1,
+  END = IN_USE + 1,
 }
 
 /**

@@ -82,7 +82,9 @@ export class SharedHeap implements Allocator {
       throw new InvalidStoreError(`a SharedHeap needs shared memory (a growable SharedArrayBuffer or a shared WebAssembly.Memory); this store is ${store.kind} over an unshared buffer`);
     }
     this.store = store;
-    this.central = opening ? Heap.attach(store) : new Heap({ store });
+    // Every call into the central heap holds the shared heap's lock: its own guard is not needed
+    // (and a thread that died inside it would leave that guard taken).
+    this.central = opening ? Heap.attach(store, { concurrencyGuard: false }) : new Heap({ store, concurrencyGuard: false });
     this.controlPtr = opening ? this.openControl() : this.formatControl(options.threads ?? SharedLayout.DEFAULT_THREADS);
     this.ctl = this.controlPtr >>> 2;
     this.refreshViews();
