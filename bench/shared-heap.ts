@@ -90,6 +90,6 @@ printSection({
   rows,
   notes: [
     `One Worker, thread-local: SharedHeap ${fmt(med("shared/local/1"))} M ops/s; the plain Heap on the same shared store, as shipped (its concurrent-use guard on), ${fmt(heap1)}: SharedHeap takes ${fmt(heap1 / med("shared/local/1"))}x its time; with the guard off ${fmt(unguarded1)}: ${fmt(unguarded1 / med("shared/local/1"))}x.`,
-    "local: malloc+free of 16..256 B, 64 live per Worker; larson: slot arrays passed between Workers each round (remote frees); xmalloc: one Worker allocates, its partner frees; cache-scratch: 8-byte blocks written 1,000 times each.",
+    "local: malloc+free of 16..256 B, 64 live per Worker; larson: slot arrays passed between Workers each round (remote frees); xmalloc: one Worker allocates, its partner frees; cache-scratch: 8-byte blocks written 100 times each (one malloc+free per 10 ops counted).",
   ],
 });
