@@ -6,7 +6,9 @@
  * of its own (bench/heap-case.ts), the cases alternating, ROUNDS times. Printed: each kind's
  * median, and the median over rounds of its ratio to the fixed ArrayBuffer of the same round
  * (on a loaded machine the rounds' speeds differ more than the kinds do; a round's cases run
- * back to back, so its ratio is the steadier figure).
+ * back to back, so its ratio is the steadier figure). `create` is `new Heap({ kind })` with the
+ * default 1 GiB reservation: a reserved store costs V8 a garbage collection (its external memory
+ * grows by the reservation at once).
  *
  *   npm run build && node dist/bench/default-store.js [ROUNDS]
  */
@@ -19,6 +21,7 @@ const KINDS = ["array-buffer", "reserved", "resizable"] as const;
 const CASES: Record<string, string[]> = {
   churn: ["churn", "100000", "16", "4096", "2000000", "1"],
   pairs: ["pairs"],
+  create: ["create"],
 };
 
 function nsPerOp(what: string[], kind: string): number {
