@@ -5,6 +5,7 @@
  *
  *   node dist/bench/heap-case.js pairs ALLOCATOR
  *   node dist/bench/heap-case.js churn ALLOCATOR LIVE MIN_BYTES MAX_BYTES OPS SEED
+ *   node dist/bench/heap-case.js create heap:KIND   (a new Heap and its first malloc/free, default sizes)
  *
  * ALLOCATOR: heap:KIND (a Heap on that store kind; heap:shared-unguarded without the concurrent-use guard), thi.ng (@thi.ng/malloc's MemPool), uint8array
  * (pairs only: `new Uint8Array(32)`, left to the GC), bare (pairs only: a free list of 32-byte
@@ -93,6 +94,22 @@ function churn(name: string, live: number, minBytes: number, maxBytes: number, o
   return (ms * 1e6) / ops;
 }
 
+/** `new Heap({ kind })` with the default reservation and one malloc/free, the last few heaps kept alive. */
+function create(name: string): number {
+  const kind = name.slice(5) as StoreKind;
+  const kept: Heap[] = [];
+  const count = 100;
+  const ms = medianMs(REPS, () => {
+    for (let i = 0; i < count; i++) {
+      const heap = new Heap({ kind });
+      heap.free(heap.malloc(PAIR_BYTES));
+      kept.push(heap);
+      if (kept.length > 4) kept.shift();
+    }
+  });
+  return (ms * 1e6) / count;
+}
+
 const [what, name, ...args] = process.argv.slice(2);
-const nsPerOp = what === "pairs" ? pairs(name!) : churn(name!, ...(args.map(Number) as [number, number, number, number, number]));
+const nsPerOp = what === "pairs" ? pairs(name!) : what === "create" ? create(name!) : churn(name!, ...(args.map(Number) as [number, number, number, number, number]));
 console.log(JSON.stringify({ nsPerOp }));

@@ -11,9 +11,9 @@ import { fmt, progress, ratio, type Section } from "./harness.js";
 import { nativeAllocators } from "./native.js";
 
 const CASE = fileURLToPath(new URL("./heap-case.js", import.meta.url));
-/** The default store first (growable, resizable), then the two fixed-view stores. */
+/** The default store first (reserved: a fixed ArrayBuffer committed logically), then the other fixed-view stores. */
 const HEAPS = [
-  ["heapkit Heap, resizable ArrayBuffer (default)", "heap:resizable"],
+  ["heapkit Heap, reserved ArrayBuffer (default)", "heap:reserved"],
   ["heapkit Heap, fixed ArrayBuffer", "heap:array-buffer"],
   ["heapkit Heap, WebAssembly.Memory", "heap:wasm"],
 ] as const;

@@ -67,7 +67,7 @@ export const policies = {
     description: "general-purpose heap: slabs of size classes up to 4080 bytes, TLSF with boundary tags and immediate coalescing for the rest",
     canFree: true,
     replaysTraces: true,
-    storeKinds: ANY_STORE,
+    storeKinds: [...ANY_STORE, "reserved"], // reserved: the default store of new Heap()
     create: (options?: HeapOptions) => new Heap(options),
   },
   buddy: {

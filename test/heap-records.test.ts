@@ -1,6 +1,6 @@
 /**
  * What people who hold binary records use: the heap's views of every element type, mallocAs
- * and callocAs, UTF-8 strings, freeAll, the default (growable) store and what views do after
+ * and callocAs, UTF-8 strings, freeAll, and what views do after
  * growth and trim on each store kind (decision 3 of ../shared/notes/decisions.md).
  */
 import assert from "node:assert/strict";
@@ -20,7 +20,7 @@ describe("Heap: views of every element type", () => {
     for (const [i, name] of VIEW_NAMES.entries()) {
       const view = heap[name];
       assert.ok(view instanceof TYPES[i]!, name);
-      assert.equal(view.byteLength, heap.store.committedBytes, `${name} spans the store`);
+      assert.equal(view.byteLength, heap.store.buffer.byteLength, `${name} spans the store's buffer`);
     }
     assert.deepEqual(new Uint8Array(heap.f32.buffer, p, 8), bytes);
     heap.i64[p / 8 + 1] = -5n;
@@ -28,13 +28,13 @@ describe("Heap: views of every element type", () => {
     assert.equal(heap.i16[(p + 8) / 2], -5);
   });
 
-  it("are current after the default store grows (and its generation changed)", () => {
+  it("stay the same views when the default store grows (and its generation stays)", () => {
     const heap = new Heap({ maxBytes: 2 ** 26 });
     const before = heap.generation;
     const old = heap.f64;
     const p = heap.mallocOrThrow(8 << 20);
-    assert.notEqual(heap.generation, before);
-    assert.equal(old.length, 0, "a view of the replaced buffer is detached, not silently stale");
+    assert.equal(heap.generation, before);
+    assert.equal(heap.f64, old, "growth commits within the same buffer");
     heap.f64[p / 8 + (1 << 20) - 1] = 7;
     assert.equal(heap.view(p, Float64Array)[(1 << 20) - 1], 7);
   });
@@ -88,7 +88,7 @@ describe("Heap: mallocAs and callocAs", () => {
 describe("Heap: UTF-8 strings", () => {
   const samples = ["", "a", "heapkit", "grüße", "日本語のテキスト", "emoji 🎉 and 𝄞", "x".repeat(5000), "lone \ud800 surrogate"];
 
-  for (const kind of ["growable", "shared"] as StoreKind[]) {
+  for (const kind of ["reserved", "shared"] as StoreKind[]) {
     it(`${kind}: allocString then readString gives the string back, NUL-terminated`, () => {
       const heap = new Heap({ kind, maxBytes: 2 ** 24 });
       for (const s of samples) {
@@ -125,7 +125,7 @@ describe("Heap: UTF-8 strings", () => {
 });
 
 describe("Heap: freeAll", () => {
-  for (const kind of ["growable", "resizable", "shared", "wasm"] as StoreKind[]) {
+  for (const kind of ["reserved", "resizable", "shared", "wasm"] as StoreKind[]) {
     it(`${kind}: frees every block; the heap works as new and refuses the old offsets`, () => {
       const heap = new Heap({ kind, maxBytes: 2 ** 26 });
       const random = rng(5);
@@ -146,15 +146,17 @@ describe("Heap: freeAll", () => {
 });
 
 describe("the default store of new Heap()", () => {
-  it("is a growable plain ArrayBuffer that grows and gives memory back on trim", () => {
+  it("is a reserved plain ArrayBuffer that commits as it grows and gives memory back on trim", () => {
     const heap = new Heap();
-    assert.equal(heap.store.kind, "growable");
+    assert.equal(heap.store.kind, "reserved");
     assert.ok(heap.store.buffer instanceof ArrayBuffer && !heap.store.buffer.resizable);
+    assert.equal(heap.store.buffer.byteLength, heap.store.reservedBytes);
     const p = heap.mallocOrThrow(20 << 20);
     heap.u32[p / 4] = 0xfeed;
     const q = heap.mallocOrThrow(100);
-    assert.equal(heap.u32[p / 4], 0xfeed, "the bytes moved with the buffer");
+    assert.equal(heap.u32[p / 4], 0xfeed);
     const committed = heap.stats().committedBytes;
+    assert.ok(committed >= 20 << 20 && committed < 24 << 20, `committed ${committed}: what the heap reaches, not the reservation`);
     heap.free(p);
     heap.free(q);
     assert.ok(heap.trim() > 0);
@@ -163,17 +165,19 @@ describe("the default store of new Heap()", () => {
     heap.free(heap.mallocOrThrow(1000));
   });
 
-  it("after growth, a view from view() is detached on the default store and stays valid on a resizable one", () => {
+  it("after growth, a view from view() stays valid on the default, resizable and shared stores and is detached on wasm", () => {
     const results: Record<string, number> = {};
-    for (const kind of ["growable", "resizable", "shared"] as StoreKind[]) {
+    const remade: Record<string, boolean> = {};
+    for (const kind of ["reserved", "resizable", "shared", "wasm"] as StoreKind[]) {
       const heap = new Heap({ kind, maxBytes: 2 ** 26 });
       const p = heap.mallocOrThrow(80);
       const view = heap.view(p, Float64Array);
       const generation = heap.generation;
       heap.mallocOrThrow(8 << 20);
       results[kind] = view.length;
-      assert.equal(heap.generation !== generation, true, `${kind}: generation says the views were remade`);
+      remade[kind] = heap.generation !== generation;
     }
-    assert.deepEqual(results, { growable: 0, resizable: 10, shared: 10 });
+    assert.deepEqual(results, { reserved: 10, resizable: 10, shared: 10, wasm: 0 });
+    assert.deepEqual(remade, { reserved: false, resizable: true, shared: true, wasm: true }, "generation changes exactly when views are remade");
   });
 });

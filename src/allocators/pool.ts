@@ -65,7 +65,7 @@ export class Pool implements Allocator {
     this.slabMask = g.slabBytes - 1;
     this.store = openStore(options, Ctrl.BYTES, this.name);
     const u32 = this.store.u32;
-    this.store.u8.fill(0); // a store passed in may hold old bytes that look like slab headers
+    this.store.u8.fill(0, 0, this.store.committedBytes); // a store passed in may hold old bytes that look like slab headers
     u32[Ctrl.MAGIC >>> 2] = POOL_MAGIC;
     u32[Ctrl.OBJECT_BYTES >>> 2] = g.objectBytes;
     u32[Ctrl.SLAB_BYTES >>> 2] = g.slabBytes;

@@ -73,11 +73,13 @@ export class Heap extends HeapCore implements Allocator {
   private static opening: ByteStore | undefined;
 
   /**
-   * A new heap, by default on a growable store (a plain ArrayBuffer, replaced by a larger one as
-   * the heap grows, from 64 KiB up to 1 GiB; store.ts says what views do then).
+   * A new heap, by default on a reserved store: one plain ArrayBuffer of the whole reservation
+   * (1 GiB unless `maxBytes` says otherwise), committed from 64 KiB as the heap grows, never
+   * moved by growth; untouched pages cost no memory. Views stay valid across growth and are
+   * detached only by `trim` (see `generation`; store.ts says what views do on each kind).
    */
   constructor(options: HeapOptions = {}) {
-    const store = options.store ?? ByteStore.create({ ...options, kind: options.kind ?? "growable" });
+    const store = options.store ?? ByteStore.create({ ...options, kind: options.kind ?? "reserved" });
     const attach = Heap.opening === store;
     Heap.opening = undefined;
     super(store, attach ? openControl(store) : formatControl(store));
@@ -122,7 +124,8 @@ export class Heap extends HeapCore implements Allocator {
 
   /**
    * Changes exactly when the heap's views are remade. A typed array from `view` or `mallocAs`
-   * made before a change may be detached (the default store, WASM) or short: make it again.
+   * made before a change may be detached (after `trim` on the default store, after growth on
+   * WASM) or short: make it again. Growth on the default store does not change it.
    */
   get generation(): number {
     return this.store.generation;
@@ -340,7 +343,12 @@ export class Heap extends HeapCore implements Allocator {
 
   // ---- Whole-heap operations ---------------------------------------------------------------
 
-  /** Gives committed memory above the extent back to the system, where the store can shrink. */
+  /**
+   * Gives committed memory above the extent back to the system, where the store can shrink;
+   * returns the bytes released. On the default store this moves the heap to a fresh buffer
+   * (a copy of the bytes below the extent): views made before are detached, and `generation`
+   * changes.
+   */
   trim(): number {
     this.refreshIfStale();
     const released = this.store.shrink(this.top);

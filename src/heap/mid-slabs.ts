@@ -202,7 +202,7 @@ export class MidSlabs {
     this.store.u32[Word.MID_FREE_DESCRIPTORS] = before.freeDescriptors;
     this.tlsf.freeBlock(b + Layout.HEADER_BYTES, this.tlsf.sizeOf(b + Layout.HEADER_BYTES));
     this.store.f64[Gauge.PEAK_TOP] = before.peakTop;
-    this.store.shrink(before.committed);
+    this.store.uncommit(before.committed);
     this.core.adoptViews();
   }
 

@@ -164,7 +164,7 @@ export class TlsfBlocks {
     const top = this.top;
     const q = alignedPayload(top + Layout.HEADER_BYTES, align, phase);
     const newTop = q - Layout.HEADER_BYTES + size;
-    if (newTop > this.store.u32.length * 4 && !this.commit(newTop)) return 0;
+    if (newTop > this.store.usableBytes && !this.commit(newTop)) return 0;
     const u32 = this.store.u32;
     const gap = q - Layout.HEADER_BYTES - top;
     u32[(q + Block.SIZE) >>> 2] = 0;
@@ -252,7 +252,7 @@ export class TlsfBlocks {
     const next = p + oldSize;
     if (next - Layout.HEADER_BYTES === this.top) {
       const newTop = p - Layout.HEADER_BYTES + size;
-      if (newTop > u32.length * 4 && !this.commit(newTop)) return false;
+      if (newTop > this.store.usableBytes && !this.commit(newTop)) return false;
       this.store.u32[Word.TOP] = newTop;
       if (newTop > this.store.f64[Gauge.PEAK_TOP]!) this.store.f64[Gauge.PEAK_TOP] = newTop;
       this.markUsed(p, size, requested);

@@ -1,47 +1,57 @@
 /**
  * Byte stores: the one contract over the places memory can live.
  *
- *   kind          buffer                                 grows   shrinks  .buffer replaced on grow
- *   ------------  -------------------------------------  ------  -------  -----------------------
- *   array-buffer  ArrayBuffer (fixed)                    no      no       never needed
- *   growable      ArrayBuffer (fixed), replaced          yes     yes      yes, and on shrink (the
- *                 by a longer or shorter one                              old one detached)
- *   resizable     ArrayBuffer with maxByteLength         yes     yes      no (resized in place)
- *   shared        growable SharedArrayBuffer             yes     no       no (grown in place)
- *   wasm          WebAssembly.Memory                     yes     no       yes (old one detached)
+ *   kind          buffer                                 grows        gives memory back (trim)
+ *   ------------  -------------------------------------  -----------  -------------------------
+ *   array-buffer  ArrayBuffer (fixed)                    no           no
+ *   reserved      ArrayBuffer (fixed) of the whole       logically    yes: a fresh buffer of the
+ *                 reservation, committed logically       (no copy)    reservation holding the
+ *                                                                     bytes below the top
+ *   resizable     ArrayBuffer with maxByteLength         in place     yes: resized down
+ *   shared        growable SharedArrayBuffer             in place     no
+ *   wasm          WebAssembly.Memory                     by pages     no
  *
- * What a view made before a growth or a shrink does afterwards (`generation` tells code when):
- *   array-buffer  nothing changes
- *   growable      detached (length 0): remake it; the bytes moved to the new buffer
- *   resizable     stays valid after growth (it covers what it covered); after a shrink below
- *                 its end it is out of bounds (length 0)
- *   shared        stays valid (a shared buffer never shrinks)
- *   wasm          detached after growth (length 0): remake it
- * `growable` is there for speed: V8 reads a plain ArrayBuffer's views faster than any view of a
- * resizable one (bench/default-store.ts), and growth by replacement is amortised (at least
- * half as much again each time). Growth uses `ArrayBuffer.prototype.transfer` where the engine
- * has it (it may extend in place), else a copy after which the old buffer is detached, so a
- * stale view fails the same way everywhere.
+ * What a view made before a growth or a trim does afterwards (`generation` tells code when):
+ *   kind          after growth                           after trim
+ *   array-buffer  (cannot grow)                          (cannot trim)
+ *   reserved      stays valid: same buffer, same length  detached (length 0): remake it
+ *   resizable     stays valid (covers what it covered)   out of bounds (length 0) if it ended
+ *                                                         above what is kept, else valid
+ *   shared        stays valid                            (cannot trim)
+ *   wasm          detached (length 0): remake it         (cannot trim)
+ *
+ * `reserved` is the default store of `new Heap()`: its views are fixed-length views of a plain
+ * ArrayBuffer (V8 reads those faster than any view of a resizable buffer: bench/default-store.ts),
+ * and growth is a bump of `committedBytes` within the buffer, which never moves. The engine
+ * allocates a large buffer zero-filled from the OS (calloc/mmap), so pages the heap never touched
+ * cost no memory (RSS), only address space. `trim` gives touched pages back by replacing the
+ * buffer with a fresh one of the same length holding a copy of the bytes kept, and detaching
+ * the old one (`transfer(0)` frees it at once on Node 22+; on engines without `transfer` it is
+ * detached by `structuredClone` and freed at the next garbage collection). Where the engine
+ * refuses a buffer of the whole reservation (a RangeError: a 32-bit browser, strict
+ * overcommit), `create` falls back to a resizable store, and `kind` says so.
  *
  *   0 ................ committedBytes ................ reservedBytes
  *   |<-- usable now (RSS-like) -->|<-- may grow into (VSZ-like) -->|
  *
  * Invariants: committedBytes <= reservedBytes <= MAX_STORE_BYTES; committedBytes is a multiple
  * of granuleBytes (except a fixed ArrayBuffer, which is what it is); every view spans the whole
- * buffer as it was at the last `refresh()`. This class is the one place views are made, and
- * `generation` changes exactly when they are remade: code that keeps a view of its own compares
- * the generation it saw, and code that reads `store.u32` each time needs nothing.
+ * buffer as it was at the last `refresh()`; usableBytes = min(committedBytes, the views' length).
+ * This class is the one place views are made, and `generation` changes exactly when they are
+ * remade: code that keeps a view of its own compares the generation it saw, and code that reads
+ * `store.u32` each time needs nothing.
  *
  * Several agents may share one buffer (two `Heap.attach` of it, or a Worker): each has its own
  * ByteStore, so growth by one leaves the others' views short (or, for a WASM memory, detached)
  * until their `refresh()`, which costs one length compare when nothing changed. Growth of a
  * shared buffer is race-safe: `grow` asks for the larger of what is there and what is wanted,
- * and another agent's growth past the request counts as success.
+ * and another agent's growth past the request counts as success. A `reserved` store's buffer is
+ * attached elsewhere as a fixed `array-buffer` of the reservation's length; a trim detaches it.
  */
 import { InvalidSizeError, InvalidStoreError } from "../errors.js";
 import type { WasmMemory } from "./wasm-memory.js";
 
-export type StoreKind = "array-buffer" | "growable" | "resizable" | "shared" | "wasm";
+export type StoreKind = "array-buffer" | "reserved" | "resizable" | "shared" | "wasm";
 
 /** Offsets are unsigned 32-bit numbers; a store never exceeds 4 GiB minus one WASM page. */
 export const MAX_STORE_BYTES = 2 ** 32 - 65536;
@@ -49,7 +59,7 @@ export const WASM_PAGE_BYTES = 65536;
 export const OS_PAGE_BYTES = 4096;
 
 export interface StoreOptions {
-  /** Where the bytes live. @defaultValue "resizable" */
+  /** Where the bytes live. @defaultValue "resizable" (`new Heap()`: "reserved") */
   kind?: StoreKind;
   /** Bytes committed at creation. @defaultValue 65536 */
   initialBytes?: number;
@@ -86,45 +96,57 @@ export class ByteStore {
   f64!: Float64Array;
   i64!: BigInt64Array;
   u64!: BigUint64Array;
-  /** Changes exactly when the views above are remade (growth, shrink, or another agent's growth seen by `refresh`). */
+  /** Changes exactly when the views above are remade (growth that moves the buffer, trim, or another agent's growth seen by `refresh`). */
   generation = 0;
+  /** Bytes that may be used now: the committed bytes the views reach (a plain field, for the heap's growth check). */
+  usableBytes = 0;
   readonly granuleBytes: number;
+  /** A reserved store's committed bytes (other kinds: the buffer's length). */
+  private committed: number;
+  /** A reserved store's high-water of committed bytes since its buffer was made: what a trim must give back. */
+  private touched: number;
 
   private constructor(
     readonly kind: StoreKind,
     private backing: Backing,
     readonly reservedBytes: number,
+    committed = 0,
   ) {
     this.granuleBytes = kind === "wasm" ? WASM_PAGE_BYTES : OS_PAGE_BYTES;
+    this.committed = this.touched = committed;
     this.refresh();
   }
 
-  /** Creates a store of the given kind, committed to `initialBytes` and reserving `maxBytes`. */
+  /**
+   * Creates a store of the given kind, committed to `initialBytes` and reserving `maxBytes`. A
+   * "reserved" store the engine cannot allocate (RangeError) is made resizable instead.
+   */
   static create(options: StoreOptions = {}): ByteStore {
     const kind = options.kind ?? "resizable";
     const initial = checkBytes("initialBytes", options.initialBytes ?? DEFAULT_INITIAL_BYTES);
     const max = checkBytes("maxBytes", options.maxBytes ?? (kind === "array-buffer" ? initial : Math.max(initial, DEFAULT_MAX_BYTES)));
     if (max < initial) throw new InvalidSizeError(max, `maxBytes must be at least initialBytes (${initial})`);
+    const committed = roundUp(initial, OS_PAGE_BYTES);
+    const reserved = roundDown(max, OS_PAGE_BYTES);
     switch (kind) {
       case "array-buffer":
         return new ByteStore(kind, new ArrayBuffer(initial), initial);
-      case "growable":
-        return new ByteStore(kind, new ArrayBuffer(roundUp(initial, OS_PAGE_BYTES)), roundDown(max, OS_PAGE_BYTES));
-      case "resizable": {
-        const reserved = roundDown(max, OS_PAGE_BYTES);
-        return new ByteStore(kind, new ArrayBuffer(roundUp(initial, OS_PAGE_BYTES), { maxByteLength: reserved }), reserved);
+      case "reserved": {
+        const buffer = allocateReservation(Math.max(reserved, committed));
+        if (buffer === undefined) return ByteStore.create({ ...options, kind: "resizable" });
+        return new ByteStore(kind, buffer, buffer.byteLength, committed);
       }
-      case "shared": {
-        const reserved = roundDown(max, OS_PAGE_BYTES);
-        return new ByteStore(kind, new SharedArrayBuffer(roundUp(initial, OS_PAGE_BYTES), { maxByteLength: reserved }), reserved);
-      }
+      case "resizable":
+        return new ByteStore(kind, new ArrayBuffer(committed, { maxByteLength: reserved }), reserved);
+      case "shared":
+        return new ByteStore(kind, new SharedArrayBuffer(committed, { maxByteLength: reserved }), reserved);
       case "wasm": {
         const maximum = Math.floor(max / WASM_PAGE_BYTES);
         const memory = new WebAssembly.Memory({ initial: Math.ceil(initial / WASM_PAGE_BYTES), maximum });
         return new ByteStore(kind, memory, maximum * WASM_PAGE_BYTES);
       }
       default:
-        throw new InvalidStoreError(`unknown store kind ${JSON.stringify(kind)}: use array-buffer, growable, resizable, shared or wasm`);
+        throw new InvalidStoreError(`unknown store kind ${JSON.stringify(kind)}: use array-buffer, reserved, resizable, shared or wasm`);
     }
   }
 
@@ -145,7 +167,7 @@ export class ByteStore {
     throw new InvalidStoreError(`cannot use ${Object.prototype.toString.call(backing)} as a byte store: pass an ArrayBuffer, SharedArrayBuffer or WebAssembly.Memory`);
   }
 
-  /** The current buffer (a WASM memory's changes identity when it grows). */
+  /** The current buffer (a WASM memory's changes identity when it grows, a reserved store's on trim). */
   get buffer(): ArrayBuffer | SharedArrayBuffer {
     return this.backing instanceof WebAssembly.Memory ? this.backing.buffer : this.backing;
   }
@@ -156,7 +178,7 @@ export class ByteStore {
   }
 
   get committedBytes(): number {
-    return this.buffer.byteLength;
+    return this.kind === "reserved" ? this.committed : this.buffer.byteLength;
   }
 
   get canGrow(): boolean {
@@ -164,7 +186,7 @@ export class ByteStore {
   }
 
   get canShrink(): boolean {
-    return this.kind === "resizable" || this.kind === "growable";
+    return this.kind === "resizable" || this.kind === "reserved";
   }
 
   /**
@@ -173,19 +195,28 @@ export class ByteStore {
    * platform refuses. Another agent growing the same buffer meanwhile is not a failure.
    */
   grow(minBytes: number): boolean {
+    if (this.kind === "reserved") return this.commitReserved(minBytes);
     for (;;) {
       const current = this.committedBytes;
       if (minBytes <= current) {
         this.refresh();
         return true;
       }
-      const needed = roundUp(minBytes, this.granuleBytes);
-      // A replaced buffer is copied: grow it by half at least, so copies cost O(1) per byte.
-      const target = this.kind === "growable" ? Math.max(needed, Math.min(roundUp(current * 1.5, this.granuleBytes), this.reservedBytes)) : needed;
+      const target = roundUp(minBytes, this.granuleBytes);
       if (target > this.reservedBytes || this.kind === "array-buffer") return false;
       if (!this.tryGrow(current, target) && this.committedBytes === current) return false;
       // Grown, by this agent or (when tryGrow lost a race) by another: check again.
     }
+  }
+
+  /** A reserved store grows within its buffer: the views stay as they are. */
+  private commitReserved(minBytes: number): boolean {
+    if (minBytes <= this.committed) return true;
+    const target = roundUp(minBytes, this.granuleBytes);
+    if (target > this.reservedBytes) return false;
+    this.committed = this.usableBytes = target;
+    if (target > this.touched) this.touched = target;
+    return true;
   }
 
   /** One attempt to take the buffer from `current` to `target` bytes; false when the engine refused. */
@@ -194,7 +225,6 @@ export class ByteStore {
       const b = this.backing;
       if (b instanceof WebAssembly.Memory) b.grow((target - current) / WASM_PAGE_BYTES);
       else if (b instanceof SharedArrayBuffer) b.grow(target);
-      else if (this.kind === "growable") this.replace(target);
       else b.resize(target);
       return true;
     } catch {
@@ -202,28 +232,47 @@ export class ByteStore {
     }
   }
 
-  /** Gives memory above `keepBytes` back, where the buffer can shrink. Returns bytes released. */
+  /**
+   * Gives memory above `keepBytes` back to the operating system, where the store can shrink
+   * (a trim). Returns the bytes released. On a reserved store this replaces the buffer (see
+   * the top of this file), so it changes `generation`; when nothing above was touched since,
+   * or the engine cannot allocate the new buffer, only the commitment drops.
+   */
   shrink(keepBytes: number): number {
+    const target = roundUp(Math.max(keepBytes, 0), this.granuleBytes);
+    if (this.kind !== "reserved") return this.uncommit(target);
+    const before = Math.max(this.committed, this.touched);
+    if (target >= before) return 0;
+    if (this.touched > target && this.replaceReserved(target)) this.touched = target;
+    this.committed = this.usableBytes = target;
+    return before - target;
+  }
+
+  /**
+   * Takes back the commitment above `keepBytes` (a failed growth undone). A reserved store only
+   * lowers `committedBytes`, keeping its buffer and views (the next trim gives the pages back).
+   */
+  uncommit(keepBytes: number): number {
     const before = this.committedBytes;
     const target = roundUp(Math.max(keepBytes, 0), this.granuleBytes);
     if (!this.canShrink || target >= before) return 0;
-    if (this.kind === "growable") this.replace(target);
+    if (this.kind === "reserved") this.committed = this.usableBytes = target;
     else (this.backing as ArrayBuffer).resize(target);
     this.refresh();
     return before - target;
   }
 
-  /** A growable store's buffer, replaced by one of `bytes` holding the same bytes; the old one is detached. */
-  private replace(bytes: number): void {
+  /** A reserved store's buffer, replaced by a fresh one holding its first `keepBytes`; the old one detached. */
+  private replaceReserved(keepBytes: number): boolean {
+    const next = allocateReservation(this.reservedBytes);
+    if (next === undefined) return false;
     const old = this.backing as ArrayBuffer;
-    if (typeof old.transfer === "function") {
-      this.backing = old.transfer(bytes);
-      return;
-    }
-    const next = new ArrayBuffer(bytes);
-    new Uint8Array(next).set(new Uint8Array(old, 0, Math.min(bytes, old.byteLength)));
-    structuredClone(old, { transfer: [old] }); // detaches old: a stale view fails as it would after transfer
+    new Uint8Array(next, 0, keepBytes).set(new Uint8Array(old, 0, keepBytes));
+    if (typeof old.transfer === "function") old.transfer(0); // frees the old memory at once
+    else structuredClone(old, { transfer: [old] }); // detached; freed at the next collection
     this.backing = next;
+    this.refresh();
+    return true;
   }
 
   /**
@@ -246,8 +295,19 @@ export class ByteStore {
     this.f64 = new Float64Array(buffer, 0, bytes >>> 3);
     this.i64 = new BigInt64Array(buffer, 0, bytes >>> 3);
     this.u64 = new BigUint64Array(buffer, 0, bytes >>> 3);
+    this.usableBytes = this.kind === "reserved" ? this.committed : bytes;
     this.generation++;
     return true;
+  }
+}
+
+/** A fixed ArrayBuffer of `bytes` (zero-filled by the engine, untouched pages cost no RSS), or undefined when the engine refuses. */
+function allocateReservation(bytes: number): ArrayBuffer | undefined {
+  try {
+    return new ArrayBuffer(bytes);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
   }
 }
 

@@ -362,7 +362,7 @@ export class TraceStepper {
       op: this.index,
       kind: store.kind,
       reservedBytes: store.reservedBytes,
-      storeBytes: store.u8.slice(),
+      storeBytes: store.u8.slice(0, store.committedBytes),
       ptrs: this.ptrs.slice(),
       bytes: this.bytes.slice(),
       words: this.words.slice(),
