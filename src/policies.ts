@@ -34,7 +34,7 @@ import { SharedHeap, type SharedHeapOptions } from "./shared/shared-heap.js";
 import type { StoreKind } from "./memory/store.js";
 
 /** Every store kind: the policies below run on any of them (pass `kind` or a `store` to create()). */
-const ANY_STORE: readonly StoreKind[] = ["array-buffer", "growable", "resizable", "shared", "wasm"];
+const ANY_STORE: readonly StoreKind[] = ["array-buffer", "reserved", "resizable", "shared", "wasm"];
 
 export interface Policy<Options = unknown> {
   readonly name: string;
@@ -67,7 +67,7 @@ export const policies = {
     description: "general-purpose heap: slabs of size classes up to 4080 bytes, TLSF with boundary tags and immediate coalescing for the rest",
     canFree: true,
     replaysTraces: true,
-    storeKinds: [...ANY_STORE, "reserved"], // reserved: the default store of new Heap()
+    storeKinds: ANY_STORE,
     create: (options?: HeapOptions) => new Heap(options),
   },
   buddy: {
