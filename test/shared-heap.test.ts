@@ -157,6 +157,17 @@ describe("SharedHeap on one thread", () => {
     assert.equal(heap.stats().liveBlocks, before.liveBlocks - 2);
   });
 
+  it("runs on a shared WebAssembly.Memory, growing it from two attachments", () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 1024, shared: true });
+    const a = new SharedHeap({ store: ByteStore.wrap(memory) });
+    const b = SharedHeap.attach(memory);
+    const live = randomWork([a, b], 3000, 7);
+    assert.ok(memory.buffer.byteLength > 2 * 65536, "the memory grew");
+    for (const [ptr] of live) b.free(ptr);
+    a.check();
+    assert.equal(a.stats().liveBlocks, 0);
+  });
+
   it("needs shared memory", () => {
     expectError(() => new SharedHeap({ store: ByteStore.create({ kind: "resizable" }) }), InvalidStoreError);
   });
