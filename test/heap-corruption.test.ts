@@ -42,7 +42,7 @@ function setup(): HeapContext {
   }
   const { store } = original.heap;
   const copy = ByteStore.create({ kind: store.kind, initialBytes: store.committedBytes, maxBytes: store.reservedBytes });
-  copy.u8.set(store.u8);
+  copy.u8.set(store.u8.subarray(0, store.committedBytes)); // the reserved store's view spans its whole reservation
   const heap = Heap.attach(copy);
   return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model: original.model };
 }
