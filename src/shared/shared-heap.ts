@@ -19,6 +19,7 @@ import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError, OutOfMemoryError } from "../errors.js";
 import { Heap } from "../heap/heap.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import type { WasmMemory } from "../memory/wasm-memory.js";
 import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { checkSharedHeap, sharedStats } from "./inspect.js";
 import {
@@ -102,7 +103,7 @@ export class SharedHeap implements Allocator {
   }
 
   /** Opens, in this thread, the shared heap that lives in `backing` (from `heap.store.handle`). */
-  static attach(backing: SharedArrayBuffer | WebAssembly.Memory | ByteStore): SharedHeap {
+  static attach(backing: SharedArrayBuffer | WasmMemory | ByteStore): SharedHeap {
     SharedHeap.opening = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
     try {
       return new SharedHeap();
