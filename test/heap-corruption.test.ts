@@ -167,7 +167,7 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
     }
     return false;
   } },
-  { name: "a mid class's spare", message: /the spare of mid class \d+ is \d+, not a mid slab of that class/, damage: (c) => { c.u32[Word.MID_SPARES] = Layout.SLAB_PAGE_BYTES * 5 + 8; } },
+  { name: "the spare mid slab", message: /the spare mid slab is \d+, not a mid slab's descriptor|an empty mid slab that is not the heap's spare was kept/, damage: (c) => { c.u32[Word.MID_SPARE] = Layout.SLAB_PAGE_BYTES * 5 + 8; } },
   { name: "the free mid descriptors", message: /the free mid descriptors hold one in use, or loop/, damage: (c) => { c.u32[Word.MID_FREE_DESCRIPTORS] = midOf(c).d; } },
   { name: "the TLSF live-block count", message: /live (TLSF )?blocks is \d+ in the control block but \d+ by walking the heap/, damage: (c) => { c.u32[Word.TLSF_LIVE_BLOCKS] += 1; } },
   { name: "the live-bytes headroom", message: /live bytes is \d+ in the control block but \d+ by walking the heap/, damage: (c) => { c.u32[Word.LIVE_HEADROOM] += 8; } },

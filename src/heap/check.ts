@@ -140,6 +140,7 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
   }
   if (live + freeListed !== used) fail(`live ${live} + free ${freeListed} != slots handed out ${used}`, s);
   if (((state & SlabState.FREE_MASK) === 0) !== (live === capacity)) fail("the slab's free list is empty but it has free slots, or the reverse", s);
+  if (live === 0 && u32[Word.SLAB_HEADS + c] !== s) fail(`an empty slab of class ${c} that does not head its class's list was kept`, s);
   t.liveBlocks += live;
   t.slabFreeBytes += (capacity - live) * slotBytes;
   t.slabs.add(s);
@@ -172,7 +173,7 @@ function checkMidSlab(u32: Uint32Array, b: number, d: number, t: Totals): void {
     t.liveBytes += request;
     t.roundingBytes += slotBytes - request;
   }
-  if (free === capacity && u32[Word.MID_SPARES + c] !== d) fail("an empty mid slab that is not its class's spare was kept", b);
+  if (free === capacity && u32[Word.MID_SPARE] !== d) fail("an empty mid slab that is not the heap's spare was kept", b);
   t.slabFreeBytes += free * slotBytes;
   t.midSlabs.add(d);
 }
@@ -205,7 +206,7 @@ function checkMidTables(u32: Uint32Array, t: Totals): void {
   if (t.metaBlocks.size !== new Set(midMetaBlocks(u32)).size) fail("a mid leaf or descriptor page is not a block of the heap");
 }
 
-/** A mid slab is in its class's list exactly when it has a free slot (lists and spares name descriptors). */
+/** A mid slab is in its class's list exactly when it has a free slot (the lists and the spare name descriptors). */
 function checkMidLists(u32: Uint32Array, descriptors: Set<number>): void {
   let listed = 0;
   for (let c = 0; c < Mid.CLASS_COUNT; c++) {
@@ -223,10 +224,8 @@ function checkMidLists(u32: Uint32Array, descriptors: Set<number>): void {
     const linked = u32[(d >>> 2) + Mid.PREV] !== 0 || u32[Word.MID_HEADS + c] === d;
     if (full === linked) fail(full ? "a full mid slab is linked" : "a mid slab with free slots is in no list", d);
   }
-  for (let c = 0; c < Mid.CLASS_COUNT; c++) {
-    const spare = u32[Word.MID_SPARES + c]!;
-    if (spare !== 0 && !(descriptors.has(spare) && u32[(spare >>> 2) + Mid.CLASS] === c)) fail(`the spare of mid class ${c} is ${spare}, not a mid slab of that class`, spare);
-  }
+  const spare = u32[Word.MID_SPARE]!;
+  if (spare !== 0 && !descriptors.has(spare)) fail(`the spare mid slab is ${spare}, not a mid slab's descriptor`, spare);
 }
 
 /** Bitmaps match non-empty lists; every listed block is free, in its list, doubly linked. */

@@ -64,7 +64,7 @@ export const enum Layout {
   LARGE_MIN_BYTES = 256 * 1024,
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
-  /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head and a spare per class). */
+  /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head per class). */
   MID_CLASS_COUNT = 18,
 
   GRANULE = 8,
@@ -94,7 +94,7 @@ export const enum Layout {
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 5,
+  VERSION = 6,
 }
 
 /**
@@ -130,10 +130,10 @@ export const enum Word {
   MID_ROOT_WORDS = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
   /** Head of each mid class's list of slabs with a free slot, by descriptor (mid-layout.ts). */
   MID_HEADS = MID_ROOT_WORDS + 1,
-  /** Each mid class's spare: the slab that emptied last (0: none), kept until another empties. */
-  MID_SPARES = MID_HEADS + Layout.MID_CLASS_COUNT,
+  /** The heap's one spare mid slab: the slab that emptied last (0: none), kept until another empties or a class needs a slab. */
+  MID_SPARE = MID_HEADS + Layout.MID_CLASS_COUNT,
   /** The free descriptors, linked through their next word (0: none). */
-  MID_FREE_DESCRIPTORS = MID_SPARES + Layout.MID_CLASS_COUNT,
+  MID_FREE_DESCRIPTORS = MID_SPARE + 1,
   /** The descriptor pages, linked through their first word (0: none). */
   MID_DESCRIPTOR_PAGES = MID_FREE_DESCRIPTORS + 1,
   END = MID_DESCRIPTOR_PAGES + 1,

@@ -37,8 +37,8 @@
  * Invariants (checked by check.ts), for each mid slab b with descriptor d, class c:
  *   free bit i == 1  <=>  request[i] is not a live size;   free == Σ free bits;  no bit >= capacity
  *   free > 0  <=>  d is in the list of class c
- *   live(d) > 0, or d is its class's spare W[MID_SPARES + c] (the slab that emptied last: the
- *   one before it went back to the TLSF layer as d emptied, if it was still empty)
+ *   live(d) > 0, or d is the heap's spare W[MID_SPARE] (the slab that emptied last, of any
+ *   class: the one before it went back to the TLSF layer as d emptied, if it was still empty)
  *   leaf word of page q == d  <=>  q is one of b's Mid.PAGES pages;  base(d) == b
  *   descriptors: each in use by one slab, or on the free list
  *

@@ -2,8 +2,9 @@
  * The mid-slab layer of `Heap`: requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES bytes are slots
  * of 16 KiB slabs, one class per slab, whose bookkeeping sits in descriptors packed apart from
  * the slabs (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
- * when a class has no free slot, and given back to the TLSF layer when another slab of their
- * class empties while they are still empty (each class keeps one spare).
+ * when a class has no free slot, and given back to the TLSF layer when another slab empties
+ * while they are still empty: the heap keeps one empty slab, of any class, as its spare (all mid
+ * slabs have one size, so a class that needs a slab takes the spare of another and re-forms it).
  *
  * Fast path: `mallocMid` takes the lowest free bit of the head slab's descriptor and writes the
  * slot's request; `freeMid` finds the descriptor through the page table, checks the request
@@ -85,7 +86,7 @@ export class MidSlabs {
     words[h + Mid.STATE] = state + 1;
     this.core.subtractLiveBytes(words, request);
     if (free === 0) pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(d, c);
+    else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(d);
   }
 
   /** The descriptor of the mid slab holding ptr (below the committed end), or 0. */
@@ -158,6 +159,8 @@ export class MidSlabs {
    * fails changes nothing.
    */
   private newMidSlab(c: number): number {
+    const spare = this.takeSpare(c);
+    if (spare !== 0) return spare;
     const before: MidUndo = {
       peakTop: this.store.f64[Gauge.PEAK_TOP]!,
       committed: this.store.committedBytes,
@@ -173,6 +176,12 @@ export class MidSlabs {
       this.undoNewMidSlab(b, before);
       return 0;
     }
+    this.formSlab(d, b, c);
+    return d;
+  }
+
+  /** Writes descriptor d for an empty slab of class c at b, and puts it at the head of c's list. */
+  private formSlab(d: number, b: number, c: number): void {
     const { capacity } = MID_CLASSES[c]!;
     const words = this.store.u32;
     const h = d >>> 2;
@@ -183,7 +192,6 @@ export class MidSlabs {
     words[h + Mid.FREE_BITS] = lowBits(capacity);
     words[h + Mid.FREE_BITS + 1] = lowBits(capacity - 32);
     pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    return d;
   }
 
   /** Gives back what a failed newMidSlab took: the page table's entries and new leaves, a new descriptor page, the slab. */
@@ -207,16 +215,34 @@ export class MidSlabs {
   }
 
   /**
-   * The slab of d just emptied: it becomes its class's spare, and the spare before it is
-   * released if it is still empty. So a class keeps at most one empty slab: a second free of a
-   * block whose slab just emptied is still a DoubleFreeError, and malloc/free pairs do not make
-   * and release a slab each, yet empty slabs do not pile up.
+   * The slab of d just emptied: it becomes the heap's spare, and the spare before it is released
+   * if it is still empty. So the heap keeps at most one empty mid slab (one per class, as before,
+   * stranded up to 17 slabs): a second free of a block whose slab just emptied is still a
+   * DoubleFreeError, and malloc/free pairs do not make and release a slab each.
    */
-  private keepAsSpare(d: number, c: number): void {
+  private keepAsSpare(d: number): void {
     const words = this.store.u32;
-    const old = words[Word.MID_SPARES + c]!;
-    words[Word.MID_SPARES + c] = d;
-    if (old !== 0 && old !== d && (words[(old >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[c]) this.releaseMidSlab(old, c);
+    const old = words[Word.MID_SPARE]!;
+    words[Word.MID_SPARE] = d;
+    if (old !== 0 && old !== d && this.isEmpty(old)) this.releaseMidSlab(old, words[(old >>> 2) + Mid.CLASS]!);
+  }
+
+  private isEmpty(d: number): boolean {
+    return (this.store.u32[(d >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[this.store.u32[(d >>> 2) + Mid.CLASS]!];
+  }
+
+  /**
+   * Class c has no free slot: the spare, when it is empty (then it belongs to another class, as
+   * c's list is empty), becomes a slab of class c in place; its descriptor, or 0 when there is none.
+   */
+  private takeSpare(c: number): number {
+    const d = this.store.u32[Word.MID_SPARE]!;
+    if (d === 0 || !this.isEmpty(d)) return 0;
+    this.countMidMallocs(d);
+    unlinkSlab(this.store.u32, Word.MID_HEADS + this.store.u32[(d >>> 2) + Mid.CLASS]!, d, Mid.NEXT, Mid.PREV);
+    this.store.u32[Word.MID_SPARE] = 0;
+    this.formSlab(d, this.store.u32[(d >>> 2) + Mid.BASE]!, c);
+    return d;
   }
 
   private releaseMidSlab(d: number, c: number): void {

@@ -9,6 +9,7 @@
  *   free(s) == 0  <=>  live(s) == capacity(c)  <=>  s is in no partial list
  *   nibble(i) != 0  <=>  slot i is live;    info(s) == info of c
  *   page bit(page of s) == 1  <=>  s is a slab
+ *   live(s) == 0  =>  s heads the list of class c     (a class keeps at most one empty slab)
  *
  * Fast path: `malloc` pops a slot from the head slab of its class, `free` pushes one back; each
  * updates the slab's state word, the slot's nibble and the live-bytes headroom. Refilling or
@@ -17,7 +18,7 @@
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
-import { Gauge, Layout, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word } from "./layout.js";
+import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word } from "./layout.js";
 import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
@@ -95,8 +96,15 @@ export class SmallSlabs {
     else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE) this.releaseUnlessHead(s, slotGranules - 1, words);
   }
 
-  /** Slab s of class c was full and has a free slot again: back on its class's list. */
+  /**
+   * Slab s of class c was full and has a free slot again: back on the front of its class's list.
+   * The head it displaces is released if it is empty (it was kept only while malloc took from it
+   * next), so a class keeps at most one empty slab, at its head.
+   */
   private relist(s: number, c: number): void {
+    const words = this.core.freshWords();
+    const head = words[Word.SLAB_HEADS + c]!;
+    if (head !== 0 && liveSlotsOf(words[(head >>> 2) + SlabWord.STATE]!) === 0) this.releaseSlab(head);
     pushSlab(this.core.freshWords(), Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
   }
 
