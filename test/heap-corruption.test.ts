@@ -14,10 +14,14 @@ import { Mid, midDescriptorOf, midRootWord, MID_CLASSES } from "../src/heap/mid-
 import { corruptionTable, expectRefusal, hardenedRefusalTable, randomWork, type Damage } from "./support/corruption.js";
 import type { ReferenceModel } from "./support/model.js";
 
-/** Sizes in every layer: slab slots, mid slots, TLSF blocks and (rarely) page spans. */
+/**
+ * Sizes in every layer: slab slots, mid slots, TLSF blocks and (rarely) page spans. Half the
+ * mid sizes are of one class, which so holds enough live blocks to get slabs (mid-slabs.ts).
+ */
 function layeredSize(r: () => number): number {
   const p = r();
   if (p < 0.4) return 1 + Math.floor(r() * Layout.SMALL_MAX_BYTES);
+  if (p < 0.55) return 1000 + Math.floor(r() * 8);
   if (p < 0.7) return Layout.SMALL_MAX_BYTES + 1 + Math.floor(r() * (Mid.MAX_BYTES - Layout.SMALL_MAX_BYTES));
   if (p < 0.97) return Mid.MAX_BYTES + 1 + Math.floor(r() * 60_000);
   return Layout.LARGE_MIN_BYTES + Math.floor(r() * 100_000);
@@ -32,7 +36,7 @@ interface HeapContext {
 
 function setup(): HeapContext {
   const heap = new Heap();
-  const model = randomWork(heap, 7, 600, layeredSize);
+  const model = randomWork(heap, 11, 600, layeredSize);
   return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
 }
 
@@ -43,7 +47,11 @@ const live = (c: HeapContext, test: (size: number) => boolean): number => {
 };
 const usedTlsf = (c: HeapContext) => live(c, (size) => size > Mid.MAX_BYTES && size < Layout.LARGE_MIN_BYTES);
 const smallSlot = (c: HeapContext) => live(c, (size) => size <= Layout.SMALL_MAX_BYTES);
-const midSlot = (c: HeapContext) => live(c, (size) => size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES);
+/** A live slot of a mid slab (a mid-sized request may be a TLSF block of its own). */
+function midSlot(c: HeapContext): number {
+  for (const ptr of c.model.live.keys()) if (midDescriptorOf(c.u32, midRootWord(c.u32), ptr) !== 0) return ptr;
+  assert.fail("no live mid slot");
+}
 const sizeOf = (c: HeapContext, p: number) => c.u32[W(p - 4)]! & Layout.SIZE_MASK;
 
 /** The first block of the first non-empty TLSF free list, and that list's index. */

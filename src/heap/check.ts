@@ -5,7 +5,7 @@
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
-import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
+import { isLiveRequest, Mid, MID_CLASSES, midClassOfRequest, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
@@ -20,6 +20,8 @@ interface Totals {
   midSlabs: Set<number>;
   /** Leaves and descriptor pages the walk met. */
   metaBlocks: Set<number>;
+  /** Live TLSF blocks by the mid class of their request. */
+  midTlsfLive: number[];
 }
 
 function fail(message: string, offset?: number): never {
@@ -53,13 +55,14 @@ export function checkHeap(store: ByteStore): void {
   expect("hole bytes in the free lists", totals.holeBytes, holeBytes(u32));
   expect("free slab bytes", totals.slabFreeBytes, slabs.freeBytes);
   expect("slab pages", totals.slabs.size, f64[Gauge.SLAB_PAGES]!);
+  totals.midTlsfLive.forEach((count, c) => expect(`live TLSF blocks of mid class ${c}`, count, u32[Word.MID_TLSF_LIVE + c]!));
 }
 
 /** Blocks tile [heapStart, top); free blocks have footers, never touch another free block or top. */
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set() };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0) };
   const meta = new Set(midMetaBlocks(u32));
   let prevFree = false;
   let b = heapStart;
@@ -96,6 +99,7 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
       const usable = size - Layout.HEADER_BYTES;
       if (requested > usable || usable - requested > maxSlackFor(usable)) fail("used block check word is wrong", p);
+      if (midClassOfRequest(requested) >= 0) t.midTlsfLive[midClassOfRequest(requested)]! += 1;
       t.liveBlocks++;
       t.liveBytes += requested;
       t.roundingBytes += usable - requested;

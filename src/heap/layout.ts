@@ -65,7 +65,7 @@ export const enum Layout {
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
   /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head per class). */
-  MID_CLASS_COUNT = 18,
+  MID_CLASS_COUNT = 28,
 
   GRANULE = 8,
   GRANULE_LOG2 = 3,
@@ -136,7 +136,12 @@ export const enum Word {
   MID_FREE_DESCRIPTORS = MID_SPARE + 1,
   /** The descriptor pages, linked through their first word (0: none). */
   MID_DESCRIPTOR_PAGES = MID_FREE_DESCRIPTORS + 1,
-  END = MID_DESCRIPTOR_PAGES + 1,
+  /**
+   * Per mid class, the live TLSF blocks whose request falls in the class: a class whose slabs
+   * are all full gets a new slab only once it holds a slab's worth of such blocks (mid-slabs.ts).
+   */
+  MID_TLSF_LIVE = MID_DESCRIPTOR_PAGES + 1,
+  END = MID_TLSF_LIVE + Layout.MID_CLASS_COUNT,
 }
 
 /**

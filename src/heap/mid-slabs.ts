@@ -2,9 +2,14 @@
  * The mid-slab layer of `Heap`: requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES bytes are slots
  * of 16 KiB slabs, one class per slab, whose bookkeeping sits in descriptors packed apart from
  * the slabs (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
- * when a class has no free slot, and given back to the TLSF layer when another slab empties
- * while they are still empty: the heap keeps one empty slab, of any class, as its spare (all mid
- * slabs have one size, so a class that needs a slab takes the spare of another and re-forms it).
+ * when a class has no free slot and already holds a slab's worth of live blocks (until then its
+ * requests are TLSF blocks of their own: a slab made for a few blocks would stay mostly empty, as
+ * its slots cannot move), and given back to the TLSF layer when another slab empties while they
+ * are still empty: the heap keeps one empty slab, of any class, as its spare (all mid slabs have
+ * one size, so a class that needs a slab takes the spare of another and re-forms it). mimalloc's
+ * `_mi_page_retire` (src/page.c) likewise frees a page that empties at once unless it is the only
+ * page of its size class, which it keeps for a few collection cycles; glibc has no classes at
+ * all, and a cold mid class here costs per block what a glibc chunk does (an 8-byte header).
  *
  * Fast path: `mallocMid` takes the lowest free bit of the head slab's descriptor and writes the
  * slot's request; `freeMid` finds the descriptor through the page table, checks the request
@@ -18,6 +23,7 @@ import { Gauge, Layout, Word } from "./layout.js";
 import {
   isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
 } from "./mid-layout.js";
+import { mallocTlsfBlock } from "./large-blocks.js";
 import { pushSlab, unlinkSlab } from "./slab-lists.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
@@ -46,15 +52,18 @@ export class MidSlabs {
     this.midRoot = midRootWord(core.store.u32);
   }
 
-  /** A slot for `size` (SMALL_MAX_BYTES < size <= Mid.MAX_BYTES, a u32), or 0 when out of memory. */
-  malloc(size: number): number {
+  /**
+   * A block for `size` (SMALL_MAX_BYTES < size <= Mid.MAX_BYTES, a u32) at an `align`-aligned
+   * offset (align <= Mid.SLOT_ALIGN: slots are 16-aligned), or 0 when out of memory.
+   */
+  malloc(size: number, align: number = Layout.GRANULE): number {
     const c = this.midClassOf[(size + 15) >>> 4]!;
     const words = this.core.freshWords(); // the head descriptor and its slab may lie beyond stale views
     const d = words[Word.MID_HEADS + c]!;
-    if (d === 0) return this.newMidSlab(c) === 0 ? 0 : this.malloc(size);
+    if (d === 0) return this.mallocWithoutRoom(size, c, align);
     const h = d >>> 2;
     const state = words[h + Mid.STATE]!;
-    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(d) && this.malloc(size);
+    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(d) && this.malloc(size, align);
     // The lowest free slot (a listed slab has one), so a slab fills from its start.
     const low = words[h + Mid.FREE_BITS]!;
     const word = low !== 0 ? h + Mid.FREE_BITS : h + Mid.FREE_BITS + 1;
@@ -67,6 +76,19 @@ export class MidSlabs {
     if ((state & Mid.FREE_MASK) === 1) unlinkSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
     this.core.addLiveBytes(words, size);
     return words[h + Mid.BASE]! + Mid.FIRST_SLOT + i * this.midSlotBytes[c]!;
+  }
+
+  /**
+   * malloc's slow path when class c has no slab with a free slot: a new slab (or the spare,
+   * re-formed) once the class holds a slab's worth of live blocks, else (or when no slab can be
+   * had) a TLSF block of its own.
+   * So a class asked for a few blocks at a time strands no mostly empty 16 KiB slab, and pays 8
+   * bytes of header and at most 7 of rounding per block instead (glibc's cost); a busy class
+   * fills slabs, and each time its slabs are full it sends at most a slab's worth to TLSF first.
+   */
+  private mallocWithoutRoom(size: number, c: number, align: number): number {
+    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]! && this.newMidSlab(c) !== 0) return this.malloc(size, align);
+    return mallocTlsfBlock(this.core, this.tlsf, size, align);
   }
 
   /** Frees the slot at ptr, in the mid slab of descriptor d (descriptorOf ptr). */
@@ -160,7 +182,7 @@ export class MidSlabs {
    */
   private newMidSlab(c: number): number {
     const spare = this.takeSpare(c);
-    if (spare !== 0) return spare;
+    if (spare !== 0 || !this.roomForSlab()) return spare;
     const before: MidUndo = {
       peakTop: this.store.f64[Gauge.PEAK_TOP]!,
       committed: this.store.committedBytes,
@@ -192,6 +214,16 @@ export class MidSlabs {
     words[h + Mid.FREE_BITS] = lowBits(capacity);
     words[h + Mid.FREE_BITS + 1] = lowBits(capacity - 32);
     pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
+  }
+
+  /**
+   * True when the reservation above top holds a slab, a descriptor page and a leaf, aligned. A
+   * heap this close to its limit serves its mid requests as TLSF blocks instead: a slab whose
+   * metadata could not be had would be given back, but the headers written above top on the
+   * way would stay (a failed malloc should change no byte).
+   */
+  private roomForSlab(): boolean {
+    return this.store.u32[Word.TOP]! + Mid.SLAB_BYTES + 2 * Mid.META_BLOCK_BYTES + 3 * Layout.SLAB_PAGE_BYTES <= this.store.reservedBytes;
   }
 
   /** Gives back what a failed newMidSlab took: the page table's entries and new leaves, a new descriptor page, the slab. */

@@ -99,7 +99,8 @@ export class SmallSlabs {
   /**
    * Slab s of class c was full and has a free slot again: back on the front of its class's list.
    * The head it displaces is released if it is empty (it was kept only while malloc took from it
-   * next), so a class keeps at most one empty slab, at its head.
+   * next), so a class keeps at most one empty slab, at its head (mimalloc's _mi_page_retire, in
+   * src/page.c, keeps an empty page only when it is its class's only page, for the same reason).
    */
   private relist(s: number, c: number): void {
     const words = this.core.freshWords();
