@@ -103,6 +103,25 @@ describe("Heap: exact behaviour", () => {
     heap.check();
   });
 
+  it("keeps one empty small slab per class, at its head, and re-forms it for a class that needs a slab", () => {
+    const heap = new Heap();
+    const a = heap.malloc(24);
+    heap.free(a);
+    assert.equal(heap.stats().slabPages, 1, "the emptied slab heads its class's list: kept");
+    heap.check();
+    const b = heap.malloc(100);
+    assert.equal(b - (b % Layout.SLAB_PAGE_BYTES), a - (a % Layout.SLAB_PAGE_BYTES), "the 104-byte class re-forms the empty 24-byte slab");
+    assert.equal(heap.stats().slabPages, 1);
+    assert.throws(() => heap.free(a), InvalidFreeError, "a is no live slot of the re-formed slab");
+    const { capacity } = SLAB_CLASSES[smallClassOf(24)]!;
+    const full = Array.from({ length: capacity }, () => heap.malloc(24));
+    const more = heap.malloc(24); // a second 24-byte slab, at the head
+    heap.free(more);
+    heap.free(full[0]!); // the full slab goes back in front: the empty head it displaces is released
+    assert.equal(heap.stats().slabPages, 2);
+    heap.check();
+  });
+
   it("releases the spare slab when another slab empties", () => {
     const heap = new Heap();
     const { capacity } = MID_CLASSES[MID_CLASS_OF[(1000 + 15) >>> 4]!]!;

@@ -185,20 +185,47 @@ export class SmallSlabs {
 
   // ---- Slabs (slow path) -------------------------------------------------------------------
 
+  /**
+   * A slab for class c, which has none with a free slot: the empty slab heading another class's
+   * list, re-formed (all slabs are one page, so the empty slabs the classes keep serve any class
+   * before the heap grows), else a new page.
+   */
   private newSlab(c: number): number {
+    const empty = this.emptyHead();
+    if (empty !== 0) {
+      this.countSlabMallocs(empty);
+      unlinkSlab(this.store.u32, Word.SLAB_HEADS + slabClassOf(this.store.u32[(empty >>> 2) + SlabWord.INFO]!), empty, SlabWord.NEXT, SlabWord.PREV);
+      this.formSlab(empty, c);
+      return empty;
+    }
     const p = this.tlsf.allocBlock(Layout.SLAB_PAGE_BYTES, Layout.SLAB_BLOCK_PAYLOAD, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
     if (p === 0) return 0;
-    const words = this.store.u32;
-    const h = p >>> 2;
-    const { firstSlot, info } = SLAB_CLASSES[c]!;
-    words.fill(0, h, (p + firstSlot) >>> 2);
-    words[h + SlabWord.INFO] = info;
-    words[h + SlabWord.BUMP] = p + firstSlot;
-    this.refill(p, c);
-    setPageBit(words, Gauge.PAGE_MAP_WORD, p, true, Layout.PAGE_SHIFT);
-    pushSlab(words, Word.SLAB_HEADS + c, p, SlabWord.NEXT, SlabWord.PREV);
+    this.formSlab(p, c);
+    setPageBit(this.store.u32, Gauge.PAGE_MAP_WORD, p, true, Layout.PAGE_SHIFT);
     this.store.f64[Gauge.SLAB_PAGES]! += 1;
     return p;
+  }
+
+  /** An empty slab that heads its class's list (every empty slab does), or 0: one pass over the heads. */
+  private emptyHead(): number {
+    const words = this.store.u32;
+    for (let k = 0; k < Layout.SMALL_CLASS_COUNT; k++) {
+      const s = words[Word.SLAB_HEADS + k]!;
+      if (s !== 0 && liveSlotsOf(words[(s >>> 2) + SlabWord.STATE]!) === 0) return s;
+    }
+    return 0;
+  }
+
+  /** Writes the header of an empty slab of class c at s (all its nibbles 0) and puts it at the head of c's list. */
+  private formSlab(s: number, c: number): void {
+    const words = this.store.u32;
+    const h = s >>> 2;
+    const { firstSlot, info } = SLAB_CLASSES[c]!;
+    words.fill(0, h, (s + firstSlot) >>> 2);
+    words[h + SlabWord.INFO] = info;
+    words[h + SlabWord.BUMP] = s + firstSlot;
+    this.refill(s, c);
+    pushSlab(words, Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
   }
 
   /** The free list of slab s just ran dry: thread more never-used slots, or unlink s (full). */
