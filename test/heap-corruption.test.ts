@@ -36,11 +36,7 @@ interface HeapContext {
 
 function setup(): HeapContext {
   const heap = new Heap();
-  const model = randomWork(heap, 4, 600, layeredSize);
-  // A hot mid class fills the TLSF holes before it gets slabs (mid-slabs.ts): enough 1000-byte
-  // blocks to make two slabs, the second partly used.
-  for (let i = 0; i < 400 && heap.stats().midSlabs < 2; i++) model.malloc(1000);
-  model.malloc(1000);
+  const model = randomWork(heap, 11, 600, layeredSize);
   return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
 }
 

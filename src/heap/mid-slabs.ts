@@ -79,20 +79,15 @@ export class MidSlabs {
   }
 
   /**
-   * malloc's slow path when class c has no slab with a free slot. Once the class holds a slab's
-   * worth of live blocks: the spare re-formed, else a free TLSF block that fits (a hole between
-   * blocks, which only requests of this size could fill), else a new slab. Before that, or when
-   * no slab can be had, a TLSF block of its own.
+   * malloc's slow path when class c has no slab with a free slot: a new slab (or the spare,
+   * re-formed) once the class holds a slab's worth of live blocks, else (or when no slab can be
+   * had) a TLSF block of its own.
    * So a class asked for a few blocks at a time strands no mostly empty 16 KiB slab, and pays 8
    * bytes of header and at most 7 of rounding per block instead (glibc's cost); a busy class
    * fills slabs, and each time its slabs are full it sends at most a slab's worth to TLSF first.
    */
   private mallocWithoutRoom(size: number, c: number, align: number): number {
-    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]!) {
-      if (this.takeSpare(c) !== 0) return this.malloc(size, align);
-      const hole = mallocTlsfBlock(this.core, this.tlsf, size, align, false);
-      if (hole !== 0 || this.newMidSlab(c) !== 0) return hole || this.malloc(size, align);
-    }
+    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]! && this.newMidSlab(c) !== 0) return this.malloc(size, align);
     return mallocTlsfBlock(this.core, this.tlsf, size, align);
   }
 

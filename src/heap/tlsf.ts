@@ -140,13 +140,13 @@ export class TlsfBlocks {
   /**
    * A used block of `size` bytes whose payload p has (p - phase) % align == 0, or 0. `align` is
    * a power of two; `phase` 0 aligns the payload, 8 aligns the block start (slab pages). A free
-   * block if one fits, else (unless `fromTop` is false) one carved from the top.
+   * block if one fits, else one carved from the top.
    */
-  allocBlock(size: number, requested: number, align: number, phase: number, fromTop = true): number {
+  allocBlock(size: number, requested: number, align: number, phase: number): number {
     this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const plain = align <= Layout.GRANULE && phase === 0;
     const p = plain ? this.searchSuitable(size) : this.searchAligned(size, align, phase) || this.searchSuitable(size + align + Layout.MIN_BLOCK_BYTES);
-    if (p === 0) return fromTop ? this.carveFromTop(size, requested, align, phase) : 0;
+    if (p === 0) return this.carveFromTop(size, requested, align, phase);
     const blockSize = this.sizeOf(p);
     this.removeFree(p, blockSize);
     const q = alignedPayload(p, align, phase);
