@@ -9,17 +9,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Heap } from "../src/heap/heap.js";
-import { ByteStore } from "../src/memory/store.js";
 import { slotNibble } from "../src/heap/inspect.js";
 import { Block, Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "../src/heap/layout.js";
 import { Mid, midDescriptorOf, midRootWord, MID_CLASSES } from "../src/heap/mid-layout.js";
 import { corruptionTable, expectRefusal, hardenedRefusalTable, randomWork, type Damage } from "./support/corruption.js";
 import type { ReferenceModel } from "./support/model.js";
 
-/** Sizes in every layer: slab slots, mid slots, TLSF blocks and (rarely) page spans. */
+/**
+ * Sizes in every layer: slab slots, mid slots, TLSF blocks and (rarely) page spans. Half the
+ * mid sizes are of one class, which so holds enough live blocks to get slabs (mid-slabs.ts).
+ */
 function layeredSize(r: () => number): number {
   const p = r();
   if (p < 0.4) return 1 + Math.floor(r() * Layout.SMALL_MAX_BYTES);
+  if (p < 0.55) return 1000 + Math.floor(r() * 8);
   if (p < 0.7) return Layout.SMALL_MAX_BYTES + 1 + Math.floor(r() * (Mid.MAX_BYTES - Layout.SMALL_MAX_BYTES));
   if (p < 0.97) return Mid.MAX_BYTES + 1 + Math.floor(r() * 60_000);
   return Layout.LARGE_MIN_BYTES + Math.floor(r() * 100_000);
@@ -32,19 +35,11 @@ interface HeapContext {
   model: ReferenceModel;
 }
 
-/** The heap after the random work, made once; each case damages a copy of its bytes, reopened with Heap.attach. */
-let original: { heap: Heap; model: ReferenceModel } | undefined;
-
+/** A fresh heap after seeded random work, for each case to damage. */
 function setup(): HeapContext {
-  if (original === undefined) {
-    const heap = new Heap();
-    original = { heap, model: randomWork(heap, 7, 600, layeredSize) };
-  }
-  const { store } = original.heap;
-  const copy = ByteStore.create({ kind: store.kind, initialBytes: store.committedBytes, maxBytes: store.reservedBytes });
-  copy.u8.set(store.u8.subarray(0, store.committedBytes)); // the reserved store's view spans its whole reservation
-  const heap = Heap.attach(copy);
-  return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model: original.model };
+  const heap = new Heap();
+  const model = randomWork(heap, 11, 600, layeredSize);
+  return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
 }
 
 const W = (offset: number) => offset >>> 2;
@@ -54,7 +49,11 @@ const live = (c: HeapContext, test: (size: number) => boolean): number => {
 };
 const usedTlsf = (c: HeapContext) => live(c, (size) => size > Mid.MAX_BYTES && size < Layout.LARGE_MIN_BYTES);
 const smallSlot = (c: HeapContext) => live(c, (size) => size <= Layout.SMALL_MAX_BYTES);
-const midSlot = (c: HeapContext) => live(c, (size) => size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES);
+/** A live slot of a mid slab (a mid-sized request may be a TLSF block of its own). */
+function midSlot(c: HeapContext): number {
+  for (const ptr of c.model.live.keys()) if (midDescriptorOf(c.u32, midRootWord(c.u32), ptr) !== 0) return ptr;
+  assert.fail("no live mid slot");
+}
 const sizeOf = (c: HeapContext, p: number) => c.u32[W(p + Block.SIZE)]! & Layout.SIZE_MASK;
 
 /** The first block of the first non-empty TLSF free list, and that list's index. */
@@ -186,7 +185,7 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
     }
     return false;
   } },
-  { name: "a mid class's spare", message: /the spare of mid class \d+ is \d+, not a mid slab of that class/, damage: (c) => { c.u32[Word.MID_SPARES] = Layout.SLAB_PAGE_BYTES * 5 + 8; } },
+  { name: "the spare mid slab", message: /the spare mid slab is \d+, not a mid slab's descriptor|an empty mid slab that is not the heap's spare was kept/, damage: (c) => { c.u32[Word.MID_SPARE] = Layout.SLAB_PAGE_BYTES * 5 + 8; } },
   { name: "the free mid descriptors", message: /the free mid descriptors hold one in use, or loop/, damage: (c) => { c.u32[Word.MID_FREE_DESCRIPTORS] = midOf(c).d; } },
   { name: "a free block unlinked from its list", message: /\d+ free blocks in the heap but \d+ in the free lists/, damage: (c) => {
     const { p, list } = freeTlsf(c);

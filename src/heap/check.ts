@@ -6,7 +6,7 @@ import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { assertControl } from "./control.js";
 import { blockLimit, boundStep, derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
-import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
+import { isLiveRequest, Mid, MID_CLASSES, midClassOfRequest, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
@@ -21,6 +21,8 @@ interface Totals {
   midSlabs: Set<number>;
   /** Leaves and descriptor pages the walk met. */
   metaBlocks: Set<number>;
+  /** Live TLSF blocks by the mid class of their request. */
+  midTlsfLive: number[];
 }
 
 function fail(message: string, offset?: number): never {
@@ -54,13 +56,14 @@ export function checkHeap(store: ByteStore): void {
   expect("hole bytes in the free lists", totals.holeBytes, holeBytes(u32));
   expect("free slab bytes", totals.slabFreeBytes, slabs.freeBytes);
   expect("slab pages", totals.slabs.size, f64[Gauge.SLAB_PAGES]!);
+  totals.midTlsfLive.forEach((count, c) => expect(`live TLSF blocks of mid class ${c}`, count, u32[Word.MID_TLSF_LIVE + c]!));
 }
 
 /** Blocks tile [heapStart, top); free blocks have footers, never touch another free block or top. */
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set() };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0) };
   const meta = new Set(midMetaBlocks(u32));
   let prevFree = false;
   let b = heapStart;
@@ -97,6 +100,7 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
       const usable = size - Layout.HEADER_BYTES;
       if (requested > usable || usable - requested > maxSlackFor(usable)) fail("used block check word is wrong", p);
+      if (midClassOfRequest(requested) >= 0) t.midTlsfLive[midClassOfRequest(requested)]! += 1;
       t.liveBlocks++;
       t.liveBytes += requested;
       t.roundingBytes += usable - requested;
@@ -141,6 +145,7 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
   }
   if (live + freeListed !== used) fail(`live ${live} + free ${freeListed} != slots handed out ${used}`, s);
   if (((state & SlabState.FREE_MASK) === 0) !== (live === capacity)) fail("the slab's free list is empty but it has free slots, or the reverse", s);
+  if (live === 0 && u32[Word.SLAB_HEADS + c] !== s) fail(`an empty slab of class ${c} that does not head its class's list was kept`, s);
   t.liveBlocks += live;
   t.slabFreeBytes += (capacity - live) * slotBytes;
   t.slabs.add(s);
@@ -173,7 +178,7 @@ function checkMidSlab(u32: Uint32Array, b: number, d: number, t: Totals): void {
     t.liveBytes += request;
     t.roundingBytes += slotBytes - request;
   }
-  if (free === capacity && u32[Word.MID_SPARES + c] !== d) fail("an empty mid slab that is not its class's spare was kept", b);
+  if (free === capacity && u32[Word.MID_SPARE] !== d) fail("an empty mid slab that is not the heap's spare was kept", b);
   t.slabFreeBytes += free * slotBytes;
   t.midSlabs.add(d);
 }
@@ -206,7 +211,7 @@ function checkMidTables(u32: Uint32Array, t: Totals): void {
   if (t.metaBlocks.size !== new Set(midMetaBlocks(u32)).size) fail("a mid leaf or descriptor page is not a block of the heap");
 }
 
-/** A mid slab is in its class's list exactly when it has a free slot (lists and spares name descriptors). */
+/** A mid slab is in its class's list exactly when it has a free slot (the lists and the spare name descriptors). */
 function checkMidLists(u32: Uint32Array, descriptors: Set<number>): void {
   let listed = 0;
   for (let c = 0; c < Mid.CLASS_COUNT; c++) {
@@ -224,10 +229,8 @@ function checkMidLists(u32: Uint32Array, descriptors: Set<number>): void {
     const linked = u32[(d >>> 2) + Mid.PREV] !== 0 || u32[Word.MID_HEADS + c] === d;
     if (full === linked) fail(full ? "a full mid slab is linked" : "a mid slab with free slots is in no list", d);
   }
-  for (let c = 0; c < Mid.CLASS_COUNT; c++) {
-    const spare = u32[Word.MID_SPARES + c]!;
-    if (spare !== 0 && !(descriptors.has(spare) && u32[(spare >>> 2) + Mid.CLASS] === c)) fail(`the spare of mid class ${c} is ${spare}, not a mid slab of that class`, spare);
-  }
+  const spare = u32[Word.MID_SPARE]!;
+  if (spare !== 0 && !descriptors.has(spare)) fail(`the spare mid slab is ${spare}, not a mid slab's descriptor`, spare);
 }
 
 /** Bitmaps match non-empty lists; every listed block is free, in its list, doubly linked. */

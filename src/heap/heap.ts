@@ -230,7 +230,7 @@ export class Heap extends HeapCore implements Allocator {
     checkSize(size, this.maxRequestBytes);
     checkAlign(align, Layout.MAX_ALIGN);
     if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.small.malloc(size, this.words);
-    if (size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && align <= Mid.SLOT_ALIGN) return this.mid.malloc(size);
+    if (size > Layout.SMALL_MAX_BYTES && size <= Mid.MAX_BYTES && align <= Mid.SLOT_ALIGN) return this.mid.malloc(size, align);
     return this.large.malloc(size, align);
   }
 

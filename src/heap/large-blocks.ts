@@ -12,6 +12,7 @@ import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
 import { Block, blockSizeFor, Layout, maxSlackFor, Word } from "./layout.js";
+import { midClassOfRequest } from "./mid-layout.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
 export class LargeBlocks {
@@ -23,13 +24,7 @@ export class LargeBlocks {
 
   /** A block for `size` bytes (already validated) at an `align`-aligned payload, or 0. */
   malloc(size: number, align: number): number {
-    const p = this.tlsf.allocBlock(blockSizeFor(size), size, align, 0);
-    if (p === 0) return 0;
-    const words = this.store.u32;
-    this.core.addLiveBytes(words, size);
-    this.core.countMallocs(1);
-    words[Word.TLSF_LIVE_BLOCKS]! += 1;
-    return p;
+    return mallocTlsfBlock(this.core, this.tlsf, size, align);
   }
 
   /**
@@ -46,6 +41,7 @@ export class LargeBlocks {
     if (p >= top || (word & Layout.FREE_BIT) !== 0 || size < Layout.MIN_BLOCK_BYTES || p - Layout.HEADER_BYTES + size > top || slack < 0 || slack > maxSlackFor(size - Layout.HEADER_BYTES)) return false;
     this.core.subtractLiveBytes(words, requested);
     words[Word.TLSF_LIVE_BLOCKS]! -= 1;
+    countMidSized(words, requested, -1);
     this.tlsf.freeBlock(p, size);
     return true;
   }
@@ -61,6 +57,8 @@ export class LargeBlocks {
     const words = this.store.u32;
     this.core.subtractLiveBytes(words, oldRequested);
     this.core.addLiveBytes(words, size);
+    countMidSized(words, oldRequested, -1);
+    countMidSized(words, size, 1);
     return oldRequested;
   }
 
@@ -89,4 +87,25 @@ export class LargeBlocks {
     if (!inRange || requested > usable || usable - requested > maxSlackFor(usable)) throw new InvalidFreeError(p);
     return size;
   }
+}
+
+/**
+ * A TLSF block of its own for `size` bytes (already validated) at an `align`-aligned payload, or
+ * 0: what the large-block layer hands out, and the mid layer for a class that has no slab room.
+ */
+export function mallocTlsfBlock(core: HeapCore, tlsf: TlsfBlocks, size: number, align: number): number {
+  const p = tlsf.allocBlock(blockSizeFor(size), size, align, 0);
+  if (p === 0) return 0;
+  const words = core.store.u32;
+  core.addLiveBytes(words, size);
+  core.countMallocs(1);
+  words[Word.TLSF_LIVE_BLOCKS]! += 1;
+  countMidSized(words, size, 1);
+  return p;
+}
+
+/** Adds `delta` to the count of live TLSF blocks of the mid class of `requested`, if it has one. */
+function countMidSized(words: Uint32Array, requested: number, delta: number): void {
+  const c = midClassOfRequest(requested);
+  if (c >= 0) words[Word.MID_TLSF_LIVE + c]! += delta;
 }

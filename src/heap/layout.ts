@@ -64,8 +64,8 @@ export const enum Layout {
   LARGE_MIN_BYTES = 256 * 1024,
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
-  /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head and a spare per class). */
-  MID_CLASS_COUNT = 18,
+  /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head per class). */
+  MID_CLASS_COUNT = 28,
 
   GRANULE = 8,
   GRANULE_LOG2 = 3,
@@ -94,7 +94,7 @@ export const enum Layout {
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 6,
+  VERSION = 7,
 }
 
 /**
@@ -130,17 +130,22 @@ export const enum Word {
   MID_ROOT_WORDS = SLAB_HEADS + Layout.SMALL_CLASS_COUNT,
   /** Head of each mid class's list of slabs with a free slot, by descriptor (mid-layout.ts). */
   MID_HEADS = MID_ROOT_WORDS + 1,
-  /** Each mid class's spare: the slab that emptied last (0: none), kept until another empties. */
-  MID_SPARES = MID_HEADS + Layout.MID_CLASS_COUNT,
+  /** The heap's one spare mid slab: the slab that emptied last (0: none), kept until another empties or a class needs a slab. */
+  MID_SPARE = MID_HEADS + Layout.MID_CLASS_COUNT,
   /** The free descriptors, linked through their next word (0: none). */
-  MID_FREE_DESCRIPTORS = MID_SPARES + Layout.MID_CLASS_COUNT,
+  MID_FREE_DESCRIPTORS = MID_SPARE + 1,
   /** The descriptor pages, linked through their first word (0: none). */
   MID_DESCRIPTOR_PAGES = MID_FREE_DESCRIPTORS + 1,
   /** The heap's root: one offset its user keeps here, so an agent that attaches finds its data. */
   ROOT = MID_DESCRIPTOR_PAGES + 1,
   /** The concurrent-use guard's in-use word (guard.ts): 0 no agent inside a call, 1 one is. */
   IN_USE = ROOT + 1,
-  END = IN_USE + 1,
+  /**
+   * Per mid class, the live TLSF blocks whose request falls in the class: a class whose slabs
+   * are all full gets a new slab only once it holds a slab's worth of such blocks (mid-slabs.ts).
+   */
+  MID_TLSF_LIVE = IN_USE + 1,
+  END = MID_TLSF_LIVE + Layout.MID_CLASS_COUNT,
 }
 
 /**

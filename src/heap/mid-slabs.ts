@@ -2,8 +2,14 @@
  * The mid-slab layer of `Heap`: requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES bytes are slots
  * of 16 KiB slabs, one class per slab, whose bookkeeping sits in descriptors packed apart from
  * the slabs (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
- * when a class has no free slot, and given back to the TLSF layer when another slab of their
- * class empties while they are still empty (each class keeps one spare).
+ * when a class has no free slot and already holds a slab's worth of live blocks (until then its
+ * requests are TLSF blocks of their own: a slab made for a few blocks would stay mostly empty, as
+ * its slots cannot move), and given back to the TLSF layer when another slab empties while they
+ * are still empty: the heap keeps one empty slab, of any class, as its spare (all mid slabs have
+ * one size, so a class that needs a slab takes the spare of another and re-forms it). mimalloc's
+ * `_mi_page_retire` (src/page.c) likewise frees a page that empties at once unless it is the only
+ * page of its size class, which it keeps for a few collection cycles; glibc has no classes at
+ * all, and a cold mid class here costs per block what a glibc chunk does (an 8-byte header).
  *
  * Fast path: `mallocMid` takes the lowest free bit of the head slab's descriptor and writes the
  * slot's request; `freeMid` finds the descriptor through the page table, checks the request
@@ -17,6 +23,7 @@ import { Gauge, Layout, Word } from "./layout.js";
 import {
   isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
 } from "./mid-layout.js";
+import { mallocTlsfBlock } from "./large-blocks.js";
 import { pushSlab, unlinkSlab } from "./slab-lists.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
@@ -45,15 +52,18 @@ export class MidSlabs {
     this.midRoot = midRootWord(core.store.u32);
   }
 
-  /** A slot for `size` (SMALL_MAX_BYTES < size <= Mid.MAX_BYTES, a u32), or 0 when out of memory. */
-  malloc(size: number): number {
+  /**
+   * A block for `size` (SMALL_MAX_BYTES < size <= Mid.MAX_BYTES, a u32) at an `align`-aligned
+   * offset (align <= Mid.SLOT_ALIGN: slots are 16-aligned), or 0 when out of memory.
+   */
+  malloc(size: number, align: number = Layout.GRANULE): number {
     const c = this.midClassOf[(size + 15) >>> 4]!;
     const words = this.core.freshWords(); // the head descriptor and its slab may lie beyond stale views
     const d = words[Word.MID_HEADS + c]!;
-    if (d === 0) return this.newMidSlab(c) === 0 ? 0 : this.malloc(size);
+    if (d === 0) return this.mallocWithoutRoom(size, c, align);
     const h = d >>> 2;
     const state = words[h + Mid.STATE]!;
-    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(d) && this.malloc(size);
+    if (state >= Mid.MALLOCS_FULL) return this.countMidMallocs(d) && this.malloc(size, align);
     // The lowest free slot (a listed slab has one), so a slab fills from its start.
     const low = words[h + Mid.FREE_BITS]!;
     const word = low !== 0 ? h + Mid.FREE_BITS : h + Mid.FREE_BITS + 1;
@@ -66,6 +76,19 @@ export class MidSlabs {
     if ((state & Mid.FREE_MASK) === 1) unlinkSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
     this.core.addLiveBytes(words, size);
     return words[h + Mid.BASE]! + Mid.FIRST_SLOT + i * this.midSlotBytes[c]!;
+  }
+
+  /**
+   * malloc's slow path when class c has no slab with a free slot: a new slab (or the spare,
+   * re-formed) once the class holds a slab's worth of live blocks, else (or when no slab can be
+   * had) a TLSF block of its own.
+   * So a class asked for a few blocks at a time strands no mostly empty 16 KiB slab, and pays 8
+   * bytes of header and at most 7 of rounding per block instead (glibc's cost); a busy class
+   * fills slabs, and each time its slabs are full it sends at most a slab's worth to TLSF first.
+   */
+  private mallocWithoutRoom(size: number, c: number, align: number): number {
+    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]! && this.newMidSlab(c) !== 0) return this.malloc(size, align);
+    return mallocTlsfBlock(this.core, this.tlsf, size, align);
   }
 
   /** Frees the slot at ptr, in the mid slab of descriptor d (descriptorOf ptr). */
@@ -85,7 +108,7 @@ export class MidSlabs {
     words[h + Mid.STATE] = state + 1;
     this.core.subtractLiveBytes(words, request);
     if (free === 0) pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(d, c);
+    else if (free + 1 === this.midCapacity[c]) this.keepAsSpare(d);
   }
 
   /** The descriptor of the mid slab holding ptr (below the committed end), or 0. */
@@ -158,6 +181,8 @@ export class MidSlabs {
    * fails changes nothing.
    */
   private newMidSlab(c: number): number {
+    const spare = this.takeSpare(c);
+    if (spare !== 0 || !this.roomForSlab()) return spare;
     const before: MidUndo = {
       peakTop: this.store.f64[Gauge.PEAK_TOP]!,
       committed: this.store.committedBytes,
@@ -173,6 +198,12 @@ export class MidSlabs {
       this.undoNewMidSlab(b, before);
       return 0;
     }
+    this.formSlab(d, b, c);
+    return d;
+  }
+
+  /** Writes descriptor d for an empty slab of class c at b, and puts it at the head of c's list. */
+  private formSlab(d: number, b: number, c: number): void {
     const { capacity } = MID_CLASSES[c]!;
     const words = this.store.u32;
     const h = d >>> 2;
@@ -183,7 +214,16 @@ export class MidSlabs {
     words[h + Mid.FREE_BITS] = lowBits(capacity);
     words[h + Mid.FREE_BITS + 1] = lowBits(capacity - 32);
     pushSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    return d;
+  }
+
+  /**
+   * True when the reservation above top holds a slab, a descriptor page and a leaf, aligned. A
+   * heap this close to its limit serves its mid requests as TLSF blocks instead: a slab whose
+   * metadata could not be had would be given back, but the headers written above top on the
+   * way would stay (a failed malloc should change no byte).
+   */
+  private roomForSlab(): boolean {
+    return this.store.u32[Word.TOP]! + Mid.SLAB_BYTES + 2 * Mid.META_BLOCK_BYTES + 3 * Layout.SLAB_PAGE_BYTES <= this.store.reservedBytes;
   }
 
   /** Gives back what a failed newMidSlab took: the page table's entries and new leaves, a new descriptor page, the slab. */
@@ -207,16 +247,34 @@ export class MidSlabs {
   }
 
   /**
-   * The slab of d just emptied: it becomes its class's spare, and the spare before it is
-   * released if it is still empty. So a class keeps at most one empty slab: a second free of a
-   * block whose slab just emptied is still a DoubleFreeError, and malloc/free pairs do not make
-   * and release a slab each, yet empty slabs do not pile up.
+   * The slab of d just emptied: it becomes the heap's spare, and the spare before it is released
+   * if it is still empty. So the heap keeps at most one empty mid slab (one per class, as before,
+   * stranded up to 17 slabs): a second free of a block whose slab just emptied is still a
+   * DoubleFreeError, and malloc/free pairs do not make and release a slab each.
    */
-  private keepAsSpare(d: number, c: number): void {
+  private keepAsSpare(d: number): void {
     const words = this.store.u32;
-    const old = words[Word.MID_SPARES + c]!;
-    words[Word.MID_SPARES + c] = d;
-    if (old !== 0 && old !== d && (words[(old >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[c]) this.releaseMidSlab(old, c);
+    const old = words[Word.MID_SPARE]!;
+    words[Word.MID_SPARE] = d;
+    if (old !== 0 && old !== d && this.isEmpty(old)) this.releaseMidSlab(old, words[(old >>> 2) + Mid.CLASS]!);
+  }
+
+  private isEmpty(d: number): boolean {
+    return (this.store.u32[(d >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[this.store.u32[(d >>> 2) + Mid.CLASS]!];
+  }
+
+  /**
+   * Class c has no free slot: the spare, when it is empty (then it belongs to another class, as
+   * c's list is empty), becomes a slab of class c in place; its descriptor, or 0 when there is none.
+   */
+  private takeSpare(c: number): number {
+    const d = this.store.u32[Word.MID_SPARE]!;
+    if (d === 0 || !this.isEmpty(d)) return 0;
+    this.countMidMallocs(d);
+    unlinkSlab(this.store.u32, Word.MID_HEADS + this.store.u32[(d >>> 2) + Mid.CLASS]!, d, Mid.NEXT, Mid.PREV);
+    this.store.u32[Word.MID_SPARE] = 0;
+    this.formSlab(d, this.store.u32[(d >>> 2) + Mid.BASE]!, c);
+    return d;
   }
 
   private releaseMidSlab(d: number, c: number): void {

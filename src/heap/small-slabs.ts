@@ -9,6 +9,7 @@
  *   free(s) == 0  <=>  live(s) == capacity(c)  <=>  s is in no partial list
  *   nibble(i) != 0  <=>  slot i is live;    info(s) == info of c
  *   page bit(page of s) == 1  <=>  s is a slab
+ *   live(s) == 0  =>  s heads the list of class c     (a class keeps at most one empty slab)
  *
  * Fast path: `malloc` pops a slot from the head slab of its class, `free` pushes one back; each
  * updates the slab's state word, the slot's nibble and the live-bytes headroom. Refilling or
@@ -17,7 +18,7 @@
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
-import { Gauge, Layout, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word } from "./layout.js";
+import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word } from "./layout.js";
 import { pushSlab, setPageBit, unlinkSlab } from "./slab-lists.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
@@ -95,8 +96,16 @@ export class SmallSlabs {
     else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE) this.releaseUnlessHead(s, slotGranules - 1, words);
   }
 
-  /** Slab s of class c was full and has a free slot again: back on its class's list. */
+  /**
+   * Slab s of class c was full and has a free slot again: back on the front of its class's list.
+   * The head it displaces is released if it is empty (it was kept only while malloc took from it
+   * next), so a class keeps at most one empty slab, at its head (mimalloc's _mi_page_retire, in
+   * src/page.c, keeps an empty page only when it is its class's only page, for the same reason).
+   */
   private relist(s: number, c: number): void {
+    const words = this.core.freshWords();
+    const head = words[Word.SLAB_HEADS + c]!;
+    if (head !== 0 && liveSlotsOf(words[(head >>> 2) + SlabWord.STATE]!) === 0) this.releaseSlab(head);
     pushSlab(this.core.freshWords(), Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
   }
 
@@ -176,20 +185,47 @@ export class SmallSlabs {
 
   // ---- Slabs (slow path) -------------------------------------------------------------------
 
+  /**
+   * A slab for class c, which has none with a free slot: the empty slab heading another class's
+   * list, re-formed (all slabs are one page, so the empty slabs the classes keep serve any class
+   * before the heap grows), else a new page.
+   */
   private newSlab(c: number): number {
+    const empty = this.emptyHead();
+    if (empty !== 0) {
+      this.countSlabMallocs(empty);
+      unlinkSlab(this.store.u32, Word.SLAB_HEADS + slabClassOf(this.store.u32[(empty >>> 2) + SlabWord.INFO]!), empty, SlabWord.NEXT, SlabWord.PREV);
+      this.formSlab(empty, c);
+      return empty;
+    }
     const p = this.tlsf.allocBlock(Layout.SLAB_PAGE_BYTES, Layout.SLAB_BLOCK_PAYLOAD, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
     if (p === 0) return 0;
-    const words = this.store.u32;
-    const h = p >>> 2;
-    const { firstSlot, info } = SLAB_CLASSES[c]!;
-    words.fill(0, h, (p + firstSlot) >>> 2);
-    words[h + SlabWord.INFO] = info;
-    words[h + SlabWord.BUMP] = p + firstSlot;
-    this.refill(p, c);
-    setPageBit(words, Gauge.PAGE_MAP_WORD, p, true, Layout.PAGE_SHIFT);
-    pushSlab(words, Word.SLAB_HEADS + c, p, SlabWord.NEXT, SlabWord.PREV);
+    this.formSlab(p, c);
+    setPageBit(this.store.u32, Gauge.PAGE_MAP_WORD, p, true, Layout.PAGE_SHIFT);
     this.store.f64[Gauge.SLAB_PAGES]! += 1;
     return p;
+  }
+
+  /** An empty slab that heads its class's list (every empty slab does), or 0: one pass over the heads. */
+  private emptyHead(): number {
+    const words = this.store.u32;
+    for (let k = 0; k < Layout.SMALL_CLASS_COUNT; k++) {
+      const s = words[Word.SLAB_HEADS + k]!;
+      if (s !== 0 && liveSlotsOf(words[(s >>> 2) + SlabWord.STATE]!) === 0) return s;
+    }
+    return 0;
+  }
+
+  /** Writes the header of an empty slab of class c at s (all its nibbles 0) and puts it at the head of c's list. */
+  private formSlab(s: number, c: number): void {
+    const words = this.store.u32;
+    const h = s >>> 2;
+    const { firstSlot, info } = SLAB_CLASSES[c]!;
+    words.fill(0, h, (s + firstSlot) >>> 2);
+    words[h + SlabWord.INFO] = info;
+    words[h + SlabWord.BUMP] = s + firstSlot;
+    this.refill(s, c);
+    pushSlab(words, Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
   }
 
   /** The free list of slab s just ran dry: thread more never-used slots, or unlink s (full). */
