@@ -49,9 +49,9 @@ const live = (c: HeapContext, test: (size: number) => boolean): number => {
 };
 const usedTlsf = (c: HeapContext) => live(c, (size) => size > Mid.MAX_BYTES && size < Layout.LARGE_MIN_BYTES);
 const smallSlot = (c: HeapContext) => live(c, (size) => size <= Layout.SMALL_MAX_BYTES);
-/** A live slot of a mid slab (a mid-sized request may be a TLSF block of its own). */
-function midSlot(c: HeapContext): number {
-  for (const ptr of c.model.live.keys()) if (midDescriptorOf(c.u32, midRootWord(c.u32), ptr) !== 0) return ptr;
+/** A live slot of a mid slab, of a request `fits` (a mid-sized request may be a TLSF block of its own). */
+function midSlot(c: HeapContext, fits: (size: number) => boolean = () => true): number {
+  for (const [ptr, block] of c.model.live) if (fits(block.size) && midDescriptorOf(c.u32, midRootWord(c.u32), ptr) !== 0) return ptr;
   assert.fail("no live mid slot");
 }
 const sizeOf = (c: HeapContext, p: number) => c.u32[W(p + Block.SIZE)]! & Layout.SIZE_MASK;
@@ -225,8 +225,7 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
     c.u32[h + Mid.STATE] += 1;
   } },
   { name: "a mid slot's request (beyond its slot)", message: /mid slot \d+ of \d+ bytes holds a request of \d+/, damage: (c) => {
-    const ptr = live(c, (size) => size > Layout.SMALL_MAX_BYTES && size < 3500);
-    const { h, slot } = midOf(c, ptr);
+    const { h, slot } = midOf(c, midSlot(c, (size) => size < 3500));
     c.u32[h + Mid.REQUESTS + slot] = MID_CLASSES[c.u32[h + Mid.CLASS]!]!.slotBytes + 16;
   } },
   { name: "a free mid descriptor given a slab", message: /\d+ mid descriptors are in use but \d+ slabs were met/, damage: (c) => {
