@@ -117,6 +117,9 @@ function leafWord(c: HeapContext, page: number): number {
 }
 
 const DAMAGES: readonly Damage<HeapContext>[] = [
+  { name: "a TLSF free list's head, one byte off (a flip the 2,000-flip fuzz found)", message: /free list \(\d+, \d+\) holds \d+, not a block \(blocks are 8-aligned\)/, damage: (c) => {
+    c.u32[Word.FREE_HEADS + freeTlsf(c).list] += 1;
+  } },
   { name: "the control block's magic word", message: /control block magic is gone/, damage: (c) => { c.u32[Word.MAGIC] ^= 1; } },
   { name: "the control block's top (beyond the store)", message: /control word top: \d+ is not an 8-aligned offset from the heap start \d+ to the \d+ bytes the buffer holds/, damage: (c) => { c.u32[Word.TOP] = c.allocator.store.committedBytes + Layout.SLAB_PAGE_BYTES; } },
   { name: "the control block's top (short of the last block)", message: /block size \d+ is impossible|blocks end at/, damage: (c) => { c.u32[Word.TOP] -= Layout.GRANULE; } },

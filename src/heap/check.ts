@@ -247,6 +247,8 @@ function checkFreeLists(u32: Uint32Array, top: number): number {
       let prev = 0;
       for (; p !== 0; prev = p, p = u32[p >>> 2]!) {
         if (p >= top) fail(`free list (${fl}, ${sl}) points beyond top`, p);
+        // Word reads floor p to its word: p + 1 would pass every test below as the block at p.
+        if ((p & (Layout.GRANULE - 1)) !== 0) fail(`free list (${fl}, ${sl}) holds ${p}, not a block (blocks are ${Layout.GRANULE}-aligned)`, p);
         const word = u32[(p - 4) >>> 2]!;
         if (!(word & Layout.FREE_BIT)) fail("a used block is in a free list", p);
         if (listIndexOf(word & Layout.SIZE_MASK) !== list) fail(`a block of ${word & Layout.SIZE_MASK} bytes is in list (${fl}, ${sl})`, p);
