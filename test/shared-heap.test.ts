@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError, InvalidStoreError } from "../src/errors.js";
+import { Heap } from "../src/heap/heap.js";
 import { ByteStore } from "../src/memory/store.js";
 import { PageWord, SharedLayout } from "../src/shared/layout.js";
 import { SharedHeap } from "../src/shared/shared-heap.js";
@@ -166,6 +167,13 @@ describe("SharedHeap on one thread", () => {
     for (const [ptr] of live) b.free(ptr);
     a.check();
     assert.equal(a.stats().liveBlocks, 0);
+  });
+
+  it("attach refuses a buffer that holds no shared heap", () => {
+    const plain = new Heap({ kind: "shared" });
+    expectError(() => SharedHeap.attach(plain.store.handle as SharedArrayBuffer), InvalidStoreError);
+    expectError(() => SharedHeap.attach(new SharedArrayBuffer(65536)), InvalidStoreError);
+    plain.check();
   });
 
   it("needs shared memory", () => {

@@ -18,6 +18,7 @@ import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../alloca
 import { checkAlign, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidStoreError, OutOfMemoryError } from "../errors.js";
 import { Heap } from "../heap/heap.js";
+import { Layout, Word } from "../heap/layout.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import type { WasmMemory } from "../memory/wasm-memory.js";
 import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
@@ -85,8 +86,8 @@ export class SharedHeap implements Allocator {
     this.store = store;
     // Every call into the central heap holds the shared heap's lock: its own guard is not needed
     // (and a thread that died inside it would leave that guard taken).
-    this.central = opening ? Heap.attach(store, { concurrencyGuard: false }) : new Heap({ store, concurrencyGuard: false });
-    this.controlPtr = opening ? this.openControl() : this.formatControl(options.threads ?? SharedLayout.DEFAULT_THREADS);
+    const central = opening ? undefined : new Heap({ store, concurrencyGuard: false });
+    this.controlPtr = central ? this.formatControl(central, options.threads ?? SharedLayout.DEFAULT_THREADS) : this.findControl();
     this.ctl = this.controlPtr >>> 2;
     this.refreshViews();
     this.threadCount = this.words[this.ctl + Ctl.THREAD_COUNT]!;
@@ -100,6 +101,26 @@ export class SharedHeap implements Allocator {
     this.fullHeads = this.record + ThreadWord.FULL_HEADS;
     this.freesF64 = (this.record >>> 1) + ThreadWord.FREES_F64;
     this.canBlock = agentCanBlock(this.words);
+    this.central = central ?? this.attachCentral();
+  }
+
+  /**
+   * Opens the central heap under the lock: attach reads and checks its blocks, which other
+   * threads change only while they hold it. A refused attach gives the thread slot back.
+   */
+  private attachCentral(): Heap {
+    try {
+      acquire(this.words, this.ctl + Ctl.LOCK, this.ctl + Ctl.LOCK_WAITERS, this.tag, this.canBlock);
+      try {
+        this.store.refresh();
+        return Heap.attach(this.store, { concurrencyGuard: false });
+      } finally {
+        release(this.words, this.ctl + Ctl.LOCK, this.ctl + Ctl.LOCK_WAITERS);
+      }
+    } catch (error) {
+      Atomics.store(this.words, this.record + ThreadWord.STATE, ThreadState.FREE);
+      throw error;
+    }
   }
 
   /** Opens, in this thread, the shared heap that lives in `backing` (from `heap.store.handle`). */
@@ -607,12 +628,12 @@ export class SharedHeap implements Allocator {
 
   // ---- Control block -----------------------------------------------------------------------
 
-  private formatControl(threads: number): number {
+  private formatControl(central: Heap, threads: number): number {
     if (!Number.isInteger(threads) || threads < 1 || threads > SharedLayout.MAX_THREADS) {
       throw new InvalidStoreError(`threads must be an integer from 1 to ${SharedLayout.MAX_THREADS}, not ${String(threads)}`);
     }
     const geometry = controlGeometry(threads, this.store.reservedBytes);
-    const ptr = this.central.malloc(geometry.bytes);
+    const ptr = central.malloc(geometry.bytes);
     if (ptr === 0) throw new InvalidStoreError(`the store cannot hold a shared heap's ${geometry.bytes}-byte control block`);
     const u8 = this.store.u8;
     u8.fill(0, ptr, ptr + geometry.bytes);
@@ -621,14 +642,16 @@ export class SharedHeap implements Allocator {
     i32[Ctl.VERSION] = SharedLayout.VERSION;
     i32[Ctl.PAGE_MAP_WORDS] = geometry.pageMapWords;
     i32[Ctl.THREAD_COUNT] = threads;
-    this.central.root = ptr;
+    central.root = ptr;
     return ptr;
   }
 
-  private openControl(): number {
-    const ptr = this.central.root;
+  /** The control block, from the central heap's root word (read before the heap is attached). */
+  private findControl(): number {
     const i32 = this.store.i32;
-    if (ptr === 0 || (ptr & 7) !== 0 || i32[ptr >>> 2] !== SharedLayout.MAGIC) {
+    const ptr = i32[Word.ROOT]! >>> 0;
+    if (i32[Word.MAGIC]! >>> 0 !== Layout.MAGIC) throw new InvalidStoreError("this buffer does not hold a heapkit heap (no heap magic at offset 0)");
+    if (ptr === 0 || (ptr & 7) !== 0 || ptr + 4 > this.store.committedBytes || i32[ptr >>> 2] !== SharedLayout.MAGIC) {
       throw new InvalidStoreError("this heap is not a SharedHeap (no shared-heap control block at its root): open it with Heap.attach");
     }
     if (i32[(ptr >>> 2) + Ctl.VERSION] !== SharedLayout.VERSION) {
