@@ -12,6 +12,7 @@
  */
 import { workerData, parentPort } from "node:worker_threads";
 import { Heap } from "../src/heap/heap.js";
+import { Word } from "../src/heap/layout.js";
 import { SharedHeap } from "../src/shared/shared-heap.js";
 import { rng } from "../src/util/random.js";
 import type { BenchJob } from "./shared-heap-job.js";
@@ -19,11 +20,17 @@ import type { BenchJob } from "./shared-heap-job.js";
 const job = workerData as BenchJob;
 const control = new Int32Array(job.control); // [0] start flag, [1] arrivals, [2] round barrier, 8.. larson slots
 
-/** The plain Heap behind one lock word (at the heap's root): every call takes the lock. */
+/**
+ * The plain Heap behind one lock word (at the heap's root): every call takes the lock, and so
+ * does attach, which reads the blocks other Workers change (the root word is read first).
+ */
 class GlobalLockHeap {
   private readonly lockWord: Int32Array;
-  constructor(readonly heap: Heap) {
-    this.lockWord = new Int32Array(heap.store.buffer, heap.root, 1);
+  readonly heap: Heap;
+  constructor(handle: SharedArrayBuffer) {
+    this.lockWord = new Int32Array(handle, new Uint32Array(handle)[Word.ROOT]!, 1);
+    while (Atomics.compareExchange(this.lockWord, 0, 0, 1) !== 0);
+    try { this.heap = Heap.attach(handle, { concurrencyGuard: false }); } finally { Atomics.store(this.lockWord, 0, 0); }
   }
   malloc(size: number): number {
     while (Atomics.compareExchange(this.lockWord, 0, 0, 1) !== 0);
@@ -40,7 +47,7 @@ type Alloc = { malloc(size: number): number; free(ptr: number): void; readonly u
 
 function open(): Alloc {
   if (job.kind === "shared") return SharedHeap.attach(job.handle);
-  if (job.kind === "locked") return new GlobalLockHeap(Heap.attach(job.handle, { concurrencyGuard: false }));
+  if (job.kind === "locked") return new GlobalLockHeap(job.handle);
   if (job.kind === "heap") return Heap.attach(job.handle); // as shipped: with its concurrent-use guard
   if (job.kind === "heap-unguarded") return Heap.attach(job.handle, { concurrencyGuard: false });
   return new Heap({ kind: "array-buffer", initialBytes: 64 << 20 }); // "private"

@@ -47,6 +47,7 @@ async function measure(kind: Kind, workload: Workload, workers: number): Promise
 
 async function median(kind: Kind, workload: Workload, workers: number, results: Map<string, number[]>): Promise<void> {
   const key = `${kind}/${workload}/${workers}`;
+  process.stderr.write(`  ${key}\n`);
   const list = results.get(key) ?? [];
   list.push(await measure(kind, workload, workers));
   results.set(key, list);

@@ -15,7 +15,7 @@
  * updates the slab's state word, the slot's nibble and the live-bytes headroom. Refilling or
  * unlinking a slab, a new slab and releasing an empty one are the slow path.
  */
-import { DoubleFreeError, InvalidFreeError } from "../errors.js";
+import { DoubleFreeError, HeapCorruptionError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
 import { Gauge, Layout, liveSlotsOf, SLAB_CLASSES, SLAB_INFO, slabClassOf, SlabInfo, SlabState, SlabWord, slotNibbleIndex, Word } from "./layout.js";
@@ -68,7 +68,11 @@ export class SmallSlabs {
   private mallocAfterCounting(size: number, s: number): number {
     this.core.refreshIfStale();
     this.countSlabMallocs(s);
-    return this.malloc(size, this.core.words);
+    const words = this.core.words;
+    // Counted, a slab's state is below MALLOCS_FULL; anything else is not a slab (damage, or two
+    // agents in the heap at once), and malloc would retry forever.
+    if (!(words[(s >>> 2) + SlabWord.STATE]! < SlabState.MALLOCS_FULL)) throw new HeapCorruptionError(`the head slab ${s} of a small class has no slab state`, s);
+    return this.malloc(size, words);
   }
 
   /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the views' end). */
