@@ -40,21 +40,30 @@ async function measure(kind: Kind, workload: Workload, workers: number): Promise
   while (Atomics.load(flags, 1) < workers) await new Promise((r) => setTimeout(r, 2));
   Atomics.store(flags, 0, 1);
   Atomics.notify(flags, 0);
-  const ms = Math.max(...(await Promise.all(times)));
-  await Promise.all(pool.map((w) => w.terminate()));
-  return (2 * OPS * workers) / ms / 1000;
+  try {
+    const ms = Math.max(...(await Promise.all(times)));
+    return (2 * OPS * workers) / ms / 1000;
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate())); // also the Workers a failed one left waiting
+  }
 }
 
 async function median(kind: Kind, workload: Workload, workers: number, results: Map<string, number[]>): Promise<void> {
   const key = `${kind}/${workload}/${workers}`;
   process.stderr.write(`  ${key}\n`);
   const list = results.get(key) ?? [];
-  list.push(await measure(kind, workload, workers));
+  try {
+    list.push(await measure(kind, workload, workers));
+  } catch (error) {
+    failures.set(key, (error as Error).message); // reported under the table; the run goes on
+    list.push(NaN);
+  }
   results.set(key, list);
 }
 
 const configs: Array<[Workload, number[]]> = [["local", [1, 2]], ["larson", [1, 2]], ["xmalloc", [2]], ["cache-scratch", [1, 2]]];
 const results = new Map<string, number[]>();
+const failures = new Map<string, string>();
 for (let rep = 0; rep < REPS; rep++) {
   process.stderr.write(`shared-heap bench: pass ${rep + 1} of ${REPS}\n`);
   for (const [workload, counts] of configs) {
@@ -69,7 +78,10 @@ for (let rep = 0; rep < REPS; rep++) {
     }
   }
 }
-const med = (key: string): number => { const v = [...results.get(key)!].sort((a, b) => a - b); return v[Math.floor(v.length / 2)]!; };
+const med = (key: string): number => {
+  const v = results.get(key)!.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length === 0 ? NaN : v[Math.floor(v.length / 2)]!;
+};
 
 const rows: (string | number)[][] = [];
 for (const [workload, counts] of configs) {
@@ -91,6 +103,7 @@ printSection({
   rows,
   notes: [
     `One Worker, thread-local: SharedHeap ${fmt(med("shared/local/1"))} M ops/s; the plain Heap on the same shared store, as shipped (its concurrent-use guard on), ${fmt(heap1)}: SharedHeap takes ${fmt(heap1 / med("shared/local/1"))}x its time; with the guard off ${fmt(unguarded1)}: ${fmt(unguarded1 / med("shared/local/1"))}x.`,
+    ...[...failures].map(([key, message]) => `${key} failed in a pass (its median is of the other passes): ${message}`),
     "local: malloc+free of 16..256 B, 64 live per Worker; larson: slot arrays passed between Workers each round (remote frees); xmalloc: one Worker allocates, its partner frees; cache-scratch: 8-byte blocks written 100 times each (one malloc+free per 10 ops counted).",
   ],
 });
