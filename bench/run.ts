@@ -18,6 +18,7 @@ const scripts: Record<string, { file: string; title: string }> = {
   debug: { file: "debug.js", title: "Debug and hardened modes vs the plain Heap on the traces" },
   "replay-native": { file: "replay-native.js", title: "Every trace (shared and corpus) under the Heap and under native allocators" },
   "store-kinds": { file: "store-kinds.js", title: "What each byte store costs: typed-array access, the Heap's churn, RSS" },
+  "shared-heap": { file: "shared-heap.js", title: "SharedHeap vs one global lock over the Heap, in Workers" },
 };
 const names = [...Object.keys(inProcess), ...Object.keys(scripts)];
 
