@@ -4,7 +4,8 @@
 # writes corpus/NAME.rep.gz and corpus/NAME.meta (the .meta says the program, its arguments as
 # the process saw them, the command given here, and this script's line to re-record it).
 # Recorded on Debian 12 (glibc 2.36) x86_64; the programs are Debian's packages (apt-get install
-# gawk gcc jq sqlite3 perl python3 git); espresso is built from source (see case_espresso_ex4).
+# gawk gcc g++ jq sqlite3 perl python3 git make cmake groff); espresso is built from source (see
+# case_espresso_ex4).
 # Traces are capped at MAX_OPS lines to keep the corpus small; the .meta says when a cap cut one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,7 +70,52 @@ case_espresso_ex4() {
   record espresso-ex4 -- "$ESPRESSO_SRC/bin/espresso" "$ESPRESSO_SRC/examples/ex4"
 }
 
-ALL=(gawk-wordfreq cc1-O2 python-ast jq-group sqlite3-cte perl-hash git-blame espresso-ex4)
+# g++ 12's cc1plus compiling corpus/nested-maps.cc (std::map templates) at -O1.
+case_cc1plus_O1() {
+  (cd corpus && node ../bin/heapkit.js record --out cc1plus-O1.rep.gz --max-ops "$MAX_OPS" --process busiest -- g++ -std=c++17 -O1 -c -o /dev/null nested-maps.cc >/dev/null)
+  echo "rerecord=bash corpus/record-all.sh cc1plus-O1" >>corpus/cc1plus-O1.meta
+}
+
+# CPython 3.11 with every object through malloc: difflib's unified diff of argparse.py against an edited copy.
+case_python_difflib() {
+  PYTHONMALLOC=malloc record python-difflib -- /usr/bin/python3 -c 'import difflib, sys; a = open(sys.prefix + "/lib/python3.11/argparse.py").read().splitlines(); b = [l.replace("self", "me") if i % 5 == 0 else l for i, l in enumerate(a) if i % 11]; print(len(list(difflib.unified_diff(a, b, lineterm=""))))'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/python-difflib.meta
+}
+
+# perl matching every call in C headers into a hash of arrays, stripping comments, growing one big string.
+case_perl_regex() {
+  record perl-regex -- perl -ne 'while (/\b([A-Za-z_]\w*)\s*\(/g) { push @{ $calls{$1} }, "$ARGV:$." } s/\/\*.*?\*\///g; $text .= lc $_ if /\S/; close ARGV if eof; END { my @top = (sort { @{ $calls{$b} } <=> @{ $calls{$a} } } keys %calls)[0 .. 2]; my $n = () = $text =~ /\bint\b/g; print scalar(keys %calls), " $n @top\n" }' /usr/include/[a-r]*.h
+}
+
+# SQLite: an FTS5 index of 8,000 documents, two MATCH queries, 12,000 JSON objects built, queried and aggregated.
+case_sqlite3_fts_json() {
+  record sqlite3-fts-json -- sqlite3 :memory: "CREATE VIRTUAL TABLE doc USING fts5(title, body); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 8000) INSERT INTO doc SELECT 'title ' || x, 'word' || (x % 97) || ' alpha' || (x % 13) || ' ' || printf('%.*c', x % 50, 'z') || ' beta' || (x % 7) || ' gamma' || (x * 7 % 1001) FROM c; SELECT count(*) FROM doc WHERE doc MATCH 'alpha3 AND beta2'; SELECT count(*) FROM doc WHERE doc MATCH 'word5*'; CREATE TABLE j AS SELECT json_object('id', x, 'tags', json_array(x % 3, x % 5, 'k' || x)) AS v FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 12000) SELECT x FROM c); SELECT sum(json_extract(v, '\$.id')), count(DISTINCT json_extract(v, '\$.tags[1]')) FROM j; SELECT length(json_group_array(json(v))) FROM j; INSERT INTO doc(doc) VALUES('optimize');"
+}
+
+# GNU make -n on a generated Makefile (corpus/gen-mk.awk, 2,500 objects, 200 headers, pattern rules).
+case_make_n() {
+  awk -v n=2500 -f corpus/gen-mk.awk >"$WORK/gen.mk"
+  (cd "$WORK" && node "$OLDPWD/bin/heapkit.js" record --out "$OLDPWD/corpus/make-n.rep.gz" --max-ops "$MAX_OPS" -- make -n -f gen.mk all >/dev/null)
+  echo "rerecord=bash corpus/record-all.sh make-n" >>corpus/make-n.meta
+}
+
+# cmake -P running corpus/lists.cmake: 2,000 string variables grouped into 37 sorted lists.
+case_cmake_script() {
+  record cmake-script -- cmake -P corpus/lists.cmake
+}
+
+# groff's troff (--process busiest) formatting find(1), the man page findutils installs, for a UTF-8 terminal.
+case_troff_find_man() {
+  record troff-find-man --process busiest -- sh -c 'zcat /usr/share/man/man1/find.1.gz | groff -man -Tutf8 >/dev/null'
+}
+
+# git log with per-file line counts (--numstat) of this repository's history up to a fixed commit.
+case_git_log_numstat() {
+  record git-log-numstat -- git log --numstat --format=%H%n%an%n%s 1e94411
+}
+
+ALL=(gawk-wordfreq cc1-O2 python-ast jq-group sqlite3-cte perl-hash git-blame espresso-ex4
+  cc1plus-O1 python-difflib perl-regex sqlite3-fts-json make-n cmake-script troff-find-man git-log-numstat)
 for name in "${@:-${ALL[@]}}"; do
   echo "recording $name" >&2
   "case_${name//-/_}"

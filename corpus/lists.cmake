@@ -1,0 +1,16 @@
+# The script of the cmake case of corpus/record-all.sh (`cmake -P`): 2,000 variables of 400 to
+# 600 characters, grouped by name into 37 lists, each list sorted and its first variable read.
+foreach(i RANGE 1 2000)
+  math(EXPR g "${i} % 37")
+  string(REPEAT "x${g}" 200 body)
+  set(v_${i} "${i}:${body}")
+  list(APPEND group_${g} v_${i})
+endforeach()
+set(total 0)
+foreach(g RANGE 0 36)
+  list(SORT group_${g})
+  list(GET group_${g} 0 first)
+  string(LENGTH "${${first}}" len)
+  math(EXPR total "${total} + ${len}")
+endforeach()
+message("${total}")
