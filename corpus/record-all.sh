@@ -76,23 +76,23 @@ case_cc1plus_O1() {
   echo "rerecord=bash corpus/record-all.sh cc1plus-O1" >>corpus/cc1plus-O1.meta
 }
 
-# CPython 3.11 with every object through malloc: difflib's unified diff of argparse.py against an edited copy.
+# CPython 3.11, every object through malloc: difflib's unified diff of argparse.py, an edited copy.
 case_python_difflib() {
   PYTHONMALLOC=malloc record python-difflib -- /usr/bin/python3 -c 'import difflib, sys; a = open(sys.prefix + "/lib/python3.11/argparse.py").read().splitlines(); b = [l.replace("self", "me") if i % 5 == 0 else l for i, l in enumerate(a) if i % 11]; print(len(list(difflib.unified_diff(a, b, lineterm=""))))'
   echo "env=PYTHONMALLOC=malloc" >>corpus/python-difflib.meta
 }
 
-# perl matching every call in C headers into a hash of arrays, stripping comments, growing one big string.
+# perl: every call in C headers into a hash of arrays, comments stripped, one string grown by .= .
 case_perl_regex() {
   record perl-regex -- perl -ne 'while (/\b([A-Za-z_]\w*)\s*\(/g) { push @{ $calls{$1} }, "$ARGV:$." } s/\/\*.*?\*\///g; $text .= lc $_ if /\S/; close ARGV if eof; END { my @top = (sort { @{ $calls{$b} } <=> @{ $calls{$a} } } keys %calls)[0 .. 2]; my $n = () = $text =~ /\bint\b/g; print scalar(keys %calls), " $n @top\n" }' /usr/include/[a-r]*.h
 }
 
-# SQLite: an FTS5 index of 8,000 documents, two MATCH queries, 12,000 JSON objects built, queried and aggregated.
+# SQLite: FTS5 over 8,000 documents, two MATCH queries, 12,000 JSON objects queried and aggregated.
 case_sqlite3_fts_json() {
   record sqlite3-fts-json -- sqlite3 :memory: "CREATE VIRTUAL TABLE doc USING fts5(title, body); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 8000) INSERT INTO doc SELECT 'title ' || x, 'word' || (x % 97) || ' alpha' || (x % 13) || ' ' || printf('%.*c', x % 50, 'z') || ' beta' || (x % 7) || ' gamma' || (x * 7 % 1001) FROM c; SELECT count(*) FROM doc WHERE doc MATCH 'alpha3 AND beta2'; SELECT count(*) FROM doc WHERE doc MATCH 'word5*'; CREATE TABLE j AS SELECT json_object('id', x, 'tags', json_array(x % 3, x % 5, 'k' || x)) AS v FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 12000) SELECT x FROM c); SELECT sum(json_extract(v, '\$.id')), count(DISTINCT json_extract(v, '\$.tags[1]')) FROM j; SELECT length(json_group_array(json(v))) FROM j; INSERT INTO doc(doc) VALUES('optimize');"
 }
 
-# GNU make -n on a generated Makefile (corpus/gen-mk.awk, 2,500 objects, 200 headers, pattern rules).
+# GNU make -n on a generated Makefile (corpus/gen-mk.awk: 2,500 objects, 200 headers, patterns).
 case_make_n() {
   awk -v n=2500 -f corpus/gen-mk.awk >"$WORK/gen.mk"
   (cd "$WORK" && node "$OLDPWD/bin/heapkit.js" record --out "$OLDPWD/corpus/make-n.rep.gz" --max-ops "$MAX_OPS" -- make -n -f gen.mk all >/dev/null)
@@ -104,7 +104,7 @@ case_cmake_script() {
   record cmake-script -- cmake -P corpus/lists.cmake
 }
 
-# groff's troff (--process busiest) formatting find(1), the man page findutils installs, for a UTF-8 terminal.
+# groff's troff (--process busiest) formatting find(1), findutils' man page, for a UTF-8 terminal.
 case_troff_find_man() {
   record troff-find-man --process busiest -- sh -c 'zcat /usr/share/man/man1/find.1.gz | groff -man -Tutf8 >/dev/null'
 }
