@@ -28,7 +28,7 @@ import {
   type SharedView, slotIndexAt, ThreadState, ThreadWord,
 } from "./layout.js";
 import { acquire, agentCanBlock, release } from "./lock.js";
-import { collectThreadFree, formatPage, rebuildPage } from "./pages.js";
+import { collectThreadFree, formatPage, markRemoteFree, rebuildPage } from "./pages.js";
 import { writeSharedSpans } from "./walk.js";
 
 export interface SharedHeapOptions extends Omit<StoreOptions, "kind"> {
@@ -241,7 +241,7 @@ export class SharedHeap implements Allocator {
   private moveToFull(page: number, c: number): void {
     const w = page >>> 2;
     Atomics.store(this.words, w + PageWord.IN_FULL, 1);
-    if (Atomics.load(this.words, w + PageWord.THREAD_FREE) !== 0) {
+    if (Atomics.load(this.words, w + PageWord.REMOTE_FLAG) !== 0) {
       Atomics.store(this.words, w + PageWord.IN_FULL, 0); // a remote free came first: collect it next turn
       return;
     }
@@ -318,10 +318,12 @@ export class SharedHeap implements Allocator {
     const j = slotIndexAt(c, ptr - page - CLASS_FIRST_SLOT[c]!);
     if (j < 0) throw new InvalidFreeError(ptr, "not the start of a slot in a shared-heap page");
     const si = (page >>> 1) + PageWord.STATUS_HALF + j;
-    const status = Atomics.load(this.halves, si);
+    // Plain reads and writes on the owner's path (layout.ts says why that is safe): only this
+    // thread writes its tag, and another thread's free only ever moves a live status to PENDING.
+    const status = this.halves[si]!;
     if (status === 0 || status === SharedLayout.PENDING) this.notLive(ptr, page, j);
-    if (Atomics.load(i32, w + PageWord.OWNER) === this.tag) {
-      if (Atomics.compareExchange(this.halves, si, status, 0) !== status) this.notLive(ptr, page, j);
+    if (i32[w + PageWord.OWNER] === this.tag) {
+      this.halves[si] = 0;
       i32[ptr >>> 2] = i32[w + PageWord.LOCAL_FREE]!;
       i32[w + PageWord.LOCAL_FREE] = ptr;
       const used = i32[w + PageWord.USED]! - 1;
@@ -329,21 +331,16 @@ export class SharedHeap implements Allocator {
       if (used === 0 && page !== i32[this.availHeads + c]) this.retirePage(page, c);
       else if (i32[w + PageWord.IN_FULL] !== 0) this.moveToAvail(page, c);
     } else {
-      this.freeRemote(ptr, page, si, status);
+      this.freeRemote(ptr, page, j, status);
     }
     this.doubles[this.freesF64]! += 1;
   }
 
-  /** A free into another thread's (or an abandoned) page: mark it pending, push it lock-free. */
-  private freeRemote(ptr: number, page: number, si: number, status: number): void {
-    if (Atomics.compareExchange(this.halves, si, status, SharedLayout.PENDING) !== status) this.notLive(ptr, page, si - (page >>> 1) - PageWord.STATUS_HALF);
+  /** A free into another thread's (or an abandoned) page: mark the slot pending, then its remote bit. */
+  private freeRemote(ptr: number, page: number, j: number, status: number): void {
+    if (Atomics.compareExchange(this.halves, (page >>> 1) + PageWord.STATUS_HALF + j, status, SharedLayout.PENDING) !== status) this.notLive(ptr, page, j);
     const i32 = this.words;
-    const head = (page >>> 2) + PageWord.THREAD_FREE;
-    for (;;) {
-      const first = Atomics.load(i32, head);
-      i32[ptr >>> 2] = first;
-      if (Atomics.compareExchange(i32, head, first, ptr) === first) break;
-    }
+    markRemoteFree(i32, page, j);
     if (Atomics.load(i32, (page >>> 2) + PageWord.IN_FULL) !== 0) {
       const owner = Atomics.load(i32, (page >>> 2) + PageWord.OWNER);
       if (owner !== 0) Atomics.or(i32, this.recordOf(owner - 1) + ThreadWord.REMOTE_HINT, 1 << i32[(page >>> 2) + PageWord.CLASS]!);
