@@ -1,8 +1,9 @@
 /**
- * Operations on one SharedHeap page (layout.ts draws it): format, collect the slots other
- * threads freed, and rebuild the local state from the status array after a thread died in the
- * middle of an operation. Each is done by the page's owner (or, for rebuild, by the thread
- * recovering a dead owner's pages, under the central lock).
+ * Operations on one SharedHeap page (layout.ts draws it): format, mark a slot freed by another
+ * thread, collect those slots, and rebuild the local state from the status array after a thread
+ * died in the middle of an operation. Each is done by the page's owner, but for the remote mark
+ * (by the freeing thread, lock-free) and rebuild (by the thread recovering a dead owner's pages,
+ * under the central lock).
  */
 import { HeapCorruptionError } from "../errors.js";
 import { CLASS_CAPACITY, CLASS_FIRST_SLOT, CLASS_SLOT_BYTES, PAGE_MAGIC, PageWord, SharedLayout } from "./layout.js";
