@@ -29,9 +29,8 @@
  *   status[i] = 0: free (on the local list, or at or above bump)
  *             = PENDING: freed by another thread, not yet collected
  *             = requested bytes + 1: live
- *   remote bit i: set (Atomics.or) by the thread that made slot i PENDING, then REMOTE_FLAG = 1;
- *   the owner takes the flag and the bit words with Atomics.exchange and frees each slot still
- *   PENDING. Another thread never links a slot: only the owner writes a slot's list word, so the
+ *   remote bit i: set (Atomics.or) by the thread that made slot i PENDING; the owner takes each
+ *   non-zero bit word with Atomics.exchange and frees each slot still PENDING. Another thread never links a slot: only the owner writes a slot's list word, so the
  *   owner's free writes plain words with no atomic operation at all (V8 calls a builtin for every
  *   Atomics operation, ~20 ns each). A double free that races the owner's free of the same block
  *   leaves a bit whose slot is not PENDING: it is dropped at collection, the block freed once.
@@ -107,8 +106,7 @@ export const enum PageWord {
   CLASS = 2,
   USED = 3,
   LOCAL_FREE = 4,
-  /** 1 once another thread has set a remote bit since the owner last took them (Atomics). */
-  REMOTE_FLAG = 5,
+  // Word 5 is unused.
   BUMP = 6,
   NEXT = 7,
   PREV = 8,

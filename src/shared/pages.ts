@@ -19,25 +19,28 @@ export function formatPage(i32: Int32Array, u16: Uint16Array, page: number, c: n
   Atomics.store(i32, w + PageWord.OWNER, ownerTag);
 }
 
-/**
- * A free by a thread that does not own the page, after it made slot j PENDING: sets the slot's
- * remote bit, then the page's flag (in that order: an owner that takes the flag finds the bit).
- */
+/** A free by a thread that does not own the page, after it made slot j PENDING: sets the slot's remote bit. */
 export function markRemoteFree(i32: Int32Array, page: number, j: number): void {
-  const w = page >>> 2;
-  Atomics.or(i32, w + PageWord.REMOTE_BITS + (j >>> 5), 1 << (j & 31));
-  Atomics.store(i32, w + PageWord.REMOTE_FLAG, 1);
+  Atomics.or(i32, (page >>> 2) + PageWord.REMOTE_BITS + (j >>> 5), 1 << (j & 31));
+}
+
+/** True when a remote bit of the page is set (read with Atomics: see moveToFull). */
+export function hasRemoteFrees(i32: Int32Array, page: number): boolean {
+  const bits = (page >>> 2) + PageWord.REMOTE_BITS;
+  const words = (CLASS_CAPACITY[i32[(page >>> 2) + PageWord.CLASS]!]! + 31) >>> 5;
+  for (let k = 0; k < words; k++) if (Atomics.load(i32, bits + k) !== 0) return true;
+  return false;
 }
 
 /**
  * The owner moves the slots other threads freed onto its local free list (mimalloc's
- * `mi_page_thread_free_collect`, with a bit map in place of a linked list: see layout.ts). A set
- * bit whose slot is no longer PENDING is a double free that raced the owner's own free of the
- * block, which already freed it: dropped. Returns how many slots were freed.
+ * `mi_page_thread_free_collect`, with a bit map in place of a linked list: see layout.ts): a
+ * plain scan of the bit words, and one exchange for each that is not 0. A set bit whose slot is
+ * no longer PENDING is a double free that raced the owner's own free of the block, which already
+ * freed it: dropped. Returns how many slots were freed.
  */
 export function collectThreadFree(i32: Int32Array, u16: Uint16Array, page: number): number {
   const w = page >>> 2;
-  if (i32[w + PageWord.REMOTE_FLAG] === 0 || Atomics.exchange(i32, w + PageWord.REMOTE_FLAG, 0) === 0) return 0;
   const c = i32[w + PageWord.CLASS]!;
   const capacity = CLASS_CAPACITY[c]!;
   const slot0 = page + CLASS_FIRST_SLOT[c]!;
@@ -57,6 +60,7 @@ export function collectThreadFree(i32: Int32Array, u16: Uint16Array, page: numbe
       n++;
     }
   }
+  if (n === 0) return 0;
   i32[w + PageWord.LOCAL_FREE] = local;
   i32[w + PageWord.USED] = i32[w + PageWord.USED]! - n;
   return n;

@@ -17,7 +17,7 @@
  */
 import type { SharedCore } from "./core.js";
 import { CLASS_CAPACITY, CLASS_FIRST_SLOT, CLASS_SLOT_BYTES, Ctl, PageWord, SharedLayout, ThreadWord } from "./layout.js";
-import { collectThreadFree, formatPage } from "./pages.js";
+import { collectThreadFree, formatPage, hasRemoteFrees } from "./pages.js";
 
 /** A slot from the page's local list or above its bump (0 if full); the status is not set yet. */
 export function takeSlot(core: SharedCore, page: number, c: number): number {
@@ -59,7 +59,9 @@ export function pageWithRoom(core: SharedCore, c: number): number {
 function moveToFull(core: SharedCore, page: number, c: number): void {
   const w = page >>> 2;
   Atomics.store(core.words, w + PageWord.IN_FULL, 1);
-  if (Atomics.load(core.words, w + PageWord.REMOTE_FLAG) !== 0) {
+  // After IN_FULL is set, with Atomics on both sides: a remote free either sees IN_FULL (and
+  // hints) or set its bit before this reads it.
+  if (hasRemoteFrees(core.words, page)) {
     Atomics.store(core.words, w + PageWord.IN_FULL, 0); // a remote free came first: collect it next turn
     return;
   }
