@@ -16,7 +16,7 @@ export function formatSharedControl(store: ByteStore, central: Heap, threads: nu
     throw new InvalidStoreError(`threads must be an integer from 1 to ${SharedLayout.MAX_THREADS}, not ${String(threads)}`);
   }
   const geometry = controlGeometry(threads, store.reservedBytes);
-  const ptr = central.malloc(geometry.bytes);
+  const ptr = central.malloc(geometry.bytes, SharedLayout.LINE_BYTES);
   if (ptr === 0) throw new InvalidStoreError(`the store cannot hold a shared heap's ${geometry.bytes}-byte control block`);
   store.u8.fill(0, ptr, ptr + geometry.bytes);
   const i32 = new Int32Array(store.buffer, ptr, geometry.bytes >>> 2);
@@ -33,7 +33,7 @@ export function findSharedControl(store: ByteStore): number {
   const i32 = store.i32;
   const ptr = i32[Word.ROOT]! >>> 0;
   if (i32[Word.MAGIC]! >>> 0 !== Layout.MAGIC) throw new InvalidStoreError("this buffer does not hold a heapkit heap (no heap magic at offset 0)");
-  if (ptr === 0 || (ptr & 7) !== 0 || ptr + 4 > store.committedBytes || i32[ptr >>> 2] !== SharedLayout.MAGIC) {
+  if (ptr === 0 || (ptr & (SharedLayout.LINE_BYTES - 1)) !== 0 || ptr + 4 > store.committedBytes || i32[ptr >>> 2] !== SharedLayout.MAGIC) {
     throw new InvalidStoreError("this heap is not a SharedHeap (no shared-heap control block at its root): open it with Heap.attach");
   }
   if (i32[(ptr >>> 2) + Ctl.VERSION] !== SharedLayout.VERSION) {

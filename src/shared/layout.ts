@@ -5,20 +5,23 @@
  *   store:  | Heap control | ... central heap blocks ...................................... |
  *                            | SharedHeap control |  | page (64 KiB, 64 KiB-aligned) | | large |
  *
- * Control block (word indexes into i32; the central Heap's root word holds its offset):
+ * Control block (word indexes into i32, from a 64-byte-aligned block whose offset the central
+ * Heap's root word holds; "line" = 64 bytes, a cache line):
  *
  *   0 MAGIC  1 VERSION  2 LOCK (holder thread + 1, 0 free)  3 LOCK_WAITERS  4 PAGES
  *   5 PAGE_MAP_WORDS  6 THREAD_COUNT (slots)  7 reserved
  *   8..  f64 GLOBAL_FREES (the frees of detached threads), PEAK_LIVE_BYTES
  *   ABANDONED_HEADS[CLASS_COUNT]   pages whose thread detached or died, per class (under LOCK)
- *   THREADS[THREAD_COUNT]          one ThreadWord record per attachable thread
+ *   THREADS[THREAD_COUNT]          one ThreadWord record per attachable thread, from line 3
  *   PAGE_MAP                       1 bit per 64 KiB of the reservation: is it a page?
  *
- * A thread record (ThreadWord offsets from its first word), written by its thread alone:
+ * A thread record (ThreadWord offsets from its first word; 6 whole lines):
  *
- *   STATE (0 free, 1 attached)  REMOTE_HINT (bit c: a remote free landed on a full page of class c)
- *   f64 FREES (by this thread, of any thread's blocks; mallocs = frees + live blocks, so a
- *   malloc writes no counter)  AVAIL_HEADS[c]  FULL_HEADS[c]
+ *   line 0:    STATE (0 free, 1 attached)  REMOTE_HINT (bit c: a remote free landed on a full
+ *              page of class c): the words other threads write (claimThread, freeRemote)
+ *   lines 1-5: f64 FREES (by this thread, of any thread's blocks; mallocs = frees + live blocks,
+ *              so a malloc writes no counter)  AVAIL_HEADS[c]  FULL_HEADS[c]: this thread's
+ *              alone, so its malloc and free touch no line another thread writes, but its pages
  *
  * A page (PageWord offsets from its first word; mimalloc's pages, Leijen et al., "Mimalloc: Free
  * List Sharding in Action", 2019):
@@ -45,7 +48,9 @@
 
 export const enum SharedLayout {
   MAGIC = 0x48505348, // "HSPH"
-  VERSION = 2,
+  VERSION = 3,
+  /** Bytes of a cache line: the control block and each thread record start on one. */
+  LINE_BYTES = 64,
   PAGE_SHIFT = 16,
   PAGE_BYTES = 1 << 16,
   PAGE_HEADER_BYTES = 64,
@@ -81,17 +86,19 @@ export const enum Ctl {
   /** Peak of the live bytes, as seen by stats() and check() (the threads keep no shared gauge). */
   PEAK_LIVE_BYTES_F64 = 5,
   ABANDONED_HEADS = 12,
-  THREADS = ABANDONED_HEADS + SharedLayout.CLASS_COUNT,
+  /** The first thread record: the first whole line after ABANDONED_HEADS. */
+  THREADS = 48,
 }
 
 export const enum ThreadWord {
   STATE = 0,
   REMOTE_HINT = 1,
-  /** f64 index from the record's first word / 2. */
-  FREES_F64 = 1,
-  AVAIL_HEADS = 8,
+  /** f64 index from the record's first word / 2: word 16, the record's second line. */
+  FREES_F64 = 8,
+  AVAIL_HEADS = 18,
   FULL_HEADS = AVAIL_HEADS + SharedLayout.CLASS_COUNT,
-  WORDS = FULL_HEADS + SharedLayout.CLASS_COUNT,
+  /** Whole lines: 82 words used, rounded up to 6 lines. */
+  WORDS = 96,
 }
 
 export const enum ThreadState {
@@ -171,6 +178,9 @@ for (let i = 0; i < COARSE_CLASS_OF.length; i++) {
 }
 if (CLASS_SLOT_BYTES[SharedLayout.CLASS_COUNT - 1] !== SharedLayout.MAX_SLOT_BYTES) throw new Error("SharedHeap size classes must end at MAX_SLOT_BYTES");
 if (CLASS_CAPACITY[0]! > 32 * SharedLayout.REMOTE_WORDS) throw new Error("SharedHeap remote bits must cover every slot of a page");
+if (Ctl.THREADS < Ctl.ABANDONED_HEADS + SharedLayout.CLASS_COUNT || (Ctl.THREADS * 4) % SharedLayout.LINE_BYTES !== 0 || ThreadWord.WORDS < ThreadWord.FULL_HEADS + SharedLayout.CLASS_COUNT || (ThreadWord.WORDS * 4) % SharedLayout.LINE_BYTES !== 0) {
+  throw new Error("SharedHeap thread records must be whole cache lines after the abandoned heads");
+}
 for (let c = 0; c < SharedLayout.CLASS_COUNT; c++) {
   // The index math must be exact for every slot of the class (checked once, at load).
   const n = CLASS_SLOT_BYTES[c]! >>> SharedLayout.SLOT_ALIGN_LOG2;
