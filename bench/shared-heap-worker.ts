@@ -148,8 +148,8 @@ const workloads = { local, larson, xmalloc, "cache-scratch": cacheScratch };
 const WARM_CALLS = 10;
 const allocator = open();
 const work = workloads[job.workload];
-// Warm-up: short calls first, so that V8 optimizes the workload function whole (its exits
-// included) rather than only its loop (on-stack replacement), then one pass as long as a timed one.
+// Warm-up: short calls first, so that V8 has seen the workload function return (its exits have
+// type feedback) before it optimizes it, then one pass as long as a timed one.
 for (let k = 0; k < WARM_CALLS; k++) work(allocator, Math.ceil(job.ops / 50));
 work(allocator, job.ops);
 barrier(1, job.workers, 1);

@@ -14,7 +14,12 @@
  * process's load on the machine does not inflate. The share of time the Workers waited for a CPU
  * says how far the wall figures can be trusted: near 0 on a quiet machine.
  *
- *   node dist/bench/shared-heap.js [ms per pass, default 250] [reps, default 5] [passes, default 2]
+ * Fresh Workers matter more than passes: V8 inlines the allocator's malloc and free into the
+ * workload's loop differently from one isolate to the next (--trace-turbo-inlining: Heap.free
+ * inlined or called), which gives one heap 11 or 20 ns per op; passes in one Worker share its
+ * choice, so the default is many rounds of one pass.
+ *
+ *   node dist/bench/shared-heap.js [ms per pass, default 250] [reps, default 7] [passes, default 1]
  */
 import { Worker } from "node:worker_threads";
 import { Heap } from "../src/heap/heap.js";
@@ -24,8 +29,8 @@ import { fmt, printSection } from "./harness.js";
 import type { BenchJob, PassTime } from "./shared-heap-job.js";
 
 const PASS_MS = Number(process.argv[2] ?? 250);
-const REPS = Number(process.argv[3] ?? 5);
-const PASSES = Number(process.argv[4] ?? 2);
+const REPS = Number(process.argv[3] ?? 7);
+const PASSES = Number(process.argv[4] ?? 1);
 const LARSON_SLOTS = 2000;
 /** Operations per Worker of the calibration round, and the fewest a timed pass may have. */
 const CALIBRATION_OPS = 200_000;
