@@ -1,7 +1,10 @@
 /**
  * One Worker of the SharedHeap benchmark. Each Worker makes one allocator kind, so its loops
- * see one receiver type (monomorphic: no other kind ever runs in this isolate), waits at a start
- * barrier, runs one workload and posts the elapsed milliseconds.
+ * see one receiver type (monomorphic: no other kind ever runs in this isolate), runs one warm-up
+ * pass of the workload (as long as a timed one: V8 has tiered the loops up by its end), then
+ * `passes` timed passes, each after a barrier with the other Workers, and posts their times:
+ * wall clock, and the time its thread ran on a CPU and waited for one (so a reader can tell a
+ * slow allocator from a machine busy with other work).
  *
  *   kind    "shared": SharedHeap.attach;  "locked": the plain Heap (guard off) behind one
  *           Atomics lock (the design of the existing JS attempts, the baseline: decision 10);  "private": a plain Heap of the
@@ -15,10 +18,11 @@ import { Heap } from "../src/heap/heap.js";
 import { Word } from "../src/heap/layout.js";
 import { SharedHeap } from "../src/shared/shared-heap.js";
 import { rng } from "../src/util/random.js";
-import type { BenchJob } from "./shared-heap-job.js";
+import { readFileSync } from "node:fs";
+import type { BenchJob, PassTime } from "./shared-heap-job.js";
 
 const job = workerData as BenchJob;
-const control = new Int32Array(job.control); // [0] start flag, [1] arrivals, [2] round barrier, 8.. larson slots
+const control = new Int32Array(job.control); // [0] start flag, [1] arrivals, [2] round barrier, [3] pass barrier, 8.. larson slots
 
 /**
  * The plain Heap behind one lock word (at the heap's root): every call takes the lock, and so
@@ -130,12 +134,34 @@ function cacheScratch(a: Alloc, ops: number): void {
   }
 }
 
+/** This thread's time on a CPU and waiting for one, in ms (Linux's /proc/thread-self/schedstat), or NaN. */
+function schedMs(): [number, number] {
+  try {
+    const [run, wait] = readFileSync("/proc/thread-self/schedstat", "utf8").split(" ").map(Number);
+    return [run! / 1e6, wait! / 1e6];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
 const workloads = { local, larson, xmalloc, "cache-scratch": cacheScratch };
+const WARM_CALLS = 10;
 const allocator = open();
 const work = workloads[job.workload];
-work(allocator, Math.min(job.ops, 20000)); // warm-up, before the barrier
+// Warm-up: short calls first, so that V8 has seen the workload function return (its exits have
+// type feedback) before it optimizes it, then one pass as long as a timed one.
+for (let k = 0; k < WARM_CALLS; k++) work(allocator, Math.ceil(job.ops / 50));
+work(allocator, job.ops);
 barrier(1, job.workers, 1);
 while (Atomics.load(control, 0) === 0) Atomics.wait(control, 0, 0, 5);
-const started = performance.now();
-work(allocator, job.ops);
-parentPort!.postMessage(performance.now() - started);
+const times: PassTime[] = [];
+for (let pass = 1; pass <= job.passes; pass++) {
+  barrier(3, job.workers, pass);
+  const [run0, wait0] = schedMs();
+  const started = performance.now();
+  work(allocator, job.ops);
+  const ms = performance.now() - started;
+  const [run1, wait1] = schedMs();
+  times.push({ ms, cpuMs: run1 - run0, waitMs: wait1 - wait0 });
+}
+parentPort!.postMessage(times);

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError, InvalidStoreError } from "../src/errors.js";
 import { Heap } from "../src/heap/heap.js";
 import { ByteStore } from "../src/memory/store.js";
-import { PageWord, SharedLayout } from "../src/shared/layout.js";
+import { CLASS_CAPACITY, CLASS_FIRST_SLOT, CLASS_SLOT_BYTES, PageWord, SharedLayout } from "../src/shared/layout.js";
 import { SharedHeap } from "../src/shared/shared-heap.js";
 import { rng } from "../src/util/random.js";
 import { expectError } from "./support/expect-error.js";
@@ -92,6 +92,36 @@ describe("SharedHeap on one thread", () => {
     assert.deepEqual([a.threadId, b.threadId, c.threadId], [0, 1, 2]);
     const live = randomWork([a, b, c], 6000, 2);
     for (const [ptr] of live) c.free(ptr);
+    a.check();
+    assert.equal(a.stats().liveBlocks, 0);
+  });
+
+  it("a remote free that raced the owner's free of the same block is dropped at collection", () => {
+    const a = new SharedHeap({ maxBytes: 16 << 20 });
+    const b = SharedHeap.attach(a.store.handle as SharedArrayBuffer);
+    const p = a.malloc(48);
+    // b's free made the slot PENDING just before a's free of it wrote 0 (both read it live);
+    // a has since taken the slot again. b now sets the slot's remote bit, as markRemoteFree does.
+    a.free(p);
+    assert.equal(a.malloc(48), p);
+    const i32 = new Int32Array(a.store.buffer);
+    const page = p - (p & (SharedLayout.PAGE_BYTES - 1));
+    const c = i32[(page >>> 2) + PageWord.CLASS]!;
+    const j = (p - page - CLASS_FIRST_SLOT[c]!) / CLASS_SLOT_BYTES[c]!;
+    const bitWord = (page >>> 2) + PageWord.REMOTE_BITS + (j >>> 5);
+    i32[bitWord]! |= 1 << (j & 31);
+    a.check();
+    // a fills the page, collects (the bit is dropped: the slot is live, not PENDING), and goes on.
+    const live = new Set([p]);
+    for (let k = 0; k < 2 * CLASS_CAPACITY[c]!; k++) {
+      const q = a.malloc(48);
+      assert.ok(!live.has(q), `slot ${q} handed out twice`);
+      live.add(q);
+    }
+    assert.equal(i32[bitWord]! & (1 << (j & 31)), 0, "the page was collected");
+    a.check();
+    for (const q of live) b.free(q);
+    a.free(a.malloc(48)); // collects b's frees
     a.check();
     assert.equal(a.stats().liveBlocks, 0);
   });

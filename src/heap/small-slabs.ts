@@ -61,12 +61,16 @@ export class SmallSlabs {
 
   /** malloc's slow path when class c has no slab with a free slot. */
   private mallocInNewSlab(size: number, c: number): number {
+    this.core.refreshIfStale(); // the empty head newSlab takes may be a slab another agent made beyond the views
     return this.newSlab(c) === 0 ? 0 : this.malloc(size, this.core.words);
   }
 
   /** malloc's slow path when the head slab s cannot take one more malloc as it is. */
   private mallocAfterCounting(size: number, s: number): number {
+    const seen = this.core.words;
     this.core.refreshIfStale();
+    // s was read through views another agent left short, or detached (s undefined): read it again.
+    if (this.core.words !== seen) return this.malloc(size, this.core.words);
     this.countSlabMallocs(s);
     const words = this.core.words;
     // Counted, a slab's state is below MALLOCS_FULL; anything else is not a slab (damage, or two

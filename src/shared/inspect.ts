@@ -83,7 +83,7 @@ function fail(message: string, offset?: number): never {
   throw new HeapCorruptionError(`shared heap: ${message}`, offset);
 }
 
-/** Walks one page's lists (bounded by its capacity) and checks its equations. */
+/** Walks one page's local list (bounded by its capacity) and remote bits, and checks its equations. */
 function checkPage(v: SharedView, page: number): void {
   const w = page >>> 2;
   const i32 = v.i32;
@@ -110,8 +110,10 @@ function checkPage(v: SharedView, page: number): void {
     return n;
   };
   const local = walkList(i32[w + PageWord.LOCAL_FREE]!, 0, "local free");
-  const remote = walkList(i32[w + PageWord.THREAD_FREE]!, SharedLayout.PENDING, "remote free");
-  if (remote !== counts.pending) fail(`page ${page}: ${counts.pending} slots are pending but its remote list holds ${remote}`, page);
+  for (let j = 0; j < bump; j++) {
+    const marked = (i32[w + PageWord.REMOTE_BITS + (j >>> 5)]! >>> (j & 31)) & 1;
+    if (v.u16[status + j] === SharedLayout.PENDING && marked === 0) fail(`page ${page}: slot ${j} is pending but its remote bit is clear (it would never be collected)`, page);
+  }
   if (i32[w + PageWord.USED] !== counts.live + counts.pending) fail(`page ${page}: used ${i32[w + PageWord.USED]} != live ${counts.live} + pending ${counts.pending}`, page);
   if (local + counts.live + counts.pending !== bump) fail(`page ${page}: local free ${local} + used ${counts.live + counts.pending} != bump ${bump}`, page);
 }

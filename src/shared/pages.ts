@@ -1,16 +1,17 @@
 /**
- * Operations on one SharedHeap page (layout.ts draws it): format, collect the slots other
- * threads freed, and rebuild the local state from the status array after a thread died in the
- * middle of an operation. Each is done by the page's owner (or, for rebuild, by the thread
- * recovering a dead owner's pages, under the central lock).
+ * Operations on one SharedHeap page (layout.ts draws it): format, mark a slot freed by another
+ * thread, collect those slots, and rebuild the local state from the status array after a thread
+ * died in the middle of an operation. Each is done by the page's owner, but for the remote mark
+ * (by the freeing thread, lock-free) and rebuild (by the thread recovering a dead owner's pages,
+ * under the central lock).
  */
 import { HeapCorruptionError } from "../errors.js";
-import { CLASS_CAPACITY, CLASS_FIRST_SLOT, CLASS_SLOT_BYTES, PAGE_MAGIC, PageWord, SharedLayout, slotIndexAt } from "./layout.js";
+import { CLASS_CAPACITY, CLASS_FIRST_SLOT, CLASS_SLOT_BYTES, PAGE_MAGIC, PageWord, SharedLayout } from "./layout.js";
 
 /** Writes an empty page of class c owned by `ownerTag` (thread + 1). */
 export function formatPage(i32: Int32Array, u16: Uint16Array, page: number, c: number, ownerTag: number): void {
   const w = page >>> 2;
-  i32.fill(0, w, w + SharedLayout.PAGE_HEADER_BYTES / 4);
+  i32.fill(0, w, w + SharedLayout.PAGE_STATUS_OFFSET / 4); // the header and the remote bits
   const status = (page >>> 1) + PageWord.STATUS_HALF;
   u16.fill(0, status, status + CLASS_CAPACITY[c]!);
   i32[w + PageWord.MAGIC] = PAGE_MAGIC;
@@ -18,31 +19,48 @@ export function formatPage(i32: Int32Array, u16: Uint16Array, page: number, c: n
   Atomics.store(i32, w + PageWord.OWNER, ownerTag);
 }
 
+/** A free by a thread that does not own the page, after it made slot j PENDING: sets the slot's remote bit. */
+export function markRemoteFree(i32: Int32Array, page: number, j: number): void {
+  Atomics.or(i32, (page >>> 2) + PageWord.REMOTE_BITS + (j >>> 5), 1 << (j & 31));
+}
+
+/** True when a remote bit of the page is set (read with Atomics: see moveToFull). */
+export function hasRemoteFrees(i32: Int32Array, page: number): boolean {
+  const bits = (page >>> 2) + PageWord.REMOTE_BITS;
+  const words = (CLASS_CAPACITY[i32[(page >>> 2) + PageWord.CLASS]!]! + 31) >>> 5;
+  for (let k = 0; k < words; k++) if (Atomics.load(i32, bits + k) !== 0) return true;
+  return false;
+}
+
 /**
- * Moves the slots other threads freed onto the local free list (mimalloc's
- * `mi_page_thread_free_collect`: one exchange takes the whole list). Returns how many.
+ * The owner moves the slots other threads freed onto its local free list (mimalloc's
+ * `mi_page_thread_free_collect`, with a bit map in place of a linked list: see layout.ts): a
+ * plain scan of the bit words, and one exchange for each that is not 0. A set bit whose slot is
+ * no longer PENDING is a double free that raced the owner's own free of the block, which already
+ * freed it: dropped. Returns how many slots were freed.
  */
 export function collectThreadFree(i32: Int32Array, u16: Uint16Array, page: number): number {
   const w = page >>> 2;
-  let s = Atomics.exchange(i32, w + PageWord.THREAD_FREE, 0);
-  if (s === 0) return 0;
   const c = i32[w + PageWord.CLASS]!;
+  const capacity = CLASS_CAPACITY[c]!;
   const slot0 = page + CLASS_FIRST_SLOT[c]!;
+  const slotBytes = CLASS_SLOT_BYTES[c]!;
   const status = (page >>> 1) + PageWord.STATUS_HALF;
   let local = i32[w + PageWord.LOCAL_FREE]!;
   let n = 0;
-  while (s !== 0) {
-    const j = slotIndexAt(c, s - slot0);
-    if (j < 0 || n >= CLASS_CAPACITY[c]! || Atomics.load(u16, status + j) !== SharedLayout.PENDING) {
-      throw new HeapCorruptionError(`page ${page}: its remote-free list holds ${s}, which is not a slot freed by another thread`, s);
+  for (let k = 0; k < (capacity + 31) >>> 5; k++) {
+    if (i32[w + PageWord.REMOTE_BITS + k] === 0) continue;
+    for (let bits = Atomics.exchange(i32, w + PageWord.REMOTE_BITS + k, 0); bits !== 0; bits &= bits - 1) {
+      const j = k * 32 + 31 - Math.clz32(bits & -bits);
+      if (j >= capacity || Atomics.load(u16, status + j) !== SharedLayout.PENDING) continue;
+      const s = slot0 + j * slotBytes;
+      Atomics.store(u16, status + j, 0);
+      i32[s >>> 2] = local;
+      local = s;
+      n++;
     }
-    const next = i32[s >>> 2]!;
-    Atomics.store(u16, status + j, 0);
-    i32[s >>> 2] = local;
-    local = s;
-    s = next;
-    n++;
   }
+  if (n === 0) return 0;
   i32[w + PageWord.LOCAL_FREE] = local;
   i32[w + PageWord.USED] = i32[w + PageWord.USED]! - n;
   return n;
@@ -51,7 +69,7 @@ export function collectThreadFree(i32: Int32Array, u16: Uint16Array, page: numbe
 /**
  * Rebuilds a page's local free list and used count from its status array, the one record a
  * thread writes last in malloc and first in free, so it is right whatever operation the thread
- * was stopped in. Slots still pending on the remote list stay there.
+ * was stopped in. Slots still pending keep their remote bits, for the next owner to collect.
  */
 export function rebuildPage(i32: Int32Array, u16: Uint16Array, page: number): void {
   const w = page >>> 2;
