@@ -44,13 +44,14 @@
  *   descriptors: each in use by one slab, or on the free list
  *
  * Classes: each the largest multiple of 16 that packs a slot count into its slab, so the tail
- * wastes at most 2.5 % of the slab: 16 KiB slabs give about one per 1/16 below 1 KiB and one
- * per slot count above (4..16 slots, 7 to 25 % apart); between two of those more than 1/16
- * apart, a 32 KiB slab's packing is a class too (18 of the 46), so a request is rounded up by
- * at most 6 % up to 2 KiB and at most 12 % at the top (3632 to 4080). Classes 1/8 apart (an
- * earlier layout, 18 of them) rounded a program's one hot size up by as much as 14 % (jq's
- * 392-byte values to 448); one per 16 KiB slot count, 28 of them, rounded sqlite's 1032-byte
- * pages (1 KiB and a header) to 1088.
+ * wastes at most 2.5 % of the slab. 16 KiB slabs give about one per 1/16 where their slot counts
+ * are dense and one per slot count above 1 KiB (4..16 slots, 7 to 25 % apart); between two of
+ * those more than 1/16 apart, a 32 KiB slab's packing is a class too (18 of the 46) where it has
+ * at most MAX_CAPACITY slots (from 576 bytes). Neighbouring classes are then under 7.5 %
+ * apart from 544 bytes to 2.3 KiB, 7.5 to 12 % above (3632 to 4080 at the top), and as before
+ * 6 to 10 % below 544 bytes. Classes 1/8 apart (an earlier layout, 18 of them) rounded a program's one hot
+ * size up by as much as 14 % (jq's 392-byte values to 448); one per 16 KiB slot count, 28 of
+ * them, rounded sqlite's 1032-byte pages (1 KiB and a header) to 1088.
  */
 import { Gauge, Layout, Word } from "./layout.js";
 
@@ -128,27 +129,38 @@ function midSlotSizes(spacing: number): number[] {
 /**
  * The classes with their slab sizes: the 16 KiB slabs' classes and, between two of them more
  * than 1/SPACING apart (most of them above 1 KiB, where its slot counts are sparse: 1008 -> 1088
- * -> 1168 ... 3264 -> 4080), the largest size that packs into a wide (32 KiB) slab in between,
- * which holds twice the slots and so has a slot count between theirs. The worst rounding falls
- * from 25 % (3265 bytes in 4080) to 12 % (3633 in 4080), and from 7 % to under 4 % around 1 KiB
- * (a 1032-byte request, 1 KiB and a header, took 1088 bytes and takes 1056). jemalloc sizes each
- * bin's slab for the same end (src/sc.c, slab_size: the fewest pages that its regions fill
- * exactly), so its larger classes get slabs of several pages.
+ * -> 1168 ... 3264 -> 4080), the packing of a wide (32 KiB) slab in between that rounds least at
+ * worst (the one nearest their geometric mean), where a wide slab of it has no more slots than a
+ * descriptor describes. A wide slab holds twice the slots, so its packings fall between. The
+ * worst rounding falls from 25 % (3265 bytes in 4080) to 12 %, and from 8 % to under 5 % from
+ * 1 to 2 KiB (a 1032-byte request, 1 KiB and a header, took 1088 bytes and takes 1056). jemalloc
+ * sizes each bin's slab for the same end (src/sc.c, slab_size: the fewest pages that its regions
+ * fill exactly), so its larger classes get slabs of several pages.
  */
 function midClassSizes(spacing: number): [slotBytes: number, slabBytes: number][] {
-  const narrow = midSlotSizes(spacing);
   const classes: [number, number][] = [];
-  for (const bytes of narrow) {
+  for (const bytes of midSlotSizes(spacing)) {
     const below = classes.at(-1)?.[0] ?? 0;
     if (below > 0 && below + below / spacing < bytes) {
-      let n = Math.ceil((Mid.WIDE_SLAB_BYTES - Mid.FIRST_SLOT) / bytes);
-      while (packs(Mid.WIDE_SLAB_BYTES, n) >= bytes) n++;
-      const wide = packs(Mid.WIDE_SLAB_BYTES, n);
-      if (wide > below && wide < bytes && fitsMidRange(Mid.WIDE_SLAB_BYTES, wide)) classes.push([wide, Mid.WIDE_SLAB_BYTES]);
+      const wide = widePackingBetween(below, bytes);
+      if (wide > 0) classes.push([wide, Mid.WIDE_SLAB_BYTES]);
     }
     classes.push([bytes, Mid.SLAB_BYTES]);
   }
   return classes;
+}
+
+/** The packing of a wide slab strictly between `below` and `above` that minimises the larger rounding step, or 0. */
+function widePackingBetween(below: number, above: number): number {
+  let best = 0;
+  let bestStep = Infinity;
+  for (let n = Math.floor((Mid.WIDE_SLAB_BYTES - Mid.FIRST_SLOT) / above); n <= Mid.MAX_CAPACITY; n++) {
+    const bytes = packs(Mid.WIDE_SLAB_BYTES, n);
+    if (bytes <= below) break;
+    const step = Math.max(bytes / below, above / bytes);
+    if (bytes < above && fitsMidRange(Mid.WIDE_SLAB_BYTES, bytes) && step < bestStep) [best, bestStep] = [bytes, step];
+  }
+  return best;
 }
 
 const CLASS_SIZES = midClassSizes(Mid.SPACING);
