@@ -79,12 +79,15 @@ export class MidSlabs {
   }
 
   /**
-   * malloc's slow path when class c has no slab with a free slot: a new slab (or the spare,
-   * re-formed) once the class holds a slab's worth of live blocks, else (or when no slab can be
-   * had) a TLSF block of its own.
-   * So a class asked for a few blocks at a time strands no mostly empty 16 KiB slab, and pays 8
-   * bytes of header and at most 7 of rounding per block instead (glibc's cost); a busy class
-   * fills slabs, and each time its slabs are full it sends at most a slab's worth to TLSF first.
+   * malloc's slow path when class c has no slab with a free slot. Once the class holds a slab's
+   * worth of live blocks: the spare re-formed, or a slab from free space; else a free TLSF block
+   * that fits the request (such as a hole that a page-aligned slab left beside another block,
+   * which only requests of about this size could fill); else a slab from the top. Before that,
+   * or when no slab can be had, a TLSF block of its own.
+   * So a class asked for a few blocks at a time strands no mostly empty slab, and pays 8 bytes
+   * of header and at most 7 of rounding per block instead (glibc's cost); a busy class fills
+   * slabs, and uses the heap's free space before it grows the heap (glibc's top chunk, too, is
+   * its last resort).
    */
   private mallocWithoutRoom(size: number, c: number, align: number): number {
     if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]!) {
@@ -180,10 +183,12 @@ export class MidSlabs {
   // ---- Slabs (slow path) -------------------------------------------------------------------
 
   /**
-   * A new slab for class c, at the head of its list; its descriptor, or 0 when out of memory.
-   * The slab comes first, then a descriptor (maybe a new descriptor page) and the page table's
-   * leaves; when one of those cannot be had, everything taken is given back, so a malloc that
-   * fails changes nothing.
+   * A new slab for class c (the spare re-formed, or a TLSF block of the class's slab bytes: from
+   * free space only, unless `fromTop`), at the head of its list; its descriptor, or 0 when there
+   * is none (out of memory, or no free block that fits when not `fromTop`). The slab comes
+   * first, then a descriptor (maybe a new descriptor page) and the page table's leaves; when one
+   * of those cannot be had, everything taken is given back, so a malloc that fails changes
+   * nothing.
    */
   private newMidSlab(c: number, fromTop: boolean): number {
     const spare = this.takeSpare(c);
