@@ -11,7 +11,9 @@
  * (pairs only: `new Uint8Array(32)`, left to the GC), bare (pairs only: a free list of 32-byte
  * slots in an Int32Array, with no checks and no stats, the ceiling for typed-array code).
  * TOUCH 1 (heap:KIND only): the churn writes the first word of each block it gets and reads it
- * back before freeing it, as bench/native/churn.c does with TOUCH 1.
+ * back before freeing it, as bench/native/churn.c does with TOUCH 1. ALLOCATOR `none` (churn
+ * only): no allocator, the blocks laid end to end, and per free + malloc pair only one read and
+ * one write of the victim block's first word: what one random access to the blocks costs.
  */
 import { MemPool } from "@thi.ng/malloc";
 import { Heap } from "../src/heap/heap.js";
@@ -130,6 +132,27 @@ function touchingChurn(name: string, live: number, minBytes: number, maxBytes: n
   return (ms * 1e6) / ops;
 }
 
+/** The blocks of `churnSetup` laid end to end, and per pair only a read and a write of the victim's first word. */
+function randomAccess(live: number, minBytes: number, maxBytes: number, ops: number, seed: number): number {
+  const random = rng(seed);
+  const sizes = Uint32Array.from({ length: 1 << 16 }, () => minBytes + Math.floor(random() * (maxBytes - minBytes + 1)));
+  const victims = Uint32Array.from({ length: 1 << 16 }, () => Math.floor(random() * live));
+  const starts = new Uint32Array(live);
+  let end = 0;
+  for (let i = 0; i < live; i++, end += (sizes[i & 0xffff]! + 15) & ~7) starts[i] = end >>> 2;
+  const words = new Uint32Array((end >>> 2) + 1);
+  let sum = 0;
+  const ms = medianMs(REPS, () => {
+    for (let i = 0; i < ops; i += 2) {
+      const w = starts[victims[(i >>> 1) & 0xffff]!]!;
+      sum += words[w]!;
+      words[w] = i;
+    }
+  });
+  if (sum < 0) throw new Error("unreachable: a sum of u32 words");
+  return (ms * 1e6) / ops;
+}
+
 /** `new Heap({ kind })` with the default reservation and one malloc/free, the last few heaps kept alive. */
 function create(name: string): number {
   const kind = name.slice(5) as StoreKind;
@@ -148,6 +171,6 @@ function create(name: string): number {
 
 const [what, name, ...args] = process.argv.slice(2);
 const [live, minBytes, maxBytes, ops, seed, touch] = args.map(Number) as [number, number, number, number, number, number | undefined];
-const churnOf = touch === 1 ? touchingChurn : churn;
+const churnOf = name === "none" ? (_: string, ...a: [number, number, number, number, number]) => randomAccess(...a) : touch === 1 ? touchingChurn : churn;
 const nsPerOp = what === "pairs" ? pairs(name!) : what === "create" ? create(name!) : churnOf(name!, live, minBytes, maxBytes, ops, seed);
 console.log(JSON.stringify({ nsPerOp }));
