@@ -171,6 +171,11 @@ function create(name: string): number {
 
 const [what, name, ...args] = process.argv.slice(2);
 const [live, minBytes, maxBytes, ops, seed, touch] = args.map(Number) as [number, number, number, number, number, number | undefined];
-const churnOf = name === "none" ? (_: string, ...a: [number, number, number, number, number]) => randomAccess(...a) : touch === 1 ? touchingChurn : churn;
-const nsPerOp = what === "pairs" ? pairs(name!) : what === "create" ? create(name!) : churnOf(name!, live, minBytes, maxBytes, ops, seed);
+/** The churn the command line names: without an allocator, touching its blocks, or plain. */
+function churnCase(): number {
+  if (name === "none") return randomAccess(live, minBytes, maxBytes, ops, seed);
+  return (touch === 1 ? touchingChurn : churn)(name!, live, minBytes, maxBytes, ops, seed);
+}
+
+const nsPerOp = what === "pairs" ? pairs(name!) : what === "create" ? create(name!) : churnCase();
 console.log(JSON.stringify({ nsPerOp }));
