@@ -46,6 +46,8 @@ interface ChurnCase {
   maxBytes: number;
   ops: number;
   seed: number;
+  /** Write each block's first word when it is got and read it before its free (TOUCH 1). */
+  touch: boolean;
 }
 
 interface ChurnResult {
@@ -56,11 +58,11 @@ interface ChurnResult {
 
 /** One churn under every heap (the default store first), @thi.ng/malloc if asked (few ops: its free walks a list) and the natives. */
 function churnAll(c: ChurnCase, withThing: boolean): ChurnResult[] {
-  const run = (name: string, ops: number) => measure("churn", name, c.live, c.minBytes, c.maxBytes, ops, c.seed);
+  const run = (name: string, ops: number) => measure("churn", name, c.live, c.minBytes, c.maxBytes, ops, c.seed, c.touch ? 1 : 0);
   const results: ChurnResult[] = HEAPS.map(([label, name]) => ({ label, ops: c.ops, nsPerOp: run(name, c.ops) }));
   if (withThing) results.push({ label: "@thi.ng/malloc 6.1", ops: 4000, nsPerOp: run("thi.ng", 4000) });
   for (const native of nativeAllocators()) {
-    results.push({ label: native.name, ops: c.ops, nsPerOp: native.churn(c.live, c.minBytes, c.maxBytes, c.ops, c.seed) });
+    results.push({ label: native.name, ops: c.ops, nsPerOp: native.churn(c.live, c.minBytes, c.maxBytes, c.ops, c.seed, c.touch) });
   }
   return results;
 }
@@ -70,7 +72,7 @@ const NATIVE_NOTE = "Native rows: bench/native/churn.c, the same seeded workload
 /** 100,000 live blocks of 16..4096 bytes, then random free + malloc. */
 export function churn(): Section {
   progress("churn with 100,000 live blocks of 16..4096 B");
-  const results = churnAll({ live: 100_000, minBytes: 16, maxBytes: 4096, ops: 2_000_000, seed: 1 }, true);
+  const results = churnAll({ live: 100_000, minBytes: 16, maxBytes: 4096, ops: 2_000_000, seed: 1, touch: false }, true);
   const base = results[0]!.nsPerOp;
   return {
     title: "Churn: 100,000 live blocks of 16..4096 B, then random free + malloc",
@@ -80,22 +82,35 @@ export function churn(): Section {
   };
 }
 
-/** The same churn with 1,000 and with 1,000,000 live blocks: O(1) means no list grows with them. */
-export function scaling(): Section {
+/**
+ * The same churn with 1,000 and with 1,000,000 live blocks: O(1) means no list grows with them.
+ * With `touch`, the workload writes each block it gets and reads it before freeing it, as real
+ * programs do (mimalloc-bench's workloads all use their memory): the block's line and page are
+ * then in the caches when the allocator looks at them.
+ */
+function scalingOf(touch: boolean): Section {
+  const what = touch ? "each block written when got and read before its free" : "no block touched";
   const [few, many] = [1_000, 1_000_000].map((live) => {
-    progress(`churn with ${live.toLocaleString("en-US")} live blocks of 16..512 B`);
-    return churnAll({ live, minBytes: 16, maxBytes: 512, ops: 2_000_000, seed: 2 }, false);
+    progress(`churn with ${live.toLocaleString("en-US")} live blocks of 16..512 B, ${what}`);
+    const access = measure("churn", "none", live, 16, 512, 2_000_000, 2);
+    const results = churnAll({ live, minBytes: 16, maxBytes: 512, ops: 2_000_000, seed: 2, touch }, false);
+    return [...results, { label: "no allocator: one random block's first word read and written per pair", ops: 2_000_000, nsPerOp: access }];
   });
   return {
-    title: "Scaling: ns per op with 1,000 vs 1,000,000 live blocks (16..512 B, random free + malloc)",
+    title: `Scaling: ns per op with 1,000 vs 1,000,000 live blocks (16..512 B, random free + malloc, ${what})`,
     columns: ["allocator", "ns/op, 1,000 live", "ns/op, 1,000,000 live", "1,000,000 vs 1,000"],
     rows: few!.map((r, i) => [r.label, fmt(r.nsPerOp, 1), fmt(many![i]!.nsPerOp, 1), ratio(many![i]!.nsPerOp, r.nsPerOp)]),
     notes: [
       "1,000 blocks (about 260 KB) fit in the L2 cache; 1,000,000 span ~270 MB, so every op misses the caches and the TLB. " +
         "No heap operation walks a list: the rise is the memory hierarchy, which the native allocators meet too. " + NATIVE_NOTE,
+      "The last row has no allocator: the same blocks laid end to end, and per free + malloc pair one read and one write of the victim block's first word (what the touching workload adds), " +
+        "so it is what one random access to the blocks costs per op.",
     ],
   };
 }
+
+export const scaling = (): Section => scalingOf(false);
+export const scalingTouched = (): Section => scalingOf(true);
 
 /** The concurrent-use guard's cost: a Heap on a growable SharedArrayBuffer with and without it. */
 export function guard(): Section {
@@ -110,4 +125,4 @@ export function guard(): Section {
   };
 }
 
-export const sections = [pairs, churn, scaling, guard];
+export const sections = [pairs, churn, scaling, scalingTouched, guard];

@@ -21,8 +21,8 @@ const LIBRARY_DIRS = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
 
 export interface NativeAllocator {
   name: string;
-  /** Runs the churn; returns the median ns per malloc or free. */
-  churn(live: number, minBytes: number, maxBytes: number, ops: number, seed: number): number;
+  /** Runs the churn (writing each block got and reading it before its free, with `touch`); returns the median ns per malloc or free. */
+  churn(live: number, minBytes: number, maxBytes: number, ops: number, seed: number, touch?: boolean): number;
 }
 
 export interface NativeReplayer {
@@ -78,7 +78,7 @@ export function nativeReplayers(): NativeReplayer[] {
 export function nativeAllocators(): NativeAllocator[] {
   const bin = binary("churn");
   if (bin === null) return [];
-  const run = (preload: string | undefined) => (live: number, minBytes: number, maxBytes: number, ops: number, seed: number) =>
-    Number(execFileSync(bin, [live, minBytes, maxBytes, ops, seed, 5].map(String), { env: withPreload(preload), encoding: "utf8" }));
+  const run = (preload: string | undefined) => (live: number, minBytes: number, maxBytes: number, ops: number, seed: number, touch = false) =>
+    Number(execFileSync(bin, [live, minBytes, maxBytes, ops, seed, 5, touch ? 1 : 0].map(String), { env: withPreload(preload), encoding: "utf8" }));
   return [{ name: "C library malloc (glibc)", churn: run(undefined) }, ...preloads().map(([name, lib]) => ({ name: `${name} (native)`, churn: run(lib) }))];
 }

@@ -38,7 +38,9 @@ interface HeapContext {
 /** A fresh heap after seeded random work, for each case to damage. */
 function setup(): HeapContext {
   const heap = new Heap();
-  const model = randomWork(heap, 11, 600, layeredSize);
+  // Seed 5: its work leaves every kind of metadata a case damages (a hot mid class fills the
+  // TLSF holes before it grows the heap for a slab, so seed 11 left no free block beside an empty list).
+  const model = randomWork(heap, 5, 600, layeredSize);
   return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
 }
 

@@ -6,7 +6,7 @@ import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { assertControl } from "./control.js";
 import { blockLimit, boundStep, derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
-import { isLiveRequest, Mid, MID_CLASSES, midClassOfRequest, midDescriptorOf, midRootWord } from "./mid-layout.js";
+import { isLiveRequest, Mid, MID_CLASSES, midClassOfRequest, midDescriptorOf, midRootWord, midSlabBytesOf } from "./mid-layout.js";
 import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
@@ -92,8 +92,10 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       if (u32[(p - 8) >>> 2] !== keyOf(p, size, secret)) fail("a mid leaf or descriptor page is not marked with a request of 0", p);
       t.metaBlocks.add(p);
     } else if (mid !== 0) {
-      if (b % Layout.SLAB_PAGE_BYTES !== 0 || size < Mid.SLAB_BYTES || size >= Mid.SLAB_BYTES + Layout.MIN_BLOCK_BYTES) {
-        fail(`a mid slab is a page-aligned block of 16 KiB (plus a tail too small to split), not ${size} bytes`, p);
+      const slabBytes = midSlabBytesOf(u32, mid);
+      if (slabBytes === 0) fail(`mid slab class ${u32[(mid >>> 2) + Mid.CLASS]} does not exist`, b);
+      if (b % Layout.SLAB_PAGE_BYTES !== 0 || size < slabBytes || size >= slabBytes + Layout.MIN_BLOCK_BYTES) {
+        fail(`a mid slab is a page-aligned block of its class's ${slabBytes} bytes (plus a tail too small to split), not ${size} bytes`, p);
       }
       checkMidSlab(u32, b, mid, t);
     } else {
@@ -157,7 +159,7 @@ function checkMidSlab(u32: Uint32Array, b: number, d: number, t: Totals): void {
   const c = u32[h + Mid.CLASS]!;
   if (c >= Mid.CLASS_COUNT) fail(`mid slab class ${c} does not exist`, b);
   const { slotBytes, capacity } = MID_CLASSES[c]!;
-  for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
+  for (let page = b; page < b + midSlabBytesOf(u32, d); page += Layout.SLAB_PAGE_BYTES) {
     if (midDescriptorOf(u32, midRootWord(u32), page) !== d) fail(`page ${page} of the mid slab at ${b} does not map to its descriptor ${d}`, b);
   }
   const free = u32[h + Mid.STATE]! & Mid.FREE_MASK;
@@ -194,7 +196,7 @@ function checkMidTables(u32: Uint32Array, t: Totals): void {
     for (let k = 0; leaf !== 0 && k < Mid.LEAF_ENTRIES; k++) {
       const d = u32[(leaf >>> 2) + k]!;
       const page = (r * Mid.LEAF_ENTRIES + k) * Layout.SLAB_PAGE_BYTES;
-      if (d !== 0 && !(t.midSlabs.has(d) && page >= u32[(d >>> 2) + Mid.BASE]! && page < u32[(d >>> 2) + Mid.BASE]! + Mid.SLAB_BYTES)) {
+      if (d !== 0 && !(t.midSlabs.has(d) && page >= u32[(d >>> 2) + Mid.BASE]! && page < u32[(d >>> 2) + Mid.BASE]! + midSlabBytesOf(u32, d))) {
         fail(`the mid page table maps page ${page} to ${d}, not the descriptor of a slab holding it`, page);
       }
     }

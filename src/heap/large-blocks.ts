@@ -93,8 +93,8 @@ export class LargeBlocks {
  * A TLSF block of its own for `size` bytes (already validated) at an `align`-aligned payload, or
  * 0: what the large-block layer hands out, and the mid layer for a class that has no slab room.
  */
-export function mallocTlsfBlock(core: HeapCore, tlsf: TlsfBlocks, size: number, align: number): number {
-  const p = tlsf.allocBlock(blockSizeFor(size), size, align, 0);
+export function mallocTlsfBlock(core: HeapCore, tlsf: TlsfBlocks, size: number, align: number, fromTop = true): number {
+  const p = tlsf.allocBlock(blockSizeFor(size), size, align, 0, fromTop);
   if (p === 0) return 0;
   const words = core.store.u32;
   core.addLiveBytes(words, size);

@@ -1,8 +1,9 @@
 /**
  * Mid slabs, drawn: the bytes that serve requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES.
  *
- * A mid slab is a used TLSF block of Mid.SLAB_BYTES (16 KiB) that starts a page b: its TLSF
- * header, 8 bytes of padding, then its slots, all of one class. Its bookkeeping is not in the
+ * A mid slab is a used TLSF block of its class's slab bytes (Mid.SLAB_BYTES, 16 KiB, or for the
+ * classes between two far-apart 16 KiB ones Mid.WIDE_SLAB_BYTES, 32 KiB) that starts a page b:
+ * its TLSF header, 8 bytes of padding, then its slots, all of one class. Its bookkeeping is not in the
  * slab but in a descriptor, one of many packed into descriptor pages, so that a free reads a
  * few cached lines of dense metadata instead of a header on a page of its own (with 100,000
  * live blocks the slabs span 200 MB, and a header per slab missed the caches and the TLB on
@@ -39,22 +40,25 @@
  *   free > 0  <=>  d is in the list of class c
  *   live(d) > 0, or d is the heap's spare W[MID_SPARE] (the slab that emptied last, of any
  *   class: the one before it went back to the TLSF layer as d emptied, if it was still empty)
- *   leaf word of page q == d  <=>  q is one of b's Mid.PAGES pages;  base(d) == b
+ *   leaf word of page q == d  <=>  q is one of the pages of b's slab bytes;  base(d) == b
  *   descriptors: each in use by one slab, or on the free list
  *
- * Classes: one per slot count a slab can hold (4..56), each the largest multiple of 16 that packs
- * that many slots, so the tail wastes at most 2.5 % of the slab and a request is rounded up at
- * most to the next size that holds one slot fewer per slab: 2 to 7 % below 1 KiB, where the
- * classes are 16 bytes apart, up to 25 % at the top (3264 to 4080), where one slot fewer is a
- * quarter of the slab. Classes 1/8 apart (as before, 18 of them) rounded a program's one hot
- * size up by as much as 14 % (sqlite's 1032-byte pages to 1168, jq's 392-byte values to 448).
+ * Classes: each the largest multiple of 16 that packs a slot count into its slab, so the tail
+ * wastes at most 2.5 % of the slab. 16 KiB slabs give about one per 1/16 where their slot counts
+ * are dense and one per slot count above 1 KiB (4..16 slots, 7 to 25 % apart); between two of
+ * those more than 1/16 apart, a 32 KiB slab's packing is a class too (18 of the 46) where it has
+ * at most MAX_CAPACITY slots (from 576 bytes). Neighbouring classes are then under 7.5 %
+ * apart from 544 bytes to 2.3 KiB, 7.5 to 12 % above (3632 to 4080 at the top), and as before
+ * 6 to 10 % below 544 bytes. Classes 1/8 apart (an earlier layout, 18 of them) rounded a program's one hot
+ * size up by as much as 14 % (jq's 392-byte values to 448); one per 16 KiB slot count, 28 of
+ * them, rounded sqlite's 1032-byte pages (1 KiB and a header) to 1088.
  */
 import { Gauge, Layout, Word } from "./layout.js";
 
 export const enum Mid {
   SLAB_BYTES = 1 << 14,
-  /** 4 KiB pages per slab. */
-  PAGES = SLAB_BYTES >>> 12,
+  /** Bytes of a wide slab, for the classes between two 16 KiB ones that lie far apart. */
+  WIDE_SLAB_BYTES = 1 << 15,
   /** Offset of slot 0 from the slab's start: 16-aligned, past the TLSF header. */
   FIRST_SLOT = 16,
   /** Largest request served from mid slabs (the largest class). */
@@ -92,20 +96,29 @@ export const enum Mid {
   DESCRIPTORS_PER_PAGE = META_PAYLOAD / DESCRIPTOR_BYTES - 1,
 }
 
+/** The largest multiple of 16 that packs n slots into a slab of `slabBytes`. */
+function packs(slabBytes: number, n: number): number {
+  return Math.floor((slabBytes - Mid.FIRST_SLOT) / n / Mid.SLOT_ALIGN) * Mid.SLOT_ALIGN;
+}
+
+/** True when `bytes` can be a mid class in slabs of `slabBytes` (its slot count fits a descriptor). */
+function fitsMidRange(slabBytes: number, bytes: number): boolean {
+  return bytes <= Mid.MAX_BYTES && bytes > Layout.SMALL_MAX_BYTES && Math.floor((slabBytes - Mid.FIRST_SLOT) / bytes) <= Mid.MAX_CAPACITY;
+}
+
 /**
- * Slot sizes of the mid classes, smallest first. A slot count n that a slab can hold gives the
- * largest multiple of 16 that packs n slots (so the tail wastes at most 2.5 % of the slab);
- * going down from the largest, a count's size becomes a class when it is at least 1/SPACING
- * below the class above it (and the smallest always does), so classes are about 1/16 apart where
- * the slot counts are dense and one slot count apart where they are sparse.
+ * Slot sizes of the 16 KiB slabs' classes, smallest first. A slot count n that a slab can hold
+ * gives the largest multiple of 16 that packs n slots (so the tail wastes at most 2.5 % of the
+ * slab); going down from the largest, a count's size becomes a class when it is at least
+ * 1/SPACING below the class above it (and the smallest always does), so classes are about 1/16
+ * apart where the slot counts are dense and one slot count apart where they are sparse.
  */
 function midSlotSizes(spacing: number): number[] {
-  const packs = (n: number) => Math.floor((Mid.SLAB_BYTES - Mid.FIRST_SLOT) / n / Mid.SLOT_ALIGN) * Mid.SLOT_ALIGN;
   const sizes: number[] = [];
   let smallest = 0;
   for (let n = 1; n <= Mid.MAX_CAPACITY; n++) {
-    const bytes = packs(n);
-    if (bytes > Mid.MAX_BYTES || bytes <= Layout.SMALL_MAX_BYTES || Math.floor((Mid.SLAB_BYTES - Mid.FIRST_SLOT) / bytes) > Mid.MAX_CAPACITY) continue;
+    const bytes = packs(Mid.SLAB_BYTES, n);
+    if (!fitsMidRange(Mid.SLAB_BYTES, bytes)) continue;
     smallest = bytes;
     if (sizes.length === 0 || bytes + bytes / spacing <= sizes.at(-1)!) sizes.push(bytes);
   }
@@ -113,21 +126,61 @@ function midSlotSizes(spacing: number): number[] {
   return sizes.reverse();
 }
 
-const SLOT_BYTES: readonly number[] = midSlotSizes(Mid.SPACING);
+/**
+ * The classes with their slab sizes: the 16 KiB slabs' classes and, between two of them more
+ * than 1/SPACING apart (most of them above 1 KiB, where its slot counts are sparse: 1008 -> 1088
+ * -> 1168 ... 3264 -> 4080), the packing of a wide (32 KiB) slab in between that rounds least at
+ * worst (the one nearest their geometric mean), where a wide slab of it has no more slots than a
+ * descriptor describes. A wide slab holds twice the slots, so its packings fall between. The
+ * worst rounding falls from 25 % (3265 bytes in 4080) to 12 %, and from 8 % to under 5 % from
+ * 1 to 2 KiB (a 1032-byte request, 1 KiB and a header, took 1088 bytes and takes 1056). jemalloc
+ * sizes each bin's slab for the same end (src/sc.c, slab_size: the fewest pages that its regions
+ * fill exactly), so its larger classes get slabs of several pages.
+ */
+function midClassSizes(spacing: number): [slotBytes: number, slabBytes: number][] {
+  const classes: [number, number][] = [];
+  for (const bytes of midSlotSizes(spacing)) {
+    const below = classes.at(-1)?.[0] ?? 0;
+    if (below > 0 && below + below / spacing < bytes) {
+      const wide = widePackingBetween(below, bytes);
+      if (wide > 0) classes.push([wide, Mid.WIDE_SLAB_BYTES]);
+    }
+    classes.push([bytes, Mid.SLAB_BYTES]);
+  }
+  return classes;
+}
+
+/** The packing of a wide slab strictly between `below` and `above` that minimises the larger rounding step, or 0. */
+function widePackingBetween(below: number, above: number): number {
+  let best = 0;
+  let bestStep = Infinity;
+  for (let n = Math.floor((Mid.WIDE_SLAB_BYTES - Mid.FIRST_SLOT) / above); n <= Mid.MAX_CAPACITY; n++) {
+    const bytes = packs(Mid.WIDE_SLAB_BYTES, n);
+    if (bytes <= below) break;
+    const step = Math.max(bytes / below, above / bytes);
+    if (bytes < above && fitsMidRange(Mid.WIDE_SLAB_BYTES, bytes) && step < bestStep) [best, bestStep] = [bytes, step];
+  }
+  return best;
+}
+
+const CLASS_SIZES = midClassSizes(Mid.SPACING);
+const SLOT_BYTES: readonly number[] = CLASS_SIZES.map(([slotBytes]) => slotBytes);
 
 export interface MidClass {
   slotBytes: number;
   capacity: number;
   recip: number;
+  /** Bytes of each slab of the class: Mid.SLAB_BYTES or Mid.WIDE_SLAB_BYTES. */
+  slabBytes: number;
 }
 
-export const MID_CLASSES: readonly MidClass[] = SLOT_BYTES.map((slotBytes) => ({
+export const MID_CLASSES: readonly MidClass[] = CLASS_SIZES.map(([slotBytes, slabBytes]) => ({
   slotBytes,
-  capacity: Math.floor((Mid.SLAB_BYTES - Mid.FIRST_SLOT) / slotBytes),
+  capacity: Math.floor((slabBytes - Mid.FIRST_SLOT) / slotBytes),
   recip: Math.ceil(2 ** Mid.RECIP_SHIFT / (slotBytes / 16)),
+  slabBytes,
 }));
 
-/** The class of a request of SMALL_MAX_BYTES+1 .. MAX_BYTES bytes, by (size + 15) >>> 4. */
 export const MID_CLASS_OF: Uint8Array = Uint8Array.from({ length: (Mid.MAX_BYTES >>> 4) + 1 }, (_, i) => {
   const c = SLOT_BYTES.findIndex((bytes) => bytes >= i * 16);
   return c < 0 ? 0 : c;
@@ -137,6 +190,7 @@ export const MID_CLASS_OF: Uint8Array = Uint8Array.from({ length: (Mid.MAX_BYTES
 export const MID_SLOT_BYTES: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.slotBytes);
 export const MID_RECIP: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.recip);
 export const MID_CAPACITY: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.capacity);
+export const MID_SLAB_BYTES: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.slabBytes);
 
 /** Slot number of offset p in the mid slab at b of class c, or -1 when p is not a slot start. */
 export function midSlotIndex(p: number, b: number, c: number): number {
@@ -149,6 +203,11 @@ export function midSlotIndex(p: number, b: number, c: number): number {
 export function midDescriptorOf(u32: Uint32Array, root: number, p: number): number {
   const leaf = u32[root + (p >>> Mid.REGION_SHIFT)]!;
   return leaf === 0 ? 0 : u32[(leaf >>> 2) + ((p >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))]!;
+}
+
+/** Bytes of the slab of descriptor d, by its class; 0 for a class that does not exist. */
+export function midSlabBytesOf(u32: Uint32Array, d: number): number {
+  return MID_SLAB_BYTES[u32[(d >>> 2) + Mid.CLASS]!] ?? 0;
 }
 
 /** Word index of the root of the mid page table, right after the page map. */
@@ -179,10 +238,10 @@ assertMid(SLOT_BYTES.length === Mid.CLASS_COUNT, "CLASS_COUNT counts the slot si
 assertMid(SLOT_BYTES[0]! > Layout.SMALL_MAX_BYTES && SLOT_BYTES.at(-1) === Mid.MAX_BYTES, "the classes start above the small ones and end at MAX_BYTES");
 assertMid(SLOT_BYTES.every((bytes, i) => bytes % Mid.SLOT_ALIGN === 0 && (i === 0 || bytes > SLOT_BYTES[i - 1]!)), "slot sizes rise in steps of 16");
 assertMid(MID_CLASSES.every((c) => c.capacity >= 4 && c.capacity <= Mid.MAX_CAPACITY), "every class holds 4 slots, and no more than a descriptor can describe");
-assertMid(MID_CLASSES.every((c) => Mid.SLAB_BYTES - Mid.FIRST_SLOT - c.capacity * c.slotBytes <= Mid.SLAB_BYTES / 40), "the tail wastes at most 2.5 % of a slab");
-assertMid(Mid.PAGES * Layout.SLAB_PAGE_BYTES === Mid.SLAB_BYTES, "a slab is a whole number of pages");
+assertMid(MID_CLASSES.every((c) => c.slabBytes - Mid.FIRST_SLOT - c.capacity * c.slotBytes <= c.slabBytes / 40), "the tail wastes at most 2.5 % of a slab");
+assertMid(MID_CLASSES.every((c) => c.slabBytes % Layout.SLAB_PAGE_BYTES === 0 && c.slabBytes <= Mid.WIDE_SLAB_BYTES), "a slab is a whole number of pages, at most a wide slab");
 assertMid(MID_CLASSES.every((c, k) => {
-  for (let offset = -Mid.FIRST_SLOT; offset < Mid.SLAB_BYTES - Mid.FIRST_SLOT; offset += 8) {
+  for (let offset = -Mid.FIRST_SLOT; offset < c.slabBytes - Mid.FIRST_SLOT; offset += 8) {
     const i = offset / c.slotBytes;
     const want = Number.isInteger(i) && i >= 0 && i < c.capacity ? i : -1;
     if (midSlotIndex(Mid.FIRST_SLOT + offset, 0, k) !== want) return false;

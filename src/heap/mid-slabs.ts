@@ -1,12 +1,12 @@
 /**
  * The mid-slab layer of `Heap`: requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES bytes are slots
- * of 16 KiB slabs, one class per slab, whose bookkeeping sits in descriptors packed apart from
+ * of 16 KiB (or, for some classes, 32 KiB) slabs, one class per slab, whose bookkeeping sits in descriptors packed apart from
  * the slabs (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
  * when a class has no free slot and already holds a slab's worth of live blocks (until then its
  * requests are TLSF blocks of their own: a slab made for a few blocks would stay mostly empty, as
  * its slots cannot move), and given back to the TLSF layer when another slab empties while they
- * are still empty: the heap keeps one empty slab, of any class, as its spare (all mid slabs have
- * one size, so a class that needs a slab takes the spare of another and re-forms it). mimalloc's
+ * are still empty: the heap keeps one empty slab, of any class, as its spare (a class that needs
+ * a slab takes the spare of another class with the same slab size and re-forms it). mimalloc's
  * `_mi_page_retire` (src/page.c) likewise frees a page that empties at once unless it is the only
  * page of its size class, which it keeps for a few collection cycles; glibc has no classes at
  * all, and a cold mid class here costs per block what a glibc chunk does (an 8-byte header).
@@ -21,7 +21,7 @@ import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
 import { Gauge, Layout, Word } from "./layout.js";
 import {
-  isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
+  isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLAB_BYTES, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
 } from "./mid-layout.js";
 import { mallocTlsfBlock } from "./large-blocks.js";
 import { pushSlab, unlinkSlab } from "./slab-lists.js";
@@ -79,15 +79,23 @@ export class MidSlabs {
   }
 
   /**
-   * malloc's slow path when class c has no slab with a free slot: a new slab (or the spare,
-   * re-formed) once the class holds a slab's worth of live blocks, else (or when no slab can be
-   * had) a TLSF block of its own.
-   * So a class asked for a few blocks at a time strands no mostly empty 16 KiB slab, and pays 8
-   * bytes of header and at most 7 of rounding per block instead (glibc's cost); a busy class
-   * fills slabs, and each time its slabs are full it sends at most a slab's worth to TLSF first.
+   * malloc's slow path when class c has no slab with a free slot. Once the class holds a slab's
+   * worth of live blocks: the spare re-formed, or a slab from free space; else a free TLSF block
+   * that fits the request (such as a hole that a page-aligned slab left beside another block,
+   * which only requests of about this size could fill); else a slab from the top. Before that,
+   * or when no slab can be had, a TLSF block of its own.
+   * So a class asked for a few blocks at a time strands no mostly empty slab, and pays 8 bytes
+   * of header and at most 7 of rounding per block instead (glibc's cost); a busy class fills
+   * slabs, and uses the heap's free space before it grows the heap (glibc's top chunk, too, is
+   * its last resort).
    */
   private mallocWithoutRoom(size: number, c: number, align: number): number {
-    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]! && this.newMidSlab(c) !== 0) return this.malloc(size, align);
+    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]!) {
+      if (this.newMidSlab(c, false) !== 0) return this.malloc(size, align);
+      const hole = mallocTlsfBlock(this.core, this.tlsf, size, align, false);
+      if (hole !== 0) return hole;
+      if (this.newMidSlab(c, true) !== 0) return this.malloc(size, align);
+    }
     return mallocTlsfBlock(this.core, this.tlsf, size, align);
   }
 
@@ -175,14 +183,17 @@ export class MidSlabs {
   // ---- Slabs (slow path) -------------------------------------------------------------------
 
   /**
-   * A new slab for class c, at the head of its list; its descriptor, or 0 when out of memory.
-   * The slab comes first, then a descriptor (maybe a new descriptor page) and the page table's
-   * leaves; when one of those cannot be had, everything taken is given back, so a malloc that
-   * fails changes nothing.
+   * A new slab for class c (the spare re-formed, or a TLSF block of the class's slab bytes: from
+   * free space only, unless `fromTop`), at the head of its list; its descriptor, or 0 when there
+   * is none (out of memory, or no free block that fits when not `fromTop`). The slab comes
+   * first, then a descriptor (maybe a new descriptor page) and the page table's leaves; when one
+   * of those cannot be had, everything taken is given back, so a malloc that fails changes
+   * nothing.
    */
-  private newMidSlab(c: number): number {
+  private newMidSlab(c: number, fromTop: boolean): number {
     const spare = this.takeSpare(c);
-    if (spare !== 0 || !this.roomForSlab()) return spare;
+    const bytes = MID_SLAB_BYTES[c]!;
+    if (spare !== 0 || !this.roomForSlab(bytes)) return spare;
     const before: MidUndo = {
       peakTop: this.store.f64[Gauge.PEAK_TOP]!,
       committed: this.store.committedBytes,
@@ -190,12 +201,12 @@ export class MidSlabs {
       descriptorPages: this.store.u32[Word.MID_DESCRIPTOR_PAGES]!,
       leavesMade: [],
     };
-    const p = this.tlsf.allocBlock(Mid.SLAB_BYTES, Mid.SLAB_BYTES - Layout.HEADER_BYTES, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES);
+    const p = this.tlsf.allocBlock(bytes, bytes - Layout.HEADER_BYTES, Layout.SLAB_PAGE_BYTES, Layout.HEADER_BYTES, fromTop);
     if (p === 0) return 0;
     const b = p - Layout.HEADER_BYTES;
     const d = this.takeDescriptor();
-    if (d === 0 || !this.mapPages(b, d, before.leavesMade)) {
-      this.undoNewMidSlab(b, before);
+    if (d === 0 || !this.mapPages(b, bytes, d, before.leavesMade)) {
+      this.undoNewMidSlab(b, bytes, before);
       return 0;
     }
     this.formSlab(d, b, c);
@@ -217,18 +228,18 @@ export class MidSlabs {
   }
 
   /**
-   * True when the reservation above top holds a slab, a descriptor page and a leaf, aligned. A
+   * True when the reservation above top holds a slab of `bytes`, a descriptor page and a leaf, aligned. A
    * heap this close to its limit serves its mid requests as TLSF blocks instead: a slab whose
    * metadata could not be had would be given back, but the headers written above top on the
    * way would stay (a failed malloc should change no byte).
    */
-  private roomForSlab(): boolean {
-    return this.store.u32[Word.TOP]! + Mid.SLAB_BYTES + 2 * Mid.META_BLOCK_BYTES + 3 * Layout.SLAB_PAGE_BYTES <= this.store.reservedBytes;
+  private roomForSlab(bytes: number): boolean {
+    return this.store.u32[Word.TOP]! + bytes + 2 * Mid.META_BLOCK_BYTES + 3 * Layout.SLAB_PAGE_BYTES <= this.store.reservedBytes;
   }
 
   /** Gives back what a failed newMidSlab took: the page table's entries and new leaves, a new descriptor page, the slab. */
-  private undoNewMidSlab(b: number, before: MidUndo): void {
-    this.unmapPages(b);
+  private undoNewMidSlab(b: number, bytes: number, before: MidUndo): void {
+    this.unmapPages(b, bytes);
     for (const rootWord of before.leavesMade) {
       const leaf = this.store.u32[rootWord]!;
       this.store.u32[rootWord] = 0;
@@ -265,11 +276,12 @@ export class MidSlabs {
 
   /**
    * Class c has no free slot: the spare, when it is empty (then it belongs to another class, as
-   * c's list is empty), becomes a slab of class c in place; its descriptor, or 0 when there is none.
+   * c's list is empty) and its slab has c's size, becomes a slab of class c in place; its
+   * descriptor, or 0 when there is none.
    */
   private takeSpare(c: number): number {
     const d = this.store.u32[Word.MID_SPARE]!;
-    if (d === 0 || !this.isEmpty(d)) return 0;
+    if (d === 0 || !this.isEmpty(d) || MID_SLAB_BYTES[this.store.u32[(d >>> 2) + Mid.CLASS]!] !== MID_SLAB_BYTES[c]) return 0;
     this.countMidMallocs(d);
     unlinkSlab(this.store.u32, Word.MID_HEADS + this.store.u32[(d >>> 2) + Mid.CLASS]!, d, Mid.NEXT, Mid.PREV);
     this.store.u32[Word.MID_SPARE] = 0;
@@ -281,17 +293,17 @@ export class MidSlabs {
     const b = this.store.u32[(d >>> 2) + Mid.BASE]!;
     this.countMidMallocs(d);
     unlinkSlab(this.store.u32, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
-    this.unmapPages(b);
+    this.unmapPages(b, MID_SLAB_BYTES[c]!);
     this.giveDescriptor(d);
     this.tlsf.freeBlock(b + Layout.HEADER_BYTES, this.tlsf.sizeOf(b + Layout.HEADER_BYTES));
   }
 
   /**
-   * Writes d into the page table for each page of the slab at b, making the leaves it needs
-   * (their root words pushed on `leavesMade`); false when a leaf cannot be had.
+   * Writes d into the page table for each page of the slab of `bytes` at b, making the leaves it
+   * needs (their root words pushed on `leavesMade`); false when a leaf cannot be had.
    */
-  private mapPages(b: number, d: number, leavesMade: number[]): boolean {
-    for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
+  private mapPages(b: number, bytes: number, d: number, leavesMade: number[]): boolean {
+    for (let page = b; page < b + bytes; page += Layout.SLAB_PAGE_BYTES) {
       const rootWord = this.midRoot + (page >>> Mid.REGION_SHIFT);
       if (this.store.u32[rootWord] === 0) {
         const leaf = this.allocMetaBlock();
@@ -304,9 +316,9 @@ export class MidSlabs {
     return true;
   }
 
-  /** Clears the page table's word of each page of the slab at b (where its leaf exists). */
-  private unmapPages(b: number): void {
-    for (let page = b; page < b + Mid.SLAB_BYTES; page += Layout.SLAB_PAGE_BYTES) {
+  /** Clears the page table's word of each page of the slab of `bytes` at b (where its leaf exists). */
+  private unmapPages(b: number, bytes: number): void {
+    for (let page = b; page < b + bytes; page += Layout.SLAB_PAGE_BYTES) {
       const leaf = this.store.u32[this.midRoot + (page >>> Mid.REGION_SHIFT)]!;
       if (leaf !== 0) this.store.u32[(leaf >>> 2) + ((page >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))] = 0;
     }

@@ -124,14 +124,21 @@ export class TlsfBlocks {
   }
 
   /**
-   * Good fit for an aligned request: a block of the request's own list that holds it at an
-   * aligned payload (a freed slab page is one, exactly), so aligned blocks reuse their holes
-   * instead of asking for `size + align` and passing them by; 0 if none of the first few does.
+   * Good fit for an aligned request: a block that holds it at an aligned payload (a freed slab
+   * page is one, exactly), among the first few of each non-empty list from the request's own up
+   * to the first whose every block holds `size + align` (where allocBlock's fallback begins), so
+   * aligned blocks reuse their holes instead of passing them by: a free run of two pages holds a
+   * page-aligned page, but lies in a list below the fallback's. 0 if none does.
    */
   private searchAligned(size: number, align: number, phase: number): number {
-    let p = this.store.u32[Word.FREE_HEADS + listIndexOf(size)]!;
-    for (let i = 0; p !== 0 && i < FALLBACK_SCAN; i++, p = this.store.u32[p >>> 2]!) {
-      if (alignedPayload(p, align, phase) - p + size <= this.sizeOf(p)) return p;
+    const u32 = this.store.u32;
+    const end = listIndexOf(searchSizeFor(size + align + Layout.MIN_BLOCK_BYTES));
+    for (let list = listIndexOf(size); list < end; list++) {
+      if (((u32[Word.SL_BITMAPS + ((list / Layout.SL_COUNT) | 0)]! >>> (list & (Layout.SL_COUNT - 1))) & 1) === 0) continue;
+      let p = u32[Word.FREE_HEADS + list]!;
+      for (let i = 0; p !== 0 && i < FALLBACK_SCAN; i++, p = u32[p >>> 2]!) {
+        if (alignedPayload(p, align, phase) - p + size <= this.sizeOf(p)) return p;
+      }
     }
     return 0;
   }
@@ -141,13 +148,13 @@ export class TlsfBlocks {
   /**
    * A used block of `size` bytes whose payload p has (p - phase) % align == 0, or 0. `align` is
    * a power of two; `phase` 0 aligns the payload, 8 aligns the block start (slab pages). A free
-   * block if one fits, else one carved from the top.
+   * block if one fits, else (unless `fromTop` is false: the heap must not grow) one carved from the top.
    */
-  allocBlock(size: number, requested: number, align: number, phase: number): number {
+  allocBlock(size: number, requested: number, align: number, phase: number, fromTop = true): number {
     this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const plain = align <= Layout.GRANULE && phase === 0;
     const p = plain ? this.searchSuitable(size) : this.searchAligned(size, align, phase) || this.searchSuitable(size + align + Layout.MIN_BLOCK_BYTES);
-    if (p === 0) return this.carveFromTop(size, requested, align, phase);
+    if (p === 0) return fromTop ? this.carveFromTop(size, requested, align, phase) : 0;
     const blockSize = this.sizeOf(p);
     this.removeFree(p, blockSize);
     const q = alignedPayload(p, align, phase);
