@@ -80,6 +80,7 @@ export class SharedHeap implements Allocator {
     const opening = SharedHeap.opening;
     SharedHeap.opening = undefined;
     const store = opening ?? options.store ?? ByteStore.create({ ...options, kind: "shared" });
+    if (store.isRange) throw new InvalidStoreError("a SharedHeap cannot live in a range of a buffer (a Heap can): give it a store of its own");
     if (!(store.buffer instanceof SharedArrayBuffer)) {
       throw new InvalidStoreError(`a SharedHeap needs shared memory (a growable SharedArrayBuffer or a shared WebAssembly.Memory); this store is ${store.kind} over an unshared buffer`);
     }
