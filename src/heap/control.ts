@@ -17,7 +17,8 @@ export function formatControl(store: ByteStore): number {
   const heapStart = roundUp8(Gauge.PAGE_MAP_OFFSET + (pageMapWords + midRootWords) * 4);
   const minimum = heapStart + Layout.SLAB_PAGE_BYTES;
   if (!store.grow(minimum)) {
-    throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in its store; this one has ${store.committedBytes} and cannot grow there`);
+    const where = store.isRange ? `the range [${store.start}, ${store.base + store.reservedBytes}) of its buffer` : "its store";
+    throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in ${where}; this one has ${store.committedBytes} and cannot grow there`);
   }
   store.u8.fill(0, 0, heapStart);
   const u32 = store.u32;
@@ -107,6 +108,7 @@ function controlFault(store: ByteStore): { field: string; message: string } | un
   const midRootWords = u32[Word.MID_ROOT_WORDS]!;
   const coveredBytes = pageMapWords * 32 * Layout.SLAB_PAGE_BYTES;
   if (pageMapWords === 0 || coveredBytes > 2 ** 32) return { field: "page map size", message: `${pageMapWords} words is no reservation a heap can have` };
+  if (rangeEnd > 0 && coveredBytes < store.reservedBytes) return { field: "range end", message: `${rangeEnd} is past what the page map covers (${coveredBytes} bytes from ${store.base})` };
   const lowest = Math.ceil(((pageMapWords - 1) * 32 * Layout.SLAB_PAGE_BYTES + 1) / 2 ** Mid.REGION_SHIFT);
   const highest = Math.ceil(coveredBytes / 2 ** Mid.REGION_SHIFT);
   if (midRootWords < lowest || midRootWords > highest) {
