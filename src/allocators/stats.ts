@@ -14,7 +14,7 @@ export type OwnStats = Omit<AllocatorStats, "baseOffset" | "committedBytes" | "r
 /** The stats object: the policy's own numbers, the store's sizes, and 1 - largest free / free (0 when none). */
 export function assembleStats<S extends OwnStats>(store: ByteStore, own: S): S & AllocatorStats {
   return {
-    baseOffset: store.base,
+    baseOffset: 0,
     ...own,
     committedBytes: store.committedBytes,
     reservedBytes: store.reservedBytes,
