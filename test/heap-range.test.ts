@@ -18,6 +18,7 @@ import { Heap } from "../src/heap/heap.js";
 import { Layout, Word } from "../src/heap/layout.js";
 import { ByteStore } from "../src/memory/store.js";
 import { policies } from "../src/policies.js";
+import { SharedHeap } from "../src/shared/shared-heap.js";
 import { fillPattern, patternWord } from "../src/trace/pattern.js";
 import type { Allocator } from "../src/allocator.js";
 import { ReferenceModel, rng } from "./support/model.js";
@@ -289,11 +290,13 @@ describe("bad ranges", () => {
     assert.ok(u8.every((b) => b === 0xa5), "a refused range keeps its bytes");
   });
 
-  test("the other policies refuse a range store: they keep their control block at offset 0", () => {
+  test("the other policies and SharedHeap refuse a range store", () => {
     const store = ByteStore.wrap(new ArrayBuffer(1 << 20), { start: 4096 });
     for (const name of ["pool", "buddy", "first-fit", "arena"] as const) {
       assert.throws(() => policies[name].create({ store } as never), InvalidStoreError, name);
     }
+    const shared = ByteStore.wrap(new SharedArrayBuffer(1 << 20, { maxByteLength: 4 << 20 }), { start: 4096 });
+    assert.throws(() => new SharedHeap({ store: shared }), (e) => e instanceof InvalidStoreError && /range/.test(e.message));
   });
 
   test("malloc past the range's end returns 0 and changes nothing outside it", () => {
