@@ -163,8 +163,9 @@ export class Heap extends HeapCore implements Allocator {
 
   /**
    * A block of `count` elements of `Type` (`Float64Array`, `BigInt64Array`, ...), as a typed
-   * array over it; its `byteOffset` is the offset to `free` (plus `base`, on a range). Throws `OutOfMemoryError` rather
-   * than returning 0. The view is of the current buffer (see `generation`).
+   * array over it; its `byteOffset` is the offset to `free` (plus `base`, on a range). Throws
+   * `OutOfMemoryError` rather than returning 0. The view is of the current buffer (see
+   * `generation`).
    */
   mallocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
     checkSize(count, Math.floor(this.maxRequestBytes / Type.BYTES_PER_ELEMENT));

@@ -146,7 +146,10 @@ export const enum Word {
    * are all full gets a new slab only once it holds a slab's worth of such blocks (mid-slabs.ts).
    */
   MID_TLSF_LIVE = IN_USE + 1,
-  /** A heap on a range of a buffer (store.ts): the range's end in the buffer, so attach finds it; 0 for a heap with a store of its own. */
+  /**
+   * A heap on a range of a buffer (store.ts): the range's end in the buffer, so attach finds
+   * it; 0 for a heap with a store of its own.
+   */
   RANGE_END = MID_TLSF_LIVE + Layout.MID_CLASS_COUNT,
   END = RANGE_END + 1,
 }

@@ -35,8 +35,8 @@
  *   |<-- usable now (RSS-like) -->|<-- may grow into (VSZ-like) -->|
  *
  * Invariants: committedBytes <= reservedBytes <= MAX_STORE_BYTES; committedBytes is a multiple
- * of granuleBytes (except a fixed ArrayBuffer, which is what it is, and a range store); every view
- * spans the whole buffer (a range store's: its range) as it was at the last `refresh()`; usableBytes = min(committedBytes, the views' length).
+ * of granuleBytes (except a fixed ArrayBuffer, which is what it is, and a range store); every
+ * view spans the whole buffer (a range store's: its range) as it was at the last `refresh()`; usableBytes = min(committedBytes, the views' length).
  * This class is the one place views are made, and `generation` changes exactly when they are
  * remade: code that keeps a view of its own compares the generation it saw, and code that reads
  * `store.u32` each time needs nothing.
@@ -100,7 +100,7 @@ export interface StoreRange {
   end?: number;
 }
 
-/** A range's base is its start rounded up to this: alignments up to 16 hold for whole-buffer addresses too. */
+/** A range's base is its start rounded up to this: alignments up to 16 hold in the whole buffer too. */
 export const RANGE_BASE_ALIGN = 16;
 
 /**
@@ -125,7 +125,10 @@ export class ByteStore {
   f64!: Float64Array;
   i64!: BigInt64Array;
   u64!: BigUint64Array;
-  /** Where the views start in the buffer: 0, or a range store's start rounded up to 16. Add it to an offset for a whole-buffer address. */
+  /**
+   * Where the views start in the buffer: 0, or a range store's start rounded up to 16. Add it
+   * to an offset for a whole-buffer address.
+   */
   readonly base: number;
   /** A range store's first byte as given (base is it rounded up), 0 otherwise. */
   readonly start: number;
