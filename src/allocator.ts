@@ -46,7 +46,8 @@ export interface Allocator {
  *   span[0].start = base;  span[i+1].start = span[i].start + span[i].bytes  (no gap, no overlap)
  *   last.start + last.bytes >= base + stats().extentBytes  and  <= stats().committedBytes
  *
- * `base` is 0, or the start of the range of a buffer the allocator manages (`stats().baseOffset`).
+ * `base` is `stats().baseOffset`, 0 for every policy: offsets count from the store's views, which
+ * for a Heap on a range of a buffer start at the range's base (`heap.base` in the buffer).
  * - `start`, `bytes`: the span's first byte in the store and its length, headers included.
  * - `kind`: "used" (a live block: `ptr` is what malloc returned, start <= ptr < start + bytes,
  *   `requestedBytes` what was asked), "free" (reusable, or held back: see `held`), "meta"

@@ -82,7 +82,10 @@ export class InvalidStoreError extends HeapkitError {
   override name = "InvalidStoreError";
 }
 
-/** A walk range that is not [start, end) with 0 <= start <= end. */
+/**
+ * A walk range that is not [start, end) with 0 <= start <= end, or a store range a buffer
+ * cannot have (store.ts).
+ */
 export class InvalidRangeError extends HeapkitError {
   override name = "InvalidRangeError";
   constructor(readonly value: unknown, reason: string) {

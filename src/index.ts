@@ -4,7 +4,7 @@ export type { Allocator, AllocatorStats, HeapSpan, HeldCode, HeldState, SpanGrou
 export { HELD_STATES, SPAN_FREE, SPAN_KINDS, SPAN_META, SPAN_PAD, SPAN_USED } from "./allocator.js";
 export { checkSize, checkAlign } from "./allocators/validate.js";
 export { ByteStore, MAX_STORE_BYTES, OS_PAGE_BYTES, WASM_PAGE_BYTES } from "./memory/store.js";
-export type { StoreKind, StoreOptions } from "./memory/store.js";
+export type { StoreKind, StoreOptions, StoreRange } from "./memory/store.js";
 export { Heap } from "./heap/heap.js";
 export type { HeapOptions, HeapStats } from "./heap/heap.js";
 export { Buddy, BUDDY_MAX_ALIGN } from "./allocators/buddy.js";

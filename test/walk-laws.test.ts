@@ -1,6 +1,7 @@
 /**
  * The walk contract (src/allocator.ts), checked for every policy in `policies` on every store kind
- * it accepts, and for the debug and hardened wrappers, after seeded random work:
+ * it accepts, for a Heap on a range of a buffer, and for the debug and hardened wrappers, after
+ * seeded random work:
  *   the spans tile [baseOffset, >= baseOffset + extentBytes), ending within the committed bytes;
  *   every used span holds its ptr; the used spans are exactly the live blocks, with the sizes
  *   asked (so their count is liveBlocks and their requested bytes sum to liveBytes);
@@ -17,7 +18,7 @@ import { DebugHeap } from "../src/debug/debug-heap.js";
 import { HardenedHeap } from "../src/debug/hardened-heap.js";
 import { InvalidRangeError } from "../src/errors.js";
 import { Heap } from "../src/heap/heap.js";
-import type { StoreKind } from "../src/memory/store.js";
+import { ByteStore, type StoreKind } from "../src/memory/store.js";
 import { type PolicyName, policies, policyNames } from "../src/policies.js";
 
 /** mulberry32: a small seeded generator, so a failure replays. */
@@ -179,6 +180,26 @@ describe("walk laws: every policy on every store kind it accepts", () => {
         }
       });
     }
+  }
+});
+
+describe("walk laws: a heap on a range of a buffer (offsets relative to the range's base)", () => {
+  const ranges: [string, () => ByteStore][] = [
+    ["an ArrayBuffer, start not 8-aligned", () => ByteStore.wrap(new ArrayBuffer(6 << 20), { start: 12345, end: (5 << 20) + 3 })],
+    ["a WebAssembly.Memory after module data", () => ByteStore.wrap(new WebAssembly.Memory({ initial: 2, maximum: 200 }), { start: 70000, end: 12 << 20 })],
+  ];
+  for (const [name, make] of ranges) {
+    test(name, () => {
+      const r = random(0x4a6e + name.length);
+      const heap = new Heap({ store: make() });
+      const live: Live = new Map();
+      checkLaws(heap, live, r, `${name} fresh`);
+      for (let round = 1; round <= 4; round++) {
+        churn(heap, "heap", live, r, 150);
+        heap.check();
+        checkLaws(heap, live, r, `${name} round ${round}`);
+      }
+    });
   }
 });
 

@@ -21,6 +21,7 @@ export type AllocatorStoreOptions = StoreOptions & {
 /** The store to use, committed to at least `minBytes` (the control block) or an error. */
 export function openStore(options: AllocatorStoreOptions, minBytes: number, policy: string): ByteStore {
   const store = options.store ?? ByteStore.create(options);
+  if (store.isRange) throw new InvalidStoreError(`${policy}: cannot manage a range of a buffer (only a Heap can: ByteStore.wrap(buffer, { start, end }))`);
   if (!store.grow(minBytes)) {
     throw new InvalidStoreError(`${policy}: the store cannot hold the ${minBytes}-byte control block (it has ${store.committedBytes} bytes, reserves ${store.reservedBytes})`);
   }

@@ -4,7 +4,7 @@
  * trusts it. layout.ts draws the words.
  */
 import { ConcurrentUseError, HeapCorruptionError, InvalidHeapImageError, InvalidStoreError } from "../errors.js";
-import type { ByteStore } from "../memory/store.js";
+import { ByteStore, type StoreBacking } from "../memory/store.js";
 import { IN_USE_WORD, isSharedStore } from "./guard.js";
 import { isSlabPage, midSlabAt } from "./inspect.js";
 import { Gauge, keyOf, Layout, maxSlackFor, roundUp8, Word } from "./layout.js";
@@ -17,7 +17,8 @@ export function formatControl(store: ByteStore): number {
   const heapStart = roundUp8(Gauge.PAGE_MAP_OFFSET + (pageMapWords + midRootWords) * 4);
   const minimum = heapStart + Layout.SLAB_PAGE_BYTES;
   if (!store.grow(minimum)) {
-    throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in its store; this one has ${store.committedBytes} and cannot grow there`);
+    const where = store.isRange ? `the range [${store.start}, ${store.base + store.reservedBytes}) of its buffer` : "its store";
+    throw new InvalidStoreError(`a heap needs at least ${minimum} bytes in ${where}; this one has ${store.committedBytes} and cannot grow there`);
   }
   store.u8.fill(0, 0, heapStart);
   const u32 = store.u32;
@@ -28,8 +29,25 @@ export function formatControl(store: ByteStore): number {
   u32[Word.TOP] = heapStart;
   u32[Word.PAGE_MAP_WORDS] = pageMapWords;
   u32[Word.MID_ROOT_WORDS] = midRootWords;
+  u32[Word.RANGE_END] = store.isRange ? store.base + store.reservedBytes : 0;
   store.f64[Gauge.PEAK_TOP] = heapStart;
   return heapStart;
+}
+
+/**
+ * The store `Heap.attach` opens in `backing`: the whole buffer, or the range from `start` to
+ * the end that the control block at its base records. Reads only; where no heap of this
+ * version is there, or the end it records is not one the buffer has, a store that
+ * `openControl` refuses.
+ */
+export function storeToAttach(backing: StoreBacking, start?: number): ByteStore {
+  const probe = start === undefined ? ByteStore.wrap(backing) : ByteStore.wrap(backing, { start });
+  const u32 = probe.u32;
+  const found = u32[Word.MAGIC] === Layout.MAGIC && u32[Word.VERSION] === Layout.VERSION;
+  const rangeEnd = found ? u32[Word.RANGE_END]! : 0;
+  if (rangeEnd === 0) return probe.base === 0 && probe.isRange ? ByteStore.wrap(backing) : probe;
+  if (rangeEnd <= probe.base || rangeEnd > probe.base + probe.reservedBytes) return probe;
+  return ByteStore.wrap(backing, { start: start ?? 0, end: rangeEnd });
 }
 
 /**
@@ -79,15 +97,18 @@ function controlFault(store: ByteStore): { field: string; message: string } | un
   const committed = store.committedBytes;
   const u32 = store.u32;
   if (committed < Gauge.PAGE_MAP_OFFSET || u32[Word.MAGIC] !== Layout.MAGIC) {
-    return { field: "magic", message: "this buffer does not hold a heapkit heap (no heap magic at offset 0)" };
+    return { field: "magic", message: `this buffer does not hold a heapkit heap (no heap magic at offset ${store.base})` };
   }
   if (u32[Word.VERSION] !== Layout.VERSION) {
     return { field: "version", message: `heap format version ${u32[Word.VERSION]} is not supported (this heapkit reads version ${Layout.VERSION})` };
   }
+  const rangeEnd = store.isRange ? store.base + store.reservedBytes : 0;
+  if (u32[Word.RANGE_END] !== rangeEnd) return { field: "range end", message: `${u32[Word.RANGE_END]}, but the store's range ends at ${rangeEnd} (0: no range)` };
   const pageMapWords = u32[Word.PAGE_MAP_WORDS]!;
   const midRootWords = u32[Word.MID_ROOT_WORDS]!;
   const coveredBytes = pageMapWords * 32 * Layout.SLAB_PAGE_BYTES;
   if (pageMapWords === 0 || coveredBytes > 2 ** 32) return { field: "page map size", message: `${pageMapWords} words is no reservation a heap can have` };
+  if (rangeEnd > 0 && coveredBytes < store.reservedBytes) return { field: "range end", message: `${rangeEnd} is past what the page map covers (${coveredBytes} bytes from ${store.base})` };
   const lowest = Math.ceil(((pageMapWords - 1) * 32 * Layout.SLAB_PAGE_BYTES + 1) / 2 ** Mid.REGION_SHIFT);
   const highest = Math.ceil(coveredBytes / 2 ** Mid.REGION_SHIFT);
   if (midRootWords < lowest || midRootWords > highest) {

@@ -13,11 +13,11 @@
  */
 import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.js";
-import { DoubleFreeError, InvalidFreeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
+import { DoubleFreeError, InvalidFreeError, InvalidRangeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
 import type { WasmMemory } from "../memory/wasm-memory.js";
 import { checkHeap } from "./check.js";
-import { assertControl, formatControl, openControl } from "./control.js";
+import { assertControl, formatControl, openControl, storeToAttach } from "./control.js";
 import { HeapCore } from "./core.js";
 import { installConcurrencyGuard, isSharedStore } from "./guard.js";
 import type { HeapStats } from "./heap-stats.js";
@@ -34,7 +34,11 @@ import { TlsfBlocks } from "./tlsf.js";
 export type { HeapStats } from "./heap-stats.js";
 
 export interface HeapOptions extends StoreOptions {
-  /** An existing store to format as a new heap (its contents are overwritten). */
+  /**
+   * An existing store to format as a new heap: its contents are overwritten, or only its range
+   * when it was wrapped with one (`ByteStore.wrap(memory, { start, end })`: the heap's offsets
+   * are then relative to the range's base, `heap.base`, and it touches no byte outside it).
+   */
   store?: ByteStore;
   /**
    * On a shared store, throw `ConcurrentUseError` when two agents call the heap at once (see
@@ -93,15 +97,20 @@ export class Heap extends HeapCore implements Allocator {
   }
 
   /**
-   * Reopens a heap that lives in `backing` (in a Worker, or after saving its bytes). A store
-   * that holds no heap, or one of another layout version, is an `InvalidStoreError`, and the
-   * store is left as it was.
+   * Reopens a heap that lives in `backing` (in a Worker, or after saving its bytes); a heap made
+   * on a range of the buffer with `{ start }`, the range's start (its control block records
+   * the end). A store that holds no heap there, or one of another layout version, is an
+   * `InvalidStoreError`, and the store is left as it was.
    */
-  static attach(backing: ArrayBuffer | SharedArrayBuffer | WasmMemory | ByteStore, options: { concurrencyGuard?: boolean } = {}): Heap {
-    const store = backing instanceof ByteStore ? backing : ByteStore.wrap(backing);
+  static attach(backing: ArrayBuffer | SharedArrayBuffer | WasmMemory | ByteStore, options: { start?: number; concurrencyGuard?: boolean } = {}): Heap {
+    const { start, concurrencyGuard } = options;
+    if (backing instanceof ByteStore && start !== undefined) {
+      throw new InvalidRangeError(start, "Heap.attach takes a start with a buffer or WebAssembly.Memory, not with a ByteStore (which has its range)");
+    }
+    const store = backing instanceof ByteStore ? backing : storeToAttach(backing, start);
     Heap.opening = store;
     try {
-      return new Heap({ store, ...options });
+      return new Heap({ store, concurrencyGuard });
     } finally {
       Heap.opening = undefined;
     }
@@ -110,7 +119,15 @@ export class Heap extends HeapCore implements Allocator {
   // ---- Views -------------------------------------------------------------------------------
   // Views of the whole store, indexed by offset / element size (`heap.f64[p / 8]`). They are
   // the store's, remade on growth: read them from the heap after a call that may grow it,
-  // rather than keeping one (store.ts says what an old one does on each kind of store).
+  // rather than keeping one (store.ts says what an old one does on each kind of store). On a
+  // range of a buffer they are views of the range: they start at `base`.
+
+  /**
+   * Where the heap's offsets start in its buffer: 0, or the base of its range (its start
+   * rounded up to 16). Code that uses the whole buffer (WASM, `new Float64Array(memory.buffer,
+   * heap.base + p, n)`) adds it to an offset; the heap's views and calls do not.
+   */
+  get base(): number { return this.store.base; }
   get u8(): Uint8Array { return this.store.u8; }
   get i8(): Int8Array { return this.store.i8; }
   get u16(): Uint16Array { return this.store.u16; }
@@ -141,24 +158,26 @@ export class Heap extends HeapCore implements Allocator {
     if (ptr % ctor.BYTES_PER_ELEMENT !== 0) throw new InvalidFreeError(ptr, `not aligned for ${ctor.name}`);
     const count = length ?? Math.floor(usable / ctor.BYTES_PER_ELEMENT);
     if (count * ctor.BYTES_PER_ELEMENT > usable) throw new InvalidSizeError(length, `exceeds the block's ${usable} usable bytes`);
-    return new ctor(this.store.buffer as ArrayBuffer, ptr, count) as InstanceType<T>;
+    return new ctor(this.store.buffer as ArrayBuffer, this.store.base + ptr, count) as InstanceType<T>;
   }
 
   /**
    * A block of `count` elements of `Type` (`Float64Array`, `BigInt64Array`, ...), as a typed
-   * array over it; its `byteOffset` is the offset to `free`. Throws `OutOfMemoryError` rather
-   * than returning 0. The view is of the current buffer (see `generation`).
+   * array over it; its `byteOffset` is the offset to `free` (plus `base`, on a range). Throws
+   * `OutOfMemoryError` rather than returning 0. The view is of the current buffer (see
+   * `generation`).
    */
   mallocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
     checkSize(count, Math.floor(this.maxRequestBytes / Type.BYTES_PER_ELEMENT));
     const ptr = this.mallocOrThrow(count * Type.BYTES_PER_ELEMENT);
-    return new Type(this.store.buffer as ArrayBuffer, ptr, count) as InstanceType<T>;
+    return new Type(this.store.buffer as ArrayBuffer, this.store.base + ptr, count) as InstanceType<T>;
   }
 
   /** Like `mallocAs`, with the elements zeroed. */
   callocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
     const array = this.mallocAs(Type, count);
-    this.store.u8.fill(0, array.byteOffset, array.byteOffset + array.byteLength);
+    const ptr = array.byteOffset - this.store.base;
+    this.store.u8.fill(0, ptr, ptr + array.byteLength);
     return array;
   }
 

@@ -8,7 +8,8 @@
  * │ (words, stats, lists)│ 1 bit/page│ 1 w/4 MiB │ heapStart                  top  │ (committed│
  * └──────────────────────┴───────────┴───────────┴─────────────────────────────────┴───── ... ─┘
  *   page map bit: a small-size slab starts at this page;  mid root: the mid slabs' page table
- *   (mid-layout.ts).
+ *   (mid-layout.ts). A heap on a range of a buffer has the same bytes from the range's base:
+ *   its store's views start there (store.ts), so every offset here is relative to it.
  *
  * Block (TLSF layer), named by its payload offset p; block size S counts the header:
  *
@@ -94,7 +95,7 @@ export const enum Layout {
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 8,
+  VERSION = 9,
 }
 
 /**
@@ -145,7 +146,12 @@ export const enum Word {
    * are all full gets a new slab only once it holds a slab's worth of such blocks (mid-slabs.ts).
    */
   MID_TLSF_LIVE = IN_USE + 1,
-  END = MID_TLSF_LIVE + Layout.MID_CLASS_COUNT,
+  /**
+   * A heap on a range of a buffer (store.ts): the range's end in the buffer, so attach finds
+   * it; 0 for a heap with a store of its own.
+   */
+  RANGE_END = MID_TLSF_LIVE + Layout.MID_CLASS_COUNT,
+  END = RANGE_END + 1,
 }
 
 /**

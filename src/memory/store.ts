@@ -35,11 +35,26 @@
  *   |<-- usable now (RSS-like) -->|<-- may grow into (VSZ-like) -->|
  *
  * Invariants: committedBytes <= reservedBytes <= MAX_STORE_BYTES; committedBytes is a multiple
- * of granuleBytes (except a fixed ArrayBuffer, which is what it is); every view spans the whole
- * buffer as it was at the last `refresh()`; usableBytes = min(committedBytes, the views' length).
+ * of granuleBytes (except a fixed ArrayBuffer, which is what it is, and a range store); every
+ * view spans the whole buffer (a range store's: its range) as it was at the last `refresh()`; usableBytes = min(committedBytes, the views' length).
  * This class is the one place views are made, and `generation` changes exactly when they are
  * remade: code that keeps a view of its own compares the generation it saw, and code that reads
  * `store.u32` each time needs nothing.
+ *
+ * A range store (`ByteStore.wrap(backing, { start, end })`) is a store on [start, end) of a
+ * buffer that is someone else's (a WASM module's memory after its own data, a part of any
+ * buffer), made to look exactly like a smaller buffer: every view starts at `base` (start
+ * rounded up to 16) and ends at `end` (or the buffer's end, if sooner), so offset 0 of the views
+ * is the byte at `base`, and an allocator on it runs the same code as on a store of its own
+ * (offsets relative to the range, as OffsetAllocator's and most sub-allocators' are). The sizes
+ * count from `base` too: reservedBytes = end - base, committedBytes = what the buffer holds of
+ * the range. An address in the whole buffer is `base + offset`.
+ *
+ *   0 ........ start  base ................................ end ........ buffer's end
+ *   | not ours  | pad |<--- views: offset 0 .. end - base --->|  not ours  |
+ *
+ * It grows the buffer as the range needs (a WASM memory by whole pages, so the buffer may end
+ * past `end`), and never shrinks, detaches or replaces it: trim gives nothing back.
  *
  * Several agents may share one buffer (two `Heap.attach` of it, or a Worker): each has its own
  * ByteStore, so growth by one leaves the others' views short (or, for a WASM memory, detached)
@@ -48,7 +63,7 @@
  * and another agent's growth past the request counts as success. A `reserved` store's buffer is
  * attached elsewhere as a fixed `array-buffer` of the reservation's length; a trim detaches it.
  */
-import { InvalidSizeError, InvalidStoreError } from "../errors.js";
+import { InvalidRangeError, InvalidSizeError, InvalidStoreError } from "../errors.js";
 import type { WasmMemory } from "./wasm-memory.js";
 
 export type StoreKind = "array-buffer" | "reserved" | "resizable" | "shared" | "wasm";
@@ -74,6 +89,20 @@ type Backing = ArrayBuffer | SharedArrayBuffer | WebAssembly.Memory;
 /** What a store can wrap, as the published types say it (no DOM lib needed: see wasm-memory.ts). */
 export type StoreBacking = ArrayBuffer | SharedArrayBuffer | WasmMemory;
 
+/** Where a range store's bytes are: [start, end) of the buffer (see the top of this file). */
+export interface StoreRange {
+  /** The first byte the store may use; its views start at it rounded up to 16. @defaultValue 0 */
+  start?: number;
+  /**
+   * The end of what it may use: the store never grows past it.
+   * @defaultValue all the buffer may hold (its length, its maximum length, 4 GiB - 64 KiB for a WASM memory)
+   */
+  end?: number;
+}
+
+/** A range's base is its start rounded up to this: alignments up to 16 hold in the whole buffer too. */
+export const RANGE_BASE_ALIGN = 16;
+
 /**
  * A byte store: the memory an allocator hands out offsets into, with its views (made here and
  * nowhere else), its committed and reserved sizes, growth, trimming and a `generation` that
@@ -96,6 +125,15 @@ export class ByteStore {
   f64!: Float64Array;
   i64!: BigInt64Array;
   u64!: BigUint64Array;
+  /**
+   * Where the views start in the buffer: 0, or a range store's start rounded up to 16. Add it
+   * to an offset for a whole-buffer address.
+   */
+  readonly base: number;
+  /** A range store's first byte as given (base is it rounded up), 0 otherwise. */
+  readonly start: number;
+  /** True for a range store (wrapped with `{ start, end }`): it never shrinks the buffer. */
+  readonly isRange: boolean;
   /** Changes exactly when the views above are remade (growth that moves the buffer, trim, or another agent's growth seen by `refresh`). */
   generation = 0;
   /** Bytes that may be used now: the committed bytes the views reach (a plain field, for the heap's growth check). */
@@ -105,15 +143,29 @@ export class ByteStore {
   private committed: number;
   /** A reserved store's high-water of committed bytes since its buffer was made: what a trim must give back. */
   private touched: number;
+  /** A range store's end in the buffer (base + reservedBytes); unused otherwise. */
+  private readonly rangeEnd: number;
+  /** The most a range store's buffer may hold (a WASM memory: the most any may). */
+  private readonly bufferLimit: number;
 
+  /**
+   * @param reservedBytes the most the store may grow to (a range store's: end - base)
+   * @param range a range store's [start, end) and its buffer's limit, already validated
+   */
   private constructor(
     readonly kind: StoreKind,
     private backing: Backing,
     readonly reservedBytes: number,
     committed = 0,
+    range?: { start: number; base: number; end: number; bufferLimit: number },
   ) {
     this.granuleBytes = kind === "wasm" ? WASM_PAGE_BYTES : OS_PAGE_BYTES;
     this.committed = this.touched = committed;
+    this.isRange = range !== undefined;
+    this.start = range?.start ?? 0;
+    this.base = range?.base ?? 0;
+    this.rangeEnd = range?.end ?? 0;
+    this.bufferLimit = range?.bufferLimit ?? reservedBytes;
     this.refresh();
   }
 
@@ -150,21 +202,21 @@ export class ByteStore {
     }
   }
 
-  /** Wraps an existing buffer or WebAssembly.Memory (to attach to a heap that lives in it). */
-  static wrap(backing: StoreBacking): ByteStore {
-    if (backing instanceof WebAssembly.Memory) {
-      // A Memory does not expose its maximum; growth beyond it fails and is reported as no memory.
-      return new ByteStore("wasm", backing, MAX_STORE_BYTES);
-    }
-    if (backing instanceof SharedArrayBuffer) {
-      return new ByteStore("shared", backing, backing.growable ? backing.maxByteLength : backing.byteLength);
-    }
-    if (backing instanceof ArrayBuffer) {
-      return backing.resizable
-        ? new ByteStore("resizable", backing, backing.maxByteLength)
-        : new ByteStore("array-buffer", backing, backing.byteLength);
-    }
-    throw new InvalidStoreError(`cannot use ${Object.prototype.toString.call(backing)} as a byte store: pass an ArrayBuffer, SharedArrayBuffer or WebAssembly.Memory`);
+  /**
+   * Wraps an existing buffer or WebAssembly.Memory: to attach to a heap that lives in it, or,
+   * with `range`, as a store on [start, end) of it that touches no byte outside (see the top of
+   * this file). A bad bound (not an integer, negative, end not past the 16-aligned base, beyond
+   * what the buffer may hold) is an `InvalidRangeError` naming it.
+   */
+  static wrap(backing: StoreBacking, range?: StoreRange): ByteStore {
+    const [kind, limit] = wrappedKind(backing);
+    if (range === undefined) return new ByteStore(kind, backing as Backing, limit);
+    const start = range.start ?? 0;
+    checkRangeBound(start, "start", 0, limit - RANGE_BASE_ALIGN);
+    const base = roundUp(start, RANGE_BASE_ALIGN);
+    const end = range.end ?? limit;
+    checkRangeBound(end, "end", base + 1, limit);
+    return new ByteStore(kind, backing as Backing, end - base, 0, { start, base, end, bufferLimit: limit });
   }
 
   /** The current buffer (a WASM memory's changes identity when it grows, a reserved store's on trim). */
@@ -178,7 +230,13 @@ export class ByteStore {
   }
 
   get committedBytes(): number {
+    if (this.isRange) return this.rangeBytes(this.buffer.byteLength);
     return this.kind === "reserved" ? this.committed : this.buffer.byteLength;
+  }
+
+  /** How much of a range store's range a buffer of `bufferBytes` holds. */
+  private rangeBytes(bufferBytes: number): number {
+    return Math.max(0, Math.min(bufferBytes, this.rangeEnd) - this.base);
   }
 
   get canGrow(): boolean {
@@ -186,7 +244,7 @@ export class ByteStore {
   }
 
   get canShrink(): boolean {
-    return this.kind === "resizable" || this.kind === "reserved";
+    return !this.isRange && (this.kind === "resizable" || this.kind === "reserved");
   }
 
   /**
@@ -196,6 +254,7 @@ export class ByteStore {
    */
   grow(minBytes: number): boolean {
     if (this.kind === "reserved") return this.commitReserved(minBytes);
+    if (this.isRange) return this.growRange(minBytes);
     for (;;) {
       const current = this.committedBytes;
       if (minBytes <= current) {
@@ -206,6 +265,25 @@ export class ByteStore {
       if (target > this.reservedBytes || this.kind === "array-buffer") return false;
       if (!this.tryGrow(current, target) && this.committedBytes === current) return false;
       // Grown, by this agent or (when tryGrow lost a race) by another: check again.
+    }
+  }
+
+  /**
+   * A range store grows its buffer until it holds `base + minBytes` (by granules, never past
+   * what the buffer may hold), and never past the range's end.
+   */
+  private growRange(minBytes: number): boolean {
+    if (minBytes > this.reservedBytes) return false;
+    const needed = this.base + minBytes;
+    for (;;) {
+      const current = this.buffer.byteLength;
+      if (needed <= current) {
+        this.refresh();
+        return true;
+      }
+      if (this.kind === "array-buffer") return false;
+      const target = Math.min(roundUp(needed, this.granuleBytes), this.bufferLimit);
+      if (!this.tryGrow(current, target) && this.buffer.byteLength === current) return false;
     }
   }
 
@@ -283,21 +361,40 @@ export class ByteStore {
    */
   refresh(): boolean {
     const buffer = this.buffer;
-    if (this.u8 !== undefined && this.u8.buffer === buffer && this.u8.length === buffer.byteLength) return false;
-    const bytes = buffer.byteLength;
-    this.u8 = new Uint8Array(buffer, 0, bytes);
-    this.i8 = new Int8Array(buffer, 0, bytes);
-    this.u16 = new Uint16Array(buffer, 0, bytes >>> 1);
-    this.i16 = new Int16Array(buffer, 0, bytes >>> 1);
-    this.u32 = new Uint32Array(buffer, 0, bytes >>> 2);
-    this.i32 = new Int32Array(buffer, 0, bytes >>> 2);
-    this.f32 = new Float32Array(buffer, 0, bytes >>> 2);
-    this.f64 = new Float64Array(buffer, 0, bytes >>> 3);
-    this.i64 = new BigInt64Array(buffer, 0, bytes >>> 3);
-    this.u64 = new BigUint64Array(buffer, 0, bytes >>> 3);
+    const bytes = this.isRange ? this.rangeBytes(buffer.byteLength) : buffer.byteLength;
+    if (this.u8 !== undefined && this.u8.buffer === buffer && this.u8.length === bytes) return false;
+    // A range store's views start at base (at 0, empty, while the buffer ends before base).
+    const from = bytes === 0 ? 0 : this.base;
+    this.u8 = new Uint8Array(buffer, from, bytes);
+    this.i8 = new Int8Array(buffer, from, bytes);
+    this.u16 = new Uint16Array(buffer, from, bytes >>> 1);
+    this.i16 = new Int16Array(buffer, from, bytes >>> 1);
+    this.u32 = new Uint32Array(buffer, from, bytes >>> 2);
+    this.i32 = new Int32Array(buffer, from, bytes >>> 2);
+    this.f32 = new Float32Array(buffer, from, bytes >>> 2);
+    this.f64 = new Float64Array(buffer, from, bytes >>> 3);
+    this.i64 = new BigInt64Array(buffer, from, bytes >>> 3);
+    this.u64 = new BigUint64Array(buffer, from, bytes >>> 3);
     this.usableBytes = this.kind === "reserved" ? this.committed : bytes;
     this.generation++;
     return true;
+  }
+}
+
+/** The kind of store a wrapped backing is, and the most its buffer may hold. */
+function wrappedKind(backing: StoreBacking): [StoreKind, number] {
+  // A Memory does not expose its maximum; growth beyond it fails and is reported as no memory.
+  if (backing instanceof WebAssembly.Memory) return ["wasm", MAX_STORE_BYTES];
+  if (backing instanceof SharedArrayBuffer) return ["shared", backing.growable ? backing.maxByteLength : backing.byteLength];
+  if (backing instanceof ArrayBuffer) return backing.resizable ? ["resizable", backing.maxByteLength] : ["array-buffer", backing.byteLength];
+  throw new InvalidStoreError(`cannot use ${Object.prototype.toString.call(backing)} as a byte store: pass an ArrayBuffer, SharedArrayBuffer or WebAssembly.Memory`);
+}
+
+/** A range's start or end: an integer in [min, max], or an `InvalidRangeError` naming it. */
+function checkRangeBound(value: number, name: "start" | "end", min: number, max: number): void {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const from = name === "start" ? "0" : `${min} (past the range's 16-aligned base)`;
+    throw new InvalidRangeError(value, `a store range's ${name} must be an integer from ${from} to ${max} (what the buffer may hold)`);
   }
 }
 

@@ -45,6 +45,7 @@ export class SharedCore {
 
   /** Formats a new shared heap on `store` with `formatThreads` slots, or (undefined) opens the one there. */
   constructor(store: ByteStore, formatThreads: number | undefined) {
+    if (store.isRange) throw new InvalidStoreError("a SharedHeap cannot live in a range of a buffer (a Heap can): give it a store of its own");
     if (!(store.buffer instanceof SharedArrayBuffer)) {
       throw new InvalidStoreError(`a SharedHeap needs shared memory (a growable SharedArrayBuffer or a shared WebAssembly.Memory); this store is ${store.kind} over an unshared buffer`);
     }
