@@ -4,9 +4,10 @@
  * arrows, Page Up/Down), down to single bytes with their values drawn in the cells.
  */
 import type { Allocator, HeapSpan } from "heapkit";
-import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
-import { type MapView, addressToPoint, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
-import { CH_UNTOUCHED, CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
+import { SPAN_META } from "heapkit";
+import { type MapView, addressToPoint, bytesPerPixel, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
+import { CH_UNTOUCHED, CH_META, CH_RED_ZONE, EDGE_BLOCK, EDGE_GROUP, type Raster } from "./raster.js";
+import { MapPainter, spanChannel } from "./painter.js";
 import { heapKey, regionOf, spanAt } from "./spans.js";
 import { CoarseMap } from "./coarse.js";
 import { describeSpan } from "./format.js";
@@ -35,7 +36,8 @@ export class HeapMap {
   private readonly context: CanvasRenderingContext2D;
   private readonly tooltip: HTMLDivElement;
   private view: MapView;
-  private raster: Raster;
+  private readonly painter: MapPainter;
+  private readonly raster: Raster;
   private image: ImageData;
   private pixels: Uint32Array;
   private followWhole = true;
@@ -67,7 +69,8 @@ export class HeapMap {
     container.append(this.canvas, this.tooltip);
     this.context = this.canvas.getContext("2d")!;
     this.view = fitWhole(0, 65536, 640, 320);
-    this.raster = new Raster(this.view);
+    this.painter = new MapPainter(this.view);
+    this.raster = this.painter.raster;
     this.image = new ImageData(1, 1);
     this.pixels = new Uint32Array(this.image.data.buffer);
     this.listen();
@@ -140,15 +143,33 @@ export class HeapMap {
     this.needsDraw = false;
     const region = regionOf(allocator);
     if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
-    this.raster.begin(this.view);
     const { start, end } = visibleRange(this.view);
-    const raster = this.raster;
-    // A debug heap's meta spans come from the object walk, which tells red zones from the rest.
-    const redZones = HAS_RED_ZONES.test(allocator.name) && end - start <= RED_ZONE_MAX_BYTES;
-    if (!HAS_RED_ZONES.test(allocator.name) && this.drawCoarse(allocator, start, Math.min(end, region.end))) {
-      this.finish(allocator, start, Math.min(end, region.end));
-      return;
+    const walkEnd = Math.min(end, region.end);
+    const hasRedZones = HAS_RED_ZONES.test(allocator.name);
+    if (!hasRedZones && this.drawCoarse(allocator, start, walkEnd)) {
+      this.painter.invalidate();
+    } else if (hasRedZones) {
+      this.painter.invalidate();
+      this.drawWithRedZones(allocator, start, walkEnd, region);
+    } else {
+      this.painter.paint(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
+      this.spansDrawn = this.painter.spansWalked;
     }
+    this.context.putImageData(this.image, 0, 0);
+    this.drawHexLabels(allocator, start, walkEnd);
+    this.drawSelection();
+  }
+
+  /** Cells the last frame filled (all of them unless it repainted only what changed). */
+  get cellsPainted(): number {
+    return this.painter.cellsPainted;
+  }
+
+  /** A debug heap: its meta spans come from the object walk, which tells red zones from the rest (a whole frame each time). */
+  private drawWithRedZones(allocator: Allocator, start: number, walkEnd: number, region: { extentEnd: number; end: number }): void {
+    const raster = this.raster;
+    raster.begin(this.view);
+    const redZones = walkEnd - start <= RED_ZONE_MAX_BYTES;
     let count = 0;
     let walkedEnd = start;
     this.lastGroup = -1;
@@ -165,19 +186,12 @@ export class HeapMap {
         raster.add(spanStart, bytes, spanChannel(kind, groupStart >= 0, held), edge);
       },
       start,
-      Math.min(end, region.end),
+      walkEnd,
     );
     this.spansDrawn = count;
     this.drawUntouched(Math.max(walkedEnd, region.extentEnd), region.end);
-    if (redZones) this.drawMetaAndRedZones(allocator, start, Math.min(end, region.end));
-    this.finish(allocator, start, Math.min(end, region.end));
-  }
-
-  private finish(allocator: Allocator, start: number, end: number): void {
-    this.raster.resolve(this.pixels);
-    this.context.putImageData(this.image, 0, 0);
-    this.drawHexLabels(allocator, start, end);
-    this.drawSelection();
+    if (redZones) this.drawMetaAndRedZones(allocator, start, walkEnd);
+    raster.resolve(this.pixels);
   }
 
   /**
@@ -191,14 +205,16 @@ export class HeapMap {
     const still = key === this.previousKey;
     this.previousKey = key;
     if (!still || stats.liveBlocks < COARSE_MIN_BLOCKS) return false;
-    const cellBytes = this.raster.bytesPerCell;
+    const cellBytes = bytesPerPixel(this.view);
     if (this.coarse.key !== key) {
       const region = regionOf(allocator);
       this.coarse.build(allocator, region.base, region.end, key, spanChannel);
     }
     if (!this.coarse.covers(cellBytes)) return false;
+    this.raster.begin(this.view);
     this.coarse.drawInto(this.raster, start, end, cellBytes);
     this.drawUntouched(this.coarse.end, regionOf(allocator).end);
+    this.raster.resolve(this.pixels);
     this.spansDrawn = 0;
     return true;
   }
@@ -367,13 +383,4 @@ export class HeapMap {
     this.tooltip.style.left = `${Math.max(0, left)}px`;
     this.tooltip.style.top = `${y + 14}px`;
   }
-}
-
-function spanChannel(kind: number, inGroup: boolean, held: number): number {
-  if (held !== 0) return CH_HELD;
-  if (kind === SPAN_USED) return inGroup ? CH_SLAB_USED : CH_USED;
-  if (kind === SPAN_FREE) return inGroup ? CH_SLAB_FREE : CH_FREE;
-  if (kind === SPAN_META) return CH_META;
-  if (kind === SPAN_PAD) return CH_PAD;
-  return CH_META;
 }
