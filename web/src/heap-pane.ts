@@ -61,6 +61,7 @@ export class HeapPane {
         this.showHex(span);
         callbacks.select?.(span);
       },
+      ...(callbacks.allocate === undefined ? {} : { allocate: callbacks.allocate }),
     }, label);
     this.stats = new StatsPanel(side);
     this.plot = new FootprintPlot(this.plotBox, 400, 160);
@@ -68,7 +69,8 @@ export class HeapPane {
   }
 
   setTitle(text: string): void {
-    this.root.querySelector(".pane-title")!.textContent = text;
+    const title = this.root.querySelector(".pane-title")!;
+    if (title.textContent !== text) title.textContent = text;
   }
 
   /** Sizes the canvas and plot to their boxes. */

@@ -17,6 +17,8 @@ export interface LabHook {
   simLivePtrs(): number[];
   /** Where a simulator block is drawn: canvas coordinates of its first byte. */
   simPointOf(ptr: number): { x: number; y: number };
+  /** The simulator heap's spans, from its own walk(). */
+  simSpans(): { start: number; bytes: number; kind: string; held?: string }[];
   /** Queues `count` allocations of `bytes` and runs them all at once. */
   simFill(count: number, bytes: number): void;
   traceOp(): number;
@@ -53,6 +55,8 @@ export function labHook(
     simLivePtrs: () => simulator.session.liveHandles().map((handle) => simulator.session.ptrOf(handle)),
     simPointOf: (ptr) => pointOf(simulator, ptr),
     simFill: (count, bytes) => simulator.fill(count, bytes),
+    simSpans: () =>
+      [...simulator.session.allocator.walk()].map(({ start, bytes, kind, held }) => (held === undefined ? { start, bytes, kind } : { start, bytes, kind, held })),
     traceOp: () => traces().opIndex,
     traceStats: (side) => {
       const stats = traces().sides[side].stepper?.allocator.stats();

@@ -1,16 +1,18 @@
 /**
  * The heap map: a canvas that draws the allocator's spans over the visible addresses only
- * (walkInto over visibleRange), hover tooltips, click, zoom (wheel, + and -) and pan (drag,
- * arrows, Page Up/Down), down to single bytes with their values drawn in the cells.
+ * (walkInto over visibleRange; painter.ts repaints the cells whose spans changed), hover
+ * tooltips, click, a drag across free space to allocate (drag-alloc.ts), zoom (wheel, + and -)
+ * and pan (middle or Alt drag, arrows, Page Up/Down), down to single bytes with their values
+ * drawn in the cells.
  */
 import type { Allocator, HeapSpan } from "heapkit";
-import { SPAN_META } from "heapkit";
 import { type MapView, addressToPoint, bytesPerPixel, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
-import { CH_UNTOUCHED, CH_META, CH_RED_ZONE, EDGE_BLOCK, EDGE_GROUP, type Raster } from "./raster.js";
+import { CH_UNTOUCHED, type Raster } from "./raster.js";
 import { MapPainter, spanChannel } from "./painter.js";
 import { heapKey, regionOf, spanAt } from "./spans.js";
 import { CoarseMap } from "./coarse.js";
 import { describeSpan } from "./format.js";
+import { type AllocDrag, dragLabel, draggedRange, moveDrag } from "./drag-alloc.js";
 
 /** Cells at least this wide show their byte's value in hex. */
 const HEX_LABEL_MIN_PX = 18;
@@ -18,17 +20,16 @@ const HEX_LABEL_MIN_PX = 18;
 const COARSE_MIN_BLOCKS = 100_000;
 /** DebugHeap's name (with its inner's), and how its walk names red zones. */
 const HAS_RED_ZONES = /^debug\b/;
-const RED_ZONE_DETAIL = /red zone/i;
 /** "Show all" shows at least this many bytes, so a new heap is not one giant block. */
 const MIN_FIT_BYTES = 4096;
-/** Above this many visible bytes, the object walk for red zones is skipped (they are too thin to see). */
-const RED_ZONE_MAX_BYTES = 1 << 24;
 
 export interface MapCallbacks {
   /** A click (or Enter) on a span. */
   activate(span: HeapSpan, event: { shiftKey: boolean }): void;
   /** The selected span changed (keyboard or click). */
   select(span: HeapSpan | undefined): void;
+  /** A drag across free space asks for a block of `bytes` (maps without it do not allocate). */
+  allocate?(bytes: number): void;
 }
 
 export class HeapMap {
@@ -41,11 +42,14 @@ export class HeapMap {
   private image: ImageData;
   private pixels: Uint32Array;
   private followWhole = true;
-  private lastGroup = -1;
   private readonly coarse = new CoarseMap();
   /** The heap's key at the last draw: the coarse map is used once it stands still. */
   private previousKey = "";
   private dragY: number | undefined;
+  /** A press on free space with the primary button: a drag to allocate, once it moves. */
+  private allocDrag: AllocDrag | undefined;
+  /** The click that ends a drag is not a click on a span. */
+  private dragEnded = false;
   selected: HeapSpan | undefined;
   /** The view or the selection changed since the last draw. */
   needsDraw = true;
@@ -62,7 +66,8 @@ export class HeapMap {
     this.canvas.className = "heap-map";
     this.canvas.tabIndex = 0;
     this.canvas.setAttribute("role", "img");
-    this.canvas.setAttribute("aria-label", `${label}: heap map. + and - zoom, arrows pan, [ and ] select blocks, Enter frees, Home shows all`);
+    const dragHelp = callbacks.allocate === undefined ? "" : "a drag across free space allocates that size, ";
+    this.canvas.setAttribute("aria-label", `${label}: heap map. ${dragHelp}+ and - zoom, arrows pan, [ and ] select blocks, Enter frees, Home shows all`);
     this.tooltip = document.createElement("div");
     this.tooltip.className = "map-tooltip";
     this.tooltip.hidden = true;
@@ -146,52 +151,28 @@ export class HeapMap {
     const { start, end } = visibleRange(this.view);
     const walkEnd = Math.min(end, region.end);
     const hasRedZones = HAS_RED_ZONES.test(allocator.name);
-    if (!hasRedZones && this.drawCoarse(allocator, start, walkEnd)) {
+    if (hasRedZones) {
+      this.painter.paintWithRedZones(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
+      this.spansDrawn = this.painter.spansWalked;
+    } else if (this.drawCoarse(allocator, start, walkEnd)) {
       this.painter.invalidate();
-    } else if (hasRedZones) {
-      this.painter.invalidate();
-      this.drawWithRedZones(allocator, start, walkEnd, region);
     } else {
       this.painter.paint(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
       this.spansDrawn = this.painter.spansWalked;
     }
     this.context.putImageData(this.image, 0, 0);
     this.drawHexLabels(allocator, start, walkEnd);
-    this.drawSelection();
+    if (this.selected !== undefined) this.outline(this.selected.start, this.selected.bytes, "#f97316");
+    const drag = this.allocDrag;
+    if (drag?.moved) {
+      const range = draggedRange(this.view, drag.from, drag.to);
+      this.outline(range.start, range.bytes, "#16a34a", "rgba(22, 163, 74, 0.35)");
+    }
   }
 
   /** Cells the last frame filled (all of them unless it repainted only what changed). */
   get cellsPainted(): number {
     return this.painter.cellsPainted;
-  }
-
-  /** A debug heap: its meta spans come from the object walk, which tells red zones from the rest (a whole frame each time). */
-  private drawWithRedZones(allocator: Allocator, start: number, walkEnd: number, region: { extentEnd: number; end: number }): void {
-    const raster = this.raster;
-    raster.begin(this.view);
-    const redZones = walkEnd - start <= RED_ZONE_MAX_BYTES;
-    let count = 0;
-    let walkedEnd = start;
-    this.lastGroup = -1;
-    allocator.walkInto(
-      (spanStart, bytes, kind, _ptr, _requested, groupStart, held) => {
-        count++;
-        walkedEnd = spanStart + bytes;
-        if (redZones && kind === SPAN_META) return;
-        let edge = EDGE_BLOCK;
-        if (groupStart !== this.lastGroup) {
-          if (groupStart >= 0) edge |= EDGE_GROUP;
-          this.lastGroup = groupStart;
-        }
-        raster.add(spanStart, bytes, spanChannel(kind, groupStart >= 0, held), edge);
-      },
-      start,
-      walkEnd,
-    );
-    this.spansDrawn = count;
-    this.drawUntouched(Math.max(walkedEnd, region.extentEnd), region.end);
-    if (redZones) this.drawMetaAndRedZones(allocator, start, walkEnd);
-    raster.resolve(this.pixels);
   }
 
   /**
@@ -224,14 +205,6 @@ export class HeapMap {
     if (committedEnd > from) this.raster.add(from, committedEnd - from, CH_UNTOUCHED, 0);
   }
 
-  /** A debug heap's red zones are meta spans that say so in their detail (the object walk only). */
-  private drawMetaAndRedZones(allocator: Allocator, start: number, end: number): void {
-    for (const span of allocator.walk(start, end)) {
-      if (span.kind !== "meta") continue;
-      this.raster.add(span.start, span.bytes, RED_ZONE_DETAIL.test(span.detail ?? "") ? CH_RED_ZONE : CH_META, EDGE_BLOCK);
-    }
-  }
-
   private drawHexLabels(allocator: Allocator, start: number, end: number): void {
     const bytePx = this.view.widthPx / this.view.bytesPerRow;
     if (bytePx < HEX_LABEL_MIN_PX) return;
@@ -249,16 +222,15 @@ export class HeapMap {
     }
   }
 
-  private drawSelection(): void {
-    const span = this.selected;
-    if (span === undefined) return;
+  /** Outlines [first, first + bytes) row by row (the selection, a drag). */
+  private outline(first: number, bytes: number, colour: string, fill?: string): void {
     const context = this.context;
     const rowHeight = rowHeightPx(this.view);
     const { start, end } = visibleRange(this.view);
-    const from = Math.max(span.start, start);
-    const to = Math.min(span.start + span.bytes, end);
+    const from = Math.max(first, start);
+    const to = Math.min(first + bytes, end);
     if (to <= from) return;
-    context.strokeStyle = "#f97316";
+    context.strokeStyle = colour;
     context.lineWidth = 2;
     const bpr = this.view.bytesPerRow;
     for (let address = from; address < to; ) {
@@ -266,6 +238,10 @@ export class HeapMap {
       const a = addressToPoint(this.view, address);
       const width = Math.max(2, ((rowEnd - address) * this.view.widthPx) / bpr);
       context.strokeRect(a.x + 1, a.y + 1, width - 2, Math.max(2, rowHeight - 2));
+      if (fill !== undefined) {
+        context.fillStyle = fill;
+        context.fillRect(a.x, a.y, width, rowHeight);
+      }
       address = rowEnd;
     }
   }
@@ -306,6 +282,7 @@ export class HeapMap {
   private listen(): void {
     const canvas = this.canvas;
     canvas.addEventListener("mousemove", (event) => {
+      if (this.allocDrag !== undefined) return this.onDragMove(event.offsetX, event.offsetY);
       if (this.dragY !== undefined) {
         const rows = Math.trunc((this.dragY - event.offsetY) / rowHeightPx(this.view));
         if (rows !== 0) {
@@ -319,14 +296,22 @@ export class HeapMap {
     canvas.addEventListener("mouseleave", () => {
       this.tooltip.hidden = true;
       this.dragY = undefined;
+      this.cancelDrag();
     });
     canvas.addEventListener("mousedown", (event) => {
+      this.dragEnded = false;
       if (event.button === 1 || event.altKey) this.dragY = event.offsetY;
+      else if (event.button === 0 && !event.shiftKey) this.startDrag(event.offsetX, event.offsetY);
     });
     canvas.addEventListener("mouseup", () => {
       this.dragY = undefined;
+      this.endDrag();
     });
     canvas.addEventListener("click", (event) => {
+      if (this.dragEnded) {
+        this.dragEnded = false;
+        return;
+      }
       if (event.altKey) return;
       const span = this.spanAtPoint(event.offsetX, event.offsetY);
       if (span === undefined) return;
@@ -364,11 +349,47 @@ export class HeapMap {
       ArrowRight: () => this.selectNext(1),
       Enter: () => this.selected !== undefined && this.callbacks.activate(this.selected, event),
       Delete: () => this.selected !== undefined && this.callbacks.activate(this.selected, event),
+      Escape: () => this.cancelDrag(),
     };
     const action = actions[event.key];
     if (action === undefined) return;
     event.preventDefault();
     action();
+  }
+
+  /** A press on free space (a free span, or past the spans) may become a drag to allocate. */
+  private startDrag(x: number, y: number): void {
+    if (this.callbacks.allocate === undefined || this.allocator === undefined) return;
+    const address = pointToAddress(this.view, x, y);
+    if (address < regionOf(this.allocator).base) return;
+    const span = spanAt(this.allocator, address);
+    if (span !== undefined && (span.kind !== "free" || span.held !== undefined)) return;
+    this.allocDrag = { pressX: x, pressY: y, from: address, to: address, moved: false };
+  }
+
+  private onDragMove(x: number, y: number): void {
+    const drag = this.allocDrag!;
+    if (!moveDrag(drag, x, y, pointToAddress(this.view, x, y))) return;
+    this.placeTooltip(dragLabel(draggedRange(this.view, drag.from, drag.to).bytes), x, y);
+    this.needsDraw = true;
+  }
+
+  private endDrag(): void {
+    const drag = this.allocDrag;
+    this.allocDrag = undefined;
+    if (drag === undefined || !drag.moved) return;
+    this.dragEnded = true;
+    this.tooltip.hidden = true;
+    this.needsDraw = true;
+    this.callbacks.allocate?.(draggedRange(this.view, drag.from, drag.to).bytes);
+  }
+
+  private cancelDrag(): void {
+    if (this.allocDrag === undefined) return;
+    this.dragEnded = this.allocDrag.moved;
+    this.allocDrag = undefined;
+    this.tooltip.hidden = true;
+    this.needsDraw = true;
   }
 
   private showTooltip(x: number, y: number): void {
@@ -377,7 +398,11 @@ export class HeapMap {
       this.tooltip.hidden = true;
       return;
     }
-    this.tooltip.textContent = describeSpan(span);
+    this.placeTooltip(describeSpan(span), x, y);
+  }
+
+  private placeTooltip(text: string, x: number, y: number): void {
+    this.tooltip.textContent = text;
     this.tooltip.hidden = false;
     const left = Math.min(x + 14, this.view.widthPx - 260);
     this.tooltip.style.left = `${Math.max(0, left)}px`;

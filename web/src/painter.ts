@@ -21,9 +21,13 @@ import type { Allocator, SpanVisitor } from "heapkit";
 import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
 import { type MapView, visibleRange } from "./geometry.js";
 import {
-  CH_FREE, CH_HELD, CH_META, CH_PAD, CH_SLAB_FREE, CH_SLAB_USED, CH_UNTOUCHED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster,
+  CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_UNTOUCHED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster,
 } from "./raster.js";
 
+/** Above this many visible bytes, the object walk for red zones is skipped (they are too thin to see). */
+const RED_ZONE_MAX_BYTES = 1 << 24;
+/** How DebugHeap's walk names red zones. */
+const RED_ZONE_DETAIL = /red zone/i;
 /** A span's code: its channel in the low bits, its edge bits above. */
 const EDGE_SHIFT = 4;
 const CHANNEL_MASK = (1 << EDGE_SHIFT) - 1;
@@ -100,6 +104,8 @@ export class MapPainter {
   /** The drawn span the comparison has reached. */
   private cursor = 0;
   private lastGroup = -1;
+  /** One past the last span a debug heap's walk gave. */
+  private walkedEnd = 0;
 
   constructor(view: MapView) {
     this.raster = new Raster(view);
@@ -139,6 +145,31 @@ export class MapPainter {
     this.paintedPixels = pixels;
   }
 
+  /**
+   * A debug heap's frame, always whole: its meta spans come from the object walk, which tells red
+   * zones from other metadata (on views of up to RED_ZONE_MAX_BYTES; wider ones draw them as meta).
+   */
+  paintWithRedZones(allocator: Allocator, view: MapView, walkEnd: number, extentEnd: number, committedEnd: number, pixels: Uint32Array): void {
+    const start = visibleRange(view).start;
+    const redZones = walkEnd - start <= RED_ZONE_MAX_BYTES;
+    this.raster.begin(view);
+    this.next.count = 0;
+    this.lastGroup = -1;
+    this.walkedEnd = start;
+    this.spansWalked = allocator.walkInto(redZones ? this.recordUnlessMeta : this.record, start, walkEnd);
+    const untouchedFrom = Math.max(redZones ? this.walkedEnd : this.next.end, extentEnd);
+    if (committedEnd > untouchedFrom) this.next.push(untouchedFrom, committedEnd - untouchedFrom, CH_UNTOUCHED);
+    if (redZones) {
+      for (const span of allocator.walk(start, walkEnd)) {
+        if (span.kind !== "meta") continue;
+        const channel = RED_ZONE_DETAIL.test(span.detail ?? "") ? CH_RED_ZONE : CH_META;
+        this.next.push(span.start, span.bytes, channel | (EDGE_BLOCK << EDGE_SHIFT));
+      }
+    }
+    this.paintAll(pixels);
+    this.paintedView = undefined;
+  }
+
   private paintAll(pixels: Uint32Array): void {
     const tiling = this.next;
     for (let i = 0; i < tiling.count; i++) {
@@ -162,6 +193,12 @@ export class MapPainter {
   /** A whole frame's visitor: keeps each span. */
   private readonly record: SpanVisitor = (start, bytes, kind, _ptr, _requested, groupStart, held) => {
     this.next.push(start, bytes, this.codeOf(kind, groupStart, held));
+  };
+
+  /** A debug heap's visitor: keeps each span but the meta ones (the object walk draws those). */
+  private readonly recordUnlessMeta: SpanVisitor = (start, bytes, kind, _ptr, _requested, groupStart, held) => {
+    this.walkedEnd = start + bytes;
+    if (kind !== SPAN_META) this.next.push(start, bytes, this.codeOf(kind, groupStart, held));
   };
 
   /** A repaint's visitor: keeps each span and marks the cells of those the last frame did not draw. */

@@ -1,6 +1,7 @@
 /**
  * The simulator tab: a SimSession (the allocator and its ops) wired to the controls, the op log
- * and one HeapPane. Clicking a used block frees it; the memory-bug buttons make the bugs as ops,
+ * and one HeapPane. Clicking a used block frees it; a drag across free space allocates the
+ * dragged size (or type it and press Allocate); the memory-bug buttons make the bugs as ops,
  * so the debug heap's error lands on the op that made it.
  */
 import type { HeapSpan } from "heapkit";
@@ -27,6 +28,7 @@ export class Simulator {
   constructor() {
     this.pane = new HeapPane(byId("sim-pane"), "Heap", {
       activate: (span, event) => this.onActivate(span, event.shiftKey),
+      allocate: (bytes) => this.run({ kind: "malloc", handle: this.session.newHandle(), size: bytes }),
     });
     fillPolicySelect(byId<HTMLSelectElement>("sim-policy"), labPolicies, "heap");
     this.wire();
