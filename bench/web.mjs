@@ -5,7 +5,7 @@
  *   - idle rAF rate of the page: the baseline every fps below is a ratio of (measured in the same run)
  *   - a 1M-op trace (python-json-regex, 1,028,895 ops) played at full speed, heap on the left and
  *     best-fit (the default), then buddy, on the right, maps and plots updating: frames per second
- *     and ops per second
+ *     while it plays (10 s, or to its end), ops per second, the share of the maps' cells repainted
  *   - 1,000,000 live 16-byte blocks in the simulator's heap: zoom and pan, a key per frame
  *
  *   npm run bench:web      (needs /usr/bin/chromium or CHROMIUM_PATH)
@@ -53,31 +53,42 @@ async function firstLoadMs(browser, url) {
   return median(times);
 }
 
-/** Frames the page draws per second while `body` runs in it for `seconds` (rAF counted in the page). */
-async function framesPerSecond(page, seconds, body = "") {
+/**
+ * Frames the page draws per second while `body` runs in it for `seconds`, or until `stop` (an
+ * expression) is true: rAF counted in the page. `maps` (indices of the hook's painted()) say
+ * which maps' repainted cells to report, as a share of their whole frames.
+ */
+async function framesPerSecond(page, seconds, body = "", stop = "false", maps = []) {
   return page.evaluate(
-    ({ seconds, body }) =>
+    ({ seconds, body, stop, maps }) =>
       new Promise((done) => {
         const perFrame = new Function("frame", body);
+        const stopped = new Function(`return ${stop};`);
+        const hook = window.__heapkitLab;
+        const painted = () => hook.painted().filter((_, index) => maps.includes(index));
         const start = performance.now();
-        const startFrames = window.__heapkitLab.frames();
-        const startSpent = window.__heapkitLab.timeSpent();
+        const startFrames = hook.frames();
+        const startSpent = hook.timeSpent();
+        const startPainted = painted();
         let frame = 0;
         let worst = 0;
         let last = start;
         const tick = (now) => {
           worst = Math.max(worst, now - last);
           last = now;
-          if (now - start >= seconds * 1000) {
+          if (now - start >= seconds * 1000 || stopped()) {
             const elapsed = (now - start) / 1000;
-            const spent = window.__heapkitLab.timeSpent();
+            const spent = hook.timeSpent();
             const count = spent.frames - startSpent.frames;
+            const shares = painted().map((end, i) => (end.cells - startPainted[i].cells) / Math.max(1, (end.draws - startPainted[i].draws) * end.frameCells));
             done({
-              fps: (window.__heapkitLab.frames() - startFrames) / elapsed,
+              fps: (hook.frames() - startFrames) / elapsed,
+              seconds: elapsed,
               worstFrameMs: worst,
               frames: frame,
               stepMs: (spent.stepMs - startSpent.stepMs) / count,
               drawMs: (spent.drawMs - startSpent.drawMs) / count,
+              repainted: shares.length === 0 ? 0 : shares.reduce((a, b) => a + b, 0) / shares.length,
             });
             return;
           }
@@ -86,7 +97,7 @@ async function framesPerSecond(page, seconds, body = "") {
         };
         requestAnimationFrame(tick);
       }),
-    { seconds, body },
+    { seconds, body, stop, maps },
   );
 }
 
@@ -101,12 +112,11 @@ async function playTrace(page, right) {
   });
   await page.click("#trace-play");
   const before = await page.evaluate(() => window.__heapkitLab.traceOp());
-  const t0 = Date.now();
-  const result = await framesPerSecond(page, PLAY_SECONDS);
+  // Counted while the trace plays: a trace that ends sooner stops the count there.
+  const result = await framesPerSecond(page, PLAY_SECONDS, "", "!window.__heapkitLab.tracePlaying()", [1, 2]);
   const ops = (await page.evaluate(() => window.__heapkitLab.traceOp())) - before;
-  const seconds = (Date.now() - t0) / 1000;
-  await page.click("#trace-play");
-  return { ...result, opsPerSecond: ops / seconds, opsPlayed: ops };
+  if (await page.evaluate(() => window.__heapkitLab.tracePlaying())) await page.click("#trace-play");
+  return { ...result, opsPerSecond: ops / result.seconds, opsPlayed: ops };
 }
 
 async function zoomAndPan(page) {
@@ -122,7 +132,7 @@ async function zoomAndPan(page) {
   // Zoom in 8 steps from the whole heap, pan down 16 rows, zoom back out, Page Down, repeat: a key a frame.
   const keys = ["+", "+", "+", "+", "+", "+", "+", "+", ...Array(16).fill("ArrowDown"), "-", "-", "-", "-", "-", "-", "-", "-", "PageDown", "Home"];
   const body = `const keys = ${JSON.stringify(keys)}; document.querySelector("#sim-pane canvas").dispatchEvent(new KeyboardEvent("keydown", { key: keys[frame % keys.length], bubbles: true }));`;
-  const result = await framesPerSecond(page, ZOOM_PAN_SECONDS, body);
+  const result = await framesPerSecond(page, ZOOM_PAN_SECONDS, body, "false", [0]);
   const spans = await page.evaluate(() => window.__heapkitLab.spansDrawn()[0]);
   return { ...result, live, fillMs, spansLastFrame: spans };
 }
@@ -147,7 +157,8 @@ try {
   console.log(`idle page rAF rate (baseline): ${idleRaf.toFixed(1)} frames/s`);
   for (const [right, play] of plays) console.log(
     `${TRACE} at full speed, heap | ${right}: ${play.fps.toFixed(1)} fps (${(play.fps / idleRaf).toFixed(2)}x idle), ` +
-      `worst frame ${play.worstFrameMs.toFixed(0)} ms, per frame ${play.stepMs.toFixed(1)} ms of ops + ${play.drawMs.toFixed(1)} ms drawing, ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s (${play.opsPlayed} ops in ${PLAY_SECONDS} s)`,
+      `worst frame ${play.worstFrameMs.toFixed(0)} ms, per frame ${play.stepMs.toFixed(1)} ms of ops + ${play.drawMs.toFixed(1)} ms drawing ` +
+      `(${(100 * play.repainted).toFixed(1)} % of the map's cells repainted), ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s (${play.opsPlayed} ops in ${play.seconds.toFixed(1)} s)`,
   );
   console.log(
     `${zoom.live.toLocaleString("en-US")} live blocks, zoom and pan a key a frame: ${zoom.fps.toFixed(1)} fps (${(zoom.fps / idleRaf).toFixed(2)}x idle), ` +

@@ -31,6 +31,8 @@ export interface LabHook {
   measureDraw(pane: 0 | 1 | 2): { spans: number; walkMs: number; drawMs: number; renderMs: number };
   /** Spans the maps drew in their last frame. */
   spansDrawn(): number[];
+  /** Per map (simulator, then the trace sides): draws so far, the cells they painted, the cells of a whole frame. */
+  painted(): { draws: number; cells: number; frameCells: number }[];
 }
 
 declare global {
@@ -75,6 +77,7 @@ export function labHook(
       pane.render();
       return { spans, walkMs: t1 - t0, drawMs: t2 - t1, renderMs: performance.now() - t2 };
     },
+    painted: () => [simulator.pane.map, ...traces().sides.map((side) => side.pane.map)].map((map) => ({ ...map.painted })),
     spansDrawn: () => [simulator.pane.map.spansDrawn, ...traces().sides.map((side) => side.pane.map.spansDrawn)],
   };
   Object.freeze(hook);

@@ -55,6 +55,8 @@ export class HeapMap {
   needsDraw = true;
   /** Spans drawn in the last frame (for the bench and the tests). */
   spansDrawn = 0;
+  /** Draws so far, the cells they filled and resolved, and the cells of a whole frame (for the bench). */
+  readonly painted = { draws: 0, cells: 0, frameCells: 0 };
   allocator: Allocator | undefined;
 
   constructor(
@@ -156,10 +158,14 @@ export class HeapMap {
       this.spansDrawn = this.painter.spansWalked;
     } else if (this.drawCoarse(allocator, start, walkEnd)) {
       this.painter.invalidate();
+      this.painter.cellsPainted = this.raster.cellCount;
     } else {
       this.painter.paint(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
       this.spansDrawn = this.painter.spansWalked;
     }
+    this.painted.draws++;
+    this.painted.cells += this.painter.cellsPainted;
+    this.painted.frameCells = this.raster.cellCount;
     this.context.putImageData(this.image, 0, 0);
     this.drawHexLabels(allocator, start, walkEnd);
     if (this.selected !== undefined) this.outline(this.selected.start, this.selected.bytes, "#f97316");
@@ -170,10 +176,6 @@ export class HeapMap {
     }
   }
 
-  /** Cells the last frame filled (all of them unless it repainted only what changed). */
-  get cellsPainted(): number {
-    return this.painter.cellsPainted;
-  }
 
   /**
    * A big heap that did not change since the last frame is drawn from its coarse map (built once,
