@@ -140,7 +140,9 @@ export class MapPainter {
       if (this.next.end < this.drawn.end) this.markDirty(this.next.end, this.drawn.end - this.next.end);
       this.repaintDirty(pixels);
     }
-    [this.drawn, this.next] = [this.next, this.drawn];
+    const drawn = this.drawn;
+    this.drawn = this.next;
+    this.next = drawn;
     this.paintedView = view;
     this.paintedPixels = pixels;
   }
