@@ -4,20 +4,9 @@ import { DebugHeap, HardenedHeap, policies, type Allocator } from "../src/index.
 import { type MapView, fitWhole, visibleRange } from "../web/src/geometry.js";
 import { MapPainter } from "../web/src/painter.js";
 import { regionOf } from "../web/src/spans.js";
+import { rng as random } from "../src/util/random.js";
 
 const MAX_BYTES = 1 << 20;
-
-/** A small deterministic generator (mulberry32), so a failure names its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const allocators: [string, () => Allocator][] = [
   ["heap", () => policies.heap.create({ maxBytes: MAX_BYTES })],
