@@ -18,7 +18,7 @@ import { type AllocDrag, dragLabel, draggedRange, moveDrag } from "./drag-alloc.
 const HEX_LABEL_MIN_PX = 18;
 /** Heaps with fewer live blocks are always walked: a frame of them is cheap. */
 const COARSE_MIN_BLOCKS = 100_000;
-/** DebugHeap's name (with its inner's), and how its walk names red zones. */
+/** DebugHeap's name (with its inner's): its frames are painted whole, red zones from its object walk. */
 const HAS_RED_ZONES = /^debug\b/;
 /** "Show all" shows at least this many bytes, so a new heap is not one giant block. */
 const MIN_FIT_BYTES = 4096;
@@ -152,19 +152,19 @@ export class HeapMap {
     if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
     const { start, end } = visibleRange(this.view);
     const walkEnd = Math.min(end, region.end);
-    const hasRedZones = HAS_RED_ZONES.test(allocator.name);
-    if (hasRedZones) {
+    let cells = this.raster.cellCount;
+    if (HAS_RED_ZONES.test(allocator.name)) {
       this.painter.paintWithRedZones(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
       this.spansDrawn = this.painter.spansWalked;
     } else if (this.drawCoarse(allocator, start, walkEnd)) {
       this.painter.invalidate();
-      this.painter.cellsPainted = this.raster.cellCount;
     } else {
       this.painter.paint(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
       this.spansDrawn = this.painter.spansWalked;
+      cells = this.painter.cellsPainted;
     }
     this.painted.draws++;
-    this.painted.cells += this.painter.cellsPainted;
+    this.painted.cells += cells;
     this.painted.frameCells = this.raster.cellCount;
     this.context.putImageData(this.image, 0, 0);
     this.drawHexLabels(allocator, start, walkEnd);
