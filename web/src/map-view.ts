@@ -152,19 +152,15 @@ export class HeapMap {
     if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
     const { start, end } = visibleRange(this.view);
     const walkEnd = Math.min(end, region.end);
-    let cells = this.raster.cellCount;
-    if (HAS_RED_ZONES.test(allocator.name)) {
-      this.painter.paintWithRedZones(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
+    const coarse = !HAS_RED_ZONES.test(allocator.name) && this.drawCoarse(allocator, start, walkEnd);
+    if (coarse) this.painter.invalidate();
+    else {
+      if (HAS_RED_ZONES.test(allocator.name)) this.painter.paintWithRedZones(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
+      else this.painter.paint(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
       this.spansDrawn = this.painter.spansWalked;
-    } else if (this.drawCoarse(allocator, start, walkEnd)) {
-      this.painter.invalidate();
-    } else {
-      this.painter.paint(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
-      this.spansDrawn = this.painter.spansWalked;
-      cells = this.painter.cellsPainted;
     }
     this.painted.draws++;
-    this.painted.cells += cells;
+    this.painted.cells += coarse ? this.raster.cellCount : this.painter.cellsPainted;
     this.painted.frameCells = this.raster.cellCount;
     this.context.putImageData(this.image, 0, 0);
     this.drawHexLabels(allocator, start, walkEnd);
