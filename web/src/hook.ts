@@ -29,6 +29,8 @@ export interface LabHook {
   timeSpent(): { stepMs: number; drawMs: number; frames: number };
   /** Times one bare walkInto of the whole region and one map draw of a pane (0 sim, 1 and 2 the trace sides). */
   measureDraw(pane: 0 | 1 | 2): { spans: number; walkMs: number; drawMs: number; renderMs: number };
+  /** Per map (simulator, then the trace sides): the first pixel where its last frame differs from a whole paint now, or -1. */
+  wholePaintDifferences(): number[];
   /** Spans the maps drew in their last frame. */
   spansDrawn(): number[];
   /** Per map (simulator, then the trace sides): draws so far, the cells they painted, the cells of a whole frame. */
@@ -77,6 +79,7 @@ export function labHook(
       pane.render();
       return { spans, walkMs: t1 - t0, drawMs: t2 - t1, renderMs: performance.now() - t2 };
     },
+    wholePaintDifferences: () => [simulator.pane.map, ...traces().sides.map((side) => side.pane.map)].map((map) => map.wholePaintDifference()),
     painted: () => [simulator.pane.map, ...traces().sides.map((side) => side.pane.map)].map((map) => ({ ...map.painted })),
     spansDrawn: () => [simulator.pane.map.spansDrawn, ...traces().sides.map((side) => side.pane.map.spansDrawn)],
   };

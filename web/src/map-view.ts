@@ -120,6 +120,19 @@ export class HeapMap {
     this.needsDraw = true;
   }
 
+  /**
+   * The first pixel where the last frame differs from a whole paint of the heap as it is now, or
+   * -1 (for the end-to-end test: the repaints stayed exact; not for coarse or debug-heap frames).
+   */
+  wholePaintDifference(): number {
+    if (this.allocator === undefined) return -1;
+    const region = regionOf(this.allocator);
+    const walkEnd = Math.min(visibleRange(this.view).end, region.end);
+    const whole = new Uint32Array(this.pixels.length);
+    new MapPainter(this.view).paint(this.allocator, this.view, walkEnd, region.extentEnd, region.end, whole);
+    return whole.findIndex((pixel, index) => pixel !== this.pixels[index]);
+  }
+
   /** Zooms around a canvas point; from the keyboard, around the selection or the middle of the used bytes in view. */
   zoom(steps: number, x?: number, y?: number): void {
     const anchor = x !== undefined && y !== undefined ? { x, y } : this.keyboardAnchor();

@@ -206,6 +206,25 @@ step("a bundled trace loads, scrubs, jumps to its peak; both sides match their s
   await page.screenshot({ path: `${artefacts}trace-peak.png`, fullPage: true });
 });
 
+step("played at full speed, each map's frame (repainted where spans changed) equals a whole paint, pixel for pixel", async (page) => {
+  await page.evaluate(() => {
+    const scrub = document.getElementById("trace-scrub");
+    scrub.value = "0";
+    scrub.dispatchEvent(new Event("input"));
+  });
+  await page.click("#trace-play");
+  await page.waitForFunction(() => window.__heapkitLab.traceOp() >= 30000);
+  if (await page.evaluate(() => window.__heapkitLab.tracePlaying())) await page.click("#trace-play");
+  const painted = await page.evaluate(() => window.__heapkitLab.painted());
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  assert.deepEqual((await page.evaluate(() => window.__heapkitLab.wholePaintDifferences())).slice(1), [-1, -1]);
+  for (const side of [1, 2]) {
+    assert.ok(painted[side].cells < painted[side].draws * painted[side].frameCells, `map ${side} repainted only part of some frames: ${JSON.stringify(painted[side])}`);
+  }
+  await expectPaneMatchesStats(page, "#trace-pane-a", "traceA");
+  await expectPaneMatchesStats(page, "#trace-pane-b", "traceB");
+});
+
 const browser = await launchChromium();
 const lab = await serveLab();
 const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
