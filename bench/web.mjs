@@ -8,6 +8,8 @@
  *     while it plays (10 s, or to its end), ops per second, the share of the maps' cells repainted
  *   - 1,000,000 live 16-byte blocks in the simulator's heap: zoom and pan, a key per frame
  *
+ * It prints the README's table (section "The lab in the browser"), then the worst frames.
+ *
  *   npm run bench:web      (needs /usr/bin/chromium or CHROMIUM_PATH)
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -151,19 +153,29 @@ try {
   const plays = [];
   for (const right of RIGHT_POLICIES) plays.push([right, await playTrace(page, right)]);
   const zoom = await zoomAndPan(page);
-  console.log(`machine: ${cpus().length} cores, load average ${loadavg().map((load) => load.toFixed(1)).join(" ")} (other work shares these cores)`);
-  console.log(`first load (navigation to first frame, median of ${LOAD_RUNS}): ${loadMs.toFixed(0)} ms`);
-  console.log(`bundle: ${kib(bundle.raw)} raw, ${kib(bundle.gzip)} gzipped (JS + CSS + HTML, traces excluded)`);
-  console.log(`idle page rAF rate (baseline): ${idleRaf.toFixed(1)} frames/s`);
-  for (const [right, play] of plays) console.log(
-    `${TRACE} at full speed, heap | ${right}: ${play.fps.toFixed(1)} fps (${(play.fps / idleRaf).toFixed(2)}x idle), ` +
-      `worst frame ${play.worstFrameMs.toFixed(0)} ms, per frame ${play.stepMs.toFixed(1)} ms of ops + ${play.drawMs.toFixed(1)} ms drawing ` +
-      `(${(100 * play.repainted).toFixed(1)} % of the map's cells repainted), ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s (${play.opsPlayed} ops in ${play.seconds.toFixed(1)} s)`,
-  );
-  console.log(
-    `${zoom.live.toLocaleString("en-US")} live blocks, zoom and pan a key a frame: ${zoom.fps.toFixed(1)} fps (${(zoom.fps / idleRaf).toFixed(2)}x idle), ` +
-      `worst frame ${zoom.worstFrameMs.toFixed(0)} ms, ${zoom.drawMs.toFixed(1)} ms drawing a frame (filled in ${zoom.fillMs.toFixed(0)} ms)`,
-  );
+  const loads = loadavg().map((load) => load.toFixed(1)).join(" ");
+  const ratio = (fps) => `${fps.toFixed(0)} fps (${(fps / idleRaf).toFixed(2)}x idle)`;
+  const playRow = (play) =>
+    `${ratio(play.fps)}: ${play.stepMs.toFixed(1)} ms of ops + ${play.drawMs.toFixed(1)} ms of drawing a frame, ` +
+    `${(100 * play.repainted).toFixed(1)} % of the map repainted; ${(play.opsPerSecond / 1e6).toFixed(2)} M ops/s`;
+  const rows = [
+    [`first load, navigation to the first drawn frame (median of ${LOAD_RUNS})`, `${loadMs.toFixed(0)} ms`],
+    ["bundle (JS + CSS + HTML, minified; traces apart)", `${kib(bundle.raw)}, ${kib(bundle.gzip)} gzipped`],
+    ["the idle page's own frame rate (the baseline)", `${idleRaf.toFixed(0)} fps`],
+    ...plays.map(([right, play], index) => [
+      index === 0 ? `python-json-regex (1,028,895 ops) at full speed, heap and ${right} side by side` : `the same, heap and ${right}`,
+      playRow(play),
+    ]),
+    [`${zoom.live.toLocaleString("en-US")} live 16-byte blocks, zoom and pan, a key a frame`, `${ratio(zoom.fps)}, ${zoom.drawMs.toFixed(1)} ms of drawing a frame`],
+  ];
+  console.log(`machine: ${cpus().length} cores, load average ${loads} (other work shares these cores)\n`);
+  console.log("| what | measured |\n| --- | --- |");
+  for (const [what, measured] of rows) console.log(`| ${what} | ${measured} |`);
+  console.log("");
+  for (const [right, play] of plays) {
+    console.log(`heap | ${right}: ${play.opsPlayed} ops in ${play.seconds.toFixed(1)} s, worst frame ${play.worstFrameMs.toFixed(0)} ms`);
+  }
+  console.log(`zoom and pan: worst frame ${zoom.worstFrameMs.toFixed(0)} ms, the heap filled in ${zoom.fillMs.toFixed(0)} ms`);
 } finally {
   await browser.close();
   await lab.close();
