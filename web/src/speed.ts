@@ -64,23 +64,34 @@ export class OpClock {
   }
 }
 
+/** How long an op took lately, carried from frame to frame by the caller of runBudgeted. */
+export interface OpRate {
+  msPerOp: number;
+}
+
+/** At full speed, a frame's first chunk takes about this share of its budget, at the rate seen before. */
+const FIRST_CHUNK_SHARE = 0.25;
+
 /**
  * Runs `step(chunk)` until `due` ops ran or, at full speed, until `budgetMs` passed. `step`
- * returns how many ops it ran (0 at the end). Returns the ops run.
+ * returns how many ops it ran (0 at the end). Returns the ops run. With `rate`, the first chunk
+ * is sized from the rate seen in the frames before (down to one op, where ops are slow: a chunk
+ * of a fixed size would overrun a small budget), and the rate seen now is left in it.
  */
-export function runBudgeted(due: number, step: (count: number) => number, now: () => number, budgetMs = FULL_SPEED_BUDGET_MS): number {
+export function runBudgeted(due: number, step: (count: number) => number, now: () => number, budgetMs = FULL_SPEED_BUDGET_MS, rate?: OpRate): number {
   if (due !== Infinity) return due > 0 ? step(due) : 0;
   const begin = now();
   const deadline = begin + budgetMs;
   let ran = 0;
-  let chunk = FIRST_CHUNK_OPS;
+  let chunk = rate !== undefined && rate.msPerOp > 0 ? Math.max(1, Math.floor((budgetMs * FIRST_CHUNK_SHARE) / rate.msPerOp)) : FIRST_CHUNK_OPS;
   for (;;) {
     const done = step(chunk);
     ran += done;
     const at = now();
-    if (done < chunk || at >= deadline) return ran;
     // The next chunk is what the rest of the budget allows at the rate seen so far.
-    const msPerOp = Math.max(at - begin, 1e-3) / ran;
-    chunk = Math.max(FIRST_CHUNK_OPS, Math.min(chunk * 4, Math.floor((deadline - at) / msPerOp)));
+    const msPerOp = Math.max(at - begin, 1e-3) / Math.max(ran, 1);
+    if (rate !== undefined && ran > 0) rate.msPerOp = msPerOp;
+    if (done < chunk || at >= deadline) return ran;
+    chunk = Math.max(1, Math.min(chunk * 4, Math.floor((deadline - at) / msPerOp)));
   }
 }
