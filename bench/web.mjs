@@ -109,8 +109,9 @@ async function framesPerSecond(page, seconds, body = "", stop = "false", maps = 
 /** Plays the trace from op `from` (0, or LATE_OP: on to the peak, the biggest heaps, the most spans to walk a frame). */
 async function playTrace(page, right, from) {
   await page.click("#tab-trace");
-  await page.selectOption("#trace-policy-b", right);
+  // Loading first puts both sides at op 0, so the new right side starts there (not replaying to where the last play stopped).
   await page.evaluate((name) => window.__heapkitLab.traceLoad(name), TRACE);
+  await page.selectOption("#trace-policy-b", right);
   await page.evaluate((op) => {
     const scrub = document.getElementById("trace-scrub");
     scrub.value = String(op);
