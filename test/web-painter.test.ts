@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DebugHeap, HardenedHeap, policies, type Allocator } from "../src/index.js";
+import { DebugHeap, FitAllocator, HardenedHeap, policies, type Allocator } from "../src/index.js";
 import { type MapView, fitWhole, visibleRange } from "../web/src/geometry.js";
 import { MapPainter } from "../web/src/painter.js";
 import { regionOf } from "../web/src/spans.js";
@@ -14,6 +14,8 @@ const allocators: [string, () => Allocator][] = [
   ["first-fit", () => policies["first-fit"].create({ maxBytes: MAX_BYTES })],
   ["next-fit", () => policies["next-fit"].create({ maxBytes: MAX_BYTES })],
   ["buddy", () => policies.buddy.create({ maxBytes: MAX_BYTES })],
+  // A failed search merges every free neighbour in the heap at once, far from the op that failed.
+  ["best-fit, deferred coalescing", () => new FitAllocator({ fit: "best", coalesce: "deferred", maxBytes: MAX_BYTES })],
   // A quarantine lets go of blocks no op of the frame touched; delayed reuse likewise.
   ["debug", () => new DebugHeap(policies.heap.create({ maxBytes: MAX_BYTES }), { quarantineBytes: 8 << 10 })],
   ["hardened", () => new HardenedHeap(policies.heap.create({ maxBytes: MAX_BYTES }), { quarantineBytes: 8 << 10 })],
