@@ -99,8 +99,8 @@ export class HeapPane {
   render(): void {
     const allocator = this.allocator;
     if (allocator === undefined) return;
-    this.map.draw();
     const stats = allocator.stats();
+    this.map.draw(stats);
     const now = performance.now();
     const key = heapKey(stats);
     this.stale = false;

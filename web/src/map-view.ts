@@ -5,11 +5,11 @@
  * and pan (middle or Alt drag, arrows, Page Up/Down), down to single bytes with their values
  * drawn in the cells.
  */
-import type { Allocator, HeapSpan } from "heapkit";
+import type { Allocator, AllocatorStats, HeapSpan } from "heapkit";
 import { type MapView, addressToPoint, bytesPerPixel, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
 import { CH_UNTOUCHED, type Raster } from "./raster.js";
 import { MapPainter, spanChannel } from "./painter.js";
-import { heapKey, regionOf, spanAt } from "./spans.js";
+import { heapKey, regionOf, regionOfStats, spanAt } from "./spans.js";
 import { CoarseMap } from "./coarse.js";
 import { describeSpan } from "./format.js";
 import { type AllocDrag, dragLabel, draggedRange, moveDrag } from "./drag-alloc.js";
@@ -111,9 +111,8 @@ export class HeapMap {
   }
 
   /** Shows the whole region. */
-  fit(): void {
-    if (this.allocator === undefined) return;
-    const region = regionOf(this.allocator);
+  fit(region = this.allocator === undefined ? undefined : regionOf(this.allocator)): void {
+    if (region === undefined) return;
     const shown = Math.max(MIN_FIT_BYTES, region.extentEnd - region.base);
     this.view = fitWhole(region.base, shown, this.view.widthPx, this.view.heightPx);
     this.followWhole = true;
@@ -157,15 +156,16 @@ export class HeapMap {
     this.needsDraw = true;
   }
 
-  draw(): void {
+  /** Draws the heap as it is now; `stats` is its stats() now, where the caller has it (some policies count for it). */
+  draw(stats: AllocatorStats | undefined = this.allocator?.stats()): void {
     const allocator = this.allocator;
-    if (allocator === undefined) return;
+    if (allocator === undefined || stats === undefined) return;
     this.needsDraw = false;
-    const region = regionOf(allocator);
-    if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
+    const region = regionOfStats(stats);
+    if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit(region);
     const { start, end } = visibleRange(this.view);
     const walkEnd = Math.min(end, region.end);
-    const coarse = !HAS_RED_ZONES.test(allocator.name) && this.drawCoarse(allocator, start, walkEnd);
+    const coarse = !HAS_RED_ZONES.test(allocator.name) && this.drawCoarse(allocator, stats, start, walkEnd);
     if (coarse) this.painter.invalidate();
     else {
       if (HAS_RED_ZONES.test(allocator.name)) this.painter.paintWithRedZones(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
@@ -185,27 +185,23 @@ export class HeapMap {
     }
   }
 
-
   /**
    * A big heap that did not change since the last frame is drawn from its coarse map (built once,
    * on the second frame it stands still) where the view is zoomed out enough. Returns false when
    * the spans must be walked.
    */
-  private drawCoarse(allocator: Allocator, start: number, end: number): boolean {
-    const stats = allocator.stats();
+  private drawCoarse(allocator: Allocator, stats: AllocatorStats, start: number, end: number): boolean {
     const key = heapKey(stats);
     const still = key === this.previousKey;
     this.previousKey = key;
     if (!still || stats.liveBlocks < COARSE_MIN_BLOCKS) return false;
     const cellBytes = bytesPerPixel(this.view);
-    if (this.coarse.key !== key) {
-      const region = regionOf(allocator);
-      this.coarse.build(allocator, region.base, region.end, key, spanChannel);
-    }
+    const region = regionOfStats(stats);
+    if (this.coarse.key !== key) this.coarse.build(allocator, region.base, region.end, key, spanChannel);
     if (!this.coarse.covers(cellBytes)) return false;
     this.raster.begin(this.view);
     this.coarse.drawInto(this.raster, start, end, cellBytes);
-    this.drawUntouched(this.coarse.end, regionOf(allocator).end);
+    this.drawUntouched(this.coarse.end, region.end);
     this.raster.resolve(this.pixels);
     this.spansDrawn = 0;
     return true;
