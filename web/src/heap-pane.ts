@@ -89,9 +89,9 @@ export class HeapPane {
     this.showHex(undefined);
   }
 
-  /** Adds the gauges after op `op` to the plot's series. */
+  /** Adds the gauges after op `op` to the plot's series (stats() only when the series keeps the point). */
   sample(op: number): void {
-    if (this.allocator === undefined) return;
+    if (this.allocator === undefined || !this.series.wants(op)) return;
     const stats = this.allocator.stats();
     this.series.add(op, stats.liveBytes, stats.extentBytes, stats.committedBytes);
   }
