@@ -78,7 +78,12 @@ describe("lab simulator session", () => {
 describe("lab footprint series and playback clock", () => {
   it("keeps at most its capacity, halving evenly, and drops points after a step back", () => {
     const series = new FootprintSeries(8);
-    for (let op = 0; op < 100; op++) series.add(op, op, 2 * op, 3 * op);
+    for (let op = 0; op < 100; op++) {
+      const kept = series.ops.length;
+      const wanted = series.wants(op);
+      series.add(op, op, 2 * op, 3 * op);
+      assert.equal(wanted, series.ops.length !== kept || series.ops.at(-1) === op, `wants(${op}) says whether add keeps it`);
+    }
     assert.ok(series.ops.length < 8);
     assert.ok(series.stride > 1);
     const gaps = series.ops.slice(1).map((op, i) => op - series.ops[i]!);

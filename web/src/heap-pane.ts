@@ -1,7 +1,8 @@
 /**
  * One allocator on screen: the heap map, the stats beside it, the footprint plot and the hex
- * view of the selected block. `render` draws what the allocator is now; `sample` adds a point to
- * the plot. The whole-region walk for the summary is throttled on big heaps.
+ * view of the selected block. `render` draws the map every time and what the allocator is now
+ * beside it at most every PANEL_EVERY_MS (the numbers, the summary's whole-region walk, the plot);
+ * `sample` adds a point to the plot. The summary's walk is throttled further on big heaps.
  */
 import type { Allocator, AllocatorStats, HeapSpan } from "heapkit";
 import { HeapMap, type MapCallbacks } from "./map-view.js";
@@ -60,6 +61,7 @@ export class HeapPane {
         this.showHex(span);
         callbacks.select?.(span);
       },
+      ...(callbacks.allocate === undefined ? {} : { allocate: callbacks.allocate }),
     }, label);
     this.stats = new StatsPanel(side);
     this.plot = new FootprintPlot(this.plotBox, 400, 160);
@@ -67,7 +69,8 @@ export class HeapPane {
   }
 
   setTitle(text: string): void {
-    this.root.querySelector(".pane-title")!.textContent = text;
+    const title = this.root.querySelector(".pane-title")!;
+    if (title.textContent !== text) title.textContent = text;
   }
 
   /** Sizes the canvas and plot to their boxes. */
@@ -86,9 +89,9 @@ export class HeapPane {
     this.showHex(undefined);
   }
 
-  /** Adds the gauges after op `op` to the plot's series. */
+  /** Adds the gauges after op `op` to the plot's series (stats() only when the series keeps the point). */
   sample(op: number): void {
-    if (this.allocator === undefined) return;
+    if (this.allocator === undefined || !this.series.wants(op)) return;
     const stats = this.allocator.stats();
     this.series.add(op, stats.liveBytes, stats.extentBytes, stats.committedBytes);
   }
@@ -96,21 +99,13 @@ export class HeapPane {
   render(): void {
     const allocator = this.allocator;
     if (allocator === undefined) return;
-    this.map.draw();
     const stats = allocator.stats();
+    this.map.draw(stats);
     const now = performance.now();
     const key = heapKey(stats);
     this.stale = false;
-    if (key !== this.summaryKey) {
-      if (stats.liveBlocks <= BIG_HEAP_BLOCKS || now - this.lastSummaryMs >= SLOW_SUMMARY_MS) {
-        this.summary.reset();
-        const region = regionOf(allocator);
-        allocator.walkInto(this.summary.visit, region.base, region.end);
-        this.lastSummaryMs = now;
-        this.summaryKey = key;
-      } else this.stale = true;
-    }
     if (now - this.lastPanelMs >= PANEL_EVERY_MS) {
+      this.refreshSummary(allocator, stats.liveBlocks, key, now);
       this.stats.update(stats, this.summary);
       this.shownStats = stats;
       this.plot.update(this.series);
@@ -118,6 +113,20 @@ export class HeapPane {
     } else this.stale = true;
     if (key !== this.hexKey) this.refreshSelection();
     this.hexKey = key;
+  }
+
+  /** Walks the whole region for the summary when the heap changed (on big heaps, at most every SLOW_SUMMARY_MS). */
+  private refreshSummary(allocator: Allocator, liveBlocks: number, key: string, now: number): void {
+    if (key === this.summaryKey) return;
+    if (liveBlocks > BIG_HEAP_BLOCKS && now - this.lastSummaryMs < SLOW_SUMMARY_MS) {
+      this.stale = true;
+      return;
+    }
+    this.summary.reset();
+    const region = regionOf(allocator);
+    allocator.walkInto(this.summary.visit, region.base, region.end);
+    this.lastSummaryMs = now;
+    this.summaryKey = key;
   }
 
   /** The selection follows the block at its address as the heap changes. */

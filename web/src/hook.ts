@@ -17,6 +17,8 @@ export interface LabHook {
   simLivePtrs(): number[];
   /** Where a simulator block is drawn: canvas coordinates of its first byte. */
   simPointOf(ptr: number): { x: number; y: number };
+  /** The simulator heap's spans, from its own walk(). */
+  simSpans(): { start: number; bytes: number; kind: string; held?: string }[];
   /** Queues `count` allocations of `bytes` and runs them all at once. */
   simFill(count: number, bytes: number): void;
   traceOp(): number;
@@ -27,8 +29,12 @@ export interface LabHook {
   timeSpent(): { stepMs: number; drawMs: number; frames: number };
   /** Times one bare walkInto of the whole region and one map draw of a pane (0 sim, 1 and 2 the trace sides). */
   measureDraw(pane: 0 | 1 | 2): { spans: number; walkMs: number; drawMs: number; renderMs: number };
+  /** Per map (simulator, then the trace sides): the first pixel where its last frame differs from a whole paint now, or -1. */
+  wholePaintDifferences(): number[];
   /** Spans the maps drew in their last frame. */
   spansDrawn(): number[];
+  /** Per map (simulator, then the trace sides): draws so far, the cells they painted, the cells of a whole frame. */
+  painted(): { draws: number; cells: number; frameCells: number }[];
 }
 
 declare global {
@@ -53,6 +59,8 @@ export function labHook(
     simLivePtrs: () => simulator.session.liveHandles().map((handle) => simulator.session.ptrOf(handle)),
     simPointOf: (ptr) => pointOf(simulator, ptr),
     simFill: (count, bytes) => simulator.fill(count, bytes),
+    simSpans: () =>
+      [...simulator.session.allocator.walk()].map(({ start, bytes, kind, held }) => (held === undefined ? { start, bytes, kind } : { start, bytes, kind, held })),
     traceOp: () => traces().opIndex,
     traceStats: (side) => {
       const stats = traces().sides[side].stepper?.allocator.stats();
@@ -71,6 +79,8 @@ export function labHook(
       pane.render();
       return { spans, walkMs: t1 - t0, drawMs: t2 - t1, renderMs: performance.now() - t2 };
     },
+    wholePaintDifferences: () => [simulator.pane.map, ...traces().sides.map((side) => side.pane.map)].map((map) => map.wholePaintDifference()),
+    painted: () => [simulator.pane.map, ...traces().sides.map((side) => side.pane.map)].map((map) => ({ ...map.painted })),
     spansDrawn: () => [simulator.pane.map.spansDrawn, ...traces().sides.map((side) => side.pane.map.spansDrawn)],
   };
   Object.freeze(hook);

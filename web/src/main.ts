@@ -9,7 +9,7 @@ import { Simulator } from "./simulator.js";
 import { TraceLab } from "./trace-lab.js";
 import { byId } from "./dom.js";
 import { labHook } from "./hook.js";
-import { opsBudgetMs } from "./speed.js";
+import { FrameBudget } from "./speed.js";
 
 const simulator = new Simulator();
 /** The trace player is made when its tab is first shown: the first load draws the simulator only. */
@@ -18,9 +18,8 @@ const traces = (): TraceLab => (traceLab ??= new TraceLab());
 let mode: "sim" | "trace" = "sim";
 let frames = 0;
 let last = performance.now();
-/** How long drawing took lately (a moving average): full speed leaves the rest of a frame to the ops. */
-let recentDrawMs = 0;
-const DRAW_SMOOTHING = 0.2;
+/** At full speed, the ops' share of a frame, steered by the frame rate. */
+const budget = new FrameBudget();
 /** Milliseconds spent in the last frames: stepping ops, drawing (for the bench). */
 const spent = { stepMs: 0, drawMs: 0, frames: 0 };
 
@@ -48,15 +47,14 @@ function frame(now: number): void {
   last = now;
   frames++;
   const t0 = performance.now();
-  const budget = opsBudgetMs(recentDrawMs);
-  const draw = mode === "sim" ? simulator.tick(elapsed, budget) : traces().tick(elapsed, budget);
+  const opsMs = budget.next(elapsed);
+  const draw = mode === "sim" ? simulator.tick(elapsed, opsMs) : traces().tick(elapsed, opsMs);
   const t1 = performance.now();
   if (draw) {
     if (mode === "sim") simulator.render();
     else traces().render();
   }
   const drawMs = performance.now() - t1;
-  recentDrawMs += (drawMs - recentDrawMs) * DRAW_SMOOTHING;
   spent.stepMs += t1 - t0;
   spent.drawMs += drawMs;
   spent.frames++;

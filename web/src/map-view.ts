@@ -1,33 +1,35 @@
 /**
  * The heap map: a canvas that draws the allocator's spans over the visible addresses only
- * (walkInto over visibleRange), hover tooltips, click, zoom (wheel, + and -) and pan (drag,
- * arrows, Page Up/Down), down to single bytes with their values drawn in the cells.
+ * (walkInto over visibleRange; painter.ts repaints the cells whose spans changed), hover
+ * tooltips, click, a drag across free space to allocate (drag-alloc.ts), zoom (wheel, + and -)
+ * and pan (middle or Alt drag, arrows, Page Up/Down), down to single bytes with their values
+ * drawn in the cells.
  */
-import type { Allocator, HeapSpan } from "heapkit";
-import { SPAN_FREE, SPAN_META, SPAN_PAD, SPAN_USED } from "heapkit";
-import { type MapView, addressToPoint, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
-import { CH_UNTOUCHED, CH_FREE, CH_HELD, CH_META, CH_PAD, CH_RED_ZONE, CH_SLAB_FREE, CH_SLAB_USED, CH_USED, EDGE_BLOCK, EDGE_GROUP, Raster } from "./raster.js";
-import { heapKey, regionOf, spanAt } from "./spans.js";
+import type { Allocator, AllocatorStats, HeapSpan } from "heapkit";
+import { type MapView, addressToPoint, bytesPerPixel, fitWhole, panRows, pointToAddress, rowHeightPx, visibleRange, zoomAt } from "./geometry.js";
+import { CH_UNTOUCHED, type Raster } from "./raster.js";
+import { MapPainter, spanChannel } from "./painter.js";
+import { heapKey, regionOf, regionOfStats, spanAt } from "./spans.js";
 import { CoarseMap } from "./coarse.js";
 import { describeSpan } from "./format.js";
+import { type AllocDrag, dragLabel, draggedRange, moveDrag } from "./drag-alloc.js";
 
 /** Cells at least this wide show their byte's value in hex. */
 const HEX_LABEL_MIN_PX = 18;
 /** Heaps with fewer live blocks are always walked: a frame of them is cheap. */
 const COARSE_MIN_BLOCKS = 100_000;
-/** DebugHeap's name (with its inner's), and how its walk names red zones. */
+/** DebugHeap's name (with its inner's): its frames are painted whole, red zones from its object walk. */
 const HAS_RED_ZONES = /^debug\b/;
-const RED_ZONE_DETAIL = /red zone/i;
 /** "Show all" shows at least this many bytes, so a new heap is not one giant block. */
 const MIN_FIT_BYTES = 4096;
-/** Above this many visible bytes, the object walk for red zones is skipped (they are too thin to see). */
-const RED_ZONE_MAX_BYTES = 1 << 24;
 
 export interface MapCallbacks {
   /** A click (or Enter) on a span. */
   activate(span: HeapSpan, event: { shiftKey: boolean }): void;
   /** The selected span changed (keyboard or click). */
   select(span: HeapSpan | undefined): void;
+  /** A drag across free space asks for a block of `bytes` (maps without it do not allocate). */
+  allocate?(bytes: number): void;
 }
 
 export class HeapMap {
@@ -35,20 +37,26 @@ export class HeapMap {
   private readonly context: CanvasRenderingContext2D;
   private readonly tooltip: HTMLDivElement;
   private view: MapView;
-  private raster: Raster;
+  private readonly painter: MapPainter;
+  private readonly raster: Raster;
   private image: ImageData;
   private pixels: Uint32Array;
   private followWhole = true;
-  private lastGroup = -1;
   private readonly coarse = new CoarseMap();
   /** The heap's key at the last draw: the coarse map is used once it stands still. */
   private previousKey = "";
   private dragY: number | undefined;
+  /** A press on free space with the primary button: a drag to allocate, once it moves. */
+  private allocDrag: AllocDrag | undefined;
+  /** The click that ends a drag is not a click on a span. */
+  private dragEnded = false;
   selected: HeapSpan | undefined;
   /** The view or the selection changed since the last draw. */
   needsDraw = true;
   /** Spans drawn in the last frame (for the bench and the tests). */
   spansDrawn = 0;
+  /** Draws so far, the cells they filled and resolved, and the cells of a whole frame (for the bench). */
+  readonly painted = { draws: 0, cells: 0, frameCells: 0 };
   allocator: Allocator | undefined;
 
   constructor(
@@ -60,14 +68,16 @@ export class HeapMap {
     this.canvas.className = "heap-map";
     this.canvas.tabIndex = 0;
     this.canvas.setAttribute("role", "img");
-    this.canvas.setAttribute("aria-label", `${label}: heap map. + and - zoom, arrows pan, [ and ] select blocks, Enter frees, Home shows all`);
+    const dragHelp = callbacks.allocate === undefined ? "" : "a drag across free space allocates that size, ";
+    this.canvas.setAttribute("aria-label", `${label}: heap map. ${dragHelp}+ and - zoom, arrows pan, [ and ] select blocks, Enter frees, Home shows all`);
     this.tooltip = document.createElement("div");
     this.tooltip.className = "map-tooltip";
     this.tooltip.hidden = true;
     container.append(this.canvas, this.tooltip);
     this.context = this.canvas.getContext("2d")!;
     this.view = fitWhole(0, 65536, 640, 320);
-    this.raster = new Raster(this.view);
+    this.painter = new MapPainter(this.view);
+    this.raster = this.painter.raster;
     this.image = new ImageData(1, 1);
     this.pixels = new Uint32Array(this.image.data.buffer);
     this.listen();
@@ -101,13 +111,25 @@ export class HeapMap {
   }
 
   /** Shows the whole region. */
-  fit(): void {
-    if (this.allocator === undefined) return;
-    const region = regionOf(this.allocator);
+  fit(region = this.allocator === undefined ? undefined : regionOf(this.allocator)): void {
+    if (region === undefined) return;
     const shown = Math.max(MIN_FIT_BYTES, region.extentEnd - region.base);
     this.view = fitWhole(region.base, shown, this.view.widthPx, this.view.heightPx);
     this.followWhole = true;
     this.needsDraw = true;
+  }
+
+  /**
+   * The first pixel where the last frame differs from a whole paint of the heap as it is now, or
+   * -1 (for the end-to-end test: the repaints stayed exact; not for coarse or debug-heap frames).
+   */
+  wholePaintDifference(): number {
+    if (this.allocator === undefined) return -1;
+    const region = regionOf(this.allocator);
+    const walkEnd = Math.min(visibleRange(this.view).end, region.end);
+    const whole = new Uint32Array(this.pixels.length);
+    new MapPainter(this.view).paint(this.allocator, this.view, walkEnd, region.extentEnd, region.end, whole);
+    return whole.findIndex((pixel, index) => pixel !== this.pixels[index]);
   }
 
   /** Zooms around a canvas point; from the keyboard, around the selection or the middle of the used bytes in view. */
@@ -134,50 +156,33 @@ export class HeapMap {
     this.needsDraw = true;
   }
 
-  draw(): void {
+  /** Draws the heap as it is now; `stats` is its stats() now, where the caller has it (some policies count for it). */
+  draw(stats: AllocatorStats | undefined = this.allocator?.stats()): void {
     const allocator = this.allocator;
-    if (allocator === undefined) return;
+    if (allocator === undefined || stats === undefined) return;
     this.needsDraw = false;
-    const region = regionOf(allocator);
-    if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit();
-    this.raster.begin(this.view);
+    const region = regionOfStats(stats);
+    if (this.followWhole && visibleRange(this.view).end < region.extentEnd) this.fit(region);
     const { start, end } = visibleRange(this.view);
-    const raster = this.raster;
-    // A debug heap's meta spans come from the object walk, which tells red zones from the rest.
-    const redZones = HAS_RED_ZONES.test(allocator.name) && end - start <= RED_ZONE_MAX_BYTES;
-    if (!HAS_RED_ZONES.test(allocator.name) && this.drawCoarse(allocator, start, Math.min(end, region.end))) {
-      this.finish(allocator, start, Math.min(end, region.end));
-      return;
+    const walkEnd = Math.min(end, region.end);
+    const coarse = !HAS_RED_ZONES.test(allocator.name) && this.drawCoarse(allocator, stats, start, walkEnd);
+    if (coarse) this.painter.invalidate();
+    else {
+      if (HAS_RED_ZONES.test(allocator.name)) this.painter.paintWithRedZones(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
+      else this.painter.paint(allocator, this.view, walkEnd, region.extentEnd, region.end, this.pixels);
+      this.spansDrawn = this.painter.spansWalked;
     }
-    let count = 0;
-    let walkedEnd = start;
-    this.lastGroup = -1;
-    allocator.walkInto(
-      (spanStart, bytes, kind, _ptr, _requested, groupStart, held) => {
-        count++;
-        walkedEnd = spanStart + bytes;
-        if (redZones && kind === SPAN_META) return;
-        let edge = EDGE_BLOCK;
-        if (groupStart !== this.lastGroup) {
-          if (groupStart >= 0) edge |= EDGE_GROUP;
-          this.lastGroup = groupStart;
-        }
-        raster.add(spanStart, bytes, spanChannel(kind, groupStart >= 0, held), edge);
-      },
-      start,
-      Math.min(end, region.end),
-    );
-    this.spansDrawn = count;
-    this.drawUntouched(Math.max(walkedEnd, region.extentEnd), region.end);
-    if (redZones) this.drawMetaAndRedZones(allocator, start, Math.min(end, region.end));
-    this.finish(allocator, start, Math.min(end, region.end));
-  }
-
-  private finish(allocator: Allocator, start: number, end: number): void {
-    this.raster.resolve(this.pixels);
+    this.painted.draws++;
+    this.painted.cells += coarse ? this.raster.cellCount : this.painter.cellsPainted;
+    this.painted.frameCells = this.raster.cellCount;
     this.context.putImageData(this.image, 0, 0);
-    this.drawHexLabels(allocator, start, end);
-    this.drawSelection();
+    this.drawHexLabels(allocator, start, walkEnd);
+    if (this.selected !== undefined) this.outline(this.selected.start, this.selected.bytes, "#f97316");
+    const drag = this.allocDrag;
+    if (drag?.moved) {
+      const range = draggedRange(this.view, drag.from, drag.to);
+      this.outline(range.start, range.bytes, "#16a34a", "rgba(22, 163, 74, 0.35)");
+    }
   }
 
   /**
@@ -185,20 +190,19 @@ export class HeapMap {
    * on the second frame it stands still) where the view is zoomed out enough. Returns false when
    * the spans must be walked.
    */
-  private drawCoarse(allocator: Allocator, start: number, end: number): boolean {
-    const stats = allocator.stats();
+  private drawCoarse(allocator: Allocator, stats: AllocatorStats, start: number, end: number): boolean {
     const key = heapKey(stats);
     const still = key === this.previousKey;
     this.previousKey = key;
     if (!still || stats.liveBlocks < COARSE_MIN_BLOCKS) return false;
-    const cellBytes = this.raster.bytesPerCell;
-    if (this.coarse.key !== key) {
-      const region = regionOf(allocator);
-      this.coarse.build(allocator, region.base, region.end, key, spanChannel);
-    }
+    const cellBytes = bytesPerPixel(this.view);
+    const region = regionOfStats(stats);
+    if (this.coarse.key !== key) this.coarse.build(allocator, region.base, region.end, key, spanChannel);
     if (!this.coarse.covers(cellBytes)) return false;
+    this.raster.begin(this.view);
     this.coarse.drawInto(this.raster, start, end, cellBytes);
-    this.drawUntouched(this.coarse.end, regionOf(allocator).end);
+    this.drawUntouched(this.coarse.end, region.end);
+    this.raster.resolve(this.pixels);
     this.spansDrawn = 0;
     return true;
   }
@@ -206,14 +210,6 @@ export class HeapMap {
   /** Committed bytes past the last span: the store has them, no block ever did. */
   private drawUntouched(from: number, committedEnd: number): void {
     if (committedEnd > from) this.raster.add(from, committedEnd - from, CH_UNTOUCHED, 0);
-  }
-
-  /** A debug heap's red zones are meta spans that say so in their detail (the object walk only). */
-  private drawMetaAndRedZones(allocator: Allocator, start: number, end: number): void {
-    for (const span of allocator.walk(start, end)) {
-      if (span.kind !== "meta") continue;
-      this.raster.add(span.start, span.bytes, RED_ZONE_DETAIL.test(span.detail ?? "") ? CH_RED_ZONE : CH_META, EDGE_BLOCK);
-    }
   }
 
   private drawHexLabels(allocator: Allocator, start: number, end: number): void {
@@ -233,16 +229,15 @@ export class HeapMap {
     }
   }
 
-  private drawSelection(): void {
-    const span = this.selected;
-    if (span === undefined) return;
+  /** Outlines [first, first + bytes) row by row (the selection, a drag). */
+  private outline(first: number, bytes: number, colour: string, fill?: string): void {
     const context = this.context;
     const rowHeight = rowHeightPx(this.view);
     const { start, end } = visibleRange(this.view);
-    const from = Math.max(span.start, start);
-    const to = Math.min(span.start + span.bytes, end);
+    const from = Math.max(first, start);
+    const to = Math.min(first + bytes, end);
     if (to <= from) return;
-    context.strokeStyle = "#f97316";
+    context.strokeStyle = colour;
     context.lineWidth = 2;
     const bpr = this.view.bytesPerRow;
     for (let address = from; address < to; ) {
@@ -250,6 +245,10 @@ export class HeapMap {
       const a = addressToPoint(this.view, address);
       const width = Math.max(2, ((rowEnd - address) * this.view.widthPx) / bpr);
       context.strokeRect(a.x + 1, a.y + 1, width - 2, Math.max(2, rowHeight - 2));
+      if (fill !== undefined) {
+        context.fillStyle = fill;
+        context.fillRect(a.x, a.y, width, rowHeight);
+      }
       address = rowEnd;
     }
   }
@@ -290,6 +289,7 @@ export class HeapMap {
   private listen(): void {
     const canvas = this.canvas;
     canvas.addEventListener("mousemove", (event) => {
+      if (this.allocDrag !== undefined) return this.onDragMove(event.offsetX, event.offsetY);
       if (this.dragY !== undefined) {
         const rows = Math.trunc((this.dragY - event.offsetY) / rowHeightPx(this.view));
         if (rows !== 0) {
@@ -303,14 +303,22 @@ export class HeapMap {
     canvas.addEventListener("mouseleave", () => {
       this.tooltip.hidden = true;
       this.dragY = undefined;
+      this.cancelDrag();
     });
     canvas.addEventListener("mousedown", (event) => {
+      this.dragEnded = false;
       if (event.button === 1 || event.altKey) this.dragY = event.offsetY;
+      else if (event.button === 0 && !event.shiftKey) this.startDrag(event.offsetX, event.offsetY);
     });
     canvas.addEventListener("mouseup", () => {
       this.dragY = undefined;
+      this.endDrag();
     });
     canvas.addEventListener("click", (event) => {
+      if (this.dragEnded) {
+        this.dragEnded = false;
+        return;
+      }
       if (event.altKey) return;
       const span = this.spanAtPoint(event.offsetX, event.offsetY);
       if (span === undefined) return;
@@ -348,11 +356,47 @@ export class HeapMap {
       ArrowRight: () => this.selectNext(1),
       Enter: () => this.selected !== undefined && this.callbacks.activate(this.selected, event),
       Delete: () => this.selected !== undefined && this.callbacks.activate(this.selected, event),
+      Escape: () => this.cancelDrag(),
     };
     const action = actions[event.key];
     if (action === undefined) return;
     event.preventDefault();
     action();
+  }
+
+  /** A press on free space (a free span, or past the spans) may become a drag to allocate. */
+  private startDrag(x: number, y: number): void {
+    if (this.callbacks.allocate === undefined || this.allocator === undefined) return;
+    const address = pointToAddress(this.view, x, y);
+    if (address < regionOf(this.allocator).base) return;
+    const span = spanAt(this.allocator, address);
+    if (span !== undefined && (span.kind !== "free" || span.held !== undefined)) return;
+    this.allocDrag = { pressX: x, pressY: y, from: address, to: address, moved: false };
+  }
+
+  private onDragMove(x: number, y: number): void {
+    const drag = this.allocDrag!;
+    if (!moveDrag(drag, x, y, pointToAddress(this.view, x, y))) return;
+    this.placeTooltip(dragLabel(draggedRange(this.view, drag.from, drag.to).bytes), x, y);
+    this.needsDraw = true;
+  }
+
+  private endDrag(): void {
+    const drag = this.allocDrag;
+    this.allocDrag = undefined;
+    if (drag === undefined || !drag.moved) return;
+    this.dragEnded = true;
+    this.tooltip.hidden = true;
+    this.needsDraw = true;
+    this.callbacks.allocate?.(draggedRange(this.view, drag.from, drag.to).bytes);
+  }
+
+  private cancelDrag(): void {
+    if (this.allocDrag === undefined) return;
+    this.dragEnded = this.allocDrag.moved;
+    this.allocDrag = undefined;
+    this.tooltip.hidden = true;
+    this.needsDraw = true;
   }
 
   private showTooltip(x: number, y: number): void {
@@ -361,19 +405,14 @@ export class HeapMap {
       this.tooltip.hidden = true;
       return;
     }
-    this.tooltip.textContent = describeSpan(span);
+    this.placeTooltip(describeSpan(span), x, y);
+  }
+
+  private placeTooltip(text: string, x: number, y: number): void {
+    this.tooltip.textContent = text;
     this.tooltip.hidden = false;
     const left = Math.min(x + 14, this.view.widthPx - 260);
     this.tooltip.style.left = `${Math.max(0, left)}px`;
     this.tooltip.style.top = `${y + 14}px`;
   }
-}
-
-function spanChannel(kind: number, inGroup: boolean, held: number): number {
-  if (held !== 0) return CH_HELD;
-  if (kind === SPAN_USED) return inGroup ? CH_SLAB_USED : CH_USED;
-  if (kind === SPAN_FREE) return inGroup ? CH_SLAB_FREE : CH_FREE;
-  if (kind === SPAN_META) return CH_META;
-  if (kind === SPAN_PAD) return CH_PAD;
-  return CH_META;
 }

@@ -92,8 +92,10 @@ export class Raster {
   /**
    * Adds [start, start + bytes) to `channel`, `weight` of each byte (1: all of it; a coarse bin
    * passes the share of its bytes in that channel); `edge` marks its first cell (EDGE_* bits).
+   * Only cells in [cellFrom, cellTo) change (a partial redraw passes the cells it cleared): each
+   * gets what a whole frame would give it, bit for bit.
    */
-  add(start: number, bytes: number, channel: number, edge: number, weight = 1): void {
+  add(start: number, bytes: number, channel: number, edge: number, weight = 1, cellFrom = 0, cellTo = this.cells): void {
     const from = start < this.rangeStart ? this.rangeStart : start;
     const to = start + bytes > this.rangeEnd ? this.rangeEnd : start + bytes;
     if (to <= from) return;
@@ -101,10 +103,11 @@ export class Raster {
     const first = (from - this.rangeStart) / cellBytes;
     const last = (to - this.rangeStart) / cellBytes;
     let cell = Math.floor(first);
-    const endCell = Math.min(Math.ceil(last), this.cells);
-    if (edge !== 0 && from === start && (edge & EDGE_GROUP || bytes / cellBytes >= MIN_EDGE_SPAN_PX)) {
+    const endCell = Math.min(Math.ceil(last), this.cells, cellTo);
+    if (edge !== 0 && from === start && cell >= cellFrom && cell < cellTo && (edge & EDGE_GROUP || bytes / cellBytes >= MIN_EDGE_SPAN_PX)) {
       this.edges[cell]! |= edge;
     }
+    if (cell < cellFrom) cell = cellFrom;
     const coverage = this.coverage;
     const solo = this.solo;
     const mark = channel + 1;
@@ -115,6 +118,33 @@ export class Raster {
       const was = solo[cell]!;
       if (was !== mark) solo[cell] = was === 0 ? mark : MIXED;
     }
+  }
+
+  /** The cells [start, start + bytes) touches: the first one (see `endCellOf` for one past the last). */
+  firstCellOf(start: number): number {
+    return Math.floor(((start < this.rangeStart ? this.rangeStart : start) - this.rangeStart) / this.cellBytes);
+  }
+
+  /** One past the last cell that a span ending at `end` touches. */
+  endCellOf(end: number): number {
+    return Math.min(Math.ceil(((end > this.rangeEnd ? this.rangeEnd : end) - this.rangeStart) / this.cellBytes), this.cells);
+  }
+
+  /** The address where a cell begins. */
+  addressOfCell(cell: number): number {
+    return this.rangeStart + cell * this.cellBytes;
+  }
+
+  /** Every cell of the frame. */
+  get cellCount(): number {
+    return this.cells;
+  }
+
+  /** Clears cells [from, to), for a redraw of that part of the frame. */
+  clearCells(from: number, to: number): void {
+    this.coverage.fill(0, from * CHANNEL_COUNT, to * CHANNEL_COUNT);
+    this.edges.fill(0, from, to);
+    this.solo.fill(0, from, to);
   }
 
   /** Marks the cell that holds `address` with EDGE_* bits (nothing if it is off screen). */
@@ -153,6 +183,26 @@ export class Raster {
       const line = y0 * widthPx;
       for (let column = 0; column < widthPx; column++) pixels[line + column] = this.cellColour(row * widthPx + column);
       for (let y = y0 + 1; y < y1; y++) pixels.copyWithin(y * widthPx, line, line + widthPx);
+    }
+  }
+
+  /** Rewrites the pixels of cells [from, to) only, as `resolve` would (the rest stay as they are). */
+  resolveCells(pixels: Uint32Array, from: number, to: number): void {
+    const { widthPx, heightPx } = this.view;
+    const rowHeight = rowHeightPx(this.view);
+    const drawnHeight = rowHeight >= ROW_GAP_MIN_HEIGHT_PX ? rowHeight - 1 : rowHeight;
+    let row = Math.floor(from / widthPx);
+    let column = from - row * widthPx;
+    for (let cell = from; cell < to; cell++) {
+      const y0 = row * rowHeight;
+      if (y0 >= heightPx) return;
+      const colour = this.cellColour(cell);
+      const y1 = Math.min(heightPx, y0 + drawnHeight);
+      for (let y = y0; y < y1; y++) pixels[y * widthPx + column] = colour;
+      if (++column === widthPx) {
+        column = 0;
+        row++;
+      }
     }
   }
 

@@ -14,11 +14,17 @@ export class FootprintSeries {
 
   constructor(readonly capacity = 2048) {}
 
+  /** Whether `add(op, ...)` would keep a point (so a caller can skip reading the gauges). */
+  wants(op: number): boolean {
+    const last = this.ops.length === 0 ? -Infinity : this.ops[this.ops.length - 1]!;
+    return op < last || op - last >= this.stride;
+  }
+
   /** Records the gauges after op `op` (ignored when too close to the last kept point). */
   add(op: number, live: number, extent: number, committed: number): void {
+    if (!this.wants(op)) return;
     const last = this.ops.length === 0 ? -Infinity : this.ops[this.ops.length - 1]!;
     if (op < last) this.truncateAfter(op);
-    else if (op - last < this.stride) return;
     this.ops.push(op);
     this.live.push(live);
     this.extent.push(extent);

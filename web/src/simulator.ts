@@ -1,13 +1,14 @@
 /**
  * The simulator tab: a SimSession (the allocator and its ops) wired to the controls, the op log
- * and one HeapPane. Clicking a used block frees it; the memory-bug buttons make the bugs as ops,
+ * and one HeapPane. Clicking a used block frees it; a drag across free space allocates the
+ * dragged size (or type it and press Allocate); the memory-bug buttons make the bugs as ops,
  * so the debug heap's error lands on the op that made it.
  */
 import type { HeapSpan } from "heapkit";
 import { HeapPane } from "./heap-pane.js";
 import { labPolicies, labPolicy } from "./lab-policies.js";
 import { SimSession, type OpOutcome, type SimOp } from "./session.js";
-import { OpClock, runBudgeted, speedLabel } from "./speed.js";
+import { OpClock, type OpRate, runBudgeted, speedLabel } from "./speed.js";
 import { WORKLOAD_NAMES, makeWorkload, type WorkloadName } from "./workloads.js";
 import { byId, fillPolicySelect, numberInput } from "./dom.js";
 
@@ -19,6 +20,8 @@ export class Simulator {
   session!: SimSession;
   playing = false;
   private readonly clock = new OpClock();
+  /** How long an op took at full speed lately (sizes each frame's first chunk). */
+  private readonly rate: OpRate = { msPerOp: 0 };
   private dirty = true;
   private seed = 1;
   private version = 0;
@@ -27,6 +30,7 @@ export class Simulator {
   constructor() {
     this.pane = new HeapPane(byId("sim-pane"), "Heap", {
       activate: (span, event) => this.onActivate(span, event.shiftKey),
+      allocate: (bytes) => this.run({ kind: "malloc", handle: this.session.newHandle(), size: bytes }),
     });
     fillPolicySelect(byId<HTMLSelectElement>("sim-policy"), labPolicies, "heap");
     this.wire();
@@ -58,7 +62,7 @@ export class Simulator {
   tick(elapsedMs: number, budgetMs: number): boolean {
     if (this.playing) {
       const due = this.clock.opsThisFrame(Number(byId<HTMLInputElement>("speed").value), elapsedMs);
-      runBudgeted(due, (count) => this.session.step(count), () => performance.now(), budgetMs);
+      runBudgeted(due, (count) => this.session.step(count), () => performance.now(), budgetMs, this.rate);
       if (due !== 0) this.changed();
       if (this.session.pendingCount === 0) this.pause();
     }

@@ -18,7 +18,11 @@ export function spanAt(allocator: Allocator, address: number): HeapSpan | undefi
  * the committed bytes (`end`, where the walk's spans stop).
  */
 export function regionOf(allocator: Allocator): { base: number; extentEnd: number; end: number } {
-  const stats = allocator.stats();
+  return regionOfStats(allocator.stats());
+}
+
+/** The region, from stats() the caller already has (stats() is not free on every policy: the fits count their free list). */
+export function regionOfStats(stats: AllocatorStats): { base: number; extentEnd: number; end: number } {
   const base = stats.baseOffset;
   const extentEnd = base + stats.extentBytes;
   return { base, extentEnd, end: Math.max(extentEnd, stats.committedBytes) };

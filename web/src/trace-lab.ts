@@ -6,7 +6,7 @@
 import { TraceStepper, type Trace } from "heapkit";
 import { HeapPane } from "./heap-pane.js";
 import { labPolicies, labPolicy } from "./lab-policies.js";
-import { OpClock, runBudgeted, speedLabel } from "./speed.js";
+import { OpClock, type OpRate, runBudgeted, speedLabel } from "./speed.js";
 import { bundledTraceNames, fetchBundledTrace, readTrace } from "./trace-file.js";
 import { byId, fillPolicySelect } from "./dom.js";
 import { formatBytes, formatCount } from "./format.js";
@@ -34,6 +34,8 @@ export class TraceLab {
   trace: Trace | undefined;
   playing = false;
   private readonly clock = new OpClock();
+  /** How long an op took at full speed lately (sizes each frame's first chunk). */
+  private readonly rate: OpRate = { msPerOp: 0 };
   private dirty = false;
 
   constructor() {
@@ -107,7 +109,7 @@ export class TraceLab {
   tick(elapsedMs: number, budgetMs: number): boolean {
     if (this.playing && this.trace !== undefined) {
       const due = this.clock.opsThisFrame(Number(byId<HTMLInputElement>("trace-speed").value), elapsedMs);
-      const ran = runBudgeted(due, (count) => this.step(count), () => performance.now(), budgetMs);
+      const ran = runBudgeted(due, (count) => this.step(count), () => performance.now(), budgetMs, this.rate);
       if (ran > 0 || due !== 0) this.changed();
       if ((due > 0 && ran === 0) || this.opIndex >= this.trace.opCount) this.pause();
     }

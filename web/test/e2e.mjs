@@ -107,6 +107,48 @@ step("the keyboard reaches the map: zoom in with +, select with ], free with Ent
   assert.equal((await expectPaneMatchesStats(page, "#sim-pane", "sim")).liveBlocks, before);
 });
 
+step("dragging across free space allocates the dragged size where the policy puts it; Esc cancels a drag", async (page) => {
+  const before = await expectPaneMatchesStats(page, "#sim-pane", "sim");
+  const ptrsBefore = await page.evaluate(() => window.__heapkitLab.simLivePtrs());
+  const spans = await page.evaluate(() => window.__heapkitLab.simSpans());
+  const last = spans.at(-1);
+  // The widest reusable hole, or the committed bytes past the last span.
+  const hole = spans.filter((span) => span.kind === "free" && span.held === undefined).sort((a, b) => b.bytes - a.bytes)[0];
+  const from = hole !== undefined && hole.bytes >= 4096 ? hole.start + 64 : last.start + last.bytes + 64;
+  const press = await page.evaluate((address) => window.__heapkitLab.simPointOf(address), from);
+  const release = await page.evaluate((address) => window.__heapkitLab.simPointOf(address), from + 1200);
+  const drag = async (finish) => {
+    await page.mouse.move(press.x, press.y);
+    await page.mouse.down();
+    await page.mouse.move((press.x + release.x) / 2, (press.y + release.y) / 2, { steps: 3 });
+    await page.mouse.move(release.x, release.y, { steps: 3 });
+    const label = await page.textContent(".map-tooltip:not([hidden])");
+    await finish();
+    return label;
+  };
+  const cancelled = await drag(async () => {
+    await page.keyboard.press("Escape");
+    await page.mouse.up();
+  });
+  assert.match(cancelled, /^allocate [\d,]+ bytes/, cancelled);
+  assert.equal((await expectPaneMatchesStats(page, "#sim-pane", "sim")).liveBlocks, before.liveBlocks, "Esc cancelled the drag");
+  const label = await drag(async () => {
+    await page.screenshot({ path: `${artefacts}sim-drag-allocate.png` });
+    await page.mouse.up();
+  });
+  const bytes = Number(/^allocate ([\d,]+) bytes/.exec(label)[1].replaceAll(",", ""));
+  assert.ok(bytes >= 1000 && bytes <= 1400, `dragged ${bytes} bytes (${label})`);
+  const after = await expectPaneMatchesStats(page, "#sim-pane", "sim");
+  assert.equal(after.liveBlocks, before.liveBlocks + 1);
+  assert.equal(after.liveBytes, before.liveBytes + bytes, "the block has the dragged size");
+  const added = (await page.evaluate(() => window.__heapkitLab.simLivePtrs())).filter((ptr) => !ptrsBefore.includes(ptr));
+  assert.equal(added.length, 1);
+  const logged = await page.textContent("#op-log li:first-child");
+  assert.match(logged, new RegExp(`^\\d+: malloc\\(${bytes}\\) #\\d+ → 0x${added[0].toString(16)}$`), logged);
+  const block = (await page.evaluate(() => window.__heapkitLab.simSpans())).find((span) => span.kind === "used" && span.start <= added[0] && added[0] < span.start + span.bytes);
+  assert.ok(block !== undefined && block.bytes >= bytes, "the walk shows the new block where malloc put it");
+});
+
 step("a double free on the debug heap shows the error at the op that made it", async (page) => {
   await page.selectOption("#sim-policy", "debug");
   assert.match(await page.evaluate(() => window.__heapkitLab.simPolicy()), /^debug/);
@@ -162,6 +204,25 @@ step("a bundled trace loads, scrubs, jumps to its peak; both sides match their s
   assert.ok(atPeak.liveBytes >= 7_000_000, `live bytes at the peak ${atPeak.liveBytes}`);
   await expectPaneMatchesStats(page, "#trace-pane-b", "traceB");
   await page.screenshot({ path: `${artefacts}trace-peak.png`, fullPage: true });
+});
+
+step("played at full speed, each map's frame (repainted where spans changed) equals a whole paint, pixel for pixel", async (page) => {
+  await page.evaluate(() => {
+    const scrub = document.getElementById("trace-scrub");
+    scrub.value = "0";
+    scrub.dispatchEvent(new Event("input"));
+  });
+  await page.click("#trace-play");
+  await page.waitForFunction(() => window.__heapkitLab.traceOp() >= 30000);
+  if (await page.evaluate(() => window.__heapkitLab.tracePlaying())) await page.click("#trace-play");
+  const painted = await page.evaluate(() => window.__heapkitLab.painted());
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  assert.deepEqual((await page.evaluate(() => window.__heapkitLab.wholePaintDifferences())).slice(1), [-1, -1]);
+  for (const side of [1, 2]) {
+    assert.ok(painted[side].cells < painted[side].draws * painted[side].frameCells, `map ${side} repainted only part of some frames: ${JSON.stringify(painted[side])}`);
+  }
+  await expectPaneMatchesStats(page, "#trace-pane-a", "traceA");
+  await expectPaneMatchesStats(page, "#trace-pane-b", "traceB");
 });
 
 const browser = await launchChromium();
