@@ -72,7 +72,8 @@ export class HeapCore {
     else this.raisePeak(size - headroom);
   }
 
-  private raisePeak(excess: number): void {
+  /** Live bytes grow past the peak by `excess`: the peak rises, the headroom is 0. */
+  raisePeak(excess: number): void {
     this.words[Word.LIVE_HEADROOM] = 0;
     this.store.f64[Gauge.PEAK_LIVE_BYTES]! += excess;
   }

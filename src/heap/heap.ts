@@ -218,9 +218,11 @@ export class Heap extends HeapCore implements Allocator {
   // ---- Allocation --------------------------------------------------------------------------
 
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
-  malloc(size: number, align: number = Layout.GRANULE): number {
+  malloc(size: number, align?: number): number {
     // typeof first: `>>>` of a BigInt throws a plain TypeError (mallocGeneric gives a typed one).
-    if (typeof size === "number" && size >>> 0 === size && align === Layout.GRANULE) {
+    // No default value for align: one makes V8's bytecode longer, and the inlining budget of a
+    // caller's loop is spent on bytecode (see docs/architecture.md).
+    if (typeof size === "number" && size >>> 0 === size && (align === undefined || align === Layout.GRANULE)) {
       if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size, this.words);
       if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);
     }
@@ -245,7 +247,7 @@ export class Heap extends HeapCore implements Allocator {
     return ptr;
   }
 
-  private mallocGeneric(size: number, align: number): number {
+  private mallocGeneric(size: number, align: number = Layout.GRANULE): number {
     checkSize(size, this.maxRequestBytes);
     checkAlign(align, Layout.MAX_ALIGN);
     if (size <= Layout.SMALL_MAX_BYTES && align <= Layout.GRANULE) return this.small.malloc(size, this.words);

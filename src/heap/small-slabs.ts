@@ -32,7 +32,12 @@ export class SmallSlabs {
   }
 
   // The fast paths below write out smallClassOf and slotNibbleIndex (layout.ts): a call to an
-  // imported function costs V8 a module-cell load and check, and inlining budget.
+  // imported function costs V8 a module-cell load and check, and inlining budget. For the same
+  // reason they read a slab's state as words[h], not words[h + SlabWord.STATE] (word 0: V8 does
+  // not fold the `+ 0`), and keep every rare case to one call on a branch: V8 inlines a call
+  // into a loop only while the bytecode it has inlined there stays under a budget (920 bytes on
+  // Node 20, with 1.2x the candidate's size reserved), and a loop of malloc + free needs all
+  // four of Heap.malloc, Heap.free and these two inlined to run at its best.
 
   /**
    * A slot of the size's class (`malloc(0)` gets a unique 8-byte slot, as in C); 0 when out of
@@ -41,22 +46,31 @@ export class SmallSlabs {
   malloc(size: number, words: Uint32Array): number {
     const c = size === 0 ? 0 : (size - 1) >>> Layout.GRANULE_LOG2;
     const s = words[Word.SLAB_HEADS + c]!;
-    if (s === 0) return this.mallocInNewSlab(size, c);
     const h = s >>> 2;
-    const state = words[h + SlabWord.STATE]!;
-    // Not below MALLOCS_FULL: the slab's mallocs must be counted, or (undefined) another agent
-    // made slab s beyond the views.
-    if (!(state < SlabState.MALLOCS_FULL)) return this.mallocAfterCounting(size, s);
+    const state = words[h]!;
+    // No slab (s is 0: state is a word of the control block, unused), or a state not below
+    // MALLOCS_FULL: the slab's mallocs must be counted, or (undefined) another agent made slab s
+    // beyond the views.
+    if (s === 0 || !(state < SlabState.MALLOCS_FULL)) return this.mallocSlow(size, c);
     const first = state & SlabState.FREE_MASK; // never 0: a listed slab is not full
-    const slot = s - Layout.HEADER_BYTES + first;
+    const slot = s - Layout.HEADER_BYTES + first; // so first is also slot's offset in its page
     const next = words[slot >>> 2]!;
-    words[h + SlabWord.STATE] = state - first + SlabState.MALLOC_STEP + next;
+    words[h] = state - first + SlabState.MALLOC_STEP + next;
     if (next === 0) this.refillOrUnlink(s, c);
     const info = this.slabInfo[c]!;
-    const j = ((((slot & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2) * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT) + (info & SlabInfo.BIAS_MASK);
-    words[h + (j >>> 3)]! |= (1 + ((c + 1) << Layout.GRANULE_LOG2) - size) << ((j & 7) << 2);
-    this.core.addLiveBytes(words, size);
+    const j = (((first >>> Layout.GRANULE_LOG2) * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT) + (info & SlabInfo.BIAS_MASK);
+    words[h + (j >>> 3)]! |= ((c << Layout.GRANULE_LOG2) + Layout.GRANULE + 1 - size) << ((j & 7) << 2);
+    // core.addLiveBytes, written out (a call would spend the inlining budget of the caller's loop)
+    const headroom = words[Word.LIVE_HEADROOM]!;
+    if (size <= headroom) words[Word.LIVE_HEADROOM] = headroom - size;
+    else this.core.raisePeak(size - headroom);
     return slot;
+  }
+
+  /** malloc's slow path: class c has no slab with a free slot, or its head slab's mallocs must be counted. */
+  private mallocSlow(size: number, c: number): number {
+    const s = this.core.words[Word.SLAB_HEADS + c]!;
+    return s === 0 ? this.mallocInNewSlab(size, c) : this.mallocAfterCounting(size, s);
   }
 
   /** malloc's slow path when class c has no slab with a free slot. */
@@ -79,47 +93,50 @@ export class SmallSlabs {
     return this.malloc(size, words);
   }
 
-  /** Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the views' end). */
+  /**
+   * Frees the slot at ptr, in a slab page (ptr is an 8-aligned offset below the views' end).
+   * Everything rare (a refused free, a slab to relist or release) is one call on a branch, so
+   * that this stays small enough for V8 to inline into a caller's loop with `malloc`.
+   */
   free(ptr: number, words: Uint32Array): void {
-    const s = ptr - (ptr & (Layout.SLAB_PAGE_BYTES - 1)) + Layout.HEADER_BYTES;
+    const offset = ptr & (Layout.SLAB_PAGE_BYTES - 1);
+    const s = ptr - offset + Layout.HEADER_BYTES;
     const h = s >>> 2;
     const info = words[h + SlabWord.INFO]!;
-    const g = (ptr & (Layout.SLAB_PAGE_BYTES - 1)) >>> Layout.GRANULE_LOG2;
+    const g = offset >>> Layout.GRANULE_LOG2;
     const q = (g * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT;
     const slotGranules = ((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1;
     const j = q + (info & SlabInfo.BIAS_MASK);
-    if (j < SlabWord.FIRST_NIBBLE || g !== q * slotGranules + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK)) this.notASlot(ptr, s);
+    // j is at most 1 + 512 + 63 nibbles from s: the word read is in the page even when ptr is no slot.
     const nibbleWord = h + (j >>> 3);
     const shift = (j & 7) << 2;
     const nibbles = words[nibbleWord]!;
     const nibble = (nibbles >>> shift) & 15;
-    if (nibble === 0) this.notLive(ptr, s);
+    if (nibble === 0 || j < SlabWord.FIRST_NIBBLE || g !== q * slotGranules + ((info >>> SlabInfo.PHASE_SHIFT) & SlabInfo.PHASE_MASK)) this.refuseFree(ptr, s);
     words[nibbleWord] = nibbles & ~(15 << shift);
-    const state = words[h + SlabWord.STATE]!;
+    const state = words[h]!;
     const oldFree = state & SlabState.FREE_MASK;
     words[ptr >>> 2] = oldFree;
-    words[h + SlabWord.STATE] = state - oldFree - SlabState.LIVE_ONE + (ptr & (Layout.SLAB_PAGE_BYTES - 1));
+    words[h] = state - oldFree - SlabState.LIVE_ONE + offset;
     words[Word.LIVE_HEADROOM]! += (slotGranules << Layout.GRANULE_LOG2) + 1 - nibble; // core.subtractLiveBytes, written out
-    if (oldFree === 0) this.relist(s, slotGranules - 1);
-    else if ((state & (SlabState.LIVE_MASK << SlabState.LIVE_SHIFT)) === SlabState.LIVE_ONE) this.releaseUnlessHead(s, slotGranules - 1, words);
+    if (oldFree === 0) this.relist(s);
+    // The slab emptied: released, unless it heads its class's list (malloc takes from it next).
+    // A slab with a free slot is listed, so a PREV link of 0 means it heads its class's list.
+    else if (((state >>> SlabState.LIVE_SHIFT) & SlabState.LIVE_MASK) === 1 && words[h + SlabWord.PREV] !== 0) this.releaseSlab(s);
   }
 
   /**
-   * Slab s of class c was full and has a free slot again: back on the front of its class's list.
-   * The head it displaces is released if it is empty (it was kept only while malloc took from it
-   * next), so a class keeps at most one empty slab, at its head (mimalloc's _mi_page_retire, in
+   * Slab s was full and has a free slot again: back on the front of its class's list. The head
+   * it displaces is released if it is empty (it was kept only while malloc took from it next),
+   * so a class keeps at most one empty slab, at its head (mimalloc's _mi_page_retire, in
    * src/page.c, keeps an empty page only when it is its class's only page, for the same reason).
    */
-  private relist(s: number, c: number): void {
+  private relist(s: number): void {
     const words = this.core.freshWords();
+    const c = slabClassOf(words[(s >>> 2) + SlabWord.INFO]!);
     const head = words[Word.SLAB_HEADS + c]!;
     if (head !== 0 && liveSlotsOf(words[(head >>> 2) + SlabWord.STATE]!) === 0) this.releaseSlab(head);
     pushSlab(this.core.freshWords(), Word.SLAB_HEADS + c, s, SlabWord.NEXT, SlabWord.PREV);
-  }
-
-  /** Slab s of class c just emptied: released, unless it heads its class's list (malloc takes from it next). */
-  private releaseUnlessHead(s: number, c: number, words: Uint32Array): void {
-    if (words[Word.SLAB_HEADS + c] !== s) this.releaseSlab(s);
   }
 
   /** True when the page holding ptr (below the views' end) is a slab page. */
@@ -180,6 +197,12 @@ export class SmallSlabs {
   private notLive(p: number, s: number): never {
     if (p >= this.store.u32[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(p, s);
     throw new DoubleFreeError(p);
+  }
+
+  /** free's slow path: p, in slab s, is not a slot start, or its slot is not live. */
+  private refuseFree(p: number, s: number): never {
+    if (slotNibbleIndex(p, this.store.u32[(s >>> 2) + SlabWord.INFO]!) < 0) this.notASlot(p, s);
+    this.notLive(p, s);
   }
 
   /** Moves the mallocs counted in slab s's state word to the heap's count; returns s. */
