@@ -220,8 +220,7 @@ export class Heap extends HeapCore implements Allocator {
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
   malloc(size: number, align?: number): number {
     // typeof first: `>>>` of a BigInt throws a plain TypeError (mallocGeneric gives a typed one).
-    // No default value for align: one makes V8's bytecode longer, and the inlining budget of a
-    // caller's loop is spent on bytecode (see docs/architecture.md).
+    // align has no default value: it would lengthen the bytecode (see small-slabs.ts on why that counts).
     if (typeof size === "number" && size >>> 0 === size && (align === undefined || align === Layout.GRANULE)) {
       if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size, this.words);
       if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);
@@ -263,8 +262,9 @@ export class Heap extends HeapCore implements Allocator {
    */
   free(ptr: number): void {
     let words = this.words;
-    // Below the views' end is enough here: page bits are set only for slabs, all below top.
-    if (typeof ptr !== "number" || ptr >>> 0 !== ptr || (ptr & 7) !== 0 || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
+    // (ptr & -8) >>> 0 is ptr only for an 8-aligned uint32. Below the views' end is enough here:
+    // page bits are set only for slabs, all below top.
+    if (typeof ptr !== "number" || (ptr & -8) >>> 0 !== ptr || ptr < this.firstPayload || ptr >>> 2 >= words.length) {
       if (ptr === 0) return;
       words = this.checkedWords(ptr);
     }
