@@ -220,7 +220,7 @@ export class Heap extends HeapCore implements Allocator {
   /** Allocates `size` bytes aligned to `align` (8 by default). Returns 0 when out of memory. */
   malloc(size: number, align?: number): number {
     // typeof first: `>>>` of a BigInt throws a plain TypeError (mallocGeneric gives a typed one).
-    // align has no default value: it would lengthen the bytecode (see small-slabs.ts on why that counts).
+    // align has no default value: one lengthens the bytecode (small-slabs.ts says why that counts).
     if (typeof size === "number" && size >>> 0 === size && (align === undefined || align === Layout.GRANULE)) {
       if (size <= Layout.SMALL_MAX_BYTES) return this.small.malloc(size, this.words);
       if (size <= Mid.MAX_BYTES) return this.mid.malloc(size);

@@ -67,7 +67,7 @@ export class SmallSlabs {
     return slot;
   }
 
-  /** malloc's slow path: class c has no slab with a free slot, or its head slab's mallocs must be counted. */
+  /** malloc's slow path: class c has no slab with a free slot, or its head's mallocs must be counted. */
   private mallocSlow(size: number, c: number): number {
     const s = this.core.words[Word.SLAB_HEADS + c]!;
     return s === 0 ? this.mallocInNewSlab(size, c) : this.mallocAfterCounting(size, s);
@@ -107,7 +107,7 @@ export class SmallSlabs {
     const q = (g * (info >>> SlabInfo.RECIP_SHIFT)) >>> Layout.RECIP_SHIFT;
     const slotGranules = ((info >>> SlabInfo.CLASS_SHIFT) & SlabInfo.CLASS_MASK) + 1;
     const j = q + (info & SlabInfo.BIAS_MASK);
-    // j is at most 1 + 512 + 63 nibbles from s: the word read is in the page even when ptr is no slot.
+    // j < 512 + 64, so the word read lies in the page even when ptr is no slot (refuseFree says why).
     const nibbleWord = h + (j >>> 3);
     const shift = (j & 7) << 2;
     const nibbles = words[nibbleWord]!;
