@@ -158,19 +158,23 @@ export class Heap extends HeapCore implements Allocator {
     if (ptr % ctor.BYTES_PER_ELEMENT !== 0) throw new InvalidFreeError(ptr, `not aligned for ${ctor.name}`);
     const count = length ?? Math.floor(usable / ctor.BYTES_PER_ELEMENT);
     if (count * ctor.BYTES_PER_ELEMENT > usable) throw new InvalidSizeError(length, `exceeds the block's ${usable} usable bytes`);
-    return new ctor(this.store.buffer as ArrayBuffer, this.store.base + ptr, count) as InstanceType<T>;
+    return this.arrayAt(ctor, ptr, count);
+  }
+
+  /** `count` elements of `Type` at the heap's offset ptr, over the current buffer (a range heap's offsets start at `base`). */
+  private arrayAt<T extends TypedArrayCtor>(Type: T, ptr: number, count: number): InstanceType<T> {
+    return new Type(this.store.buffer as ArrayBuffer, this.store.base + ptr, count) as InstanceType<T>;
   }
 
   /**
    * A block of `count` elements of `Type` (`Float64Array`, `BigInt64Array`, ...), as a typed
-   * array over it; its `byteOffset` is the offset to `free` (plus `base`, on a range). Throws
+   * array over it; its `byteOffset` minus `base` (0 but on a range) is the offset to `free`. Throws
    * `OutOfMemoryError` rather than returning 0. The view is of the current buffer (see
    * `generation`).
    */
   mallocAs<T extends TypedArrayCtor>(Type: T, count: number): InstanceType<T> {
     checkSize(count, Math.floor(this.maxRequestBytes / Type.BYTES_PER_ELEMENT));
-    const ptr = this.mallocOrThrow(count * Type.BYTES_PER_ELEMENT);
-    return new Type(this.store.buffer as ArrayBuffer, this.store.base + ptr, count) as InstanceType<T>;
+    return this.arrayAt(Type, this.mallocOrThrow(count * Type.BYTES_PER_ELEMENT), count);
   }
 
   /** Like `mallocAs`, with the elements zeroed. */
