@@ -23,6 +23,8 @@ interface Totals {
   metaBlocks: Set<number>;
   /** Live TLSF blocks by the mid class of their request. */
   midTlsfLive: number[];
+  /** The walk met the growth reserve, a free block right after the used grower. */
+  reserveMet: boolean;
 }
 
 function fail(message: string, offset?: number): never {
@@ -35,8 +37,9 @@ export function checkHeap(store: ByteStore): void {
   assertControl(store);
   const top = u32[Word.TOP]!;
   const totals = walkBlocks(store, u32[Word.HEAP_START]!, top);
-  const listed = checkFreeLists(u32, top);
-  if (listed !== totals.freeBlocks) fail(`${totals.freeBlocks} free blocks in the heap but ${listed} in the free lists`);
+  const listed = checkFreeLists(u32, top) + (u32[Word.RESERVE] !== 0 ? 1 : 0);
+  if (listed !== totals.freeBlocks) fail(`${totals.freeBlocks} free blocks in the heap but ${listed} in the free lists and the growth reserve`);
+  if (u32[Word.RESERVE] !== 0 && !totals.reserveMet) fail(`the growth reserve ${u32[Word.RESERVE]} is not a free block after the grower ${u32[Word.GROWER]}`);
   checkSlabLists(u32, totals.slabs);
   checkPageMap(u32, totals.slabs.size);
   checkMidLists(u32, totals.midSlabs);
@@ -51,6 +54,7 @@ export function checkHeap(store: ByteStore): void {
   expect("live TLSF blocks", totals.liveBlocks - slabs.liveSlots, u32[Word.TLSF_LIVE_BLOCKS]!);
   expect("live bytes", totals.liveBytes, derived.liveBytes);
   if (derived.liveBytes > f64[Gauge.PEAK_LIVE_BYTES]!) fail("live bytes exceed their peak");
+  if (top > f64[Gauge.PEAK_TOP]!) fail(`top ${top} exceeds its peak ${f64[Gauge.PEAK_TOP]}`);
   if (mallocCount(store, slabs) < derived.liveBlocks) fail("more live blocks than mallocs");
   expect("rounding bytes", totals.roundingBytes, derived.roundingBytes);
   expect("hole bytes in the free lists", totals.holeBytes, holeBytes(u32));
@@ -63,11 +67,12 @@ export function checkHeap(store: ByteStore): void {
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0) };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0), reserveMet: false };
   const meta = new Set(midMetaBlocks(u32));
   let prevFree = false;
   let b = heapStart;
   let lastFree = false;
+  let before = 0;
   while (b < top) {
     const p = b + Layout.HEADER_BYTES;
     const word = u32[(p - 4) >>> 2]!;
@@ -82,6 +87,7 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       if (u32[(p - 8) >>> 2] !== ((Layout.FREE_TAG ^ keyOf(p, size, secret)) >>> 0)) fail("free block check word is wrong", p);
       t.holeBytes += size;
       t.freeBlocks++;
+      if (p === u32[Word.RESERVE]) t.reserveMet = before === u32[Word.GROWER];
     } else if (isSlabPage(u32, p)) {
       if (b % Layout.SLAB_PAGE_BYTES !== 0 || size < Layout.SLAB_PAGE_BYTES || size >= Layout.SLAB_PAGE_BYTES + Layout.MIN_BLOCK_BYTES) {
         fail(`a slab is a page-aligned block of one page (plus a tail too small to split), not ${size} bytes`, p);
@@ -108,6 +114,7 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       t.roundingBytes += usable - requested;
     }
     prevFree = lastFree = free;
+    before = p;
     b += size;
   }
   if (b !== top) fail(`blocks end at ${b}, not at top ${top}`);

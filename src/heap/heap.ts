@@ -314,7 +314,10 @@ export class Heap extends HeapCore implements Allocator {
     }
     const d = this.mid.descriptorOf(ptr);
     if (d !== 0) return this.mid.resize(ptr, d, size) >= 0 ? ptr : this.moveBlock(ptr, this.mid.requestedAt(ptr, d), size);
-    return this.large.resize(ptr, size) >= 0 ? ptr : this.moveBlock(ptr, this.large.requestedAt(ptr), size);
+    const old = this.large.requestedAt(ptr);
+    const q = this.large.resize(ptr, size) >= 0 ? ptr : this.moveBlock(ptr, old, size);
+    if (q !== 0 && size > old) this.large.noteGrowth(q, old, size);
+    return q;
   }
 
   private moveBlock(ptr: number, oldRequested: number, size: number): number {

@@ -138,9 +138,10 @@ export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks
   return { liveBlocks: slabs.liveSlots + tlsfLive, liveBytes, roundingBytes: slabs.liveSlotBytes + tlsfUsable - liveBytes };
 }
 
-/** Σ of the sizes of the blocks in the free lists. */
+/** Σ of the sizes of the free blocks: those in the free lists and the growth reserve. */
 export function holeBytes(u32: Uint32Array): number {
-  let total = 0;
+  const reserve = u32[Word.RESERVE]!;
+  let total = reserve === 0 ? 0 : u32[(reserve - 4) >>> 2]! & Layout.SIZE_MASK;
   const limit = blockLimit(u32);
   let steps = 0;
   for (let list = 0; list < Layout.FL_COUNT * Layout.SL_COUNT; list++) {

@@ -11,7 +11,7 @@
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
-import { Block, blockSizeFor, Layout, maxSlackFor, Word } from "./layout.js";
+import { Block, blockSizeFor, Layout, maxSlackFor, roundUp8, Word } from "./layout.js";
 import { midClassOfRequest } from "./mid-layout.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
@@ -40,6 +40,7 @@ export class LargeBlocks {
     const slack = size - Layout.HEADER_BYTES - requested;
     if (p >= top || (word & Layout.FREE_BIT) !== 0 || size < Layout.MIN_BLOCK_BYTES || p - Layout.HEADER_BYTES + size > top || slack < 0 || slack > maxSlackFor(size - Layout.HEADER_BYTES)) return false;
     this.core.subtractLiveBytes(words, requested);
+    if (p === words[Word.GROWER]) words[Word.GROWER] = 0;
     words[Word.TLSF_LIVE_BLOCKS]! -= 1;
     countMidSized(words, requested, -1);
     this.tlsf.freeBlock(p, size);
@@ -60,6 +61,18 @@ export class LargeBlocks {
     countMidSized(words, oldRequested, -1);
     countMidSized(words, size, 1);
     return oldRequested;
+  }
+
+  /**
+   * Notes that realloc grew the block at p from `old` to `size` bytes: it becomes the grower
+   * whose next step a carve above it leaves room for (tlsf.ts, "The growth reserve").
+   */
+  noteGrowth(p: number, old: number, size: number): void {
+    if (size < Layout.GROWER_MIN_BYTES) return;
+    const words = this.store.u32;
+    if (words[Word.GROWER] !== p) this.tlsf.releaseReserve(); // a reserve serves its grower only
+    words[Word.GROWER] = p;
+    words[Word.GROWER_NEXT] = nextGrowthStep(old, size);
   }
 
   /** Requested bytes of the used block at p, after checking its header. */
@@ -108,4 +121,14 @@ export function mallocTlsfBlock(core: HeapCore, tlsf: TlsfBlocks, size: number, 
 function countMidSized(words: Uint32Array, requested: number, delta: number): void {
   const c = midClassOfRequest(requested);
   if (c >= 0) words[Word.MID_TLSF_LIVE + c]! += delta;
+}
+
+/**
+ * The room a grower's next step takes, if it grows as it did last (its last step times its last
+ * ratio, plus a page for the rounding of page runs); 0 when that is over half the block (a
+ * doubling vector: reserving for it would cost as much as the move it saves).
+ */
+export function nextGrowthStep(old: number, size: number): number {
+  const next = Math.ceil(((size - old) * size) / Math.max(old, 1));
+  return next * 2 > size ? 0 : roundUp8(next + Layout.SLAB_PAGE_BYTES);
 }

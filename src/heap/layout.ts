@@ -63,6 +63,8 @@ export const enum Layout {
   PAGE_SHIFT = 12,
   /** Requests at least this large are rounded to whole pages. */
   LARGE_MIN_BYTES = 256 * 1024,
+  /** Blocks realloc grows to at least this size get a growth reserve (tlsf.ts). */
+  GROWER_MIN_BYTES = 64 * 1024,
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
   /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head per class). */
@@ -95,7 +97,7 @@ export const enum Layout {
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 9,
+  VERSION = 10,
 }
 
 /**
@@ -151,7 +153,15 @@ export const enum Word {
    * it; 0 for a heap with a store of its own.
    */
   RANGE_END = MID_TLSF_LIVE + Layout.MID_CLASS_COUNT,
-  END = RANGE_END + 1,
+  /**
+   * The growth reserve (tlsf.ts): the large block that realloc grew last (0: none), the room
+   * its next step would take (0: it grows too fast to reserve for) and the reserve itself (a
+   * free block kept out of the free lists, right after the grower; 0: none).
+   */
+  GROWER = RANGE_END + 1,
+  GROWER_NEXT = GROWER + 1,
+  RESERVE = GROWER_NEXT + 1,
+  END = RESERVE + 1,
 }
 
 /**

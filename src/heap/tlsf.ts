@@ -9,7 +9,21 @@
  *   the block just below top is used                       (free space at the top is wilderness)
  *   P bit of next(b) == free(b);  footer(b) == size(b) when free(b)
  *   bit (fl, sl) of the bitmaps == 1  <=>  list (fl, sl) is non-empty
- *   b in list listIndexOf(size(b)) <=> free(b)
+ *   b in list listIndexOf(size(b)) <=> free(b) && b != W[RESERVE]
+ *   W[RESERVE] != 0  =>  it is a free block and the block before it is W[GROWER] (used)
+ *
+ * The growth reserve. A buffer that a program grows by realloc (a string appended to, a vector
+ * pushed onto) grows in place while it is the block below top; once anything else is carved
+ * from the top above it, its next growth must move it, and the move leaves its old bytes as a
+ * hole at the heap's high-water mark: the copy costs a whole buffer of footprint. glibc avoids
+ * this for large buffers with mremap (they live in mappings of their own, man 2 mremap); a heap
+ * in one buffer cannot. So when the top must grow above the large block that realloc grew last
+ * (W[GROWER]), and that block grows by at most 1.5x a step, the carve first leaves room for its
+ * next step (W[GROWER_NEXT]: the last step times the last ratio) as a free block kept out of the
+ * free lists (W[RESERVE]): the grower's next realloc takes it in place. What it may cost is
+ * bounded: at most half the grower, given back to the free lists as soon as the heap has carved
+ * half the reserve's size above it, or when the store cannot grow, or the grower is freed,
+ * shrunk or moved (any coalescing with it ends it: removeFree).
  */
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
@@ -80,6 +94,10 @@ export class TlsfBlocks {
 
   private removeFree(p: number, size: number): void {
     const u32 = this.store.u32;
+    if (p === u32[Word.RESERVE]) {
+      u32[Word.RESERVE] = 0; // the reserve is in no list; coalescing with it ends it
+      return;
+    }
     const next = u32[p >>> 2]!;
     const prev = u32[(p + Block.PREV_FREE) >>> 2]!;
     if (next !== 0) u32[(next + Block.PREV_FREE) >>> 2] = prev;
@@ -154,7 +172,13 @@ export class TlsfBlocks {
     this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const plain = align <= Layout.GRANULE && phase === 0;
     const p = plain ? this.searchSuitable(size) : this.searchAligned(size, align, phase) || this.searchSuitable(size + align + Layout.MIN_BLOCK_BYTES);
-    if (p === 0) return fromTop ? this.carveFromTop(size, requested, align, phase) : 0;
+    if (p === 0) {
+      if (!fromTop) return 0;
+      if (this.reserveOutgrown(size)) return this.allocBlock(size, requested, align, phase);
+      const q = this.carveFromTop(size, requested, align, phase, this.reserveToMake()) || this.carveFromTop(size, requested, align, phase, 0);
+      if (q === 0 && this.releaseReserve()) return this.allocBlock(size, requested, align, phase);
+      return q;
+    }
     const blockSize = this.sizeOf(p);
     this.removeFree(p, blockSize);
     const q = alignedPayload(p, align, phase);
@@ -166,10 +190,13 @@ export class TlsfBlocks {
     return q;
   }
 
-  /** Takes a block off the wilderness, committing memory if needed. */
-  private carveFromTop(size: number, requested: number, align: number, phase: number): number {
+  /**
+   * Takes a block off the wilderness, committing memory if needed; with `reserve` > 0, after
+   * leaving that many bytes (and the alignment gap) as the growth reserve.
+   */
+  private carveFromTop(size: number, requested: number, align: number, phase: number, reserve: number): number {
     const top = this.top;
-    const q = alignedPayload(top + Layout.HEADER_BYTES, align, phase);
+    const q = alignedPayload(top + reserve + Layout.HEADER_BYTES, align, phase);
     const newTop = q - Layout.HEADER_BYTES + size;
     if (newTop > this.store.usableBytes && !this.commit(newTop)) return 0;
     const u32 = this.store.u32;
@@ -177,12 +204,47 @@ export class TlsfBlocks {
     u32[(q + Block.SIZE) >>> 2] = 0;
     if (gap > 0) {
       this.markFree(top + Layout.HEADER_BYTES, gap);
-      this.insertFree(top + Layout.HEADER_BYTES, gap);
+      if (reserve > 0) u32[Word.RESERVE] = top + Layout.HEADER_BYTES;
+      else this.insertFree(top + Layout.HEADER_BYTES, gap);
     }
     u32[Word.TOP] = newTop;
     if (newTop > this.store.f64[Gauge.PEAK_TOP]!) this.store.f64[Gauge.PEAK_TOP] = newTop;
     this.markUsed(q, size, requested);
     return q;
+  }
+
+  // ---- The growth reserve (see the top of this file) -----------------------------------------
+
+  /** Bytes of reserve a carve from the top must leave first: > 0 when the grower ends at top. */
+  private reserveToMake(): number {
+    const u32 = this.store.u32;
+    const grower = u32[Word.GROWER]!;
+    if (grower === 0 || u32[Word.RESERVE] !== 0) return 0;
+    const word = u32[(grower + Block.SIZE) >>> 2]!;
+    const endsAtTop = grower + (word & Layout.SIZE_MASK) - Layout.HEADER_BYTES === this.top;
+    return endsAtTop && (word & Layout.FREE_BIT) === 0 ? u32[Word.GROWER_NEXT]! : 0;
+  }
+
+  /**
+   * True when a carve of `size` would put the heap above the reserve past half the reserve's
+   * size, and so released the reserve instead (the rest of the heap outgrew it).
+   */
+  private reserveOutgrown(size: number): boolean {
+    const reserve = this.store.u32[Word.RESERVE]!;
+    if (reserve === 0) return false;
+    const reserveBytes = this.sizeOf(reserve);
+    const above = this.top - (reserve - Layout.HEADER_BYTES + reserveBytes) + size;
+    return above * 2 > reserveBytes && this.releaseReserve();
+  }
+
+  /** Gives the reserve to the free lists; false when there is none. */
+  releaseReserve(): boolean {
+    const u32 = this.store.u32;
+    const reserve = u32[Word.RESERVE]!;
+    if (reserve === 0) return false;
+    u32[Word.RESERVE] = 0;
+    this.insertFree(reserve, this.sizeOf(reserve));
+    return true;
   }
 
   /**
@@ -268,16 +330,24 @@ export class TlsfBlocks {
     const nextWord = u32[(next + Block.SIZE) >>> 2]!;
     const nextFree = (nextWord & Layout.FREE_BIT) !== 0 ? nextWord & Layout.SIZE_MASK : 0;
     if (size > oldSize + nextFree) return false;
+    const fromReserve = next === u32[Word.RESERVE] && size > oldSize;
     if (nextFree !== 0) this.removeFree(next, nextFree);
     const available = oldSize + nextFree;
     if (available - size >= Layout.MIN_BLOCK_BYTES) {
       this.markUsed(p, size, requested);
-      this.freeBlockTail(p + size, available - size);
+      if (fromReserve) this.keepAsReserve(p + size, available - size);
+      else this.freeBlockTail(p + size, available - size);
     } else {
       this.markUsed(p, available, requested);
       u32[(p + available + Block.SIZE) >>> 2]! &= ~Layout.PREV_FREE_BIT;
     }
     return true;
+  }
+
+  /** What a grower left of its reserve stays its reserve (its successor is a used block). */
+  private keepAsReserve(p: number, size: number): void {
+    this.markFree(p, size);
+    this.store.u32[Word.RESERVE] = p;
   }
 
   /** A tail split off a used block becomes free (its successor is used, or the wilderness). */

@@ -39,7 +39,7 @@ export function writeHeapSpans(store: ByteStore, sink: SpanSink): void {
       continue;
     }
     let going: boolean;
-    if (word & Layout.FREE_BIT) going = sink.span(b, size, Span.FREE, 0, 0, Held.NONE, "");
+    if (word & Layout.FREE_BIT) going = sink.span(b, size, Span.FREE, 0, 0, Held.NONE, p === u32[Word.RESERVE] ? "growth reserve of the block before" : "");
     else if (isSlabPage(u32, p)) going = writeSlab(u32, sink, b, size);
     else if (metaDetails.has(p)) going = sink.span(b, size, Span.META, 0, 0, Held.NONE, metaDetails.get(p)!);
     else {
