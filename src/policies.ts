@@ -64,7 +64,7 @@ export interface Policy<Options = unknown> {
 export const policies = {
   heap: {
     name: "heap",
-    description: "general-purpose heap: slabs of size classes up to 4080 bytes, TLSF with boundary tags and immediate coalescing for the rest",
+    description: "general-purpose heap: slabs of size classes up to 8176 bytes, TLSF with boundary tags and immediate coalescing for the rest",
     canFree: true,
     replaysTraces: true,
     storeKinds: ANY_STORE,

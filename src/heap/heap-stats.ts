@@ -3,6 +3,6 @@ import type { AllocatorStats } from "../allocator.js";
 
 export interface HeapStats extends AllocatorStats {
   slabPages: number;
-  /** Mid slabs (16 or 32 KiB each, by class) serving requests of 257..4080 bytes. */
+  /** Mid slabs (16, 32 or 64 KiB each, by class) serving requests of 257..8176 bytes. */
   midSlabs: number;
 }

@@ -1,7 +1,7 @@
 /**
  * `Heap`: the general-purpose allocator, in layers that share one core (core.ts: the store, its
  * views, the live-byte accounting). Small requests (0..256 bytes) are slots in one-page slabs
- * (small-slabs.ts); requests of 257..4080 bytes are slots in 16 or 32 KiB mid slabs whose
+ * (small-slabs.ts); requests of 257..8176 bytes are slots in 16, 32 or 64 KiB mid slabs whose
  * bookkeeping sits in dense descriptors apart from the slabs (mid-slabs.ts); everything else is
  * a block of its own (large-blocks.ts). Slabs and blocks all come from the TLSF layer (tlsf.ts), O(1) to
  * allocate and free at any heap size, coalesced as soon as freed. The bytes are drawn in

@@ -42,7 +42,7 @@
  *   a time whenever the free list runs dry, so free == 0 exactly when every slot is live.
  *
  * Size classes: requests of 0..SMALL_MAX_BYTES bytes go to slab class ceil(n/8)-1 (slots of
- * 8, 16, ... 256 bytes, no header each); those up to Mid.MAX_BYTES (4080) to the mid slabs
+ * 8, 16, ... 256 bytes, no header each); those up to Mid.MAX_BYTES (8176) to the mid slabs
  * (mid-layout.ts), unless they ask for an alignment above 16. The rest are TLSF blocks: first
  * level = floor(log2 S), second level = the next SL_LOG2 bits (Masmano et al., "TLSF: a New
  * Dynamic Memory Allocator for Real-Time Systems", ECRTS 2004; M. Conte's tlsf.c for the linear
@@ -68,7 +68,7 @@ export const enum Layout {
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
   /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head per class). */
-  MID_CLASS_COUNT = 46,
+  MID_CLASS_COUNT = 54,
 
   GRANULE = 8,
   GRANULE_LOG2 = 3,

@@ -1,8 +1,9 @@
 /**
  * Mid slabs, drawn: the bytes that serve requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES.
  *
- * A mid slab is a used TLSF block of its class's slab bytes (Mid.SLAB_BYTES, 16 KiB, or for the
- * classes between two far-apart 16 KiB ones Mid.WIDE_SLAB_BYTES, 32 KiB) that starts a page b:
+ * A mid slab is a used TLSF block of its class's slab bytes (Mid.SLAB_BYTES, 16 KiB; for the
+ * classes between two far-apart 16 KiB ones Mid.WIDE_SLAB_BYTES, 32 KiB; for the classes above
+ * 4080 bytes Mid.TALL_SLAB_BYTES, 64 KiB) that starts a page b:
  * its TLSF header, 8 bytes of padding, then its slots, all of one class. Its bookkeeping is not in the
  * slab but in a descriptor, one of many packed into descriptor pages, so that a free reads a
  * few cached lines of dense metadata instead of a header on a page of its own (with 100,000
@@ -59,10 +60,16 @@ export const enum Mid {
   SLAB_BYTES = 1 << 14,
   /** Bytes of a wide slab, for the classes between two 16 KiB ones that lie far apart. */
   WIDE_SLAB_BYTES = 1 << 15,
+  /** Bytes of a tall slab, for the classes above the 16 KiB slabs' largest (NARROW_MAX_BYTES). */
+  TALL_SLAB_BYTES = 1 << 16,
+  /** Largest class of the 16 and 32 KiB slabs: above it a 16 KiB slab holds three slots or fewer. */
+  NARROW_MAX_BYTES = 4080,
+  /** Fewest slots of a tall slab's class, so a tall slab of the largest class is 8 slots. */
+  TALL_MIN_SLOTS = 8,
   /** Offset of slot 0 from the slab's start: 16-aligned, past the TLSF header. */
   FIRST_SLOT = 16,
-  /** Largest request served from mid slabs (the largest class). */
-  MAX_BYTES = 4080,
+  /** Largest request served from mid slabs (the largest class: a tall slab of TALL_MIN_SLOTS). */
+  MAX_BYTES = 8176,
   CLASS_COUNT = Layout.MID_CLASS_COUNT,
   /** Descriptor word offsets from d >>> 2. */
   BASE = 0,
@@ -103,7 +110,7 @@ function packs(slabBytes: number, n: number): number {
 
 /** True when `bytes` can be a mid class in slabs of `slabBytes` (its slot count fits a descriptor). */
 function fitsMidRange(slabBytes: number, bytes: number): boolean {
-  return bytes <= Mid.MAX_BYTES && bytes > Layout.SMALL_MAX_BYTES && Math.floor((slabBytes - Mid.FIRST_SLOT) / bytes) <= Mid.MAX_CAPACITY;
+  return bytes <= Mid.NARROW_MAX_BYTES && bytes > Layout.SMALL_MAX_BYTES && Math.floor((slabBytes - Mid.FIRST_SLOT) / bytes) <= Mid.MAX_CAPACITY;
 }
 
 /**
@@ -147,6 +154,24 @@ function midClassSizes(spacing: number): [slotBytes: number, slabBytes: number][
     }
     classes.push([bytes, Mid.SLAB_BYTES]);
   }
+  return [...classes, ...tallClassSizes()];
+}
+
+/**
+ * The classes above NARROW_MAX_BYTES: each slot count of a tall (64 KiB) slab from the most that
+ * exceed it down to TALL_MIN_SLOTS, 7 to 12 % apart (4368, 4672, ... 7280, 8176). A request of a
+ * page and a header (4 KiB + 8 to 4 KiB + 272: a database page with its header, a stdio buffer)
+ * was a TLSF block of its own, and a heap of such blocks between page-aligned slabs left a hole
+ * of 8 KiB minus its size beside each one; as slots of a slab that tiles whole pages it leaves
+ * none. jemalloc's bins go as far, to 14 KiB, for the same end (src/sc.c: small size classes
+ * up to SC_SMALL_MAXCLASS, each slab the fewest pages its regions fill exactly).
+ */
+function tallClassSizes(): [slotBytes: number, slabBytes: number][] {
+  const classes: [number, number][] = [];
+  for (let n = Math.floor((Mid.TALL_SLAB_BYTES - Mid.FIRST_SLOT) / (Mid.NARROW_MAX_BYTES + 1)); n >= Mid.TALL_MIN_SLOTS; n--) {
+    const bytes = packs(Mid.TALL_SLAB_BYTES, n);
+    if (bytes > Mid.NARROW_MAX_BYTES) classes.push([bytes, Mid.TALL_SLAB_BYTES]);
+  }
   return classes;
 }
 
@@ -170,7 +195,7 @@ export interface MidClass {
   slotBytes: number;
   capacity: number;
   recip: number;
-  /** Bytes of each slab of the class: Mid.SLAB_BYTES or Mid.WIDE_SLAB_BYTES. */
+  /** Bytes of each slab of the class: Mid.SLAB_BYTES, Mid.WIDE_SLAB_BYTES or Mid.TALL_SLAB_BYTES. */
   slabBytes: number;
 }
 
@@ -191,6 +216,12 @@ export const MID_SLOT_BYTES: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => 
 export const MID_RECIP: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.recip);
 export const MID_CAPACITY: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.capacity);
 export const MID_SLAB_BYTES: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.slabBytes);
+/**
+ * Live TLSF blocks a class must hold before it gets a slab: a slab's worth, and two for a tall
+ * slab (64 KiB: a class that stays near one slab's worth would keep it partly empty, as a
+ * slab's slots cannot move; on git's and gawk's traces one's worth cost 1.5 % of the extent).
+ */
+export const MID_SLAB_AFTER: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.capacity * (c.slabBytes === Mid.TALL_SLAB_BYTES ? 2 : 1));
 
 /** Slot number of offset p in the mid slab at b of class c, or -1 when p is not a slot start. */
 export function midSlotIndex(p: number, b: number, c: number): number {
@@ -239,7 +270,7 @@ assertMid(SLOT_BYTES[0]! > Layout.SMALL_MAX_BYTES && SLOT_BYTES.at(-1) === Mid.M
 assertMid(SLOT_BYTES.every((bytes, i) => bytes % Mid.SLOT_ALIGN === 0 && (i === 0 || bytes > SLOT_BYTES[i - 1]!)), "slot sizes rise in steps of 16");
 assertMid(MID_CLASSES.every((c) => c.capacity >= 4 && c.capacity <= Mid.MAX_CAPACITY), "every class holds 4 slots, and no more than a descriptor can describe");
 assertMid(MID_CLASSES.every((c) => c.slabBytes - Mid.FIRST_SLOT - c.capacity * c.slotBytes <= c.slabBytes / 40), "the tail wastes at most 2.5 % of a slab");
-assertMid(MID_CLASSES.every((c) => c.slabBytes % Layout.SLAB_PAGE_BYTES === 0 && c.slabBytes <= Mid.WIDE_SLAB_BYTES), "a slab is a whole number of pages, at most a wide slab");
+assertMid(MID_CLASSES.every((c) => c.slabBytes % Layout.SLAB_PAGE_BYTES === 0 && c.slabBytes <= Mid.TALL_SLAB_BYTES), "a slab is a whole number of pages, at most a tall slab");
 assertMid(MID_CLASSES.every((c, k) => {
   for (let offset = -Mid.FIRST_SLOT; offset < c.slabBytes - Mid.FIRST_SLOT; offset += 8) {
     const i = offset / c.slotBytes;

@@ -1,6 +1,6 @@
 /**
  * The mid-slab layer of `Heap`: requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES bytes are slots
- * of 16 KiB (or, for some classes, 32 KiB) slabs, one class per slab, whose bookkeeping sits in descriptors packed apart from
+ * of 16 KiB slabs (32 KiB for some classes, 64 KiB above 4080 bytes), one class per slab, whose bookkeeping sits in descriptors packed apart from
  * the slabs (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
  * when a class has no free slot and already holds a slab's worth of live blocks (until then its
  * requests are TLSF blocks of their own: a slab made for a few blocks would stay mostly empty, as
@@ -21,7 +21,7 @@ import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
 import { Gauge, Layout, Word } from "./layout.js";
 import {
-  isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLAB_BYTES, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
+  isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLAB_AFTER, MID_SLAB_BYTES, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
 } from "./mid-layout.js";
 import { mallocTlsfBlock } from "./large-blocks.js";
 import { pushSlab, unlinkSlab } from "./slab-lists.js";
@@ -80,7 +80,7 @@ export class MidSlabs {
 
   /**
    * malloc's slow path when class c has no slab with a free slot. Once the class holds a slab's
-   * worth of live blocks: the spare re-formed, or a slab from free space; else a free TLSF block
+   * worth of live blocks (two for a tall slab: MID_SLAB_AFTER): the spare re-formed, or a slab from free space; else a free TLSF block
    * that fits the request (such as a hole that a page-aligned slab left beside another block,
    * which only requests of about this size could fill); else a slab from the top. Before that,
    * or when no slab can be had, a TLSF block of its own.
@@ -90,7 +90,7 @@ export class MidSlabs {
    * its last resort).
    */
   private mallocWithoutRoom(size: number, c: number, align: number): number {
-    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= this.midCapacity[c]!) {
+    if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= MID_SLAB_AFTER[c]!) {
       if (this.newMidSlab(c, false) !== 0) return this.malloc(size, align);
       const hole = mallocTlsfBlock(this.core, this.tlsf, size, align, false);
       if (hole !== 0) return hole;
