@@ -23,7 +23,7 @@ function layeredSize(r: () => number): number {
   const p = r();
   if (p < 0.4) return 1 + Math.floor(r() * Layout.SMALL_MAX_BYTES);
   if (p < 0.55) return 1000 + Math.floor(r() * 8);
-  if (p < 0.7) return Layout.SMALL_MAX_BYTES + 1 + Math.floor(r() * (Mid.MAX_BYTES - Layout.SMALL_MAX_BYTES));
+  if (p < 0.7) return Layout.SMALL_MAX_BYTES + 1 + Math.floor(r() * (Mid.NARROW_MAX_BYTES - Layout.SMALL_MAX_BYTES));
   if (p < 0.97) return Mid.MAX_BYTES + 1 + Math.floor(r() * 60_000);
   return Layout.LARGE_MIN_BYTES + Math.floor(r() * 100_000);
 }
@@ -38,9 +38,9 @@ interface HeapContext {
 /** A fresh heap after seeded random work, for each case to damage. */
 function setup(): HeapContext {
   const heap = new Heap();
-  // Seed 5: its work leaves every kind of metadata a case damages (a hot mid class fills the
-  // TLSF holes before it grows the heap for a slab, so seed 11 left no free block beside an empty list).
-  const model = randomWork(heap, 5, 600, layeredSize);
+  // Seed 3: its work leaves every kind of metadata a case damages (not every seed's does: seed 5
+  // left no free block beside an empty list once the mid classes reached 8176 bytes).
+  const model = randomWork(heap, 3, 600, layeredSize);
   return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
 }
 
