@@ -31,6 +31,7 @@ function carve(model: ReferenceModel, bytes: number): number[] {
 describe("Heap: the growth reserve of a buffer grown by realloc", () => {
   it("the next step is the last step times the last ratio, and none for a buffer that doubles", () => {
     assert.equal(nextGrowthStep(80_000, 100_000), Math.ceil((20_000 * 100_000) / 80_000) + Layout.SLAB_PAGE_BYTES);
+    assert.equal(nextGrowthStep(100_000, 112_500), Math.ceil((112_500 / 4 + Layout.SLAB_PAGE_BYTES) / 8) * 8, "a quarter of the block, for a slow grower");
     assert.equal(nextGrowthStep(100_000, 150_000), 75_000 + Layout.SLAB_PAGE_BYTES, "1.5x: the next step is half the block");
     assert.equal(nextGrowthStep(100_000, 160_000), 0, "1.6x: it would be over half");
     assert.equal(nextGrowthStep(100_000, 200_000), 0);
@@ -62,19 +63,40 @@ describe("Heap: the growth reserve of a buffer grown by realloc", () => {
     model.verifyAll();
   });
 
-  it("goes back to the free lists once the heap above it outgrows half of it, and is reused", () => {
+  it("goes back to the free lists once the heap above it outgrows it, and is reused", () => {
     const heap = new Heap();
     const model = new ReferenceModel(heap);
     const buffer = model.realloc(model.malloc(400_000), 480_000);
     carve(model, 4000);
     const reserve = reserveSpan(heap);
     assert.ok(reserve);
-    carve(model, reserve.bytes / 2 + 8000);
+    const end = reserve.start + reserve.bytes;
+    let carved = 0;
+    while (reserveSpan(heap)) {
+      assert.ok(heap.stats().extentBytes - end <= reserve.bytes, "kept while the heap above it is smaller than it");
+      carve(model, 4000);
+      carved += 4000;
+      assert.ok(carved < 2 * reserve.bytes, "released once outgrown");
+    }
     assert.equal(reserveSpan(heap), undefined, "released");
     assert.equal(heap.store.u32[Word.RESERVE], 0);
     const inside = model.malloc(4000);
     assert.ok(inside >= reserve.start && inside < reserve.start + reserve.bytes, `the next block ${inside} takes the old reserve`);
     model.free(buffer);
+    model.verifyAll();
+  });
+
+  it("takes in a block freed right after it, while it stays within twice the next step", () => {
+    const heap = new Heap();
+    const model = new ReferenceModel(heap);
+    const buffer = model.realloc(model.malloc(400_000), 480_000);
+    const [first, second] = carve(model, 8000);
+    const reserve = reserveSpan(heap)!;
+    model.free(first!);
+    model.checkLaws();
+    // The first 4000-byte blocks of a class are TLSF blocks of their own, one after another.
+    assert.deepEqual(reserveSpan(heap), { ...reserve, bytes: reserve.bytes + (second! - first!) }, "the reserve grew by the freed block");
+    assert.equal(model.realloc(buffer, 480_000 + reserve.bytes), buffer, "and the grower takes all of it in place");
     model.verifyAll();
   });
 

@@ -124,11 +124,12 @@ function countMidSized(words: Uint32Array, requested: number, delta: number): vo
 }
 
 /**
- * The room a grower's next step takes, if it grows as it did last (its last step times its last
- * ratio, plus a page for the rounding of page runs); 0 when that is over half the block (a
- * doubling vector: reserving for it would cost as much as the move it saves).
+ * The room a grower's next steps take, if it grows as it did last: its last step times its last
+ * ratio, or a quarter of the block if more (a list that grows by 1/8 gets two steps), plus a page
+ * for the rounding of page runs; 0 when the next step is over half the block (a doubling vector:
+ * reserving for it would cost as much as the move it saves).
  */
 export function nextGrowthStep(old: number, size: number): number {
   const next = Math.ceil(((size - old) * size) / Math.max(old, 1));
-  return next * 2 > size ? 0 : roundUp8(next + Layout.SLAB_PAGE_BYTES);
+  return next * 2 > size ? 0 : roundUp8(Math.max(next, Math.floor(size / 4)) + Layout.SLAB_PAGE_BYTES);
 }

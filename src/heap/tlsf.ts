@@ -19,11 +19,13 @@
  * this for large buffers with mremap (they live in mappings of their own, man 2 mremap); a heap
  * in one buffer cannot. So when the top must grow above the large block that realloc grew last
  * (W[GROWER]), and that block grows by at most 1.5x a step, the carve first leaves room for its
- * next step (W[GROWER_NEXT]: the last step times the last ratio) as a free block kept out of the
+ * next step (W[GROWER_NEXT]: the last step times the last ratio, and at least a quarter of the
+ * block, so that a slow grower's reserve lasts it a few steps) as a free block kept out of the
  * free lists (W[RESERVE]): the grower's next realloc takes it in place. What it may cost is
  * bounded: at most half the grower, given back to the free lists as soon as the heap has carved
- * half the reserve's size above it, or when the store cannot grow, or the grower is freed,
- * shrunk or moved (any coalescing with it ends it: removeFree).
+ * as much as the reserve holds above it, or when the store cannot grow, or the grower is freed,
+ * shrunk or moved (any coalescing with it ends it: removeFree, but for a block freed after it,
+ * which it takes in while it stays within twice the next step).
  */
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
@@ -226,15 +228,15 @@ export class TlsfBlocks {
   }
 
   /**
-   * True when a carve of `size` would put the heap above the reserve past half the reserve's
-   * size, and so released the reserve instead (the rest of the heap outgrew it).
+   * True when a carve of `size` would put the heap above the reserve past the reserve's size,
+   * and so released the reserve instead (the rest of the heap outgrew it).
    */
   private reserveOutgrown(size: number): boolean {
     const reserve = this.store.u32[Word.RESERVE]!;
     if (reserve === 0) return false;
     const reserveBytes = this.sizeOf(reserve);
     const above = this.top - (reserve - Layout.HEADER_BYTES + reserveBytes) + size;
-    return above * 2 > reserveBytes && this.releaseReserve();
+    return above > reserveBytes && this.releaseReserve();
   }
 
   /** Gives the reserve to the free lists; false when there is none. */
@@ -279,10 +281,12 @@ export class TlsfBlocks {
   freeBlock(p: number, size: number): void {
     this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const u32 = this.store.u32;
+    let afterReserve = false;
     if (u32[(p + Block.SIZE) >>> 2]! & Layout.PREV_FREE_BIT) {
       const prevSize = u32[(p + Block.PREV_FOOTER) >>> 2]!;
       this.tombstone(p, size);
       p -= prevSize;
+      afterReserve = p === u32[Word.RESERVE];
       this.removeFree(p, prevSize);
       size += prevSize;
     }
@@ -297,8 +301,11 @@ export class TlsfBlocks {
       this.removeFree(next, nextWord & Layout.SIZE_MASK);
       size += nextWord & Layout.SIZE_MASK;
     }
-    this.markFree(p, size);
-    this.insertFree(p, size);
+    if (afterReserve && size <= 2 * u32[Word.GROWER_NEXT]!) this.keepAsReserve(p, size); // the reserve takes its freed neighbour in
+    else {
+      this.markFree(p, size);
+      this.insertFree(p, size);
+    }
   }
 
   /**
@@ -344,7 +351,7 @@ export class TlsfBlocks {
     return true;
   }
 
-  /** What a grower left of its reserve stays its reserve (its successor is a used block). */
+  /** A free block right after the grower becomes (or stays) its reserve (its successor is a used block). */
   private keepAsReserve(p: number, size: number): void {
     this.markFree(p, size);
     this.store.u32[Word.RESERVE] = p;
