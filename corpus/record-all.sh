@@ -114,8 +114,40 @@ case_git_log_numstat() {
   record git-log-numstat -- git log --numstat --format=%H%n%an%n%s 1e94411
 }
 
+# CPython 3.11, every object through malloc: a Counter of the words of the C headers, sorted.
+case_py_counter() {
+  PYTHONMALLOC=malloc record py-counter -- /usr/bin/python3 -c 'import collections,glob; c=collections.Counter(); [c.update(open(f,errors="ignore").read().split()) for f in glob.glob("/usr/include/*.h")]; s=sorted(c.items(), key=lambda x:-x[1]); print(len(s), s[:3])'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/py-counter.meta
+}
+
+# perl reading every line of the C headers reversed into one array, sorting it, dropping repeats.
+case_perl_sort() {
+  record perl-sort -- perl -e 'my @l; for my $f (glob "/usr/include/*.h") { open my $h, "<", $f or next; push @l, map { scalar reverse $_ } <$h>; } my @s = sort @l; my %seen; @s = grep { !$seen{$_}++ } @s; print scalar(@s), "\n"'
+}
+
+# tclsh counting the words of the C headers in a dict (corpus/wordfreq.tcl).
+case_tcl_dict() {
+  record tcl-dict -- tclsh corpus/wordfreq.tcl
+}
+
+# gcc's cc1 (--process busiest) compiling bench/native/replay.c at -O2.
+case_gcc_replay_O2() {
+  record gcc-replay-O2 --process busiest -- gcc -O2 -c -o /dev/null bench/native/replay.c
+}
+
+# SQLite: 60,000 rows with random text, an index, GROUP BY with group_concat, a DISTINCT count.
+case_sqlite_groupby() {
+  record sqlite-groupby -- sqlite3 :memory: "CREATE TABLE t(a INTEGER, b TEXT, c REAL); WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r WHERE x < 60000) INSERT INTO t SELECT x % 977, printf('%08d-%s', x, hex(randomblob(x % 40))), x * 0.5 FROM r; CREATE INDEX tb ON t(b); SELECT a, count(*), group_concat(substr(b,1,4)) FROM t GROUP BY a ORDER BY 2 DESC LIMIT 3; SELECT count(DISTINCT substr(b, 10)) FROM t;"
+}
+
+# git log -p --stat of the last 150 commits of this repository up to a fixed commit.
+case_git_log_stat() {
+  record git-log-stat -- git log --stat -p -n 150 d31906a
+}
+
 ALL=(gawk-wordfreq cc1-O2 python-ast jq-group sqlite3-cte perl-hash git-blame espresso-ex4
-  cc1plus-O1 python-difflib perl-regex sqlite3-fts-json make-n cmake-script troff-find-man git-log-numstat)
+  cc1plus-O1 python-difflib perl-regex sqlite3-fts-json make-n cmake-script troff-find-man git-log-numstat
+  py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat)
 for name in "${@:-${ALL[@]}}"; do
   echo "recording $name" >&2
   "case_${name//-/_}"
