@@ -31,12 +31,16 @@ export interface NativeReplayer {
   time(file: string): number;
   /**
    * glibc only: peak live bytes and the high-water of mallinfo2's arena + hblkhd (decision 11);
-   * `everyOp` calls mallinfo2 after every op instead of after the ops that can change it.
+   * `everyOp` calls mallinfo2 after every op instead of after the ops that can change it;
+   * `oneHeap` raises glibc's mmap threshold to its most (GLIBC_TUNABLES, 32 MiB), so that every
+   * block up to that lives in its one heap, as every block of a heapkit Heap lives in its store.
    */
-  utilization?(file: string, everyOp?: boolean): { peakLiveBytes: number; peakFootprintBytes: number };
+  utilization?(file: string, options?: { everyOp?: boolean; oneHeap?: boolean }): { peakLiveBytes: number; peakFootprintBytes: number };
 }
 
 const compiled = new Map<string, string | null>();
+/** The largest mmap threshold glibc takes on 64-bit (HEAP_MAX_SIZE / 2, malloc/arena.c). */
+const GLIBC_MAX_MMAP_THRESHOLD = 32 * 1024 * 1024;
 
 /** bench/native/NAME.c, compiled once per run; null when there is no C compiler. */
 function binary(name: string): string | null {
@@ -66,9 +70,10 @@ export function nativeReplayers(): NativeReplayer[] {
   const bin = binary("replay");
   if (bin === null) return [];
   const time = (preload: string | undefined) => (file: string) => Number(execFileSync(bin, ["time", file], { env: withPreload(preload), encoding: "utf8" }));
-  const utilization = (file: string, everyOp = false) => {
+  const utilization = (file: string, { everyOp = false, oneHeap = false } = {}) => {
     const mode = everyOp ? "util-every-op" : "util";
-    const [peakLiveBytes, peakFootprintBytes] = execFileSync(bin, [mode, file], { encoding: "utf8" }).trim().split(" ").map(Number) as [number, number];
+    const env = oneHeap ? { ...process.env, GLIBC_TUNABLES: `glibc.malloc.mmap_threshold=${GLIBC_MAX_MMAP_THRESHOLD}` } : process.env;
+    const [peakLiveBytes, peakFootprintBytes] = execFileSync(bin, [mode, file], { env, encoding: "utf8" }).trim().split(" ").map(Number) as [number, number];
     return { peakLiveBytes, peakFootprintBytes };
   };
   return [{ name: "glibc", time: time(undefined), utilization }, ...preloads().map(([name, lib]) => ({ name, time: time(lib) }))];

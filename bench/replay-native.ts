@@ -3,7 +3,8 @@
  * (`new Heap()`, the default store, as `heapkit replay` does) and, in the same run, under glibc's
  * malloc and the installed native allocators (bench/native/replay.c):
  *   - utilization like for like (decision 11): the Heap's peak live / peak extent, glibc's peak
- *     live / the high-water of mallinfo2()'s arena + hblkhd sampled after every op;
+ *     live / the high-water of mallinfo2()'s arena + hblkhd sampled after every op; and glibc's
+ *     with its large blocks kept in its heap too (no mmap), as all of a Heap's are in its buffer;
  *   - ns per op: the Heap's fastest of three timed passes (src/trace/replay.ts), each native
  *     allocator's fastest of three fresh processes; both make the bare calls only.
  * The bar of issue 11: utilization >= 0.85 and >= glibc's - 0.02 on every trace with >= 1 MiB
@@ -70,9 +71,10 @@ async function main(): Promise<void> {
       writeFileSync(plain, gunzipSync(await readFile(file)));
       const util = glibc?.utilization?.(plain);
       const glibcUtil = util === undefined ? null : util.peakLiveBytes / util.peakFootprintBytes;
+      const oneHeap = glibc?.utilization?.(plain, { oneHeap: true });
       if (util !== undefined && util.peakLiveBytes !== trace.peakLiveBytes) throw new Error(`${name}: the driver saw peak live ${util.peakLiveBytes}, heapkit ${trace.peakLiveBytes}`);
       if (util !== undefined && trace.opCount <= EVERY_OP_CHECK_OPS) {
-        const exact = glibc!.utilization!(plain, true);
+        const exact = glibc!.utilization!(plain, { everyOp: true });
         if (exact.peakFootprintBytes !== util.peakFootprintBytes) throw new Error(`${name}: glibc's peak footprint is ${exact.peakFootprintBytes} sampled after every op, ${util.peakFootprintBytes} after the ops that can change it`);
         checkedEveryOp.push(name);
       }
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
         glibcUtil === null ? "-" : glibcUtil.toFixed(3),
         glibcUtil === null ? "-" : (heap.utilization! - glibcUtil).toFixed(3),
         barText(trace.peakLiveBytes, heap.utilization!, glibcUtil),
+        oneHeap === undefined ? "-" : (oneHeap.peakLiveBytes / oneHeap.peakFootprintBytes).toFixed(3),
         fmt(heap.nsPerOp!),
         glibcNs === null ? "-" : fmt(glibcNs),
         glibcNs === null ? "-" : ratio(heap.nsPerOp!, glibcNs),
@@ -98,12 +101,14 @@ async function main(): Promise<void> {
   }
   printSection({
     title: "Every trace: the Heap (default store) vs glibc malloc, utilization and ns per op, same run",
-    columns: ["trace", "ops", "peak live MiB", "Heap util.", "glibc util.", "Heap - glibc", "util. bar met", "Heap ns/op", "glibc ns/op", "Heap / glibc", ...others.map((n) => `${n.name} ns/op`)],
+    columns: ["trace", "ops", "peak live MiB", "Heap util.", "glibc util.", "Heap - glibc", "util. bar met", "glibc util., one heap", "Heap ns/op", "glibc ns/op", "Heap / glibc", ...others.map((n) => `${n.name} ns/op`)],
     rows,
     notes: [
       "Utilization: the Heap's peak live / peak extent (`heapkit replay`); glibc's peak live / the high-water of mallinfo2() arena + hblkhd, as sampled after every op (decision 11): " +
         `mallinfo2() is called after each op that can change it (a new sbrk(0), or a block of 64 KiB or more), and on ${checkedEveryOp.join(", ")} also after every op, with the same result. ` +
         `The bar: >= ${UTILIZATION_BAR} and >= glibc's - ${GLIBC_SLACK} on every trace with >= 1 MiB peak live. ` +
+        "glibc, one heap: the same with glibc's mmap threshold at its most (GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432), so that its large blocks too live in its one heap, " +
+        "as a heapkit Heap's all live in its one buffer: glibc grows a large block in place with mremap and returns it to the system when freed, which a heap inside one buffer cannot. " +
         `ns/op: the Heap's fastest of 3 timed passes, each native allocator's fastest of ${NATIVE_RUNS} fresh processes of bench/native/replay.c (-O2; jemalloc, mimalloc, tcmalloc through LD_PRELOAD); bare calls, no block touched.`,
       ...(natives.length === 0 ? ["No C compiler: the native columns are left out."] : []),
     ],
