@@ -21,11 +21,12 @@
  * (W[GROWER]), and that block grows by at most 1.5x a step, the carve first leaves room for its
  * next step (W[GROWER_NEXT]: the last step times the last ratio, and at least a quarter of the
  * block, so that a slow grower's reserve lasts it a few steps) as a free block kept out of the
- * free lists (W[RESERVE]): the grower's next realloc takes it in place. What it may cost is
- * bounded: at most half the grower, given back to the free lists as soon as the heap has carved
- * as much as the reserve holds above it, or when the store cannot grow, or the grower is freed,
- * shrunk or moved (any coalescing with it ends it: removeFree, but for a block freed after it,
- * which it takes in while it stays within twice the next step).
+ * free lists (W[RESERVE]): the grower's next realloc takes it in place. What it may add to the
+ * extent is bounded by its next step, itself at most half the grower (plus a page); it goes back
+ * to the free lists as soon as the heap has carved as much as the reserve holds above it, or
+ * when the store cannot grow, or the grower is freed, shrunk or moved (any coalescing with it
+ * ends it: removeFree, but for a block freed right after it, which it takes in while it stays
+ * within twice the next step: that space was the heap's already).
  */
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
