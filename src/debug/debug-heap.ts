@@ -44,11 +44,13 @@
  * Bookkeeping lives JS-side, not in the store, so the inner allocator's layout is untouched: a
  * table of 64-byte rows indexed by slot (block-table.ts); a shadow array (ASan's shadow memory,
  * one Int32 per 8 store bytes) from user offset to slot, for live blocks and freed ones (those in
- * quarantine plus the last `historyBlocks` released, so a late double free still has both
- * stories), and a dense list of live slots (both in block-index.ts); and the interned stack
- * strings of sites.ts, which cannot live in the store at all. The fills and checks of red zones
- * and poison (ASan's shadow codes as byte values) are in canaries.ts; the stories its errors and
- * leak reports tell in descriptions.ts; the options and their defaults in debug-options.ts.
+ * quarantine plus the last `historyBlocks` released, kept by released-history.ts, so a late
+ * double free still has both stories), and a dense list of live slots (both in block-index.ts);
+ * and the interned stack strings of sites.ts, which cannot live in the store at all. The fills
+ * and checks of red zones and poison (ASan's shadow codes as byte values) are in canaries.ts; the
+ * stories its errors and leak reports tell in descriptions.ts; the walk of check() over the
+ * records in record-check.ts; the spans of walk() in user-spans.ts; the options, their defaults
+ * and the stats in debug-options.ts.
  *
  * Invariants (checked by check(), then the inner allocator's own):
  *   live block b:         [b.base, b.ptr) all 0xfa;  [b.ptr + b.size, b.end) all 0xfb
@@ -59,39 +61,28 @@
  * This mode trades speed for answers: it is meant to be a few times slower than the plain heap
  * (ASan is ~2x; here about 4-5x with the defaults, see bench/debug.ts).
  */
-import type { Allocator, AllocatorStats, HeapSpan, SpanVisitor } from "../allocator.js";
+import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
-import { HeapCorruptionError } from "../errors.js";
 import { Heap } from "../heap/heap.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
-import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
+import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { LiveSlots, Shadow } from "./block-index.js";
 import { BlockFlag, BlockTable, SlotState } from "./block-table.js";
-import { ALLOC_FILL, Canaries } from "./canaries.js";
-import {
-  DEFAULT_HISTORY_BLOCKS, DEFAULT_MAX_BLOCKS_PER_SITE, DEFAULT_MAX_FILL_BYTES, DEFAULT_QUARANTINE_BYTES,
-  DEFAULT_RED_ZONE_BYTES, DEFAULT_STACK_DEPTH, type DebugHeapOptions,
-} from "./debug-options.js";
+import { Canaries } from "./canaries.js";
+import { debugHeapSettings, type DebugHeapOptions, type DebugHeapStats } from "./debug-options.js";
 import { type BlockDescription, BlockDescriber } from "./descriptions.js";
 import type { UseAfterFreeError } from "./errors.js";
 import type { HeapSnapshot, LeakReport } from "./leaks.js";
-import { MAX_ALIGN, option, wrapperArguments } from "./options.js";
+import { MAX_ALIGN, wrapperArguments } from "./options.js";
 import { Quarantine } from "./quarantine.js";
+import { checkRecords } from "./record-check.js";
+import { ReleasedHistory } from "./released-history.js";
 import { NO_SITE, SiteTable } from "./sites.js";
+import { relayUserSpans } from "./user-spans.js";
 
-export type { DebugHeapOptions } from "./debug-options.js";
+export type { DebugHeapOptions, DebugHeapStats } from "./debug-options.js";
 export type { BlockDescription } from "./descriptions.js";
 export { ALLOC_FILL, FREED_POISON, LEFT_CANARY, RIGHT_CANARY } from "./canaries.js";
-
-
-/** Stats in the user's view (live bytes = requested bytes), plus what checking costs. */
-export interface DebugHeapStats extends AllocatorStats {
-  /** Red zone and slack bytes around live blocks. */
-  redZoneBytes: number;
-  quarantinedBlocks: number;
-  /** Bytes held in quarantine, red zones included. */
-  quarantinedBytes: number;
-}
 
 /**
  * A checking wrapper around any allocator: red zones, poisoned quarantine, double and invalid
@@ -125,8 +116,8 @@ export class DebugHeap implements Allocator {
   private readonly shadow = new Shadow();
   private readonly live = new LiveSlots(this.table);
   private readonly quarantine: Quarantine;
-  /** Released blocks still in the shadow, oldest first (a FIFO used as a plain ring). */
-  private readonly history = new Quarantine(Infinity);
+  /** Released blocks still in the shadow. */
+  private readonly history: ReleasedHistory;
   private seq = 0;
   private liveBytes = 0;
   private liveSpanBytes = 0;
@@ -141,16 +132,15 @@ export class DebugHeap implements Allocator {
     const { inner, options } = wrapperArguments("DebugHeap", innerOrOptions, moreOptions);
     this.inner = inner ?? new Heap();
     this.name = `debug(${this.inner.name})`;
-    this.redZoneBytes = option("redZoneBytes", options.redZoneBytes, DEFAULT_RED_ZONE_BYTES, 1, 1 << 20);
-    this.historyBlocks = option("historyBlocks", options.historyBlocks, DEFAULT_HISTORY_BLOCKS, 0, 2 ** 31);
-    this.quarantine = new Quarantine(option("quarantineBytes", options.quarantineBytes, DEFAULT_QUARANTINE_BYTES, 0, MAX_STORE_BYTES));
-    this.maxBlocksPerSite = option("maxBlocksPerSite", options.maxBlocksPerSite, DEFAULT_MAX_BLOCKS_PER_SITE, 0, 2 ** 31);
-    const fill = options.allocFill === undefined ? ALLOC_FILL : options.allocFill;
-    if (fill !== null) option("allocFill", fill, 0, 0, 255);
-    this.allocFill = fill;
-    const maxFill = options.maxFillBytes ?? DEFAULT_MAX_FILL_BYTES;
-    this.maxFillBytes = maxFill === Infinity ? MAX_STORE_BYTES : option("maxFillBytes", maxFill, 0, 0, MAX_STORE_BYTES);
-    this.sites = new SiteTable(options.captureStacks ?? false, option("stackDepth", options.stackDepth, DEFAULT_STACK_DEPTH, 1, 200));
+    const settings = debugHeapSettings(options);
+    this.redZoneBytes = settings.redZoneBytes;
+    this.historyBlocks = settings.historyBlocks;
+    this.history = new ReleasedHistory(this.table, this.shadow, this.historyBlocks);
+    this.quarantine = new Quarantine(settings.quarantineBytes);
+    this.maxBlocksPerSite = settings.maxBlocksPerSite;
+    this.allocFill = settings.allocFill;
+    this.maxFillBytes = settings.maxFillBytes;
+    this.sites = new SiteTable(settings.captureStacks, settings.stackDepth);
     this.descriptions = new BlockDescriber(this.table, this.shadow, this.live, this.quarantine, this.sites);
     this.canaries = new Canaries(this.table, this.descriptions, () => this.inner.store, this.maxFillBytes);
   }
@@ -172,13 +162,7 @@ export class DebugHeap implements Allocator {
 
   /** Runs `fn` with every allocation and free inside it labelled `tag` (cheap; nests). */
   withSite<T>(tag: string, fn: () => T): T {
-    const outer = this.sites.tag;
-    this.sites.tag = tag;
-    try {
-      return fn();
-    } finally {
-      this.sites.tag = outer;
-    }
+    return this.sites.withTag(tag, fn);
   }
 
   malloc(size: number, align = 8): number {
@@ -236,29 +220,7 @@ export class DebugHeap implements Allocator {
 
   /** Verifies every live block's red zones and every quarantined block's poison, then the inner heap. */
   check(): void {
-    const t = this.table;
-    let liveBytes = 0;
-    for (let i = 0; i < this.live.count; i++) {
-      const slot = this.live.at(i);
-      this.canaries.verifyRedZones(slot);
-      liveBytes += t.size(slot);
-      if (t.state(slot) !== SlotState.LIVE || this.shadow.slotOf(t.ptr(slot)) !== slot || t.liveIndex(slot) !== i) {
-        throw new HeapCorruptionError(`debug heap: the records of live block ${t.ptr(slot)} disagree`, t.ptr(slot));
-      }
-    }
-    let quarantinedBytes = 0;
-    for (const [slot, , bytes] of this.quarantine.entries()) {
-      const error = this.canaries.verifyPoison(slot, "check");
-      if (error !== undefined) throw error;
-      quarantinedBytes += bytes;
-      if (t.state(slot) !== SlotState.QUARANTINED || bytes !== t.end(slot) - t.base(slot)) {
-        throw new HeapCorruptionError(`debug heap: the records of quarantined block ${t.ptr(slot)} disagree`, t.ptr(slot));
-      }
-    }
-    if (liveBytes !== this.liveBytes || quarantinedBytes !== this.quarantine.bytes) {
-      throw new HeapCorruptionError(`debug heap: counted ${liveBytes} live and ${quarantinedBytes} quarantined bytes, ` +
-        `the gauges say ${this.liveBytes} and ${this.quarantine.bytes}`);
-    }
+    checkRecords(this.table, this.shadow, this.live, this.quarantine, this.canaries, this.liveBytes);
     this.inner.check();
   }
 
@@ -278,11 +240,7 @@ export class DebugHeap implements Allocator {
     };
   }
 
-  /**
-   * The inner allocator's spans in the user's view: a live block is its left red zone (with the
-   * inner block's header; meta), the user bytes (used; one byte for a 0-byte block) and the right
-   * red zone with the slack (meta); a quarantined block is free, held "quarantine".
-   */
+  /** The inner allocator's spans in the user's view: red zones as meta, quarantined blocks free (user-spans.ts). */
   walk(start?: number, end?: number): IterableIterator<HeapSpan> {
     return walkSpans(this, start, end);
   }
@@ -292,26 +250,7 @@ export class DebugHeap implements Allocator {
   }
 
   writeSpans(sink: SpanSink): void {
-    sink.relayFrom(this.inner, (out, start, bytes, kind, ptr, requestedBytes, held, detail) => {
-      const slot = kind === Span.USED ? this.slotOfBase(ptr, start + bytes) : -1;
-      if (slot < 0) return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
-      const t = this.table;
-      if (t.state(slot) === SlotState.QUARANTINED) return out.span(start, bytes, Span.FREE, 0, 0, Held.QUARANTINE, "quarantined: poisoned until it leaves");
-      const user = t.ptr(slot);
-      const userEnd = user + Math.max(t.size(slot), 1);
-      return out.span(start, user - start, Span.META, 0, 0, Held.NONE, "left red zone (and the inner block's header)")
-        && out.span(user, userEnd - user, Span.USED, user, t.size(slot), Held.NONE, "")
-        && (userEnd >= start + bytes || out.span(userEnd, start + bytes - userEnd, Span.META, 0, 0, Held.NONE, "right red zone and slack"));
-    });
-  }
-
-  /** The live or quarantined block whose inner block starts at `base` (its user offset is the first one found past the left red zone). */
-  private slotOfBase(base: number, end: number): number {
-    for (let q = base + Math.ceil(this.redZoneBytes / 8) * 8; q < end; q += 8) {
-      const slot = this.shadow.slotOf(q);
-      if (slot >= 0 && this.table.base(slot) === base && this.table.state(slot) !== SlotState.RELEASED) return slot;
-    }
-    return -1;
+    relayUserSpans(sink, this.inner, this.table, this.shadow, this.redZoneBytes);
   }
 
   /**
@@ -418,7 +357,6 @@ export class DebugHeap implements Allocator {
     this.quarantine.push(slot, 0, end - base);
   }
 
-
   /**
    * Releases the oldest quarantined blocks while over budget, keeping the newest (so a block
    * bigger than the budget is checked too), then throws the first write after free found. After
@@ -454,24 +392,7 @@ export class DebugHeap implements Allocator {
     this.inner.free(t.base(slot));
     this.quarantine.shift();
     t.setState(slot, SlotState.RELEASED);
-    this.remember(t.ptr(slot), slot);
+    this.history.remember(t.ptr(slot), slot);
     return error;
-  }
-
-  /**
-   * Keeps at most `historyBlocks` released blocks in the shadow, oldest forgotten first. The order
-   * is kept in a ring of (offset, slot) pairs: an entry whose slot no longer is that offset's
-   * released record (it came back to life, or was replaced) is skipped.
-   */
-  private remember(ptr: number, slot: number): void {
-    this.history.push(ptr, slot, 0);
-    while (this.history.count > this.historyBlocks) {
-      const oldPtr = this.history.shift();
-      const oldSlot = this.history.lastAux;
-      if (this.shadow.slotOf(oldPtr) === oldSlot && this.table.state(oldSlot) === SlotState.RELEASED) {
-        this.shadow.clear(oldPtr);
-        this.table.release(oldSlot);
-      }
-    }
   }
 }

@@ -1,5 +1,8 @@
-/** The options of DebugHeap (debug-heap.ts), with their defaults. */
-import type { Allocator } from "../allocator.js";
+/** The options of DebugHeap (debug-heap.ts), with their defaults and their validation, and its stats. */
+import type { Allocator, AllocatorStats } from "../allocator.js";
+import { MAX_STORE_BYTES } from "../memory/store.js";
+import { ALLOC_FILL } from "./canaries.js";
+import { option } from "./options.js";
 
 export interface DebugHeapOptions {
   /** The allocator to check (the wrapper owns it from now on). @defaultValue a new Heap */
@@ -40,3 +43,29 @@ export const DEFAULT_HISTORY_BLOCKS = 65536;
 export const DEFAULT_STACK_DEPTH = 12;
 export const DEFAULT_MAX_FILL_BYTES = 1024;
 export const DEFAULT_MAX_BLOCKS_PER_SITE = 8;
+
+/**
+ * The options validated (an InvalidSizeError names the first bad one, in this order), with the
+ * defaults filled in.
+ */
+export function debugHeapSettings(options: DebugHeapOptions) {
+  const redZoneBytes = option("redZoneBytes", options.redZoneBytes, DEFAULT_RED_ZONE_BYTES, 1, 1 << 20);
+  const historyBlocks = option("historyBlocks", options.historyBlocks, DEFAULT_HISTORY_BLOCKS, 0, 2 ** 31);
+  const quarantineBytes = option("quarantineBytes", options.quarantineBytes, DEFAULT_QUARANTINE_BYTES, 0, MAX_STORE_BYTES);
+  const maxBlocksPerSite = option("maxBlocksPerSite", options.maxBlocksPerSite, DEFAULT_MAX_BLOCKS_PER_SITE, 0, 2 ** 31);
+  const allocFill = options.allocFill === undefined ? ALLOC_FILL : options.allocFill;
+  if (allocFill !== null) option("allocFill", allocFill, 0, 0, 255);
+  const maxFill = options.maxFillBytes ?? DEFAULT_MAX_FILL_BYTES;
+  const maxFillBytes = maxFill === Infinity ? MAX_STORE_BYTES : option("maxFillBytes", maxFill, 0, 0, MAX_STORE_BYTES);
+  const stackDepth = option("stackDepth", options.stackDepth, DEFAULT_STACK_DEPTH, 1, 200);
+  return { redZoneBytes, historyBlocks, quarantineBytes, maxBlocksPerSite, allocFill, maxFillBytes, captureStacks: options.captureStacks ?? false, stackDepth };
+}
+
+/** Stats in the user's view (live bytes = requested bytes), plus what checking costs. */
+export interface DebugHeapStats extends AllocatorStats {
+  /** Red zone and slack bytes around live blocks. */
+  redZoneBytes: number;
+  quarantinedBlocks: number;
+  /** Bytes held in quarantine, red zones included. */
+  quarantinedBytes: number;
+}

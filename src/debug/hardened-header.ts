@@ -1,8 +1,10 @@
 /**
  * The block header of HardenedHeap (hardened-heap.ts, where the layout is drawn): its fields,
- * its keyed checksum, and the wrapper's options and stats.
+ * its keyed checksum, the probe that finds it in an inner block, and the wrapper's options and
+ * stats.
  */
 import type { Allocator, AllocatorStats } from "../allocator.js";
+import type { ByteStore } from "../memory/store.js";
 import { MAX_ALIGN } from "./options.js";
 
 export const HEADER_BYTES = 8;
@@ -43,3 +45,38 @@ export function headerChecksum(secret: number, ptr: number, size: number, low8: 
   return (h ^ (h >>> 16)) >>> 8;
 }
 
+
+/**
+ * Finds the header of an inner block whose pad is not known (check(), walk(), and telling why an
+ * offset was refused), trying each pad, the smaller first. Off the fast path, which reads the
+ * pad from the header at ptr-8.
+ */
+export class HeaderProbe {
+  /** The state of the header the last successful `find` read. */
+  state = 0;
+  /** The size of the header the last successful `find` read. */
+  size = 0;
+
+  constructor(private readonly store: ByteStore, private readonly secret: number) {}
+
+  /** The user offset whose valid header sits in the inner block at `base` (trying each pad), or -1. */
+  find(base: number): number {
+    const u32 = this.store.u32;
+    for (let shift = 0; shift <= MAX_SHIFT; shift++) {
+      const ptr = base + (8 << shift);
+      const h = (ptr - HEADER_BYTES) >>> 2;
+      if (h + 1 >= u32.length) break;
+      const size = u32[h]!;
+      const meta = u32[h + 1]!;
+      const low = meta & 0xff;
+      if ((low & ALIGN_SHIFT_MASK) === shift && meta >>> 8 === headerChecksum(this.secret, ptr, size, low)) {
+        const state = low >>> STATE_SHIFT;
+        if (state !== LIVE && state !== FREED) continue;
+        this.state = state;
+        this.size = size;
+        return ptr;
+      }
+    }
+    return -1;
+  }
+}

@@ -28,7 +28,8 @@
  * before the inner allocator may hand them out again, so a stale pointer meets a FREED header
  * (a double free is caught) instead of someone else's block; their headers are re-checked when
  * they leave. Per-block state lives in the store (the header); the JS side holds only counters
- * and, when delayed reuse is on, the ring of waiting offsets.
+ * and, when delayed reuse is on, the ring of waiting offsets. The header's fields, checksum and
+ * probe are in hardened-header.ts; the errors of refused calls in hardened-refusals.ts.
  *
  * The wrapper owns its inner allocator: a block taken from the inner one directly has no header,
  * and check() reports it as corrupted.
@@ -42,15 +43,16 @@
  */
 import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkSize } from "../allocators/validate.js";
-import { DoubleFreeError, HeapCorruptionError, InvalidFreeError, InvalidSizeError } from "../errors.js";
+import { HeapCorruptionError } from "../errors.js";
 import { MAX_STORE_BYTES, type ByteStore } from "../memory/store.js";
 import { Heap } from "../heap/heap.js";
 import { Held, Span, type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { MAX_ALIGN, option, wrapperArguments } from "./options.js";
 import { CorruptedHeaderError } from "./errors.js";
 import {
-  ALIGN_SHIFT_MASK, FREED, HEADER_BYTES, headerChecksum, LIVE, MAX_SHIFT, STATE_SHIFT, type HardenedHeapOptions, type HardenedHeapStats,
+  ALIGN_SHIFT_MASK, FREED, HEADER_BYTES, headerChecksum, HeaderProbe, LIVE, STATE_SHIFT, type HardenedHeapOptions, type HardenedHeapStats,
 } from "./hardened-header.js";
+import { badHeaderError, callerSizeError, type HardenedOperation, notLiveError, outsideError } from "./hardened-refusals.js";
 import { Quarantine } from "./quarantine.js";
 
 export { HEADER_BYTES, headerChecksum, type HardenedHeapOptions, type HardenedHeapStats } from "./hardened-header.js";
@@ -74,6 +76,8 @@ export class HardenedHeap implements Allocator {
   /** The inner allocator's store (an allocator keeps its store for life). */
   private readonly byteStore: ByteStore;
   private readonly secret: number;
+  /** Reads headers at an unknown pad, for check(), walk() and refusals. */
+  private readonly probe: HeaderProbe;
   /** Freed blocks waiting for reuse (limit 0: none wait, except a release that failed). */
   private readonly quarantine: Quarantine;
   /** A release to the inner allocator threw: its block is still queued, to go first next call. */
@@ -94,6 +98,7 @@ export class HardenedHeap implements Allocator {
     this.secret = options.secret === undefined
       ? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!
       : option("secret", options.secret, 0, 0, 0xffffffff);
+    this.probe = new HeaderProbe(this.byteStore, this.secret);
     const limit = option("quarantineBytes", options.quarantineBytes, 0, 0, MAX_STORE_BYTES);
     this.quarantine = new Quarantine(limit, limit > 0 ? 64 : 1);
   }
@@ -207,15 +212,15 @@ export class HardenedHeap implements Allocator {
     const u32 = this.inner.store.u32;
     for (const block of this.inner.walk()) {
       if (block.kind !== "used") continue;
-      const ptr = this.probe(block.ptr!);
+      const ptr = this.probe.find(block.ptr!);
       if (ptr < 0) {
         const h = block.ptr! >>> 2;
         throw new CorruptedHeaderError(block.ptr! + HEADER_BYTES, "check", [u32[h]!, u32[h + 1]!],
           `inner block ${block.ptr} holds no valid header`);
       }
-      if (this.probeState === LIVE) {
+      if (this.probe.state === LIVE) {
         live++;
-        bytes += this.probeSize;
+        bytes += this.probe.size;
       } else {
         held++;
       }
@@ -257,9 +262,9 @@ export class HardenedHeap implements Allocator {
 
   writeSpans(sink: SpanSink): void {
     sink.relayFrom(this.inner, (out, start, bytes, kind, ptr, requestedBytes, held, detail) => {
-      const user = kind === Span.USED ? this.probe(ptr) : -1;
+      const user = kind === Span.USED ? this.probe.find(ptr) : -1;
       if (user < 0) return out.span(start, bytes, kind, ptr, requestedBytes, held, detail);
-      return this.probeState === LIVE ? out.span(start, bytes, Span.USED, user, this.probeSize, Held.NONE, "")
+      return this.probe.state === LIVE ? out.span(start, bytes, Span.USED, user, this.probe.size, Held.NONE, "")
         : out.span(start, bytes, Span.FREE, 0, 0, Held.DELAYED, "freed, waiting for delayed reuse");
     });
   }
@@ -282,7 +287,7 @@ export class HardenedHeap implements Allocator {
     try {
       return this.inner.malloc(Math.max(size, 1) + pad, pad);
     } catch (error) {
-      throw this.callerSize(error, size, pad);
+      throw callerSizeError(error, size, pad, this.inner.name);
     }
   }
 
@@ -290,14 +295,8 @@ export class HardenedHeap implements Allocator {
     try {
       return this.inner.realloc(ptr - HEADER_BYTES, Math.max(size, 1) + HEADER_BYTES);
     } catch (error) {
-      throw this.callerSize(error, size, HEADER_BYTES);
+      throw callerSizeError(error, size, HEADER_BYTES, this.inner.name);
     }
-  }
-
-  private callerSize(error: unknown, size: number, pad: number): unknown {
-    if (!(error instanceof InvalidSizeError && error.size === Math.max(size, 1) + pad)) return error;
-    return new InvalidSizeError(size, `with its ${pad}-byte header the block needs ${Math.max(size, 1) + pad} bytes, ` +
-      `which ${this.inner.name} refuses (${error.message})`);
   }
 
   /**
@@ -364,16 +363,16 @@ export class HardenedHeap implements Allocator {
   private lastShift = 0;
 
   /** Checks that `ptr` heads a live block; returns its size and leaves its shift in `lastShift`. */
-  private liveHeader(ptr: number, operation: "free" | "realloc" | "usableSize"): number {
+  private liveHeader(ptr: number, operation: HardenedOperation): number {
     // An offset past the store reads `undefined` words: state 0, so it is refused as not live.
-    if (!(typeof ptr === "number" && (ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES)) throw this.outside(ptr, operation);
+    if (!(typeof ptr === "number" && (ptr >>> 0) === ptr && (ptr & 7) === 0 && ptr >= HEADER_BYTES)) throw outsideError(ptr, operation);
     const u32 = this.byteStore.u32;
     const h = (ptr - HEADER_BYTES) >>> 2;
     const size = u32[h]!;
     const meta = u32[h + 1]!;
     const low = meta & 0xff;
-    if (meta >>> 8 !== headerChecksum(this.secret, ptr, size, low)) throw this.refuse(ptr, operation, size, meta);
-    if (low >>> STATE_SHIFT !== LIVE) throw this.notLive(ptr, operation);
+    if (meta >>> 8 !== headerChecksum(this.secret, ptr, size, low)) throw badHeaderError(this.inner, this.probe, ptr, operation, size, meta);
+    if (low >>> STATE_SHIFT !== LIVE) throw notLiveError(ptr, operation);
     this.lastShift = low & ALIGN_SHIFT_MASK;
     return size;
   }
@@ -396,71 +395,5 @@ export class HardenedHeap implements Allocator {
     if (intact) return undefined;
     return new CorruptedHeaderError(ptr, "reuse", [size, meta],
       "the header of a freed block changed while it waited for reuse (a write after free, or an overflow of the block before); its memory was released");
-  }
-
-  private probeState = 0;
-  private probeSize = 0;
-
-  /** The user offset whose valid header sits in the inner block at `base` (trying each pad), or -1. */
-  private probe(base: number): number {
-    const u32 = this.inner.store.u32;
-    for (let shift = 0; shift <= MAX_SHIFT; shift++) {
-      const ptr = base + (8 << shift);
-      const h = (ptr - HEADER_BYTES) >>> 2;
-      if (h + 1 >= u32.length) break;
-      const size = u32[h]!;
-      const meta = u32[h + 1]!;
-      const low = meta & 0xff;
-      if ((low & ALIGN_SHIFT_MASK) === shift && meta >>> 8 === headerChecksum(this.secret, ptr, size, low)) {
-        const state = low >>> STATE_SHIFT;
-        if (state !== LIVE && state !== FREED) continue;
-        this.probeState = state;
-        this.probeSize = size;
-        return ptr;
-      }
-    }
-    return -1;
-  }
-
-  private outside(ptr: unknown, operation: string): InvalidFreeError {
-    return new InvalidFreeError(ptr, `${operation} of an offset that cannot head a block of this heap (blocks start at multiples of 8 inside the store)`);
-  }
-
-  private notLive(ptr: number, operation: string): InvalidFreeError {
-    return operation === "free"
-      ? new DoubleFreeError(ptr, " (its hardened header says so; the free was refused)")
-      : new InvalidFreeError(ptr, `${operation} of a freed block (use after free); refused`);
-  }
-
-  /**
-   * The header at ptr-8 fails its checksum. Slow path: walk the inner allocator to tell a smashed
-   * header (ptr heads a live inner block) from an interior or forged offset, and refuse either way.
-   */
-  private refuse(ptr: number, operation: "free" | "realloc" | "usableSize", w0: number, w1: number): Error {
-    try {
-      for (const block of this.inner.walk()) {
-        if (block.start > ptr) break;
-        if (block.kind === "free" && ptr - HEADER_BYTES < block.start + block.bytes) {
-          return new InvalidFreeError(ptr, `${operation} of an offset in free memory (a double free, or a forged offset); refused`);
-        }
-        if (block.kind !== "used") continue;
-        const owner = this.probe(block.ptr!);
-        const end = block.ptr! + this.inner.usableSize(block.ptr!);
-        if (ptr >= end) continue;
-        if (owner < 0 || owner === ptr) {
-          return new CorruptedHeaderError(ptr, operation, [w0, w1],
-            "the block's header was overwritten (a write before its start, or past the end of the block before it)");
-        }
-        const freed = this.probeState === FREED ? "freed " : "";
-        return new InvalidFreeError(ptr, ptr > owner
-          ? `${operation} of an interior offset: ${ptr - owner} bytes into ${freed}block ${owner} (${this.probeSize} bytes); refused`
-          : `${operation} of an offset in the header of ${freed}block ${owner}; refused`);
-      }
-    } catch (error) {
-      if (!(error instanceof HeapCorruptionError || error instanceof InvalidFreeError)) throw error;
-      return new CorruptedHeaderError(ptr, operation, [w0, w1], `and the inner allocator cannot be walked (${(error as Error).message})`);
-    }
-    return new InvalidFreeError(ptr, `${operation} of an offset that is not a live block of this heap ` +
-      "(no valid header: a forged offset, or a block already freed whose memory was reused); refused");
   }
 }

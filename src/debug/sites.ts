@@ -50,6 +50,17 @@ export class SiteTable {
     this.stackDepth = stackDepth;
   }
 
+  /** Runs `fn` with `tag` as the current label, then puts the outer one back (so labels nest). */
+  withTag<T>(tag: string, fn: () => T): T {
+    const outer = this.tag;
+    this.tag = tag;
+    try {
+      return fn();
+    } finally {
+      this.tag = outer;
+    }
+  }
+
   /**
    * The site id for the current call. `below` is the public method the user called: its frame
    * and everything above it (the heap's own frames) are left out of the stack.
