@@ -9,9 +9,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import { ByteStore, Heap, InvalidStoreError } from "../src/index.js";
-import { Word } from "../src/heap/layout.js";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { gunzipSync } from "node:zlib";
+import { Layout, Word } from "../src/heap/layout.js";
 import type { AgentReply, AgentRequest } from "./support/heap-agent.js";
 import { rng } from "./support/model.js";
+import { REPO_ROOT } from "./support/traces.js";
 
 const BLOCKS = 200;
 
@@ -169,6 +173,13 @@ describe("Heap.attach leaves no mark", () => {
     const fresh = new Heap({ store: heap.store });
     fresh.check();
     assert.equal(fresh.stats().liveBlocks, 0);
+  });
+
+  it("an attach of a heap saved by the release before (layout 9, test/fixtures) names both versions", () => {
+    const saved = gunzipSync(readFileSync(path.join(REPO_ROOT, "test/fixtures/heap-layout-9.bin.gz")));
+    const buffer = new ArrayBuffer(saved.length);
+    new Uint8Array(buffer).set(saved);
+    assert.throws(() => Heap.attach(buffer), (e: Error) => e instanceof InvalidStoreError && e.message.includes(`version 9 is not supported (this heapkit reads version ${Layout.VERSION})`));
   });
 
   it("the heap's secret differs between heaps (crypto, not a fixed seed)", () => {
