@@ -25,6 +25,8 @@ interface Totals {
   midTlsfLive: number[];
   /** The walk met the growth reserve, a free block right after the used grower. */
   reserveMet: boolean;
+  /** The walk met the kept hole as a free block other than the reserve (so one in the lists). */
+  keptMet: boolean;
 }
 
 function fail(message: string, offset?: number): never {
@@ -40,6 +42,7 @@ export function checkHeap(store: ByteStore): void {
   const listed = checkFreeLists(u32, top) + (u32[Word.RESERVE] !== 0 ? 1 : 0);
   if (listed !== totals.freeBlocks) fail(`${totals.freeBlocks} free blocks in the heap but ${listed} in the free lists and the growth reserve`);
   if (u32[Word.RESERVE] !== 0 && !totals.reserveMet) fail(`the growth reserve ${u32[Word.RESERVE]} is not a free block after the grower ${u32[Word.GROWER]}`);
+  if (u32[Word.KEPT] !== 0 && !totals.keptMet) fail(`the kept hole ${u32[Word.KEPT]} is not a free block in the free lists`);
   checkSlabLists(u32, totals.slabs);
   checkPageMap(u32, totals.slabs.size);
   checkMidLists(u32, totals.midSlabs);
@@ -67,7 +70,7 @@ export function checkHeap(store: ByteStore): void {
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0), reserveMet: false };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0), reserveMet: false, keptMet: false };
   const meta = new Set(midMetaBlocks(u32));
   let prevFree = false;
   let b = heapStart;
@@ -88,6 +91,7 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       t.holeBytes += size;
       t.freeBlocks++;
       if (p === u32[Word.RESERVE]) t.reserveMet = before === u32[Word.GROWER];
+      else if (p === u32[Word.KEPT]) t.keptMet = true;
     } else if (isSlabPage(u32, p)) {
       if (b % Layout.SLAB_PAGE_BYTES !== 0 || size < Layout.SLAB_PAGE_BYTES || size >= Layout.SLAB_PAGE_BYTES + Layout.MIN_BLOCK_BYTES) {
         fail(`a slab is a page-aligned block of one page (plus a tail too small to split), not ${size} bytes`, p);

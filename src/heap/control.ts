@@ -123,7 +123,7 @@ function controlFault(store: ByteStore): { field: string; message: string } | un
   if (top < heapStart || top > committed || top % 8 !== 0) {
     return { field: "top", message: `${top} is not an 8-aligned offset from the heap start ${heapStart} to the ${committed} bytes the buffer holds${top > committed ? " (a truncated copy?)" : ""}` };
   }
-  for (const [field, word] of [["grower", Word.GROWER], ["growth reserve", Word.RESERVE]] as const) {
+  for (const [field, word] of [["grower", Word.GROWER], ["growth reserve", Word.RESERVE], ["kept hole", Word.KEPT]] as const) {
     const p = u32[word]!;
     if (p !== 0 && (p <= heapStart || p >= top || p % 8 !== 0)) return { field, message: `${p} is not 0 or a block's offset between the heap start ${heapStart} and top ${top}` };
   }

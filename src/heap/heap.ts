@@ -315,16 +315,22 @@ export class Heap extends HeapCore implements Allocator {
     const d = this.mid.descriptorOf(ptr);
     if (d !== 0) return this.mid.resize(ptr, d, size) >= 0 ? ptr : this.moveBlock(ptr, this.mid.requestedAt(ptr, d), size);
     const old = this.large.requestedAt(ptr);
-    const q = this.large.resize(ptr, size) >= 0 ? ptr : this.moveBlock(ptr, old, size);
+    const q = this.large.resize(ptr, size) >= 0 ? ptr : this.moveBlock(ptr, old, size, true);
     if (q !== 0 && size > old) this.large.noteGrowth(q, old, size);
     return q;
   }
 
-  private moveBlock(ptr: number, oldRequested: number, size: number): number {
-    const moved = this.malloc(size);
+  /**
+   * realloc's move: a new block (one a freed page span's kept hole may take: tlsf.ts), the bytes
+   * copied, the old block freed (`large`: a TLSF block of its own, whose space is not kept: the
+   * buffer that left it lives on, now larger, and smaller blocks should fill it).
+   */
+  private moveBlock(ptr: number, oldRequested: number, size: number, large = false): number {
+    const moved = size > Mid.MAX_BYTES ? this.large.malloc(size, Layout.GRANULE, true) : this.malloc(size);
     if (moved === 0) return 0;
     this.store.u8.copyWithin(moved, ptr, ptr + Math.min(oldRequested, size));
-    this.free(ptr);
+    if (large) this.large.free(ptr, false);
+    else this.free(ptr);
     return moved;
   }
 

@@ -22,16 +22,20 @@ export class LargeBlocks {
     this.store = core.store;
   }
 
-  /** A block for `size` bytes (already validated) at an `align`-aligned payload, or 0. */
-  malloc(size: number, align: number): number {
-    return mallocTlsfBlock(this.core, this.tlsf, size, align);
+  /**
+   * A block for `size` bytes (already validated) at an `align`-aligned payload, or 0; `moved`:
+   * for a block that realloc moves.
+   */
+  malloc(size: number, align: number, moved = false): number {
+    return mallocTlsfBlock(this.core, this.tlsf, size, align, true, moved);
   }
 
   /**
    * Frees the block at p (8-aligned, below the views' end, in no slab) when its header is
    * genuine; returns false, changing nothing, when it is not (the caller names the error).
+   * `keep`: a page span's space is kept whole for large requests (tlsf.ts, the kept hole).
    */
-  free(p: number): boolean {
+  free(p: number, keep = true): boolean {
     const words = this.store.u32;
     const top = words[Word.TOP]!;
     const word = words[(p + Block.SIZE) >>> 2]!;
@@ -43,7 +47,8 @@ export class LargeBlocks {
     if (p === words[Word.GROWER]) words[Word.GROWER] = 0;
     words[Word.TLSF_LIVE_BLOCKS]! -= 1;
     countMidSized(words, requested, -1);
-    this.tlsf.freeBlock(p, size);
+    const hole = this.tlsf.freeBlock(p, size);
+    if (keep && size >= Layout.LARGE_MIN_BYTES) this.tlsf.keepHole(hole); // a freed page span's space, kept whole (tlsf.ts)
     return true;
   }
 
@@ -106,8 +111,8 @@ export class LargeBlocks {
  * A TLSF block of its own for `size` bytes (already validated) at an `align`-aligned payload, or
  * 0: what the large-block layer hands out, and the mid layer for a class that has no slab room.
  */
-export function mallocTlsfBlock(core: HeapCore, tlsf: TlsfBlocks, size: number, align: number, fromTop = true): number {
-  const p = tlsf.allocBlock(blockSizeFor(size), size, align, 0, fromTop);
+export function mallocTlsfBlock(core: HeapCore, tlsf: TlsfBlocks, size: number, align: number, fromTop = true, moved = false): number {
+  const p = tlsf.allocBlock(blockSizeFor(size), size, align, 0, fromTop, moved);
   if (p === 0) return 0;
   const words = core.store.u32;
   core.addLiveBytes(words, size);

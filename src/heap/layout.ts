@@ -161,7 +161,13 @@ export const enum Word {
   GROWER = RANGE_END + 1,
   GROWER_NEXT = GROWER + 1,
   RESERVE = GROWER_NEXT + 1,
-  END = RESERVE + 1,
+  /**
+   * The kept hole (tlsf.ts): the free block a page span left when it was freed last (0: none),
+   * which small requests leave whole while they may still carve this many bytes from the top.
+   */
+  KEPT = RESERVE + 1,
+  KEPT_BUDGET = KEPT + 1,
+  END = KEPT_BUDGET + 1,
 }
 
 /**

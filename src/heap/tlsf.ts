@@ -27,6 +27,19 @@
  * when the store cannot grow, or the grower is freed, shrunk or moved (any coalescing with it
  * ends it: removeFree, but for a block freed right after it, which it takes in while it stays
  * within twice the next step: that space was the heap's already).
+ *
+ * The kept hole. glibc maps each large block apart and unmaps it when it is freed, so the
+ * blocks made next cannot split its space, and the next large block (SQLite's sorter builds a
+ * 2 MB buffer by doubling, frees it and builds another) gets all of it again; jemalloc and
+ * mimalloc likewise keep freed large extents and segments for large requests. Here, when a page
+ * span is freed, the free block it leaves is kept whole (W[KEPT]): a request under an eighth of
+ * it that finds it first carves from the top instead, while the bytes so carved stay within an
+ * eighth of the hole (W[KEPT_BUDGET]); a larger request, a block moved by realloc, or a request
+ * the store cannot grow for takes it as any free block (and a block below top that realloc grows
+ * moves into it rather than grow the heap, when it holds the new size). So what it may add to the
+ * extent is an eighth of the hole, and a later large block, or a buffer grown there, finds it
+ * whole.
+ *   W[KEPT] != 0  =>  it is a block in the free lists
  */
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
@@ -101,6 +114,7 @@ export class TlsfBlocks {
       u32[Word.RESERVE] = 0; // the reserve is in no list; coalescing with it ends it
       return;
     }
+    if (p === u32[Word.KEPT]) u32[Word.KEPT] = 0; // split or coalesced: no longer the hole it was
     const next = u32[p >>> 2]!;
     const prev = u32[(p + Block.PREV_FREE) >>> 2]!;
     if (next !== 0) u32[(next + Block.PREV_FREE) >>> 2] = prev;
@@ -169,18 +183,20 @@ export class TlsfBlocks {
   /**
    * A used block of `size` bytes whose payload p has (p - phase) % align == 0, or 0. `align` is
    * a power of two; `phase` 0 aligns the payload, 8 aligns the block start (slab pages). A free
-   * block if one fits, else (unless `fromTop` is false: the heap must not grow) one carved from the top.
+   * block if one fits, else (unless `fromTop` is false: the heap must not grow) one carved from
+   * the top. `moved`: the block is one that realloc moves (the kept hole serves it).
    */
-  allocBlock(size: number, requested: number, align: number, phase: number, fromTop = true): number {
+  allocBlock(size: number, requested: number, align: number, phase: number, fromTop = true, moved = false): number {
     this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const plain = align <= Layout.GRANULE && phase === 0;
     const p = plain ? this.searchSuitable(size) : this.searchAligned(size, align, phase) || this.searchSuitable(size + align + Layout.MIN_BLOCK_BYTES);
-    if (p === 0) {
+    if (p === 0) return fromTop ? this.allocFromTop(size, requested, align, phase, moved) : 0;
+    if (!moved && p === this.store.u32[Word.KEPT] && size * 8 < this.sizeOf(p)) {
       if (!fromTop) return 0;
-      if (this.reserveOutgrown(size)) return this.allocBlock(size, requested, align, phase);
-      const q = this.carveFromTop(size, requested, align, phase, this.reserveToMake()) || this.carveFromTop(size, requested, align, phase, 0);
-      if (q === 0 && this.releaseReserve()) return this.allocBlock(size, requested, align, phase);
-      return q;
+      const q = this.spendKeptBudget(size) ? this.allocFromTop(size, requested, align, phase, moved) : 0;
+      if (q !== 0) return q;
+      this.store.u32[Word.KEPT] = 0; // out of budget, or the store cannot grow: it is a hole like any other
+      return this.allocBlock(size, requested, align, phase, fromTop, moved);
     }
     const blockSize = this.sizeOf(p);
     this.removeFree(p, blockSize);
@@ -214,6 +230,37 @@ export class TlsfBlocks {
     if (newTop > this.store.f64[Gauge.PEAK_TOP]!) this.store.f64[Gauge.PEAK_TOP] = newTop;
     this.markUsed(q, size, requested);
     return q;
+  }
+
+  /** A block carved from the top, after the growth reserve if one is due; 0 when the store cannot grow. */
+  private allocFromTop(size: number, requested: number, align: number, phase: number, moved: boolean): number {
+    if (this.reserveOutgrown(size)) return this.allocBlock(size, requested, align, phase, true, moved);
+    const q = this.carveFromTop(size, requested, align, phase, this.reserveToMake()) || this.carveFromTop(size, requested, align, phase, 0);
+    if (q === 0 && this.releaseReserve()) return this.allocBlock(size, requested, align, phase, true, moved);
+    return q;
+  }
+
+  // ---- The kept hole (see the top of this file) ---------------------------------------------
+
+  /** Keeps the free block at p whole for large requests (p: what freeBlock returned; 0: none). */
+  keepHole(p: number): void {
+    if (p === 0) return;
+    this.store.u32[Word.KEPT] = p;
+    this.store.u32[Word.KEPT_BUDGET] = this.sizeOf(p) >>> 3;
+  }
+
+  /** True when there is a kept hole of at least `size` bytes. */
+  private keptHoleHolds(size: number): boolean {
+    const kept = this.store.u32[Word.KEPT]!;
+    return kept !== 0 && this.sizeOf(kept) >= size;
+  }
+
+  /** Takes `size` from the kept hole's budget; false (taking nothing) when it has not that much left. */
+  private spendKeptBudget(size: number): boolean {
+    const budget = this.store.u32[Word.KEPT_BUDGET]!;
+    if (size > budget) return false;
+    this.store.u32[Word.KEPT_BUDGET] = budget - size;
+    return true;
   }
 
   // ---- The growth reserve (see the top of this file) -----------------------------------------
@@ -278,8 +325,11 @@ export class TlsfBlocks {
 
   // ---- Free and resize ---------------------------------------------------------------------
 
-  /** Frees a used block (already validated), coalescing with free neighbours and the top. */
-  freeBlock(p: number, size: number): void {
+  /**
+   * Frees a used block (already validated), coalescing with free neighbours and the top; returns
+   * the free block it became part of (0 when that is the wilderness, or the growth reserve).
+   */
+  freeBlock(p: number, size: number): number {
     this.core.refreshIfStale(); // the lists link blocks that another agent may have placed beyond the views
     const u32 = this.store.u32;
     let afterReserve = false;
@@ -295,18 +345,20 @@ export class TlsfBlocks {
     if (next - Layout.HEADER_BYTES === this.top) {
       this.tombstone(p, size);
       u32[Word.TOP] = p - Layout.HEADER_BYTES;
-      return;
+      return 0;
     }
     const nextWord = u32[(next + Block.SIZE) >>> 2]!;
     if (nextWord & Layout.FREE_BIT) {
       this.removeFree(next, nextWord & Layout.SIZE_MASK);
       size += nextWord & Layout.SIZE_MASK;
     }
-    if (afterReserve && size <= 2 * u32[Word.GROWER_NEXT]!) this.keepAsReserve(p, size); // the reserve takes its freed neighbour in
-    else {
-      this.markFree(p, size);
-      this.insertFree(p, size);
+    if (afterReserve && size <= 2 * u32[Word.GROWER_NEXT]!) {
+      this.keepAsReserve(p, size); // the reserve takes its freed neighbour in
+      return 0;
     }
+    this.markFree(p, size);
+    this.insertFree(p, size);
+    return p;
   }
 
   /**
@@ -328,6 +380,7 @@ export class TlsfBlocks {
     const u32 = this.store.u32;
     const next = p + oldSize;
     if (next - Layout.HEADER_BYTES === this.top) {
+      if (size > oldSize && this.keptHoleHolds(size)) return false; // moving there costs no extent; growing here would
       const newTop = p - Layout.HEADER_BYTES + size;
       if (newTop > this.store.usableBytes && !this.commit(newTop)) return false;
       this.store.u32[Word.TOP] = newTop;

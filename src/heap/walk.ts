@@ -39,7 +39,7 @@ export function writeHeapSpans(store: ByteStore, sink: SpanSink): void {
       continue;
     }
     let going: boolean;
-    if (word & Layout.FREE_BIT) going = sink.span(b, size, Span.FREE, 0, 0, Held.NONE, p === u32[Word.RESERVE] ? "growth reserve of the block before" : "");
+    if (word & Layout.FREE_BIT) going = sink.span(b, size, Span.FREE, 0, 0, Held.NONE, freeDetail(u32, p));
     else if (isSlabPage(u32, p)) going = writeSlab(u32, sink, b, size);
     else if (metaDetails.has(p)) going = sink.span(b, size, Span.META, 0, 0, Held.NONE, metaDetails.get(p)!);
     else {
@@ -140,4 +140,10 @@ function anchorAtOrBelow(u32: Uint32Array, a: number, heapStart: number): number
 /** Bits 0..i set. */
 function lowBitsThrough(i: number): number {
   return i === 31 ? 0xffffffff : (1 << (i + 1)) - 1;
+}
+
+/** What a free block is kept for, if anything (tlsf.ts: the growth reserve and the kept hole). */
+function freeDetail(u32: Uint32Array, p: number): string {
+  if (p === u32[Word.RESERVE]) return "growth reserve of the block before";
+  return p === u32[Word.KEPT] ? "kept whole for a large block (a freed page span)" : "";
 }
