@@ -145,9 +145,31 @@ case_git_log_stat() {
   record git-log-stat -- git log --stat -p -n 150 d31906a
 }
 
+# SQLite: a join of 20,000 and 60,000 rows with an index, GROUP BY, a DISTINCT over a sort.
+case_sqlite_join() {
+  record sqlite-join -- sqlite3 :memory: "CREATE TABLE a(id INTEGER PRIMARY KEY, g INT, s TEXT); CREATE TABLE b(id INTEGER PRIMARY KEY, a_id INT, t TEXT); WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r WHERE x < 20000) INSERT INTO a SELECT x, x % 50, printf('%.*c', x % 120, 'q') FROM r; WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r WHERE x < 60000) INSERT INTO b SELECT x, x % 20000 + 1, hex(x*7) FROM r; CREATE INDEX bi ON b(a_id); SELECT a.g, count(*), sum(length(b.t)), max(a.s) FROM a JOIN b ON b.a_id = a.id GROUP BY a.g ORDER BY 2 DESC LIMIT 2; SELECT count(*) FROM (SELECT DISTINCT t FROM b ORDER BY t);"
+}
+
+# SQLite: 50,000 rows of random keys and blobs sorted two ways (the sorter), then indexed.
+case_sqlite_orderby() {
+  record sqlite-orderby -- sqlite3 :memory: "CREATE TABLE t(k TEXT, v BLOB, n INT); WITH RECURSIVE r(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM r WHERE x < 50000) INSERT INTO t SELECT hex(randomblob(12)), randomblob(x % 200), x FROM r; SELECT count(*) FROM (SELECT k, n FROM t ORDER BY k); SELECT sum(length(v)) FROM (SELECT v FROM t ORDER BY n DESC); CREATE INDEX tk ON t(k); SELECT count(DISTINCT substr(k,1,3)) FROM t;"
+}
+
+# CPython 3.11, every object through malloc: 20,000 dicts of lists dumped to JSON and loaded back.
+case_py_json() {
+  PYTHONMALLOC=malloc record py-json -- /usr/bin/python3 -c 'import json; d={str(i): {"v": [j*1.5 for j in range(i%30)], "s": "x"*(i%300)} for i in range(20000)}; s=json.dumps(d); e=json.loads(s); print(len(s), len(e))'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/py-json.meta
+}
+
+# g++ 12's cc1plus compiling corpus/nested-maps.cc at -O2.
+case_gxx_O2() {
+  (cd corpus && node ../bin/heapkit.js record --out gxx-O2.rep.gz --max-ops "$MAX_OPS" --process busiest -- g++ -std=c++17 -O2 -c -o /dev/null nested-maps.cc >/dev/null)
+  echo "rerecord=bash corpus/record-all.sh gxx-O2" >>corpus/gxx-O2.meta
+}
+
 ALL=(gawk-wordfreq cc1-O2 python-ast jq-group sqlite3-cte perl-hash git-blame espresso-ex4
   cc1plus-O1 python-difflib perl-regex sqlite3-fts-json make-n cmake-script troff-find-man git-log-numstat
-  py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat)
+  py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat sqlite-join sqlite-orderby py-json gxx-O2)
 for name in "${@:-${ALL[@]}}"; do
   echo "recording $name" >&2
   "case_${name//-/_}"
