@@ -30,6 +30,7 @@ import { Mid } from "./mid-layout.js";
 import { MidSlabs } from "./mid-slabs.js";
 import { SmallSlabs } from "./small-slabs.js";
 import { TlsfBlocks } from "./tlsf.js";
+import { readUtf8, utf8Length, writeUtf8z } from "./strings.js";
 
 export type { HeapStats } from "./heap-stats.js";
 
@@ -189,9 +190,7 @@ export class Heap extends HeapCore implements Allocator {
   allocString(s: string): number {
     const bytes = utf8Length(s);
     const ptr = this.mallocOrThrow(bytes + 1);
-    const u8 = this.store.u8;
-    if (bytes > 0) utf8.encodeInto(s, u8.subarray(ptr, ptr + bytes));
-    u8[ptr + bytes] = 0;
+    writeUtf8z(this.store.u8, ptr, s, bytes);
     return ptr;
   }
 
@@ -202,10 +201,7 @@ export class Heap extends HeapCore implements Allocator {
   readString(ptr: number, length?: number): string {
     const requested = this.requestedSize(ptr);
     if (length !== undefined) checkSize(length, requested);
-    const u8 = this.store.u8;
-    const end = length !== undefined ? ptr + length : nulOrEnd(u8, ptr, ptr + requested);
-    // A view of shared memory is copied first: not every TextDecoder reads one.
-    return text.decode(u8.buffer instanceof ArrayBuffer ? u8.subarray(ptr, end) : u8.slice(ptr, end));
+    return readUtf8(this.store.u8, ptr, ptr + (length ?? requested), length === undefined);
   }
 
   /**
@@ -426,30 +422,6 @@ export class Heap extends HeapCore implements Allocator {
     assertControl(this.store);
     writeHeapSpans(this.store, sink);
   }
-}
-
-const utf8 = new TextEncoder();
-const text = new TextDecoder();
-
-/** Bytes of `s` in UTF-8 (an unpaired surrogate counts 3, as TextEncoder writes U+FFFD). */
-function utf8Length(s: string): number {
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-  }
-  return bytes;
-}
-
-/** The offset of the first 0 byte in [from, end), or end. */
-function nulOrEnd(u8: Uint8Array, from: number, end: number): number {
-  const nul = u8.subarray(from, end).indexOf(0);
-  return nul < 0 ? end : from + nul;
 }
 
 type TypedArrayCtor =
