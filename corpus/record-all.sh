@@ -167,9 +167,14 @@ case_gxx_O2() {
   echo "rerecord=bash corpus/record-all.sh gxx-O2" >>corpus/gxx-O2.meta
 }
 
+# git diff between two fixed commits of this repository: few calls, blobs of 1 to 2 MB.
+case_git_diff() {
+  record git-diff -- git diff d31906a 2320b86
+}
+
 ALL=(gawk-wordfreq cc1-O2 python-ast jq-group sqlite3-cte perl-hash git-blame espresso-ex4
   cc1plus-O1 python-difflib perl-regex sqlite3-fts-json make-n cmake-script troff-find-man git-log-numstat
-  py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat sqlite-join sqlite-orderby py-json gxx-O2)
+  py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat sqlite-join sqlite-orderby py-json gxx-O2 git-diff)
 for name in "${@:-${ALL[@]}}"; do
   echo "recording $name" >&2
   "case_${name//-/_}"
