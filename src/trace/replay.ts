@@ -54,11 +54,12 @@ export interface ReplayResult {
 export const DEFAULT_TIMED_RUNS = 3;
 const TIMING_BUDGET_MS = 1000;
 /**
- * Ops the timed passes of a short trace hold together at least: a trace of a few thousand ops
- * ends before V8 has optimised the allocator's code (a 6,000-op trace of git diff took 1,700 ns
- * an op in three passes, 240 in later ones), which would time the JIT, not the allocator.
+ * Ops the timed passes of a short trace hold together at least: a short trace ends before V8 has
+ * settled on its code for the allocator, which would time the JIT, not the allocator (a 6,000-op
+ * trace of git diff took 1,700 ns an op in three passes, 190 in forty; espresso's 144,000 ops
+ * 57 to 163 ns an op in three passes from process to process, 57 to 61 in seven).
  */
-const WARM_UP_OPS = 300_000;
+const WARM_UP_OPS = 1_000_000;
 /** Most passes a short trace gets, and the least ops for it to get more than `timedRuns` (a trace of a few ops times nothing). */
 const MAX_PASSES = 40;
 const MIN_WARM_UP_TRACE_OPS = 1000;
