@@ -121,7 +121,7 @@ describe("Heap: the growth reserve of a buffer grown by realloc", () => {
     const heap = new Heap();
     const model = new ReferenceModel(heap);
     const buffers: number[] = [];
-    for (let op = 0; op < 3000; op++) {
+    for (let op = 0; op < 1500; op++) {
       const r = random();
       if (r < 0.05 || buffers.length === 0) {
         buffers.push(model.malloc(60_000 + Math.floor(random() * 100_000)));
