@@ -310,8 +310,8 @@ export class Heap extends HeapCore implements Allocator {
     }
     const d = this.mid.descriptorOf(ptr);
     if (d !== 0) return this.mid.resize(ptr, d, size) >= 0 ? ptr : this.moveBlock(ptr, this.mid.requestedAt(ptr, d), size);
-    const old = this.large.requestedAt(ptr);
-    const q = this.large.resize(ptr, size) >= 0 ? ptr : this.moveBlock(ptr, old, size, true);
+    let old = this.large.resize(ptr, size); // the old request, or -1: it must move
+    const q = old >= 0 ? ptr : this.moveBlock(ptr, (old = this.large.requestedAt(ptr)), size, true);
     if (q !== 0 && size > old) this.large.noteGrowth(q, old, size);
     return q;
   }

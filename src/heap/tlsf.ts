@@ -235,7 +235,8 @@ export class TlsfBlocks {
   /** A block carved from the top, after the growth reserve if one is due; 0 when the store cannot grow. */
   private allocFromTop(size: number, requested: number, align: number, phase: number, moved: boolean): number {
     if (this.reserveOutgrown(size)) return this.allocBlock(size, requested, align, phase, true, moved);
-    const q = this.carveFromTop(size, requested, align, phase, this.reserveToMake()) || this.carveFromTop(size, requested, align, phase, 0);
+    const reserve = this.reserveToMake();
+    const q = this.carveFromTop(size, requested, align, phase, reserve) || (reserve > 0 ? this.carveFromTop(size, requested, align, phase, 0) : 0);
     if (q === 0 && this.releaseReserve()) return this.allocBlock(size, requested, align, phase, true, moved);
     return q;
   }
