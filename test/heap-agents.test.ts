@@ -175,12 +175,14 @@ describe("Heap.attach leaves no mark", () => {
     assert.equal(fresh.stats().liveBlocks, 0);
   });
 
-  it("an attach of a heap saved by the release before (layout 9, test/fixtures) names both versions", () => {
-    const saved = gunzipSync(readFileSync(path.join(REPO_ROOT, "test/fixtures/heap-layout-9.bin.gz")));
-    const buffer = new ArrayBuffer(saved.length);
-    new Uint8Array(buffer).set(saved);
-    assert.throws(() => Heap.attach(buffer), (e: Error) => e instanceof InvalidStoreError && e.message.includes(`version 9 is not supported (this heapkit reads version ${Layout.VERSION})`));
-  });
+  for (const version of [9, 10]) {
+    it(`an attach of a heap saved by an earlier release (layout ${version}, test/fixtures) names both versions`, () => {
+      const saved = gunzipSync(readFileSync(path.join(REPO_ROOT, `test/fixtures/heap-layout-${version}.bin.gz`)));
+      const buffer = new ArrayBuffer(saved.length);
+      new Uint8Array(buffer).set(saved);
+      assert.throws(() => Heap.attach(buffer), (e: Error) => e instanceof InvalidStoreError && e.message.includes(`version ${version} is not supported (this heapkit reads version ${Layout.VERSION})`));
+    });
+  }
 
   it("the heap's secret differs between heaps (crypto, not a fixed seed)", () => {
     const secrets = new Set(Array.from({ length: 8 }, () => new Heap({ maxBytes: 2 ** 20 }).u32[Word.SECRET]));

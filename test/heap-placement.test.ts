@@ -24,12 +24,15 @@ function widePackings(below: number, above: number): number {
   return count;
 }
 
+/** The powers of two that are mid classes of their own (mid-layout.ts, withPowersOfTwo). */
+const POWERS_OF_TWO = [512, 2048];
+
 describe("Heap: mid classes and their slab sizes", () => {
   it("has a wide (32 KiB) class between two 16 KiB classes more than 1/16 apart where a descriptor can describe its slab, and no other", () => {
     const narrow = MID_CLASSES.filter((c) => c.slabBytes === Mid.SLAB_BYTES);
     for (let k = 1; k < narrow.length; k++) {
       const [below, above] = [narrow[k - 1]!.slotBytes, narrow[k]!.slotBytes];
-      const between = MID_CLASSES.filter((c) => c.slotBytes > below && c.slotBytes < above);
+      const between = MID_CLASSES.filter((c) => c.slotBytes > below && c.slotBytes < above && !POWERS_OF_TWO.includes(c.slotBytes));
       assert.equal(between.length, below + below / Mid.SPACING < above && widePackings(below, above) > 0 ? 1 : 0, `classes between ${below} and ${above}`);
       for (const c of between) assert.equal(c.slabBytes, Mid.WIDE_SLAB_BYTES);
     }
@@ -39,6 +42,17 @@ describe("Heap: mid classes and their slab sizes", () => {
       assert.ok(above / below - 1 <= bound, `class ${above} is ${((above / below - 1) * 100).toFixed(1)} % above ${below}`);
     }
     assert.equal(classOf(1032).slotBytes, 1056, "1 KiB and a header: 24 bytes of rounding, not 56");
+  });
+
+  it("has a class at each power of two that costs its requests less than the class above (512 and 2048; 1024 would cost what 1056 does)", () => {
+    for (const bytes of [512, 1024, 2048]) {
+      const c = classOf(bytes);
+      const tailPerSlot = (c.slabBytes - Mid.FIRST_SLOT - c.capacity * c.slotBytes) / c.capacity;
+      assert.equal(c.slotBytes === bytes, POWERS_OF_TWO.includes(bytes), `a class of exactly ${bytes} bytes`);
+      if (c.slotBytes === bytes) assert.ok(tailPerSlot < classOf(bytes + 1).slotBytes - bytes, `${bytes}: ${tailPerSlot} bytes of tail a slot`);
+    }
+    assert.deepEqual([classOf(512).slabBytes, classOf(2048).slabBytes], [Mid.SLAB_BYTES, Mid.TALL_SLAB_BYTES]);
+    assert.equal(classOf(2048).capacity, 31);
   });
 
   it("serves a wide class from 32 KiB slabs whose every page maps to the descriptor, and re-forms its spare only for a class of the same slab size", () => {
@@ -89,6 +103,29 @@ describe("Heap: mid classes and their slab sizes", () => {
 });
 
 describe("Heap: free space before growth", () => {
+  it("a large block carved from the top releases the empty spare slab that ends there and lands on its space", () => {
+    for (const size of [1000, 1100]) {
+      const heap = new Heap();
+      const warm = warmMidClass(heap, 700);
+      warm.push(heap.malloc(700), ...warmMidClass(heap, size)); // the first slab brings a descriptor page and a leaf
+      const slots = Array.from({ length: classOf(size).capacity }, () => heap.malloc(size));
+      const base = slots[0]! - Mid.FIRST_SLOT;
+      assert.equal(base + classOf(size).slabBytes, heap.top, "the slab is the block below top");
+      for (const p of slots) heap.free(p);
+      assert.equal(heap.stats().midSlabs, 2, "the emptied slab is kept as the spare");
+      const small = heap.malloc(Layout.LARGE_MIN_BYTES - 4096);
+      assert.ok(small >= base + classOf(size).slabBytes, "a block below a page span's size is carved above the spare");
+      heap.free(small);
+      const large = heap.malloc(Layout.LARGE_MIN_BYTES);
+      assert.ok(large < base + 64, `the page span lands on the spare's space (${large}, spare at ${base})`);
+      assert.ok(heap.top < base + classOf(size).slabBytes + Layout.LARGE_MIN_BYTES, "the extent grew by less than the page span");
+      assert.equal(heap.stats().midSlabs, 1, "the spare was released");
+      heap.check();
+      for (const p of [...warm, large]) heap.free(p);
+      heap.check();
+    }
+  });
+
   it("a hot mid class whose slabs are full takes a free hole that fits before it grows the heap for a slab", () => {
     const heap = new Heap();
     const c = classOf(1000);

@@ -92,6 +92,7 @@ export class Heap extends HeapCore implements Allocator {
     this.small = new SmallSlabs(this, this.tlsf);
     this.mid = new MidSlabs(this, this.tlsf);
     this.large = new LargeBlocks(this, this.tlsf);
+    this.tlsf.releaseSlabAtTop = () => this.mid.releaseSpareAtTop();
     this.firstPayload = this.heapStart + Layout.HEADER_BYTES;
     this.maxRequestBytes = Math.max(0, store.reservedBytes - this.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
     if (options.concurrencyGuard !== false && isSharedStore(store)) installConcurrencyGuard(this, store);

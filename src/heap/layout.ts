@@ -68,7 +68,7 @@ export const enum Layout {
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
   /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head per class). */
-  MID_CLASS_COUNT = 54,
+  MID_CLASS_COUNT = 56,
 
   GRANULE = 8,
   GRANULE_LOG2 = 3,
@@ -97,7 +97,7 @@ export const enum Layout {
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 10,
+  VERSION = 11,
 }
 
 /**

@@ -270,6 +270,21 @@ export class MidSlabs {
     if (old !== 0 && old !== d && this.isEmpty(old)) this.releaseMidSlab(old, words[(old >>> 2) + Mid.CLASS]!);
   }
 
+  /**
+   * Releases the spare when it is empty and its slab ends at top, so that a large block about to
+   * be carved from the top lands on its space rather than above it (glibc, too, gives back the
+   * free memory at its top: systrim in malloc/malloc.c); true when it did.
+   */
+  releaseSpareAtTop(): boolean {
+    const d = this.store.u32[Word.MID_SPARE]!;
+    if (d === 0 || !this.isEmpty(d)) return false;
+    const c = this.store.u32[(d >>> 2) + Mid.CLASS]!;
+    if (this.store.u32[(d >>> 2) + Mid.BASE]! + MID_SLAB_BYTES[c]! !== this.core.top) return false;
+    this.store.u32[Word.MID_SPARE] = 0;
+    this.releaseMidSlab(d, c);
+    return true;
+  }
+
   private isEmpty(d: number): boolean {
     return (this.store.u32[(d >>> 2) + Mid.STATE]! & Mid.FREE_MASK) === this.midCapacity[this.store.u32[(d >>> 2) + Mid.CLASS]!];
   }

@@ -52,6 +52,8 @@ const FALLBACK_SCAN = 8;
 export class TlsfBlocks {
   private readonly store: ByteStore;
   private readonly secret: number;
+  /** Releases an empty slab that ends at top, before a large block is carved there; true if it did (set by Heap). */
+  releaseSlabAtTop: () => boolean = () => false;
 
   constructor(private readonly core: HeapCore) {
     this.store = core.store;
@@ -234,7 +236,7 @@ export class TlsfBlocks {
 
   /** A block carved from the top, after the growth reserve if one is due; 0 when the store cannot grow. */
   private allocFromTop(size: number, requested: number, align: number, phase: number, moved: boolean): number {
-    if (this.reserveOutgrown(size)) return this.allocBlock(size, requested, align, phase, true, moved);
+    if (this.reserveOutgrown(size) || (size >= Layout.LARGE_MIN_BYTES && this.releaseSlabAtTop())) return this.allocBlock(size, requested, align, phase, true, moved);
     const reserve = this.reserveToMake();
     const q = this.carveFromTop(size, requested, align, phase, reserve) || (reserve > 0 ? this.carveFromTop(size, requested, align, phase, 0) : 0);
     if (q === 0 && this.releaseReserve()) return this.allocBlock(size, requested, align, phase, true, moved);
