@@ -6,8 +6,9 @@ import { ReferenceModel, rng } from "./support/model.js";
 import { STORE_KINDS } from "./support/kinds.js";
 
 describe("Fifo", () => {
-  for (const kind of STORE_KINDS) {
-    for (const seed of [41, 42, 43]) {
+  // Two seeds a kind, each kind its own: ten random sequences in all.
+  for (const [k, kind] of STORE_KINDS.entries()) {
+    for (const seed of [41 + 2 * k, 42 + 2 * k]) {
       it(`random frees in any order against the model on ${kind} (seed ${seed})`, () => {
         const fifo = new Fifo({ pageBytes: 1024, kind, initialBytes: kind === "array-buffer" ? 32768 : 4096 });
         const model = new ReferenceModel(fifo);

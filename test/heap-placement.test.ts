@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Heap } from "../src/index.js";
 import { blockSizeFor, Layout, Word } from "../src/heap/layout.js";
-import { Mid, MID_CLASS_OF, MID_CLASSES, midDescriptorOf, midRootWord } from "../src/heap/mid-layout.js";
+import { Mid, MID_CLASS_OF, MID_CLASSES, midDescriptorOf, midRootWord, midSlotIndex } from "../src/heap/mid-layout.js";
 import { warmMidClass } from "./support/mid.js";
 import { ReferenceModel, rng } from "./support/model.js";
 
@@ -42,6 +42,16 @@ describe("Heap: mid classes and their slab sizes", () => {
       assert.ok(above / below - 1 <= bound, `class ${above} is ${((above / below - 1) * 100).toFixed(1)} % above ${below}`);
     }
     assert.equal(classOf(1032).slotBytes, 1056, "1 KiB and a header: 24 bytes of rounding, not 56");
+  });
+
+  it("finds a slot's index by its reciprocal at exactly the slot starts of every class (midSlotIndex)", () => {
+    for (const [k, c] of MID_CLASSES.entries()) {
+      for (let offset = -Mid.FIRST_SLOT; offset < c.slabBytes - Mid.FIRST_SLOT; offset += 8) {
+        const i = offset / c.slotBytes;
+        const want = Number.isInteger(i) && i >= 0 && i < c.capacity ? i : -1;
+        if (midSlotIndex(Mid.FIRST_SLOT + offset, 0, k) !== want) assert.fail(`class ${c.slotBytes}: offset ${offset} gives ${midSlotIndex(Mid.FIRST_SLOT + offset, 0, k)}, not ${want}`);
+      }
+    }
   });
 
   it("has a class at each power of two that costs its requests less than the class above (512 and 2048; 1024 would cost what 1056 does)", () => {

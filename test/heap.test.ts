@@ -4,7 +4,7 @@ import {
   DoubleFreeError, Heap, HeapCorruptionError, InvalidAlignmentError, InvalidFreeError, InvalidSizeError,
   InvalidStoreError, OutOfMemoryError, type StoreKind,
 } from "../src/index.js";
-import { blockSizeFor, Gauge, Layout, listIndexOf, searchSizeFor, SLAB_CLASSES, smallClassOf, Word } from "../src/heap/layout.js";
+import { blockSizeFor, Gauge, Layout, listIndexOf, searchSizeFor, SLAB_CLASSES, SlabWord, slotNibbleIndex, smallClassOf, Word } from "../src/heap/layout.js";
 import { Mid, MID_CLASS_OF, MID_CLASSES, midDescriptorOf, midRootWord, midSlabBytesOf } from "../src/heap/mid-layout.js";
 import { warmMidClass } from "./support/mid.js";
 import { ReferenceModel, rng } from "./support/model.js";
@@ -18,6 +18,21 @@ describe("size-class math", () => {
     for (const c of SLAB_CLASSES) {
       assert.ok(c.firstSlot + c.capacity * c.slotBytes <= Layout.SLAB_PAGE_BYTES - 8, `class ${c.slotBytes} fits its page`);
       assert.ok(c.firstSlot + (c.capacity + 1) * c.slotBytes > Layout.SLAB_PAGE_BYTES - 8 - c.slotBytes, `class ${c.slotBytes} is not wasteful`);
+    }
+  });
+
+  it("finds a small slot's nibble by the packed info word at exactly the slot starts of every class (slotNibbleIndex)", () => {
+    for (const { slotBytes, capacity, firstSlot, info } of SLAB_CLASSES) {
+      // Slot t's nibble is FIRST_NIBBLE + t; any other offset maps to -1, or (past the last slot)
+      // to one of the two spare nibbles, which stay 0.
+      const firstGranule = (Layout.HEADER_BYTES + firstSlot) / Layout.GRANULE;
+      for (let g = 0; g < Layout.SLAB_PAGE_BYTES / Layout.GRANULE; g++) {
+        const t = (g - firstGranule) / (slotBytes / Layout.GRANULE);
+        const j = slotNibbleIndex(g * Layout.GRANULE, info);
+        const ok = Number.isInteger(t) && t >= 0 && t < capacity ? j === SlabWord.FIRST_NIBBLE + t
+          : j === -1 || (j >= SlabWord.FIRST_NIBBLE + capacity && j < SlabWord.FIRST_NIBBLE + capacity + 2);
+        if (!ok) assert.fail(`class ${slotBytes}: granule ${g} gives nibble ${j}`);
+      }
     }
   });
 

@@ -7,8 +7,9 @@ import { ReferenceModel, rng } from "./support/model.js";
 import { STORE_KINDS } from "./support/kinds.js";
 
 describe("Stack", () => {
-  for (const kind of STORE_KINDS) {
-    for (const seed of [21, 22, 23]) {
+  // Two seeds a kind, each kind its own: ten random sequences in all.
+  for (const [k, kind] of STORE_KINDS.entries()) {
+    for (const seed of [21 + 2 * k, 22 + 2 * k]) {
       it(`random nested frames against the model on ${kind} (seed ${seed})`, () => {
         const stack = new Stack({ kind, initialBytes: kind === "array-buffer" ? 65536 : 4096 });
         const model = new ReferenceModel(stack);

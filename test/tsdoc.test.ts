@@ -16,7 +16,8 @@ const ENTRIES = ["index", "debug/index", "trace/index", "node"].map((entry) => p
 const DOCUMENTED_BY_THEIR_OWNERS = new Set<string>();
 
 function undocumentedExports(): string[] {
-  const program = ts.createProgram(ENTRIES, { strict: true, skipLibCheck: true, noEmit: true, types: ["node"] });
+  // No lib and no @types: finding the exports and their comments needs no type from them (and parsing them took seconds).
+  const program = ts.createProgram(ENTRIES, { strict: true, skipLibCheck: true, noEmit: true, noLib: true, types: [] });
   const checker = program.getTypeChecker();
   const missing = new Set<string>();
   for (const entry of ENTRIES) {

@@ -93,7 +93,10 @@ describe("wrappers: a throw from the inner allocator at any call changes nothing
       const reference = throwingHeap(0);
       const a = w.wrap(reference.inner);
       const live: number[] = [];
-      for (const op of ops) op(a, live);
+      // Inner calls made by the end of each op: the k-th inner call is made by the first op whose
+      // count reaches k (the run is the reference's until the stub throws), so the image to
+      // compare is taken just before that op.
+      const callsAfter = ops.map((op) => (op(a, live), reference.calls()));
       const total = reference.calls();
       assert.ok(total > ops.length / 2, `the script makes inner calls (${total})`);
       let throws = 0;
@@ -101,8 +104,9 @@ describe("wrappers: a throw from the inner allocator at any call changes nothing
         const stub = throwingHeap(k);
         const heap = w.wrap(stub.inner);
         const blocks: number[] = [];
-        for (const op of ops) {
-          const before = stub.calls() < k ? image(heap) : undefined;
+        const throwing = callsAfter.findIndex((calls) => calls >= k);
+        for (const [i, op] of ops.entries()) {
+          const before = i === throwing ? image(heap) : undefined;
           const liveBefore = blocks.slice();
           try {
             op(heap, blocks);

@@ -342,18 +342,5 @@ assertLayout(Gauge.PAGE_MAP_OFFSET % 8 === 0, "the page map is word-aligned");
 assertLayout(SLAB_CLASSES.every((c) => c.capacity <= SlabState.LIVE_MASK), "a slab's live count fits its state bits");
 assertLayout(Layout.SLAB_PAGE_BYTES - 1 <= SlabState.FREE_MASK, "a page offset fits the state's free bits");
 assertLayout(Layout.SLAB_PAGE_BYTES / Layout.GRANULE * 2 ** Layout.RECIP_SHIFT < 2 ** 31, "slot index arithmetic stays in int32");
-assertLayout(SLAB_CLASSES.every(({ slotBytes, capacity, firstSlot, info }) => {
-  // Slot t's nibble is FIRST_NIBBLE + t; any other offset maps to -1, or (past the last slot)
-  // to one of the two spare nibbles, which stay 0.
-  const firstGranule = (Layout.HEADER_BYTES + firstSlot) / Layout.GRANULE;
-  const n = slotBytes / Layout.GRANULE;
-  for (let g = 0; g < Layout.SLAB_PAGE_BYTES / Layout.GRANULE; g++) {
-    const t = (g - firstGranule) / n;
-    const j = slotNibbleIndex(g * Layout.GRANULE, info);
-    const ok = Number.isInteger(t) && t >= 0 && t < capacity ? j === SlabWord.FIRST_NIBBLE + t
-      : j === -1 || (j >= SlabWord.FIRST_NIBBLE + capacity && j < SlabWord.FIRST_NIBBLE + capacity + 2);
-    if (!ok) return false;
-  }
-  return SlabWord.FIRST_NIBBLE - Math.floor((Layout.HEADER_BYTES + firstSlot) / slotBytes) <= SlabInfo.BIAS_MASK;
-}), "the packed info word finds exactly the slot starts, and stays inside the nibble table");
+assertLayout(SLAB_CLASSES.every(({ slotBytes, firstSlot }) => SlabWord.FIRST_NIBBLE - Math.floor((Layout.HEADER_BYTES + firstSlot) / slotBytes) <= SlabInfo.BIAS_MASK), "the packed info word stays inside the nibble table");
 assertLayout(listIndexOf(2 ** 32 - 8) < Layout.FL_COUNT * Layout.SL_COUNT, "the largest block has a list");

@@ -292,11 +292,3 @@ assertMid(SLOT_BYTES.every((bytes, i) => bytes % Mid.SLOT_ALIGN === 0 && (i === 
 assertMid(MID_CLASSES.every((c) => c.capacity >= 4 && c.capacity <= Mid.MAX_CAPACITY), "every class holds 4 slots, and no more than a descriptor can describe");
 assertMid(MID_CLASSES.every((c) => c.slabBytes - Mid.FIRST_SLOT - c.capacity * c.slotBytes <= c.slabBytes / ((c.slotBytes & (c.slotBytes - 1)) === 0 ? 32 : 40)), "the tail wastes at most 2.5 % of a slab (1/32 for a power of two)");
 assertMid(MID_CLASSES.every((c) => c.slabBytes % Layout.SLAB_PAGE_BYTES === 0 && c.slabBytes <= Mid.TALL_SLAB_BYTES), "a slab is a whole number of pages, at most a tall slab");
-assertMid(MID_CLASSES.every((c, k) => {
-  for (let offset = -Mid.FIRST_SLOT; offset < c.slabBytes - Mid.FIRST_SLOT; offset += 8) {
-    const i = offset / c.slotBytes;
-    const want = Number.isInteger(i) && i >= 0 && i < c.capacity ? i : -1;
-    if (midSlotIndex(Mid.FIRST_SLOT + offset, 0, k) !== want) return false;
-  }
-  return true;
-}), "the reciprocal finds exactly the slot starts");
