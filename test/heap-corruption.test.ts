@@ -56,6 +56,8 @@ function midSlot(c: HeapContext, fits: (size: number) => boolean = () => true): 
   for (const [ptr, block] of c.model.live) if (fits(block.size) && midDescriptorOf(c.u32, midRootWord(c.u32), ptr) !== 0) return ptr;
   assert.fail("no live mid slot");
 }
+/** A mid class whose cache holds a block, or -1. */
+const cachedClass = (c: HeapContext) => Array.from({ length: Mid.CLASS_COUNT }, (_, k) => k).find((k) => c.u32[Word.MID_CACHE + k] !== 0) ?? -1;
 const sizeOf = (c: HeapContext, p: number) => c.u32[W(p + Block.SIZE)]! & Layout.SIZE_MASK;
 
 /** The first block of the first non-empty TLSF free list, and that list's index. */
@@ -137,9 +139,11 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
   { name: "the first-level bitmap", message: /first-level bit \d+ disagrees with its lists/, damage: (c) => { c.u32[Word.FL_BITMAP] ^= 1 << (Layout.FL_COUNT - 1); } },
   { name: "a second-level bitmap", message: /second-level bit \(\d+, \d+\) disagrees with its list/, damage: (c) => { const { list } = freeTlsf(c); c.u32[Word.SL_BITMAPS + Math.floor(list / Layout.SL_COUNT)] ^= 1 << ((list + 1) % Layout.SL_COUNT); } },
   { name: "a free block filed in the wrong list", message: /a block of \d+ bytes is in list \(\d+, \d+\)/, damage: (c) => {
-    const { p, list } = freeTlsf(c);
-    const other = (list + 1) % (Layout.FL_COUNT * Layout.SL_COUNT);
-    if (c.u32[Word.FREE_HEADS + other] !== 0) return false;
+    const lists = Layout.FL_COUNT * Layout.SL_COUNT;
+    const list = Array.from({ length: lists }, (_, k) => k).find((k) => c.u32[Word.FREE_HEADS + k] !== 0 && c.u32[Word.FREE_HEADS + ((k + 1) % lists)] === 0);
+    if (list === undefined) return false;
+    const p = c.u32[Word.FREE_HEADS + list]!;
+    const other = (list + 1) % lists;
     const next = c.u32[W(p + Block.NEXT_FREE)]!;
     c.u32[Word.FREE_HEADS + list] = next;
     if (next !== 0) c.u32[W(next + Block.PREV_FREE)] = 0;
@@ -147,6 +151,17 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
     c.u32[W(p + Block.NEXT_FREE)] = 0;
     c.u32[Word.FREE_HEADS + other] = p;
     toggleListBit(c.u32, other);
+  } },
+  { name: "a mid cache link", message: /mid cache list \d+ holds \d+, which is no cached block|blocks are tagged as cached/, damage: (c) => {
+    const c0 = cachedClass(c);
+    if (c0 < 0) return false;
+    const p = c.u32[Word.MID_CACHE + c0]!;
+    c.u32[W(p)] = p + 16;
+  } },
+  { name: "a mid cache count", message: /mid cache list \d+ holds \d+ blocks, its count says/, damage: (c) => {
+    const c0 = cachedClass(c);
+    if (c0 < 0) return false;
+    c.u32[Word.MID_CACHED + c0] += 1;
   } },
   { name: "a slab's info word", message: /slab info word is \d+, not \d+/, damage: (c) => { c.u32[W(slabOf(c).s) + SlabWord.INFO] ^= 1; } },
   { name: "a slab's bump", message: /slab bump \d+ is not a slot boundary/, damage: (c) => { c.u32[W(slabOf(c).s) + SlabWord.BUMP] += 1; } },

@@ -171,28 +171,28 @@ describe("Heap: exact behaviour", () => {
   it("keeps exact stats: live, peak, rounding, extent, holes and fragmentation", () => {
     const heap = new Heap({ maxBytes: 2 ** 24 });
     const start = heap.stats().extentBytes;
-    const a = heap.malloc(5000);
-    const b = heap.malloc(6000);
-    const c = heap.malloc(7000);
+    const a = heap.malloc(9000);
+    const b = heap.malloc(10000);
+    const c = heap.malloc(11000);
     const small = heap.malloc(100);
     let s = heap.stats();
     assert.equal(s.liveBlocks, 4);
-    assert.equal(s.liveBytes, 18100);
-    assert.equal(s.peakLiveBytes, 18100);
-    assert.equal(s.internalFragmentationBytes, 0 + 0 + 0 + 4, "5000, 6000, 7000 fill their blocks; 100 rounds to 104");
-    const slabStart = Math.ceil((start + 5008 + 6008 + 7008) / Layout.SLAB_PAGE_BYTES) * Layout.SLAB_PAGE_BYTES;
-    const gap = slabStart - (start + 18024);
+    assert.equal(s.liveBytes, 30100);
+    assert.equal(s.peakLiveBytes, 30100);
+    assert.equal(s.internalFragmentationBytes, 0 + 0 + 0 + 4, "9000, 10000, 11000 (above the mid sizes: TLSF blocks, which a free coalesces at once) fill their blocks; 100 rounds to 104");
+    const slabStart = Math.ceil((start + 9008 + 10008 + 11008) / Layout.SLAB_PAGE_BYTES) * Layout.SLAB_PAGE_BYTES;
+    const gap = slabStart - (start + 30024);
     assert.ok(gap >= 24, "the test's layout leaves a hole before the slab");
     assert.equal(s.extentBytes, slabStart + Layout.SLAB_PAGE_BYTES, "a slab page is page-aligned: the gap before it is a hole");
     heap.free(b);
     s = heap.stats();
-    assert.equal(s.liveBytes, 12100);
-    assert.equal(s.peakLiveBytes, 18100);
-    assert.equal(s.largestFreeBytes, Math.max(6008, gap));
-    assert.ok(s.freeBytes > 6008, "the hole before the slab and free slots count too");
+    assert.equal(s.liveBytes, 20100);
+    assert.equal(s.peakLiveBytes, 30100);
+    assert.equal(s.largestFreeBytes, Math.max(10008, gap));
+    assert.ok(s.freeBytes > 10008, "the hole before the slab and free slots count too");
     assert.ok(s.externalFragmentation > 0 && s.externalFragmentation < 1);
     heap.free(a);
-    assert.equal(heap.stats().largestFreeBytes, Math.max(5008 + 6008, gap), "freed neighbours coalesce at once");
+    assert.equal(heap.stats().largestFreeBytes, Math.max(9008 + 10008, gap), "freed neighbours coalesce at once");
     heap.free(c);
     heap.free(small);
     s = heap.stats();
@@ -232,14 +232,15 @@ describe("Heap: exact behaviour", () => {
 
   it("reallocs in place when shrinking and when the neighbour is free, and moves otherwise", () => {
     const heap = new Heap();
-    const a = heap.malloc(5000);
-    const b = heap.malloc(5000);
-    heap.malloc(5000);
-    heap.u8.fill(7, a, a + 5000);
-    assert.equal(heap.realloc(a, 4500), a, "shrinks in place");
+    // Above the mid sizes, so that b's free coalesces at once (a mid-sized one waits in the mid cache).
+    const a = heap.malloc(9000);
+    const b = heap.malloc(9000);
+    heap.malloc(9000);
+    heap.u8.fill(7, a, a + 9000);
+    assert.equal(heap.realloc(a, 8500), a, "shrinks in place");
     heap.free(b);
-    assert.equal(heap.realloc(a, 10_000), a, "grows into the free neighbour (the split-off tail and b, coalesced)");
-    assert.equal(heap.u8[a + 4499], 7);
+    assert.equal(heap.realloc(a, 18_000), a, "grows into the free neighbour (the split-off tail and b, coalesced)");
+    assert.equal(heap.u8[a + 8499], 7);
     const moved = heap.realloc(a, 100_000);
     assert.notEqual(moved, a);
     assert.equal(heap.u8[moved + 499], 7, "contents move with the block");

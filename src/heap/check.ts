@@ -5,6 +5,7 @@
 import { HeapCorruptionError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import { assertControl } from "./control.js";
+import { isCachedTagged, MidCache } from "./mid-cache.js";
 import { blockLimit, boundStep, derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
 import { isLiveRequest, Mid, MID_CLASSES, midClassOfRequest, midDescriptorOf, midRootWord, midSlabBytesOf } from "./mid-layout.js";
 import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
@@ -27,6 +28,8 @@ interface Totals {
   reserveMet: boolean;
   /** The walk met the kept hole as a free block other than the reserve (so one in the lists). */
   keptMet: boolean;
+  /** Used TLSF blocks tagged as held in the mid cache. */
+  cached: Set<number>;
 }
 
 function fail(message: string, offset?: number): never {
@@ -47,6 +50,7 @@ export function checkHeap(store: ByteStore): void {
   checkPageMap(u32, totals.slabs.size);
   checkMidLists(u32, totals.midSlabs);
   checkMidTables(u32, totals);
+  checkMidCache(u32, totals.cached);
   const f64 = store.f64;
   const expect = (name: string, actual: number, stored: number) => {
     if (actual !== stored) fail(`${name} is ${stored} in the control block but ${actual} by walking the heap`);
@@ -70,7 +74,7 @@ export function checkHeap(store: ByteStore): void {
 function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
   const u32 = store.u32;
   const secret = u32[Word.SECRET]!;
-  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0), reserveMet: false, keptMet: false };
+  const t: Totals = { liveBlocks: 0, liveBytes: 0, roundingBytes: 0, holeBytes: 0, freeBlocks: 0, slabFreeBytes: 0, slabs: new Set(), midSlabs: new Set(), metaBlocks: new Set(), midTlsfLive: new Array<number>(Mid.CLASS_COUNT).fill(0), reserveMet: false, keptMet: false, cached: new Set() };
   const meta = new Set(midMetaBlocks(u32));
   let prevFree = false;
   let b = heapStart;
@@ -108,6 +112,9 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
         fail(`a mid slab is a page-aligned block of its class's ${slabBytes} bytes (plus a tail too small to split), not ${size} bytes`, p);
       }
       checkMidSlab(u32, b, mid, t);
+    } else if (isCachedTagged(u32, p, size, secret)) {
+      t.cached.add(p);
+      t.holeBytes += size;
     } else {
       const requested = (u32[(p - 8) >>> 2]! ^ keyOf(p, size, secret)) >>> 0;
       const usable = size - Layout.HEADER_BYTES;
@@ -247,6 +254,21 @@ function checkMidLists(u32: Uint32Array, descriptors: Set<number>): void {
 }
 
 /** Bitmaps match non-empty lists; every listed block is free, in its list, doubly linked. */
+/** Each mid class's cache list holds its count of blocks, at most LIMIT, each a block the walk met tagged as cached, once. */
+function checkMidCache(u32: Uint32Array, cached: Set<number>): void {
+  const seen = new Set<number>();
+  for (let c = 0; c < Mid.CLASS_COUNT; c++) {
+    let n = 0;
+    for (let p = u32[Word.MID_CACHE + c]!; p !== 0; p = u32[p >>> 2]!) {
+      if (!cached.has(p) || seen.has(p)) fail(`mid cache list ${c} holds ${p}, which is no cached block${seen.has(p) ? " (twice)" : ""}`, p);
+      seen.add(p);
+      n++;
+    }
+    if (n !== u32[Word.MID_CACHED + c] || n > MidCache.LIMIT) fail(`mid cache list ${c} holds ${n} blocks, its count says ${u32[Word.MID_CACHED + c]} (at most ${MidCache.LIMIT})`);
+  }
+  if (seen.size !== cached.size) fail(`${cached.size} blocks are tagged as cached but the mid cache lists hold ${seen.size}`);
+}
+
 function checkFreeLists(u32: Uint32Array, top: number): number {
   let count = 0;
   const limit = blockLimit(u32);

@@ -96,6 +96,9 @@ export function assertControl(store: ByteStore): void {
 function controlFault(store: ByteStore): { field: string; message: string } | undefined {
   const committed = store.committedBytes;
   const u32 = store.u32;
+  if (committed >= 4 && committed < Gauge.PAGE_MAP_OFFSET && u32[Word.MAGIC] === Layout.MAGIC) {
+    return { field: "length", message: `${committed} bytes is shorter than a heap's control block (${Gauge.PAGE_MAP_OFFSET} bytes): a truncated copy` };
+  }
   if (committed < Gauge.PAGE_MAP_OFFSET || u32[Word.MAGIC] !== Layout.MAGIC) {
     return { field: "magic", message: `this buffer does not hold a heapkit heap (no heap magic at offset ${store.base})` };
   }
@@ -146,7 +149,7 @@ function checkSecret(u32: Uint32Array, heapStart: number, top: number): void {
     const key = keyOf(p, size, secret);
     const free = (word & Layout.FREE_BIT) !== 0;
     const keyed = free ? check === ((Layout.FREE_TAG ^ key) >>> 0)
-      : isSlabPage(u32, p) || midSlabAt(u32, b) !== 0 || check === key || isPlausibleRequest((check ^ key) >>> 0, size);
+      : isSlabPage(u32, p) || midSlabAt(u32, b) !== 0 || check === key || check === ((Layout.CACHED_TAG ^ key) >>> 0) || isPlausibleRequest((check ^ key) >>> 0, size);
     if (!keyed) bad("secret", `it does not key the check word of the block at ${b} (the secret, or that block's header, is damaged)`);
     b += size;
   }

@@ -27,6 +27,7 @@ import { Block, Gauge, Layout, Word } from "./layout.js";
 import { type SpanSink, walkSpans, walkSpansInto } from "../spans.js";
 import { writeHeapSpans } from "./walk.js";
 import { Mid } from "./mid-layout.js";
+import { MidBlockCache } from "./mid-cache.js";
 import { MidSlabs } from "./mid-slabs.js";
 import { SmallSlabs } from "./small-slabs.js";
 import { TlsfBlocks } from "./tlsf.js";
@@ -74,6 +75,7 @@ export class Heap extends HeapCore implements Allocator {
   private readonly small: SmallSlabs;
   private readonly mid: MidSlabs;
   private readonly large: LargeBlocks;
+  private readonly cache: MidBlockCache;
   /** The store `attach` is opening (so the constructor reads its heap instead of formatting one). */
   private static opening: ByteStore | undefined;
 
@@ -89,10 +91,11 @@ export class Heap extends HeapCore implements Allocator {
     Heap.opening = undefined;
     super(store, attach ? openControl(store) : formatControl(store));
     this.tlsf = new TlsfBlocks(this);
+    this.cache = new MidBlockCache(this, this.tlsf);
     this.small = new SmallSlabs(this, this.tlsf);
-    this.mid = new MidSlabs(this, this.tlsf);
-    this.large = new LargeBlocks(this, this.tlsf);
-    this.tlsf.releaseSlabAtTop = () => this.mid.releaseSpareAtTop();
+    this.mid = new MidSlabs(this, this.tlsf, this.cache);
+    this.large = new LargeBlocks(this, this.tlsf, this.cache);
+    this.tlsf.beforeGrowth = (size) => this.cache.flush() || (size >= Layout.LARGE_MIN_BYTES && this.mid.releaseSpareAtTop());
     this.firstPayload = this.heapStart + Layout.HEADER_BYTES;
     this.maxRequestBytes = Math.max(0, store.reservedBytes - this.heapStart - 2 * Layout.SLAB_PAGE_BYTES);
     if (options.concurrencyGuard !== false && isSharedStore(store)) installConcurrencyGuard(this, store);
@@ -382,6 +385,7 @@ export class Heap extends HeapCore implements Allocator {
    */
   trim(): number {
     this.refreshIfStale();
+    this.cache.flush(); // cached blocks at the top would keep their pages
     const released = this.store.shrink(this.top);
     this.adoptViews();
     return released;

@@ -138,12 +138,18 @@ export function derivedGauges(store: ByteStore, slabs: SlabTotals): { liveBlocks
   return { liveBlocks: slabs.liveSlots + tlsfLive, liveBytes, roundingBytes: slabs.liveSlotBytes + tlsfUsable - liveBytes };
 }
 
-/** Σ of the sizes of the free blocks: those in the free lists and the growth reserve. */
+/** Σ of the sizes of the free blocks: those in the free lists, the growth reserve and the mid cache. */
 export function holeBytes(u32: Uint32Array): number {
   const reserve = u32[Word.RESERVE]!;
   let total = reserve === 0 ? 0 : u32[(reserve - 4) >>> 2]! & Layout.SIZE_MASK;
   const limit = blockLimit(u32);
   let steps = 0;
+  for (let c = 0; c < Mid.CLASS_COUNT; c++) {
+    for (let p = u32[Word.MID_CACHE + c]!; p !== 0; p = u32[p >>> 2]!) {
+      boundStep(++steps, limit, "the mid cache lists", p);
+      total += u32[(p - 4) >>> 2]! & Layout.SIZE_MASK;
+    }
+  }
   for (let list = 0; list < Layout.FL_COUNT * Layout.SL_COUNT; list++) {
     for (let p = u32[Word.FREE_HEADS + list]!; p !== 0; p = u32[p >>> 2]!) {
       boundStep(++steps, limit, "the TLSF free lists", p);

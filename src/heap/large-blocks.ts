@@ -5,20 +5,22 @@
  * whole pages rounded up. layout.ts draws the header.
  *
  * Invariant (checked by check.ts): W[TLSF_LIVE_BLOCKS] == the used TLSF blocks that are
- * neither slabs nor the mid layer's leaves and descriptor pages; each one's decoded request
- * lies within maxSlackFor of its usable bytes.
+ * neither slabs, nor the mid layer's leaves and descriptor pages, nor held in the mid cache
+ * (mid-cache.ts); each one's decoded request lies within maxSlackFor of its usable bytes.
  */
 import { DoubleFreeError, InvalidFreeError } from "../errors.js";
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
 import { Block, blockSizeFor, Layout, maxSlackFor, roundUp8, Word } from "./layout.js";
+import { keepHole } from "./kept-hole.js";
+import { isCachedTagged, MidCache, type MidBlockCache } from "./mid-cache.js";
 import { midClassOfRequest } from "./mid-layout.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
 export class LargeBlocks {
   private readonly store: ByteStore;
 
-  constructor(private readonly core: HeapCore, private readonly tlsf: TlsfBlocks) {
+  constructor(private readonly core: HeapCore, private readonly tlsf: TlsfBlocks, private readonly cache: MidBlockCache) {
     this.store = core.store;
   }
 
@@ -47,9 +49,19 @@ export class LargeBlocks {
     if (p === words[Word.GROWER]) words[Word.GROWER] = 0;
     words[Word.TLSF_LIVE_BLOCKS]! -= 1;
     countMidSized(words, requested, -1);
+    const c = midClassOfRequest(requested);
+    if (requested <= MidCache.MAX_REQUEST && c >= 0 && this.isolated(p, size, word, top) && this.cache.put(p, c)) return true;
     const hole = this.tlsf.freeBlock(p, size);
-    if (keep && size >= Layout.LARGE_MIN_BYTES) this.tlsf.keepHole(hole); // a freed page span's space, kept whole (tlsf.ts)
+    if (keep && size >= Layout.LARGE_MIN_BYTES) keepHole(this.store.u32, hole); // a freed page span's space, kept whole (tlsf.ts)
     return true;
+  }
+
+  /**
+   * True when neither neighbour of the used block at p (its size word `word`) is free and it is
+   * not the block below top: a free would coalesce with nothing, so the mid cache may keep it.
+   */
+  private isolated(p: number, size: number, word: number, top: number): boolean {
+    return (word & Layout.PREV_FREE_BIT) === 0 && p - Layout.HEADER_BYTES + size < top && (this.store.u32[(p + size + Block.SIZE) >>> 2]! & Layout.FREE_BIT) === 0;
   }
 
   /**
@@ -96,6 +108,7 @@ export class LargeBlocks {
     const word = words[(p + Block.SIZE) >>> 2]!;
     const size = word & Layout.SIZE_MASK;
     const inRange = size >= Layout.MIN_BLOCK_BYTES && p - Layout.HEADER_BYTES + size <= words[Word.TOP]!;
+    if (inRange && (word & Layout.FREE_BIT) === 0 && isCachedTagged(words, p, size, this.core.secret)) throw new DoubleFreeError(p);
     if (word & Layout.FREE_BIT) {
       if (inRange && this.tlsf.isFreeTagged(p, size)) throw new DoubleFreeError(p);
       throw new InvalidFreeError(p);
@@ -113,7 +126,11 @@ export class LargeBlocks {
  */
 export function mallocTlsfBlock(core: HeapCore, tlsf: TlsfBlocks, size: number, align: number, fromTop = true, moved = false): number {
   const p = tlsf.allocBlock(blockSizeFor(size), size, align, 0, fromTop, moved);
-  if (p === 0) return 0;
+  return p === 0 ? 0 : countTlsfMalloc(core, p, size);
+}
+
+/** Counts the TLSF block at p, just marked used for `size` bytes, as a live block; returns p. */
+export function countTlsfMalloc(core: HeapCore, p: number, size: number): number {
   const words = core.store.u32;
   core.addLiveBytes(words, size);
   core.countMallocs(1);

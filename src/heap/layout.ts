@@ -20,7 +20,8 @@
  *   │ check   │ S | P | 0      │ payload: S-8 usable bytes         │  used block
  *   └─────────┴────────────────┴───────────────────────────────────┘
  *   F (bit 0) this block is free; P (bit 1) the block before it is free (its footer is at p-12).
- *   check (used) = requested bytes XOR key(p, S); check (free) = FREE_TAG XOR key(p, S).
+ *   check (used) = requested bytes XOR key(p, S); check (free) = FREE_TAG XOR key(p, S);
+ *   check (a used block held in the mid cache, mid-cache.ts) = CACHED_TAG XOR key(p, S).
  *   A free with a forged or interior offset fails the check (a 2^-29 chance for random data).
  *
  * Slab page (small sizes): a TLSF block whose header starts a page, SLAB_PAGE_BYTES long (plus,
@@ -96,6 +97,8 @@ export const enum Layout {
   PREV_FREE_BIT = 2,
   SIZE_MASK = ~7,
   FREE_TAG = 0xf7eeb10c,
+  /** The check word of a block in the mid cache (mid-cache.ts) is CACHED_TAG XOR its key. */
+  CACHED_TAG = 0xcac4edb1,
   MAGIC = 0x48504b48, // "HKPH"
   VERSION = 11,
 }
@@ -167,7 +170,10 @@ export const enum Word {
    */
   KEPT = RESERVE + 1,
   KEPT_BUDGET = KEPT + 1,
-  END = KEPT_BUDGET + 1,
+  /** The mid cache (mid-cache.ts): per mid class, its first cached block and their count. */
+  MID_CACHE = KEPT_BUDGET + 1,
+  MID_CACHED = MID_CACHE + Layout.MID_CLASS_COUNT,
+  END = MID_CACHED + Layout.MID_CLASS_COUNT,
 }
 
 /**

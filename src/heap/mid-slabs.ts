@@ -23,7 +23,8 @@ import { Gauge, Layout, Word } from "./layout.js";
 import {
   isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLAB_AFTER, MID_SLAB_BYTES, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
 } from "./mid-layout.js";
-import { mallocTlsfBlock } from "./large-blocks.js";
+import { countTlsfMalloc, mallocTlsfBlock } from "./large-blocks.js";
+import type { MidBlockCache } from "./mid-cache.js";
 import { pushSlab, unlinkSlab } from "./slab-lists.js";
 import type { TlsfBlocks } from "./tlsf.js";
 
@@ -47,7 +48,7 @@ export class MidSlabs {
   private readonly midRecip = MID_RECIP;
   private readonly midCapacity = MID_CAPACITY;
 
-  constructor(private readonly core: HeapCore, private readonly tlsf: TlsfBlocks) {
+  constructor(private readonly core: HeapCore, private readonly tlsf: TlsfBlocks, private readonly cache: MidBlockCache) {
     this.store = core.store;
     this.midRoot = midRootWord(core.store.u32);
   }
@@ -90,6 +91,8 @@ export class MidSlabs {
    * its last resort).
    */
   private mallocWithoutRoom(size: number, c: number, align: number): number {
+    const cached = this.cache.take(c, size, align);
+    if (cached !== 0) return countTlsfMalloc(this.core, cached, size);
     if (this.store.u32[Word.MID_TLSF_LIVE + c]! >= MID_SLAB_AFTER[c]!) {
       if (this.newMidSlab(c, false) !== 0) return this.malloc(size, align);
       const hole = mallocTlsfBlock(this.core, this.tlsf, size, align, false);

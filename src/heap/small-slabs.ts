@@ -151,8 +151,8 @@ export class SmallSlabs {
 
   /** Requested bytes of the live slot at ptr, or an `InvalidFreeError`. */
   requestedAt(ptr: number): number {
-    const { nibbleWord, shift, slotBytes } = this.liveSlot(ptr);
-    return slotBytes + 1 - ((this.store.u32[nibbleWord]! >>> shift) & 15);
+    const nibble = this.liveNibble(ptr);
+    return this.slotBytesAt(ptr) + 1 - ((this.store.u32[Math.floor(nibble / 8)]! >>> ((nibble & 7) << 2)) & 15);
   }
 
   /**
@@ -160,7 +160,10 @@ export class SmallSlabs {
    * returns the old request, or -1 (nothing changed) when the block must move.
    */
   resize(ptr: number, size: number): number {
-    const { nibbleWord, shift, slotBytes } = this.liveSlot(ptr);
+    const nibble = this.liveNibble(ptr);
+    const nibbleWord = Math.floor(nibble / 8);
+    const shift = (nibble & 7) << 2;
+    const slotBytes = this.slotBytesAt(ptr);
     const words = this.store.u32;
     const oldRequested = slotBytes + 1 - ((words[nibbleWord]! >>> shift) & 15);
     if (size > slotBytes || size + Layout.GRANULE <= slotBytes) return -1;
@@ -170,19 +173,22 @@ export class SmallSlabs {
     return oldRequested;
   }
 
-  /** Where the nibble of the live slot at ptr is, or an `InvalidFreeError`. */
-  private liveSlot(ptr: number): { nibbleWord: number; shift: number; slotBytes: number } {
+  /**
+   * Where the nibble of the live slot at ptr is, as its word index times 8 plus its place in the
+   * word (a number, not an object: realloc calls this on every small block it resizes), or an
+   * `InvalidFreeError`.
+   */
+  private liveNibble(ptr: number): number {
     const s = slabOf(ptr);
     const words = this.store.u32;
     const j = slotNibbleIndex(ptr, words[(s >>> 2) + SlabWord.INFO]!);
     if (j < 0) this.notASlot(ptr, s);
     const nibbleWord = (s >>> 2) + (j >>> 3);
-    const shift = (j & 7) << 2;
-    if (((words[nibbleWord]! >>> shift) & 15) === 0) {
+    if (((words[nibbleWord]! >>> ((j & 7) << 2)) & 15) === 0) {
       if (ptr >= words[(s >>> 2) + SlabWord.BUMP]!) this.notASlot(ptr, s);
       throw new InvalidFreeError(ptr, "the block is free");
     }
-    return { nibbleWord, shift, slotBytes: this.slotBytesOf(s) };
+    return nibbleWord * 8 + (j & 7);
   }
 
   private slotBytesOf(s: number): number {

@@ -12,38 +12,29 @@
  *   b in list listIndexOf(size(b)) <=> free(b) && b != W[RESERVE]
  *   W[RESERVE] != 0  =>  it is a free block and the block before it is W[GROWER] (used)
  *
- * The growth reserve. A buffer that a program grows by realloc (a string appended to, a vector
- * pushed onto) grows in place while it is the block below top; once anything else is carved
- * from the top above it, its next growth must move it, and the move leaves its old bytes as a
- * hole at the heap's high-water mark: the copy costs a whole buffer of footprint. glibc avoids
- * this for large buffers with mremap (they live in mappings of their own, man 2 mremap); a heap
- * in one buffer cannot. So when the top must grow above the large block that realloc grew last
- * (W[GROWER]), and that block grows by at most 1.5x a step, the carve first leaves room for its
- * next step (W[GROWER_NEXT]: the last step times the last ratio, and at least a quarter of the
- * block, so that a slow grower's reserve lasts it a few steps) as a free block kept out of the
- * free lists (W[RESERVE]): the grower's next realloc takes it in place. What it may add to the
- * extent is bounded by its next step, itself at most half the grower (plus a page); it goes back
- * to the free lists as soon as the heap has carved as much as the reserve holds above it, or
- * when the store cannot grow, or the grower is freed, shrunk or moved (any coalescing with it
- * ends it: removeFree, but for a block freed right after it, which it takes in while it stays
- * within twice the next step: that space was the heap's already).
+ * The growth reserve (docs/architecture.md, "Where memory goes", says why: glibc grows such
+ * buffers with mremap, a heap in one buffer cannot). When the top must grow above the large
+ * block that realloc grew last (W[GROWER]), and that block grows by at most 1.5x a step, the
+ * carve first leaves room for its next step (W[GROWER_NEXT]: the last step times the last ratio,
+ * at least a quarter of the block) as a free block kept out of the free lists (W[RESERVE]),
+ * which the grower's next realloc takes in place. It adds at most its next step (at most half
+ * the grower, plus a page) to the extent, and goes back to the free lists once the heap has
+ * carved as much above it, or when the store cannot grow, or the grower is freed, shrunk or
+ * moved (any coalescing with it ends it, but for a block freed right after it, which it takes
+ * in while it stays within twice the next step).
  *
- * The kept hole. glibc maps each large block apart and unmaps it when it is freed, so the
- * blocks made next cannot split its space, and the next large block (SQLite's sorter builds a
- * 2 MB buffer by doubling, frees it and builds another) gets all of it again; jemalloc and
- * mimalloc likewise keep freed large extents and segments for large requests. Here, when a page
- * span is freed, the free block it leaves is kept whole (W[KEPT]): a request under an eighth of
- * it that finds it first carves from the top instead, while the bytes so carved stay within an
- * eighth of the hole (W[KEPT_BUDGET]); a larger request, a block moved by realloc, or a request
- * the store cannot grow for takes it as any free block (and a block below top that realloc grows
- * moves into it rather than grow the heap, when it holds the new size). So what it may add to the
- * extent is an eighth of the hole, and a later large block, or a buffer grown there, finds it
- * whole.
+ * The kept hole (glibc unmaps a freed large block, so the next large block gets all of it; so do
+ * jemalloc's extents and mimalloc's segments). The free block a freed page span leaves is kept
+ * whole (W[KEPT]): a request under an eighth of it carves from the top instead, while the bytes
+ * so carved stay within an eighth of the hole (W[KEPT_BUDGET]); a larger request, a block moved
+ * by realloc, or a request the store cannot grow for takes it as any free block (and a block
+ * below top that realloc grows moves into it when it holds the new size).
  *   W[KEPT] != 0  =>  it is a block in the free lists
  */
 import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
 import { blockLimit, boundStep } from "./inspect.js";
+import { keptHoleHolds, spendKeptBudget } from "./kept-hole.js";
 import { Block, Gauge, keyOf, Layout, listIndexOf, searchSizeFor, Word } from "./layout.js";
 
 /** How many entries of the exact list are tried before growing the heap (good-fit fallback). */
@@ -52,8 +43,12 @@ const FALLBACK_SCAN = 8;
 export class TlsfBlocks {
   private readonly store: ByteStore;
   private readonly secret: number;
-  /** Releases an empty slab that ends at top, before a large block is carved there; true if it did (set by Heap). */
-  releaseSlabAtTop: () => boolean = () => false;
+  /**
+   * Called before the top grows for a block of `size` bytes: gives memory held back to the free
+   * lists (the mid cache; for a large block, the empty spare slab that ends at top); true when it
+   * gave any, so the block is looked for again. Set by Heap (this layer knows no slabs).
+   */
+  beforeGrowth: (size: number) => boolean = () => false;
 
   constructor(private readonly core: HeapCore) {
     this.store = core.store;
@@ -89,6 +84,11 @@ export class TlsfBlocks {
     u32[(p + Block.CHECK) >>> 2] = (Layout.FREE_TAG ^ keyOf(p, size, this.secret)) >>> 0;
     u32[(p + size + Block.PREV_FOOTER) >>> 2] = size;
     u32[(p + size + Block.SIZE) >>> 2]! |= Layout.PREV_FREE_BIT;
+  }
+
+  /** Tags the used block at p as held in the mid cache (mid-cache.ts). */
+  markCached(p: number): void {
+    this.store.u32[(p + Block.CHECK) >>> 2] = (Layout.CACHED_TAG ^ keyOf(p, this.sizeOf(p), this.secret)) >>> 0;
   }
 
   isFreeTagged(p: number, size: number): boolean {
@@ -195,7 +195,7 @@ export class TlsfBlocks {
     if (p === 0) return fromTop ? this.allocFromTop(size, requested, align, phase, moved) : 0;
     if (!moved && p === this.store.u32[Word.KEPT] && size * 8 < this.sizeOf(p)) {
       if (!fromTop) return 0;
-      const q = this.spendKeptBudget(size) ? this.allocFromTop(size, requested, align, phase, moved) : 0;
+      const q = spendKeptBudget(this.store.u32, size) ? this.allocFromTop(size, requested, align, phase, moved) : 0;
       if (q !== 0) return q;
       this.store.u32[Word.KEPT] = 0; // out of budget, or the store cannot grow: it is a hole like any other
       return this.allocBlock(size, requested, align, phase, fromTop, moved);
@@ -234,36 +234,19 @@ export class TlsfBlocks {
     return q;
   }
 
+  /** True when the store holds (committing it if need be) a block of `size` carved from the top. */
+  private roomAtTop(size: number, align: number, phase: number): boolean {
+    const newTop = alignedPayload(this.top + Layout.HEADER_BYTES, align, phase) - Layout.HEADER_BYTES + size;
+    return newTop <= this.store.usableBytes || this.commit(newTop);
+  }
+
   /** A block carved from the top, after the growth reserve if one is due; 0 when the store cannot grow. */
   private allocFromTop(size: number, requested: number, align: number, phase: number, moved: boolean): number {
-    if (this.reserveOutgrown(size) || (size >= Layout.LARGE_MIN_BYTES && this.releaseSlabAtTop())) return this.allocBlock(size, requested, align, phase, true, moved);
+    if (this.reserveOutgrown(size) || (this.roomAtTop(size, align, phase) && this.beforeGrowth(size))) return this.allocBlock(size, requested, align, phase, true, moved);
     const reserve = this.reserveToMake();
     const q = this.carveFromTop(size, requested, align, phase, reserve) || (reserve > 0 ? this.carveFromTop(size, requested, align, phase, 0) : 0);
     if (q === 0 && this.releaseReserve()) return this.allocBlock(size, requested, align, phase, true, moved);
     return q;
-  }
-
-  // ---- The kept hole (see the top of this file) ---------------------------------------------
-
-  /** Keeps the free block at p whole for large requests (p: what freeBlock returned; 0: none). */
-  keepHole(p: number): void {
-    if (p === 0) return;
-    this.store.u32[Word.KEPT] = p;
-    this.store.u32[Word.KEPT_BUDGET] = this.sizeOf(p) >>> 3;
-  }
-
-  /** True when there is a kept hole of at least `size` bytes. */
-  private keptHoleHolds(size: number): boolean {
-    const kept = this.store.u32[Word.KEPT]!;
-    return kept !== 0 && this.sizeOf(kept) >= size;
-  }
-
-  /** Takes `size` from the kept hole's budget; false (taking nothing) when it has not that much left. */
-  private spendKeptBudget(size: number): boolean {
-    const budget = this.store.u32[Word.KEPT_BUDGET]!;
-    if (size > budget) return false;
-    this.store.u32[Word.KEPT_BUDGET] = budget - size;
-    return true;
   }
 
   // ---- The growth reserve (see the top of this file) -----------------------------------------
@@ -383,7 +366,7 @@ export class TlsfBlocks {
     const u32 = this.store.u32;
     const next = p + oldSize;
     if (next - Layout.HEADER_BYTES === this.top) {
-      if (size > oldSize && this.keptHoleHolds(size)) return false; // moving there costs no extent; growing here would
+      if (size > oldSize && keptHoleHolds(this.store.u32, size)) return false; // moving there costs no extent; growing here would
       const newTop = p - Layout.HEADER_BYTES + size;
       if (newTop > this.store.usableBytes && !this.commit(newTop)) return false;
       this.store.u32[Word.TOP] = newTop;

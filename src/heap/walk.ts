@@ -21,6 +21,7 @@ import type { ByteStore } from "../memory/store.js";
 import { Block, Gauge, keyOf, Layout, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
 import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
 import { isSlabPage, midMetaBlocks, midSlabAt, slotNibble } from "./inspect.js";
+import { isCachedTagged } from "./mid-cache.js";
 
 export function writeHeapSpans(store: ByteStore, sink: SpanSink): void {
   const u32 = store.u32;
@@ -45,6 +46,7 @@ export function writeHeapSpans(store: ByteStore, sink: SpanSink): void {
     else {
       const d = midSlabAt(u32, b);
       going = d !== 0 ? writeMidSlab(u32, sink, b, d, size)
+        : isCachedTagged(u32, p, size, secret) ? sink.span(b, size, Span.FREE, 0, 0, Held.NONE, "cached: the next malloc of its mid class takes it (mid-cache.ts)")
         : sink.span(b, size, Span.USED, p, (u32[(p + Block.CHECK) >>> 2]! ^ keyOf(p, size, secret)) >>> 0, Held.NONE, size >= Layout.LARGE_MIN_BYTES ? "page span" : "");
     }
     if (!going) return;
