@@ -4,8 +4,8 @@
 # writes corpus/NAME.rep.gz and corpus/NAME.meta (the .meta says the program, its arguments as
 # the process saw them, the command given here, and this script's line to re-record it).
 # Recorded on Debian 12 (glibc 2.36) x86_64; the programs are Debian's packages (apt-get install
-# gawk gcc g++ jq sqlite3 perl python3 git make cmake groff); espresso is built from source (see
-# case_espresso_ex4).
+# gawk mawk gcc g++ jq sqlite3 perl python3 git make cmake groff xz-utils); espresso is built from
+# source (see case_espresso_ex4).
 # Traces are capped at MAX_OPS lines to keep the corpus small; the .meta says when a cap cut one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,13 @@ record() { # NAME [--process busiest] -- COMMAND...
   local name=$1
   shift
   node bin/heapkit.js record --out "corpus/$name.rep.gz" --max-ops "$MAX_OPS" "$@" >/dev/null
+  echo "rerecord=bash corpus/record-all.sh $name" >>"corpus/$name.meta"
+}
+
+record_in() { # DIR NAME [--process busiest] -- COMMAND...: record's, run in DIR (files named relative to it)
+  local dir=$1 name=$2 root=$PWD
+  shift 2
+  (cd "$dir" && node "$root/bin/heapkit.js" record --out "$root/corpus/$name.rep.gz" --max-ops "$MAX_OPS" "$@" >/dev/null)
   echo "rerecord=bash corpus/record-all.sh $name" >>"corpus/$name.meta"
 }
 
@@ -172,9 +179,104 @@ case_git_diff() {
   record git-diff -- git diff d31906a 2320b86
 }
 
+# CPython 3.11, every object through malloc: a regex finding every call and its arguments in the
+# C headers, each argument list's whitespace squeezed by re.sub.
+case_py_re() {
+  PYTHONMALLOC=malloc record py-re -- /usr/bin/python3 -c 'import re,glob; pat=re.compile(r"\b([A-Za-z_]\w*)\s*\(([^)]*)\)"); calls=[]; [calls.extend(pat.findall(open(f,errors="ignore").read())) for f in sorted(glob.glob("/usr/include/*.h"))]; subs=[re.sub(r"\s+"," ",a) for n,a in calls]; print(len(calls), len(set(n for n,a in calls)), sum(map(len,subs)))'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/py-re.meta
+}
+
+# CPython 3.11, every object through malloc: 120,000 random tuples sorted, then sorted by a key.
+case_py_sort_tuples() {
+  PYTHONMALLOC=malloc record py-sort-tuples -- /usr/bin/python3 -c 'import random; random.seed(7); rows=[(random.randrange(1000), "k%06d" % random.randrange(10**6), random.random()) for _ in range(120000)]; rows.sort(); by=sorted(rows, key=lambda r: (r[1], -r[2])); top=[r for r in by if r[0] < 50]; print(len(rows), len(top), by[0])'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/py-sort-tuples.meta
+}
+
+# CPython 3.11, every object through malloc: ElementTree parsing a generated catalog of 15,000
+# books (corpus/gen-catalog.py), grouping their prices and serialising the tree back.
+case_py_etree() {
+  /usr/bin/python3 corpus/gen-catalog.py >"$WORK/catalog.xml"
+  PYTHONMALLOC=malloc record_in "$WORK" py-etree -- /usr/bin/python3 -c 'import xml.etree.ElementTree as ET; t=ET.parse("catalog.xml"); r=t.getroot(); by={}; [by.setdefault(b.get("lang"), []).append(float(b.findtext("price"))) for b in r.iter("book")]; print(len(r), {k: round(sum(v),2) for k,v in by.items()}, len(ET.tostring(r)))'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/py-etree.meta
+}
+
+# CPython 3.11, every object through malloc: its sqlite3 module inserting 40,000 rows, an index,
+# a GROUP BY with group_concat and an ORDER BY fetched into lists.
+case_py_sqlite3() {
+  PYTHONMALLOC=malloc record py-sqlite3 -- /usr/bin/python3 -c 'import sqlite3; c=sqlite3.connect(":memory:"); c.execute("create table p(id integer primary key, name text, city text, score real)"); c.executemany("insert into p values (?,?,?,?)", ((i, "name%d" % i, "city%d" % (i % 211), (i * 37 % 1000) / 10) for i in range(40000))); c.execute("create index pc on p(city)"); rows=c.execute("select city, count(*), avg(score), group_concat(name) from p group by city order by 3 desc").fetchall(); allr=c.execute("select * from p where score > 50 order by name").fetchall(); print(len(rows), len(allr), rows[0][:3])'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/py-sqlite3.meta
+}
+
+# perl building a tree of 60,000 blessed hashes, walking it recursively, indexing it by name.
+case_perl_objects() {
+  record perl-objects -- perl -e 'package Node; sub new { my ($c, %a) = @_; bless {%a, kids => []}, $c } package main; my @all; my $root = Node->new(id => 0, name => "root"); push @all, $root; for my $i (1 .. 60000) { my $p = $all[int($i / 3)] // $root; my $n = Node->new(id => $i, name => sprintf("node-%05d", $i), tag => [split //, substr("abcdefghij", 0, $i % 10)]); push @{ $p->{kids} }, $n; push @all, $n } sub depth { my $n = shift; my $d = 0; for (@{ $n->{kids} }) { my $x = depth($_); $d = $x if $x > $d } 1 + $d } my %byname = map { $_->{name} => $_ } @all; my $s = join ",", map { $_->{id} } grep { @{ $_->{tag} } > 7 } @all; @all = (); print depth($root), " ", scalar(keys %byname), " ", length($s), "\n"'
+}
+
+# mawk 1.3.4 totalling 80,000 generated CSV orders by customer, growing a string per customer and
+# keeping every line in an array.
+case_mawk_join() {
+  mawk 'BEGIN { srand(3); for (i = 0; i < 80000; i++) printf "%d,cust%d,%s,%d.%02d\n", i, int(rand()*5000), substr("NSEWXYZ", i%7+1, 1), int(rand()*500), i%100 }' >"$WORK/orders.csv"
+  record_in "$WORK" mawk-join -- mawk -F, '{ tot[$2] += $4; n[$2]++; region[$2] = region[$2] $3; line[NR] = $0 } END { for (c in tot) { m++; if (length(region[c]) > 20) long++ } s = ""; for (i = 1; i <= NR; i += 40) s = s substr(line[i], 1, 8); print m, long, length(s) }' orders.csv
+}
+
+# SQLite: a tree of 40,000 nodes walked by a recursive CTE building paths, an IN list of 5,715 ids,
+# a group_concat over a sort.
+case_sqlite3_tree() {
+  record sqlite3-tree -- sqlite3 :memory: "CREATE TABLE node(id INTEGER PRIMARY KEY, parent INT, label TEXT); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 40000) INSERT INTO node SELECT x, x / 4, 'n' || x FROM c; CREATE INDEX np ON node(parent); WITH RECURSIVE tree(id, depth, path) AS (SELECT id, 0, label FROM node WHERE parent = 0 UNION ALL SELECT n.id, t.depth + 1, t.path || '/' || n.label FROM node n JOIN tree t ON n.parent = t.id) SELECT max(depth), sum(length(path)), count(*) FROM tree; SELECT count(*) FROM node WHERE id IN ($(seq -s, 1 7 40000)); SELECT length(group_concat(label, ';')) FROM (SELECT label FROM node ORDER BY label DESC);"
+}
+
+# git rev-list --objects (every commit, tree and blob) of this repository's history up to a fixed
+# commit.
+case_git_revlist_objects() {
+  record git-revlist-objects -- git rev-list --objects 6f6f7b3
+}
+
+# git grep -n of two words in three fixed commits of this repository (6f6f7b3 and its 20th and
+# 40th ancestors).
+case_git_grep_hist() {
+  record git-grep-hist -- git grep -n -e alloc -e free fd95022 b5f070e 6f6f7b3
+}
+
+# gcc's cc1 (--process busiest) compiling a generated C file (corpus/gen-c.awk, 20 functions) at -O3.
+case_cc1_O3() {
+  mawk -v n=20 -f corpus/gen-c.awk >"$WORK/gen20.c"
+  record_in "$WORK" cc1-O3 --process busiest -- gcc -O3 -c -o /dev/null gen20.c
+}
+
+# gcc's cc1 (--process busiest) compiling a generated C file (corpus/gen-c.awk, 150 functions) at
+# -O0 with debug information.
+case_cc1_O0() {
+  mawk -v n=150 -f corpus/gen-c.awk >"$WORK/gen150.c"
+  record_in "$WORK" cc1-O0 --process busiest -- gcc -O0 -g -c -o /dev/null gen150.c
+}
+
+# xz 5.4 -6 on one thread compressing the C headers in one file: a few hundred calls, 93 MiB live.
+case_xz_6() {
+  cat /usr/include/*.h >"$WORK/headers.txt"
+  record_in "$WORK" xz-6 -- xz -6 -k -c -T1 headers.txt
+}
+
+# GNU sort with a 64 MiB buffer sorting 300,000 generated lines on two keys: a few hundred calls.
+case_sort_k2() {
+  mawk 'BEGIN { srand(11); for (i = 0; i < 300000; i++) printf "%08x %d word%d\n", int(rand()*4294967295), i % 1000, int(rand()*20000) }' >"$WORK/lines.txt"
+  record_in "$WORK" sort-k2 -- sort -k2,2n -k3,3 -S 64M --parallel=1 -o /dev/null lines.txt
+}
+
+# jq reducing 40,000 updates into an object of 3,000 growing arrays, then summing their lengths.
+case_jq_reduce() {
+  record jq-reduce -- jq -n 'reduce range(0; 40000) as $i ({}; .["k\($i % 3000)"] += [$i * 3, "v\($i)"]) | to_entries | map(.value | length) | add'
+}
+
+# groff's troff (--process busiest) formatting bash(1), bash's man page, for a UTF-8 terminal.
+case_troff_bash_man() {
+  record troff-bash-man --process busiest -- sh -c 'zcat /usr/share/man/man1/bash.1.gz | groff -man -Tutf8 >/dev/null'
+}
+
 ALL=(gawk-wordfreq cc1-O2 python-ast jq-group sqlite3-cte perl-hash git-blame espresso-ex4
   cc1plus-O1 python-difflib perl-regex sqlite3-fts-json make-n cmake-script troff-find-man git-log-numstat
-  py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat sqlite-join sqlite-orderby py-json gxx-O2 git-diff)
+  py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat sqlite-join sqlite-orderby py-json gxx-O2 git-diff
+  py-re py-sort-tuples py-etree py-sqlite3 perl-objects mawk-join sqlite3-tree git-revlist-objects git-grep-hist
+  cc1-O3 cc1-O0 xz-6 sort-k2 jq-reduce troff-bash-man)
 for name in "${@:-${ALL[@]}}"; do
   echo "recording $name" >&2
   "case_${name//-/_}"
