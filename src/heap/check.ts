@@ -267,6 +267,7 @@ function checkMidCache(u32: Uint32Array, cached: Set<number>): void {
     if (n !== u32[Word.MID_CACHED + c] || n > MidCache.LIMIT) fail(`mid cache list ${c} holds ${n} blocks, its count says ${u32[Word.MID_CACHED + c]} (at most ${MidCache.LIMIT})`);
   }
   if (seen.size !== cached.size) fail(`${cached.size} blocks are tagged as cached but the mid cache lists hold ${seen.size}`);
+  if (u32[Word.MID_CACHED_ALL] !== seen.size) fail(`the mid cache lists hold ${seen.size} blocks, its total says ${u32[Word.MID_CACHED_ALL]}`);
 }
 
 function checkFreeLists(u32: Uint32Array, top: number): number {

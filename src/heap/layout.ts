@@ -170,10 +170,11 @@ export const enum Word {
    */
   KEPT = RESERVE + 1,
   KEPT_BUDGET = KEPT + 1,
-  /** The mid cache (mid-cache.ts): per mid class, its first cached block and their count. */
+  /** The mid cache (mid-cache.ts): per mid class, its first cached block and their count; and the count of all. */
   MID_CACHE = KEPT_BUDGET + 1,
   MID_CACHED = MID_CACHE + Layout.MID_CLASS_COUNT,
-  END = MID_CACHED + Layout.MID_CLASS_COUNT,
+  MID_CACHED_ALL = MID_CACHED + Layout.MID_CLASS_COUNT,
+  END = MID_CACHED_ALL + 1,
 }
 
 /**

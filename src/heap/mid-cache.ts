@@ -18,7 +18,7 @@
  *   │ size │ CACHED_TAG XOR key(p, size) │ next cached block of the class  │ (stale) │
  *   └──────┴────────────────────────────┴──────────────────────────────────┴─────────┘
  *   W[MID_CACHE + c]  = the class's first cached block (0: none)
- *   W[MID_CACHED + c] = how many blocks its list holds
+ *   W[MID_CACHED + c] = how many blocks its list holds;  W[MID_CACHED_ALL] = Σ of them
  *
  * The cache never costs the heap's peak extent: before the heap grows (tlsf.ts, allocFromTop)
  * and before a trim, every cached block goes back to the free lists, coalescing as any free.
@@ -26,6 +26,7 @@
  *
  * Invariants (checked by check.ts):
  *   list c holds W[MID_CACHED + c] <= LIMIT blocks, each a used TLSF block tagged CACHED
+ *   W[MID_CACHED_ALL] = Σ_c W[MID_CACHED + c]
  *   a block is tagged CACHED  <=>  it is on one list, once
  */
 import type { HeapCore } from "./core.js";
@@ -56,6 +57,7 @@ export class MidBlockCache {
     if (slack < 0 || slack > maxSlackFor(blockSize - Layout.HEADER_BYTES)) return 0;
     u32[Word.MID_CACHE + c] = u32[p >>> 2]!;
     u32[Word.MID_CACHED + c]! -= 1;
+    u32[Word.MID_CACHED_ALL]! -= 1;
     this.tlsf.markUsed(p, blockSize, size);
     return p;
   }
@@ -68,12 +70,15 @@ export class MidBlockCache {
     u32[p >>> 2] = u32[Word.MID_CACHE + c]!;
     u32[Word.MID_CACHE + c] = p;
     u32[Word.MID_CACHED + c]! += 1;
+    u32[Word.MID_CACHED_ALL]! += 1;
     return true;
   }
 
-  /** Gives every cached block back to the free lists; true when there was one. */
+  /** Gives every cached block back to the free lists; true when there was one (one read when there is none). */
   flush(): boolean {
     const u32 = this.core.store.u32;
+    if (u32[Word.MID_CACHED_ALL] === 0) return false;
+    u32[Word.MID_CACHED_ALL] = 0;
     let flushed = false;
     for (let c = 0; c < Mid.CLASS_COUNT; c++) {
       for (let p = u32[Word.MID_CACHE + c]!; p !== 0;) {

@@ -234,6 +234,12 @@ export class TlsfBlocks {
     return q;
   }
 
+  /** True when beforeGrowth may give memory back for a block of `size`: a cached block, or a spare slab and a large block. */
+  private holdsBack(size: number): boolean {
+    const u32 = this.store.u32;
+    return u32[Word.MID_CACHED_ALL] !== 0 || (size >= Layout.LARGE_MIN_BYTES && u32[Word.MID_SPARE] !== 0);
+  }
+
   /** True when the store holds (committing it if need be) a block of `size` carved from the top. */
   private roomAtTop(size: number, align: number, phase: number): boolean {
     const newTop = alignedPayload(this.top + Layout.HEADER_BYTES, align, phase) - Layout.HEADER_BYTES + size;
@@ -242,7 +248,7 @@ export class TlsfBlocks {
 
   /** A block carved from the top, after the growth reserve if one is due; 0 when the store cannot grow. */
   private allocFromTop(size: number, requested: number, align: number, phase: number, moved: boolean): number {
-    if (this.reserveOutgrown(size) || (this.roomAtTop(size, align, phase) && this.beforeGrowth(size))) return this.allocBlock(size, requested, align, phase, true, moved);
+    if (this.reserveOutgrown(size) || (this.holdsBack(size) && this.roomAtTop(size, align, phase) && this.beforeGrowth(size))) return this.allocBlock(size, requested, align, phase, true, moved);
     const reserve = this.reserveToMake();
     const q = this.carveFromTop(size, requested, align, phase, reserve) || (reserve > 0 ? this.carveFromTop(size, requested, align, phase, 0) : 0);
     if (q === 0 && this.releaseReserve()) return this.allocBlock(size, requested, align, phase, true, moved);
