@@ -79,18 +79,16 @@ export class MidBlockCache {
     const u32 = this.core.store.u32;
     if (u32[Word.MID_CACHED_ALL] === 0) return false;
     u32[Word.MID_CACHED_ALL] = 0;
-    let flushed = false;
     for (let c = 0; c < Mid.CLASS_COUNT; c++) {
       for (let p = u32[Word.MID_CACHE + c]!; p !== 0;) {
         const next = u32[p >>> 2]!;
         u32[Word.MID_CACHE + c] = next;
         u32[Word.MID_CACHED + c]! -= 1;
-        this.tlsf.freeBlock(p, this.tlsf.sizeOf(p));
-        flushed = true;
+        this.tlsf.freeBlock(p, this.tlsf.sizeOf(p)); // refreshes no view: the heap holds its store, and nothing grows
         p = next;
       }
     }
-    return flushed;
+    return true;
   }
 }
 
