@@ -64,7 +64,7 @@ export interface Policy<Options = unknown> {
 export const policies = {
   heap: {
     name: "heap",
-    description: "general-purpose heap: slabs of size classes up to 8176 bytes, TLSF with boundary tags and immediate coalescing for the rest",
+    description: "general-purpose heap: slabs of size classes up to 8176 bytes, TLSF with boundary tags and immediate coalescing for the rest (a few freed mid-sized blocks cached for reuse, as glibc's tcache)",
     canFree: true,
     replaysTraces: true,
     storeKinds: ANY_STORE,
