@@ -175,7 +175,7 @@ describe("Heap.attach leaves no mark", () => {
     assert.equal(fresh.stats().liveBlocks, 0);
   });
 
-  for (const version of [9, 10]) {
+  for (const version of [9, 10, 11]) {
     it(`an attach of a heap saved by an earlier release (layout ${version}, test/fixtures) names both versions`, () => {
       const saved = gunzipSync(readFileSync(path.join(REPO_ROOT, `test/fixtures/heap-layout-${version}.bin.gz`)));
       const buffer = new ArrayBuffer(saved.length);

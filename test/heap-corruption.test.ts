@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import { Heap } from "../src/heap/heap.js";
 import { slotNibble } from "../src/heap/inspect.js";
 import { Block, Gauge, Layout, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "../src/heap/layout.js";
-import { Mid, midDescriptorOf, midRootWord, MID_CLASSES } from "../src/heap/mid-layout.js";
+import { Mid, midDescriptorOf, midRequestIndex, midRootWord, MID_CLASSES } from "../src/heap/mid-layout.js";
 import { corruptionTable, expectRefusal, hardenedRefusalTable, randomWork, type Damage } from "./support/corruption.js";
 import type { ReferenceModel } from "./support/model.js";
 
@@ -31,6 +31,7 @@ function layeredSize(r: () => number): number {
 interface HeapContext {
   allocator: Heap;
   u32: Uint32Array;
+  u16: Uint16Array;
   f64: Float64Array;
   model: ReferenceModel;
 }
@@ -41,7 +42,7 @@ function setup(): HeapContext {
   // Seed 3: its work leaves every kind of metadata a case damages (not every seed's does: seed 5
   // left no free block beside an empty list once the mid classes reached 8176 bytes).
   const model = randomWork(heap, 3, 600, layeredSize);
-  return { allocator: heap, u32: heap.store.u32, f64: heap.store.f64, model };
+  return { allocator: heap, u32: heap.store.u32, u16: heap.store.u16, f64: heap.store.f64, model };
 }
 
 const W = (offset: number) => offset >>> 2;
@@ -190,8 +191,8 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
   { name: "a mid descriptor's class", message: /mid slab class 99 does not exist/, damage: (c) => { c.u32[midOf(c).h + Mid.CLASS] = 99; } },
   { name: "a mid descriptor's free bits", message: /mid slab counts \d+ free slots but \d+ free bits are set/, damage: (c) => { const { h, slot } = midOf(c); c.u32[h + Mid.FREE_BITS + (slot >>> 5)] ^= 1 << (slot & 31); } },
   { name: "a mid descriptor's free count", message: /mid slab counts \d+ free slots but \d+ free bits are set/, damage: (c) => { c.u32[midOf(c).h + Mid.STATE] ^= 1; } },
-  { name: "a mid slot's request", message: /mid slot \d+ has request 5/, damage: (c) => { const { h, slot } = midOf(c); c.u32[h + Mid.REQUESTS + slot] = 5; } },
-  { name: "a mid slot's request (freed while marked live)", message: /live mid slot|free mid slot \d+ is not marked free/, damage: (c) => { const { h, slot } = midOf(c); c.u32[h + Mid.REQUESTS + slot] = Mid.FREED; } },
+  { name: "a mid slot's request", message: /mid slot \d+ has request 5/, damage: (c) => { const { d, slot } = midOf(c); c.u16[midRequestIndex(d, slot)] = 5; } },
+  { name: "a mid slot's request (freed while marked live)", message: /live mid slot|free mid slot \d+ is not marked free/, damage: (c) => { const { d, slot } = midOf(c); c.u16[midRequestIndex(d, slot)] = Mid.FREED; } },
   { name: "a page-table leaf (a slab page unmapped)", message: /page \d+ of the mid slab at \d+ does not map to its descriptor/, damage: (c) => { c.u32[leafWord(c, c.u32[midOf(c).h + Mid.BASE]! + Layout.SLAB_PAGE_BYTES)] = 0; } },
   { name: "a page-table leaf (a stray mapping)", message: /the mid page table maps page \d+ to \d+, not the descriptor of a slab holding it/, damage: (c) => {
     const ptr = usedTlsf(c);
@@ -246,7 +247,7 @@ const DAMAGES: readonly Damage<HeapContext>[] = [
   } },
   { name: "a mid slot's request (beyond its slot)", message: /mid slot \d+ of \d+ bytes holds a request of \d+/, damage: (c) => {
     const { h, slot } = midOf(c, midSlot(c, (size) => size < 3500));
-    c.u32[h + Mid.REQUESTS + slot] = MID_CLASSES[c.u32[h + Mid.CLASS]!]!.slotBytes + 16;
+    c.u16[midRequestIndex(h << 2, slot)] = MID_CLASSES[c.u32[h + Mid.CLASS]!]!.slotBytes + 16;
   } },
   { name: "a free mid descriptor given a slab", message: /\d+ mid descriptors are in use but \d+ slabs were met/, damage: (c) => {
     const d = c.u32[Word.MID_FREE_DESCRIPTORS]!;
@@ -301,8 +302,8 @@ describe("Heap: free refuses blocks whose metadata was damaged", () => {
   it("a mid slot's request marked freed", () => {
     const c = setup();
     const p = midSlot(c);
-    const { h, slot } = midOf(c, p);
-    c.u32[h + Mid.REQUESTS + slot] = Mid.FREED;
+    const { d, slot } = midOf(c, p);
+    c.u16[midRequestIndex(d, slot)] = Mid.FREED;
     expectRefusal(() => c.allocator.free(p), /invalid pointer|double free/);
   });
 });

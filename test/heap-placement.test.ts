@@ -13,19 +13,19 @@ import { ReferenceModel, rng } from "./support/model.js";
 
 const classOf = (size: number) => MID_CLASSES[MID_CLASS_OF[(size + 15) >>> 4]!]!;
 
-/** How many slot sizes strictly between `below` and `above` pack a 32 KiB slab with at most MAX_CAPACITY slots. */
+/** How many slot sizes strictly between `below` and `above` pack a 32 KiB slab with at most PACKED_MAX_SLOTS slots. */
 function widePackings(below: number, above: number): number {
   const room = Mid.WIDE_SLAB_BYTES - Mid.FIRST_SLOT;
   let count = 0;
   for (let bytes = below + 16; bytes < above; bytes += 16) {
     const n = Math.floor(room / bytes);
-    if (n <= Mid.MAX_CAPACITY && Math.floor(room / n / 16) * 16 === bytes) count++;
+    if (n <= Mid.PACKED_MAX_SLOTS && Math.floor(room / n / 16) * 16 === bytes) count++;
   }
   return count;
 }
 
 /** The powers of two that are mid classes of their own (mid-layout.ts, withPowersOfTwo). */
-const POWERS_OF_TWO = [512, 2048];
+const POWERS_OF_TWO = [512, 1024, 2048, 4096];
 
 describe("Heap: mid classes and their slab sizes", () => {
   it("has a wide (32 KiB) class between two 16 KiB classes more than 1/16 apart where a descriptor can describe its slab, and no other", () => {
@@ -54,15 +54,14 @@ describe("Heap: mid classes and their slab sizes", () => {
     }
   });
 
-  it("has a class at each power of two that costs its requests less than the class above (512 and 2048; 1024 would cost what 1056 does)", () => {
-    for (const bytes of [512, 1024, 2048]) {
+  it("has a class at each power of two from 512 to 4096, in the slab (up to 64 slots) whose tail costs each slot less than the class above would", () => {
+    for (const bytes of [512, 1024, 2048, 4096]) {
       const c = classOf(bytes);
       const tailPerSlot = (c.slabBytes - Mid.FIRST_SLOT - c.capacity * c.slotBytes) / c.capacity;
       assert.equal(c.slotBytes === bytes, POWERS_OF_TWO.includes(bytes), `a class of exactly ${bytes} bytes`);
       if (c.slotBytes === bytes) assert.ok(tailPerSlot < classOf(bytes + 1).slotBytes - bytes, `${bytes}: ${tailPerSlot} bytes of tail a slot`);
     }
-    assert.deepEqual([classOf(512).slabBytes, classOf(2048).slabBytes], [Mid.SLAB_BYTES, Mid.TALL_SLAB_BYTES]);
-    assert.equal(classOf(2048).capacity, 31);
+    assert.deepEqual(POWERS_OF_TWO.map((bytes) => [classOf(bytes).slabBytes >> 10, classOf(bytes).capacity]), [[32, 63], [64, 63], [128, 63], [128, 31]]);
   });
 
   it("serves a wide class from 32 KiB slabs whose every page maps to the descriptor, and re-forms its spare only for a class of the same slab size", () => {

@@ -7,7 +7,7 @@ import type { ByteStore } from "../memory/store.js";
 import { assertControl } from "./control.js";
 import { isCachedTagged, MidCache } from "./mid-cache.js";
 import { blockLimit, boundStep, derivedGauges, holeBytes, isSlabPage, mallocCount, midDescriptors, midMetaBlocks, midSlabAt, slabTotals, slotNibble } from "./inspect.js";
-import { isLiveRequest, Mid, MID_CLASSES, midClassOfRequest, midDescriptorOf, midRootWord, midSlabBytesOf } from "./mid-layout.js";
+import { isLiveRequest, Mid, MID_CLASSES, midClassOfRequest, midDescriptorOf, midRequestIndex, midRootWord, midSlabBytesOf } from "./mid-layout.js";
 import { Gauge, keyOf, Layout, listIndexOf, liveSlotsOf, maxSlackFor, SLAB_CLASSES, slabClassOf, SlabState, SlabWord, Word } from "./layout.js";
 
 interface Totals {
@@ -111,7 +111,7 @@ function walkBlocks(store: ByteStore, heapStart: number, top: number): Totals {
       if (b % Layout.SLAB_PAGE_BYTES !== 0 || size < slabBytes || size >= slabBytes + Layout.MIN_BLOCK_BYTES) {
         fail(`a mid slab is a page-aligned block of its class's ${slabBytes} bytes (plus a tail too small to split), not ${size} bytes`, p);
       }
-      checkMidSlab(u32, b, mid, t);
+      checkMidSlab(store, b, mid, t);
     } else if (isCachedTagged(u32, p, size, secret)) {
       t.cached.add(p);
       t.holeBytes += size;
@@ -172,7 +172,8 @@ function checkSlab(u32: Uint32Array, s: number, t: Totals): void {
 }
 
 /** The free bits mark exactly the slots not live and count `free`; the requests are possible; every page maps to d. */
-function checkMidSlab(u32: Uint32Array, b: number, d: number, t: Totals): void {
+function checkMidSlab(store: ByteStore, b: number, d: number, t: Totals): void {
+  const { u32, u16 } = store;
   const h = d >>> 2;
   const c = u32[h + Mid.CLASS]!;
   if (c >= Mid.CLASS_COUNT) fail(`mid slab class ${c} does not exist`, b);
@@ -182,13 +183,13 @@ function checkMidSlab(u32: Uint32Array, b: number, d: number, t: Totals): void {
   }
   const free = u32[h + Mid.STATE]! & Mid.FREE_MASK;
   const freeBit = (i: number) => ((u32[h + Mid.FREE_BITS + (i >>> 5)]! >>> (i & 31)) & 1) === 1;
-  const bits = 64; // the two free-bit words
+  const bits = Mid.MAX_CAPACITY; // the two free-bit words
   let marked = 0;
   for (let i = 0; i < bits; i++) if (freeBit(i)) marked++;
   if (marked !== free) fail(`mid slab counts ${free} free slots but ${marked} free bits are set`, b);
   for (let i = capacity; i < bits; i++) if (freeBit(i)) fail(`mid slab marks slot ${i} of ${capacity} free`, b);
   for (let i = 0; i < capacity; i++) {
-    const request = u32[h + Mid.REQUESTS + i]!;
+    const request = u16[midRequestIndex(d, i)]!;
     const live = isLiveRequest(request);
     if (!live && request !== Mid.FREED && request !== Mid.NEVER_USED) fail(`mid slot ${i} has request ${request}`, b);
     if (live && request > slotBytes) fail(`mid slot ${i} of ${slotBytes} bytes holds a request of ${request}`, b);

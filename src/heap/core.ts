@@ -1,7 +1,7 @@
 /**
  * The core of `Heap` that every layer is handed (`Heap` extends it, so the fast paths read
- * `this.words` with one load): the byte store, which makes the only views; `words`, the store's
- * u32 view as the fast paths use it; where the heap's blocks start; the heap's secret; and the
+ * `this.words` with one load): the byte store, which makes the only views; `words` and `halves`,
+ * the store's u32 and u16 views as the fast paths use them; where the heap's blocks start; the heap's secret; and the
  * live-byte accounting the layers share.
  *
  * `words` is the store's view, taken again (`adoptViews`) whenever this heap grows or shrinks
@@ -25,9 +25,12 @@ export class HeapCore {
   readonly secret: number;
   /** The store's u32 view, as of the last `adoptViews` (see above). */
   words: Uint32Array;
+  /** The store's u16 view, taken with `words` (the mid slabs' request halfwords). */
+  halves: Uint16Array;
 
   constructor(readonly store: ByteStore, readonly heapStart: number) {
     this.words = store.u32;
+    this.halves = store.u16;
     this.secret = store.u32[Word.SECRET]!;
   }
 
@@ -40,6 +43,7 @@ export class HeapCore {
   adoptViews(): void {
     this.store.refresh();
     this.words = this.store.u32;
+    this.halves = this.store.u16;
   }
 
   /**

@@ -69,7 +69,7 @@ export const enum Layout {
   /** Largest alignment `malloc` accepts. */
   MAX_ALIGN = 65536,
   /** Mid slab classes (mid-layout.ts lists their slot sizes; the control block holds a list head per class). */
-  MID_CLASS_COUNT = 56,
+  MID_CLASS_COUNT = 58,
 
   GRANULE = 8,
   GRANULE_LOG2 = 3,
@@ -100,7 +100,7 @@ export const enum Layout {
   /** The check word of a block in the mid cache (mid-cache.ts) is CACHED_TAG XOR its key. */
   CACHED_TAG = 0xcac4edb1,
   MAGIC = 0x48504b48, // "HKPH"
-  VERSION = 11,
+  VERSION = 12,
 }
 
 /**

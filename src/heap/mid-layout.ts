@@ -3,7 +3,8 @@
  *
  * A mid slab is a used TLSF block of its class's slab bytes (Mid.SLAB_BYTES, 16 KiB; for the
  * classes between two far-apart 16 KiB ones Mid.WIDE_SLAB_BYTES, 32 KiB; for the classes above
- * 4080 bytes Mid.TALL_SLAB_BYTES, 64 KiB) that starts a page b:
+ * 4080 bytes Mid.TALL_SLAB_BYTES, 64 KiB; for a power of two, 32 to 128 KiB: withPowersOfTwo)
+ * that starts a page b:
  * its TLSF header, 8 bytes of padding, then its slots, all of one class. Its bookkeeping is not in the
  * slab but in a descriptor, one of many packed into descriptor pages, so that a free reads a
  * few cached lines of dense metadata instead of a header on a page of its own (with 100,000
@@ -17,13 +18,14 @@
  *
  *   descriptor d (Mid.DESCRIPTOR_BYTES, word offsets from d >>> 2)
  *   ┌──────┬───────┬───────┬──────┬──────┬─────────────────┬──────────────────────────────┐
- *   │ base │ state │ class │ next │ prev │ free bits (2 w) │ request[capacity] (u32)      │
+ *   │ base │ state │ class │ next │ prev │ free bits (2 w) │ request[capacity] (u16)      │
  *   └──────┴───────┴───────┴──────┴──────┴─────────────────┴──────────────────────────────┘
  *   base = b (0: the descriptor is free, and next links the free descriptors).
  *   state = mallocs << 8 | free, free counting the free slots; mallocs counts the slab's mallocs
  *   not yet added to Gauge.MALLOC_COUNT (as for small slabs).
  *   free bits: bit i set when slot i is free; malloc takes the lowest, so a slab fills from its
- *   start. request[i] = the bytes requested for live slot i (SMALL_MAX_BYTES+1 .. slot bytes),
+ *   start. request[i], a u16 (u16 index midRequestIndex(d, i)) = the bytes requested for live
+ *   slot i (SMALL_MAX_BYTES+1 .. slot bytes),
  *   NEVER_USED (0) for a slot not handed out since the slab was made, FREED for a freed one.
  *   next, prev: the class's list of slabs with a free slot, by descriptor (W[MID_HEADS + c]).
  *
@@ -34,7 +36,7 @@
  *   DESCRIPTORS_PER_PAGE descriptors after a first one that links the pages from
  *   W[MID_DESCRIPTOR_PAGES]) and leaves are TLSF blocks marked with a request of 0, which no
  *   used block of that size can have, so free() refuses them; they are kept for the heap's
- *   life (one leaf per 4 MiB that ever held a mid slab, one page per 15 slabs at the peak).
+ *   life (one leaf per 4 MiB that ever held a mid slab, one page per 24 slabs at the peak).
  *
  * Invariants (checked by check.ts), for each mid slab b with descriptor d, class c:
  *   free bit i == 1  <=>  request[i] is not a live size;   free == Σ free bits;  no bit >= capacity
@@ -47,8 +49,8 @@
  * Classes: each the largest multiple of 16 that packs a slot count into its slab, so the tail
  * wastes at most 2.5 % of the slab. 16 KiB slabs give about one per 1/16 where their slot counts
  * are dense and one per slot count above 1 KiB (4..16 slots, 7 to 25 % apart); between two of
- * those more than 1/16 apart, a 32 KiB slab's packing is a class too (18 of the 46) where it has
- * at most MAX_CAPACITY slots (from 576 bytes). Neighbouring classes are then under 7.5 %
+ * those more than 1/16 apart, a 32 KiB slab's packing is a class too (18 of them) where it has
+ * at most PACKED_MAX_SLOTS slots (from 576 bytes). Neighbouring classes are then under 7.5 %
  * apart from 544 bytes to 2.3 KiB, 7.5 to 12 % above (3632 to 4080 at the top), and as before
  * 6 to 10 % below 544 bytes. Classes 1/8 apart (an earlier layout, 18 of them) rounded a program's one hot
  * size up by as much as 14 % (jq's 392-byte values to 448); one per 16 KiB slot count, 28 of
@@ -78,16 +80,26 @@ export const enum Mid {
   NEXT = 3,
   PREV = 4,
   FREE_BITS = 5,
-  REQUESTS = 7,
-  DESCRIPTOR_BYTES = 256,
-  MAX_CAPACITY = DESCRIPTOR_BYTES / 4 - REQUESTS,
+  /** Index of request[0] in u16 from d >>> 1: after the seven words above. */
+  REQUEST_HALVES = 14,
+  /** Slots a descriptor describes: its two free-bit words. */
+  MAX_CAPACITY = 64,
+  /**
+   * Most slots of a class found by packing (16 and 32 KiB slabs): 57, where the densest classes
+   * are 288 and 304 bytes. A power-of-two class may have up to MAX_CAPACITY (withPowersOfTwo).
+   */
+  PACKED_MAX_SLOTS = 57,
+  /** Largest slab a power-of-two class may take, so that its tail per slot is least. */
+  POWER_SLAB_MAX_BYTES = 1 << 17,
+  /** The seven words and MAX_CAPACITY u16 requests, rounded to 8. */
+  DESCRIPTOR_BYTES = 160,
   FREE_MASK = 0xff,
   MALLOCS_SHIFT = 8,
   MALLOC_ONE = 1 << MALLOCS_SHIFT,
   /** A state at or above this holds 2^24 - 1 uncounted mallocs: one more would wrap. */
   MALLOCS_FULL = 0xffffff00,
   NEVER_USED = 0,
-  FREED = 0xffffffff,
+  FREED = 0xffff,
   SLOT_ALIGN = 16,
   /** Neighbouring classes differ by at least 1/SPACING of the larger (where slot counts allow). */
   SPACING = 16,
@@ -99,8 +111,8 @@ export const enum Mid {
   /** Payload of a leaf or a descriptor page; their TLSF block adds the header. */
   META_PAYLOAD = LEAF_ENTRIES * 4,
   META_BLOCK_BYTES = META_PAYLOAD + 8,
-  /** Descriptors of a descriptor page after its first, which links the pages. */
-  DESCRIPTORS_PER_PAGE = META_PAYLOAD / DESCRIPTOR_BYTES - 1,
+  /** Descriptors of a descriptor page after its first, which links the pages: floor(META_PAYLOAD / DESCRIPTOR_BYTES) - 1. */
+  DESCRIPTORS_PER_PAGE = 24,
 }
 
 /** The largest multiple of 16 that packs n slots into a slab of `slabBytes`. */
@@ -110,7 +122,7 @@ function packs(slabBytes: number, n: number): number {
 
 /** True when `bytes` can be a mid class in slabs of `slabBytes` (its slot count fits a descriptor). */
 function fitsMidRange(slabBytes: number, bytes: number): boolean {
-  return bytes <= Mid.NARROW_MAX_BYTES && bytes > Layout.SMALL_MAX_BYTES && Math.floor((slabBytes - Mid.FIRST_SLOT) / bytes) <= Mid.MAX_CAPACITY;
+  return bytes <= Mid.NARROW_MAX_BYTES && bytes > Layout.SMALL_MAX_BYTES && Math.floor((slabBytes - Mid.FIRST_SLOT) / bytes) <= Mid.PACKED_MAX_SLOTS;
 }
 
 /**
@@ -123,7 +135,7 @@ function fitsMidRange(slabBytes: number, bytes: number): boolean {
 function midSlotSizes(spacing: number): number[] {
   const sizes: number[] = [];
   let smallest = 0;
-  for (let n = 1; n <= Mid.MAX_CAPACITY; n++) {
+  for (let n = 1; n <= Mid.PACKED_MAX_SLOTS; n++) {
     const bytes = packs(Mid.SLAB_BYTES, n);
     if (!fitsMidRange(Mid.SLAB_BYTES, bytes)) continue;
     smallest = bytes;
@@ -154,24 +166,28 @@ function midClassSizes(spacing: number): [slotBytes: number, slabBytes: number][
     }
     classes.push([bytes, Mid.SLAB_BYTES]);
   }
-  return withPowersOfTwo(classes).concat(tallClassSizes());
+  return withPowersOfTwo(classes.concat(tallClassSizes()));
 }
 
 /**
- * The classes, with each power of two in the 16 KiB slabs' range that costs its requests less
- * as a class of its own than the class above does. Packings fall just short of powers of two (a
- * slab's first slot starts past its header: 16 KiB holds eight slots of 2032 bytes, not of 2048),
- * and a power of two is the size programs ask for most (hash tables, I/O buffers: mawk's 2 KiB
- * strings), so 512 and 2048 rounded up a whole class step, 6 %. In the slab of 16, 32 or 64 KiB
- * whose tail costs each slot least, 512 and 2048 cost half that; 1024 costs what 1056 does.
- * jemalloc, mimalloc and tcmalloc all have a class at each power of two.
+ * The classes, with each power of two from 512 bytes that costs its requests less as a class of
+ * its own than the class above does. Packings fall just short of powers of two (a slab's first
+ * slot starts past its header: 16 KiB holds seven slots of 2048 bytes and a tail of 2032), and a
+ * power of two is the size programs ask for most (hash tables, I/O buffers: mawk's 2 KiB
+ * strings), so 512 and 2048 rounded up a whole class step, 6 %. A power of two takes the slab of
+ * 16 KiB to POWER_SLAB_MAX_BYTES, with at most MAX_CAPACITY slots, whose tail costs each slot
+ * least: 63 slots of 512 (32 KiB), 1024 (64 KiB) or 2048 (128 KiB) bytes, 31 of 4096 (128
+ * KiB): 8 to 131 bytes of tail a slot (1.5 to 3.2 %), where the class above costs 3.1 to 6.6 %.
+ * jemalloc, mimalloc and tcmalloc all have a class at each power of two; jemalloc's slabs, too,
+ * grow to the pages that tile a class best (src/sc.c, slab_size).
  */
 function withPowersOfTwo(classes: [number, number][]): [number, number][] {
   const out = [...classes];
-  for (let bytes = 512; bytes <= Mid.NARROW_MAX_BYTES; bytes *= 2) {
+  for (let bytes = 512; bytes < Mid.MAX_BYTES; bytes *= 2) {
     const above = out.find(([slot]) => slot >= bytes)![0];
     const tailPerSlot = (slab: number) => ((slab - Mid.FIRST_SLOT) % bytes) / Math.floor((slab - Mid.FIRST_SLOT) / bytes);
-    const slabs = [Mid.SLAB_BYTES, Mid.WIDE_SLAB_BYTES, Mid.TALL_SLAB_BYTES].filter((slab) => (slab - Mid.FIRST_SLOT) / bytes <= Mid.MAX_CAPACITY);
+    const slabs: number[] = [];
+    for (let slab = Mid.SLAB_BYTES; slab <= Mid.POWER_SLAB_MAX_BYTES && (slab - Mid.FIRST_SLOT) / bytes <= Mid.MAX_CAPACITY; slab *= 2) slabs.push(slab);
     const slab = slabs.reduce((best, b) => (tailPerSlot(b) < tailPerSlot(best) ? b : best));
     if (above !== bytes && tailPerSlot(slab) < above - bytes) out.push([bytes, slab]);
   }
@@ -200,7 +216,7 @@ function tallClassSizes(): [slotBytes: number, slabBytes: number][] {
 function widePackingBetween(below: number, above: number): number {
   let best = 0;
   let bestStep = Infinity;
-  for (let n = Math.floor((Mid.WIDE_SLAB_BYTES - Mid.FIRST_SLOT) / above); n <= Mid.MAX_CAPACITY; n++) {
+  for (let n = Math.floor((Mid.WIDE_SLAB_BYTES - Mid.FIRST_SLOT) / above); n <= Mid.PACKED_MAX_SLOTS; n++) {
     const bytes = packs(Mid.WIDE_SLAB_BYTES, n);
     if (bytes <= below) break;
     const step = Math.max(bytes / below, above / bytes);
@@ -238,11 +254,11 @@ export const MID_RECIP: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.rec
 export const MID_CAPACITY: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.capacity);
 export const MID_SLAB_BYTES: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.slabBytes);
 /**
- * Live TLSF blocks a class must hold before it gets a slab: a slab's worth, and two for a tall
- * slab (64 KiB: a class that stays near one slab's worth would keep it partly empty, as a
+ * Live TLSF blocks a class must hold before it gets a slab: a slab's worth, and two for a slab
+ * of 64 KiB or more (a class that stays near one slab's worth would keep it partly empty, as a
  * slab's slots cannot move; on git's and gawk's traces one's worth cost 1.5 % of the extent).
  */
-export const MID_SLAB_AFTER: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.capacity * (c.slabBytes === Mid.TALL_SLAB_BYTES ? 2 : 1));
+export const MID_SLAB_AFTER: Uint32Array = Uint32Array.from(MID_CLASSES, (c) => c.capacity * (c.slabBytes >= Mid.TALL_SLAB_BYTES ? 2 : 1));
 
 /** Slot number of offset p in the mid slab at b of class c, or -1 when p is not a slot start. */
 export function midSlotIndex(p: number, b: number, c: number): number {
@@ -255,6 +271,11 @@ export function midSlotIndex(p: number, b: number, c: number): number {
 export function midDescriptorOf(u32: Uint32Array, root: number, p: number): number {
   const leaf = u32[root + (p >>> Mid.REGION_SHIFT)]!;
   return leaf === 0 ? 0 : u32[(leaf >>> 2) + ((p >>> Layout.PAGE_SHIFT) & (Mid.LEAF_ENTRIES - 1))]!;
+}
+
+/** Index in u16 of the request halfword of slot i of descriptor d. */
+export function midRequestIndex(d: number, i: number): number {
+  return (d >>> 1) + Mid.REQUEST_HALVES + i;
 }
 
 /** Bytes of the slab of descriptor d, by its class; 0 for a class that does not exist. */
@@ -286,9 +307,11 @@ export function lowBits(n: number): number {
 function assertMid(ok: boolean, what: string): void {
   if (!ok) throw new Error(`heapkit mid-slab layout: ${what}`);
 }
+assertMid(Mid.DESCRIPTORS_PER_PAGE === Math.floor(Mid.META_PAYLOAD / Mid.DESCRIPTOR_BYTES) - 1, "DESCRIPTORS_PER_PAGE fills a descriptor page");
+assertMid(Mid.DESCRIPTOR_BYTES >= 2 * Mid.REQUEST_HALVES + 2 * Mid.MAX_CAPACITY && Mid.DESCRIPTOR_BYTES % 8 === 0, "a descriptor holds its words and MAX_CAPACITY requests");
 assertMid(SLOT_BYTES.length === Mid.CLASS_COUNT, "CLASS_COUNT counts the slot sizes");
 assertMid(SLOT_BYTES[0]! > Layout.SMALL_MAX_BYTES && SLOT_BYTES.at(-1) === Mid.MAX_BYTES, "the classes start above the small ones and end at MAX_BYTES");
 assertMid(SLOT_BYTES.every((bytes, i) => bytes % Mid.SLOT_ALIGN === 0 && (i === 0 || bytes > SLOT_BYTES[i - 1]!)), "slot sizes rise in steps of 16");
 assertMid(MID_CLASSES.every((c) => c.capacity >= 4 && c.capacity <= Mid.MAX_CAPACITY), "every class holds 4 slots, and no more than a descriptor can describe");
 assertMid(MID_CLASSES.every((c) => c.slabBytes - Mid.FIRST_SLOT - c.capacity * c.slotBytes <= c.slabBytes / ((c.slotBytes & (c.slotBytes - 1)) === 0 ? 32 : 40)), "the tail wastes at most 2.5 % of a slab (1/32 for a power of two)");
-assertMid(MID_CLASSES.every((c) => c.slabBytes % Layout.SLAB_PAGE_BYTES === 0 && c.slabBytes <= Mid.TALL_SLAB_BYTES), "a slab is a whole number of pages, at most a tall slab");
+assertMid(MID_CLASSES.every((c) => c.slabBytes % Layout.SLAB_PAGE_BYTES === 0 && c.slabBytes <= Mid.POWER_SLAB_MAX_BYTES), "a slab is a whole number of pages, at most POWER_SLAB_MAX_BYTES");

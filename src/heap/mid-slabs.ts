@@ -1,7 +1,8 @@
 /**
  * The mid-slab layer of `Heap`: requests of SMALL_MAX_BYTES+1 .. Mid.MAX_BYTES bytes are slots
- * of 16 KiB slabs (32 KiB for some classes, 64 KiB above 4080 bytes), one class per slab, whose bookkeeping sits in descriptors packed apart from
- * the slabs (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
+ * of 16 KiB slabs (32 KiB for some classes, 64 KiB above 4080 bytes, up to 128 KiB for a power
+ * of two), one class per slab, whose bookkeeping sits in descriptors packed apart from the slabs
+ * (mid-layout.ts draws the bytes). Slabs are page-aligned TLSF blocks (tlsf.ts): made
  * when a class has no free slot and already holds a slab's worth of live blocks (until then its
  * requests are TLSF blocks of their own: a slab made for a few blocks would stay mostly empty, as
  * its slots cannot move), and given back to the TLSF layer when another slab empties while they
@@ -21,7 +22,7 @@ import type { ByteStore } from "../memory/store.js";
 import type { HeapCore } from "./core.js";
 import { Gauge, Layout, Word } from "./layout.js";
 import {
-  isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLAB_AFTER, MID_SLAB_BYTES, MID_SLOT_BYTES, midDescriptorOf, midRootWord, midSlotIndex,
+  isLiveRequest, lowBits, Mid, MID_CAPACITY, MID_CLASS_OF, MID_CLASSES, MID_RECIP, MID_SLAB_AFTER, MID_SLAB_BYTES, MID_SLOT_BYTES, midDescriptorOf, midRequestIndex, midRootWord, midSlotIndex,
 } from "./mid-layout.js";
 import { countTlsfMalloc, mallocTlsfBlock } from "./large-blocks.js";
 import type { MidBlockCache } from "./mid-cache.js";
@@ -73,7 +74,7 @@ export class MidSlabs {
     words[word] = bits ^ bit;
     const i = ((word - h - Mid.FREE_BITS) << 5) + 31 - Math.clz32(bit);
     words[h + Mid.STATE] = state - 1 + Mid.MALLOC_ONE;
-    words[h + Mid.REQUESTS + i] = size;
+    this.core.halves[(d >>> 1) + Mid.REQUEST_HALVES + i] = size;
     if ((state & Mid.FREE_MASK) === 1) unlinkSlab(words, Word.MID_HEADS + c, d, Mid.NEXT, Mid.PREV);
     this.core.addLiveBytes(words, size);
     return words[h + Mid.BASE]! + Mid.FIRST_SLOT + i * this.midSlotBytes[c]!;
@@ -81,7 +82,7 @@ export class MidSlabs {
 
   /**
    * malloc's slow path when class c has no slab with a free slot. Once the class holds a slab's
-   * worth of live blocks (two for a tall slab: MID_SLAB_AFTER): the spare re-formed, or a slab from free space; else a free TLSF block
+   * worth of live blocks (two for a slab of 64 KiB or more: MID_SLAB_AFTER): the spare re-formed, or a slab from free space; else a free TLSF block
    * that fits the request (such as a hole that a page-aligned slab left beside another block,
    * which only requests of about this size could fill); else a slab from the top. Before that,
    * or when no slab can be had, a TLSF block of its own.
@@ -109,10 +110,12 @@ export class MidSlabs {
     const c = words[h + Mid.CLASS]!;
     const offset = ptr - words[h + Mid.BASE]! - Mid.FIRST_SLOT;
     const i = ((offset >>> 4) * this.midRecip[c]!) >>> Mid.RECIP_SHIFT;
-    const request = words[h + Mid.REQUESTS + i]!;
+    const halves = this.core.halves;
+    const r = (d >>> 1) + Mid.REQUEST_HALVES + i;
+    const request = halves[r]!;
     const live = (request - (Layout.SMALL_MAX_BYTES + 1)) >>> 0 < Mid.MAX_BYTES - Layout.SMALL_MAX_BYTES; // isLiveRequest, written out
     if (offset < 0 || i >= this.midCapacity[c]! || i * this.midSlotBytes[c]! !== offset || !live) this.notALiveSlot(ptr, d);
-    words[h + Mid.REQUESTS + i] = Mid.FREED;
+    halves[r] = Mid.FREED;
     words[h + Mid.FREE_BITS + (i >>> 5)]! |= 1 << (i & 31);
     const state = words[h + Mid.STATE]!;
     const free = state & Mid.FREE_MASK;
@@ -133,18 +136,17 @@ export class MidSlabs {
    */
   resize(ptr: number, d: number, size: number): number {
     const r = this.requestIndex(ptr, d);
-    const words = this.store.u32;
-    const oldRequested = words[r]!;
+    const oldRequested = this.store.u16[r]!;
     if (!this.fitsSlot(d, size)) return -1;
-    words[r] = size;
-    this.core.subtractLiveBytes(words, oldRequested);
-    this.core.addLiveBytes(words, size);
+    this.store.u16[r] = size;
+    this.core.subtractLiveBytes(this.store.u32, oldRequested);
+    this.core.addLiveBytes(this.store.u32, size);
     return oldRequested;
   }
 
   /** Requested bytes of the live slot at ptr in the slab of d, or an error naming what ptr is. */
   requestedAt(ptr: number, d: number): number {
-    return this.store.u32[this.requestIndex(ptr, d)]!;
+    return this.store.u16[this.requestIndex(ptr, d)]!;
   }
 
   /** Usable bytes of the live slot at ptr in the slab of d, or an error naming what ptr is. */
@@ -153,11 +155,11 @@ export class MidSlabs {
     return MID_SLOT_BYTES[this.store.u32[(d >>> 2) + Mid.CLASS]!]!;
   }
 
-  /** Word index of the request word of the live mid slot at ptr in the slab of d, or an error naming what ptr is. */
+  /** u16 index of the request of the live mid slot at ptr in the slab of d, or an error naming what ptr is. */
   private requestIndex(ptr: number, d: number): number {
     const i = midSlotIndex(ptr, this.store.u32[(d >>> 2) + Mid.BASE]!, this.store.u32[(d >>> 2) + Mid.CLASS]!);
-    if (i < 0 || !isLiveRequest(this.store.u32[(d >>> 2) + Mid.REQUESTS + i]!)) this.notALiveSlot(ptr, d);
-    return (d >>> 2) + Mid.REQUESTS + i;
+    if (i < 0 || !isLiveRequest(this.store.u16[midRequestIndex(d, i)]!)) this.notALiveSlot(ptr, d);
+    return midRequestIndex(d, i);
   }
 
   /** True when a request of `size` bytes belongs to the class of the mid slab of d. */
@@ -179,7 +181,7 @@ export class MidSlabs {
     const i = midSlotIndex(ptr, b, c);
     const slab = `the ${MID_SLOT_BYTES[c]}-byte mid slab at ${b}`;
     if (i < 0) throw new InvalidFreeError(ptr, `not the start of a slot in ${slab}`);
-    if (this.store.u32[(d >>> 2) + Mid.REQUESTS + i] === Mid.FREED) throw new DoubleFreeError(ptr);
+    if (this.store.u16[midRequestIndex(d, i)] === Mid.FREED) throw new DoubleFreeError(ptr);
     throw new InvalidFreeError(ptr, `a slot of ${slab} that was never handed out`);
   }
 

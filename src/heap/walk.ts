@@ -19,7 +19,7 @@
 import { Held, Span, type SpanSink } from "../spans.js";
 import type { ByteStore } from "../memory/store.js";
 import { Block, Gauge, keyOf, Layout, SLAB_CLASSES, slabClassOf, SlabWord, Word } from "./layout.js";
-import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRootWord } from "./mid-layout.js";
+import { isLiveRequest, Mid, MID_CLASSES, midDescriptorOf, midRequestIndex, midRootWord } from "./mid-layout.js";
 import { isSlabPage, midMetaBlocks, midSlabAt, slotNibble } from "./inspect.js";
 import { isCachedTagged } from "./mid-cache.js";
 
@@ -45,7 +45,7 @@ export function writeHeapSpans(store: ByteStore, sink: SpanSink): void {
     else if (metaDetails.has(p)) going = sink.span(b, size, Span.META, 0, 0, Held.NONE, metaDetails.get(p)!);
     else {
       const d = midSlabAt(u32, b);
-      going = d !== 0 ? writeMidSlab(u32, sink, b, d, size)
+      going = d !== 0 ? writeMidSlab(store, sink, b, d, size)
         : isCachedTagged(u32, p, size, secret) ? sink.span(b, size, Span.FREE, 0, 0, Held.NONE, "cached: the next malloc of its mid class takes it (mid-cache.ts)")
         : sink.span(b, size, Span.USED, p, (u32[(p + Block.CHECK) >>> 2]! ^ keyOf(p, size, secret)) >>> 0, Held.NONE, size >= Layout.LARGE_MIN_BYTES ? "page span" : "");
     }
@@ -85,14 +85,15 @@ function writeSlab(u32: Uint32Array, sink: SpanSink, b: number, size: number): b
 }
 
 /** A mid slab: TLSF header (meta), padding to 16, its slots, the tail (pad); its bookkeeping is in descriptor d. */
-function writeMidSlab(u32: Uint32Array, sink: SpanSink, b: number, d: number, size: number): boolean {
+function writeMidSlab(store: ByteStore, sink: SpanSink, b: number, d: number, size: number): boolean {
+  const { u32, u16 } = store;
   const { slotBytes, capacity } = MID_CLASSES[u32[(d >>> 2) + Mid.CLASS]!]!;
   sink.enterGroup(b, size, "slab", slotBytes);
   const slots = b + Mid.FIRST_SLOT;
   if (!sink.span(b, Layout.HEADER_BYTES, Span.META, 0, 0, Held.NONE, "block header (the slab's descriptor is in a descriptor page)")) return false;
   if (!sink.span(b + Layout.HEADER_BYTES, Mid.FIRST_SLOT - Layout.HEADER_BYTES, Span.PAD, 0, 0, Held.NONE, "alignment")) return false;
   for (let i = Math.max(0, Math.floor((sink.from - slots) / slotBytes)); i < capacity; i++) {
-    const request = u32[(d >>> 2) + Mid.REQUESTS + i]!;
+    const request = u16[midRequestIndex(d, i)]!;
     const at = slots + i * slotBytes;
     const going = isLiveRequest(request) ? sink.span(at, slotBytes, Span.USED, at, request, Held.NONE, "")
       : sink.span(at, slotBytes, Span.FREE, 0, 0, Held.NONE, "");
