@@ -272,11 +272,33 @@ case_troff_bash_man() {
   record troff-bash-man --process busiest -- sh -c 'zcat /usr/share/man/man1/bash.1.gz | groff -man -Tutf8 >/dev/null'
 }
 
+# bc computing with numbers of tens of thousands of digits: 3^20000, its square, a quotient, a root.
+case_bc_bignum() {
+  printf 'x = 3^20000; y = x * x; z = y / 7; scale = 20; r = sqrt(x); length(y) + length(z) + length(r)\nquit\n' >"$WORK/bignum.bc"
+  record_in "$WORK" bc-bignum -- bc -l bignum.bc
+}
+
+# CPython 3.11, every object through malloc: tokenizing four standard-library modules, counting token types.
+case_py_tokenize() {
+  PYTHONMALLOC=malloc record py-tokenize -- /usr/bin/python3 -c 'import collections, sys, tokenize; c = collections.Counter(); [c.update(tokenize.tok_name[t.type] for t in tokenize.generate_tokens(open(sys.prefix + "/lib/python3.11/" + m).readline)) for m in ("typing.py", "argparse.py", "inspect.py", "pydoc.py")]; print(c.most_common(3))'
+  echo "env=PYTHONMALLOC=malloc" >>corpus/py-tokenize.meta
+}
+
+# perl building a hash of 5,000 hashes of arrays and serialising it with Data::Dumper.
+case_perl_dumper() {
+  record perl-dumper -- perl -MData::Dumper -e '$Data::Dumper::Sortkeys = 1; my %h; for my $i (1 .. 40000) { $h{"k" . ($i % 5000)}{$i} = [$i, "v$i"] } my $s = Dumper(\%h); print length($s), "\n"'
+}
+
+# SQLite: 20,000 JSON objects gathered into one array by json_group_array, then walked by json_each.
+case_sqlite_json_each() {
+  record sqlite-json-each -- sqlite3 :memory: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT count(*), sum(length(value)) FROM json_each((SELECT json_group_array(json_object('id', x, 'name', 'n' || x, 'tags', json_array(x % 7, x % 11))) FROM c));"
+}
+
 ALL=(gawk-wordfreq cc1-O2 python-ast jq-group sqlite3-cte perl-hash git-blame espresso-ex4
   cc1plus-O1 python-difflib perl-regex sqlite3-fts-json make-n cmake-script troff-find-man git-log-numstat
   py-counter perl-sort tcl-dict gcc-replay-O2 sqlite-groupby git-log-stat sqlite-join sqlite-orderby py-json gxx-O2 git-diff
   py-re py-sort-tuples py-etree py-sqlite3 perl-objects mawk-join sqlite3-tree git-revlist-objects git-grep-hist
-  cc1-O3 cc1-O0 xz-6 sort-k2 jq-reduce troff-bash-man)
+  cc1-O3 cc1-O0 xz-6 sort-k2 jq-reduce troff-bash-man bc-bignum py-tokenize perl-dumper sqlite-json-each)
 for name in "${@:-${ALL[@]}}"; do
   echo "recording $name" >&2
   "case_${name//-/_}"

@@ -1,6 +1,6 @@
 /**
- * The kept hole (src/heap/tlsf.ts): the free block a freed page span leaves is kept whole for
- * large requests. Smaller requests carve from the top instead while that stays within an eighth
+ * The kept hole (src/heap/tlsf.ts): the free block that a freed block of KEPT_MIN_BYTES or more
+ * (a page span, or a TLSF block of 128 to 256 KiB) leaves is kept whole for large requests. Smaller requests carve from the top instead while that stays within an eighth
  * of the hole, then take the hole as any free block; a large request or a block moved by realloc
  * takes it at once; a buffer realloc moves leaves no kept hole. Every step runs against the
  * reference model with check().
@@ -47,6 +47,21 @@ describe("Heap: the kept hole of a freed page span", () => {
     assert.ok(carved > hole.bytes / 8 - 87_208 * 2, "the budget was spent before the hole was split");
     assert.equal(keptSpan(heap), undefined, "the hole is now a hole like any other");
     model.verifyAll();
+  });
+
+  it("a freed block of 128 KiB or more leaves a kept hole too, one just under it does not", () => {
+    for (const [bytes, kept] of [[Layout.KEPT_MIN_BYTES, true], [Layout.KEPT_MIN_BYTES - 16, false]] as const) {
+      const heap = new Heap();
+      const model = new ReferenceModel(heap);
+      const block = model.malloc(bytes - 8);
+      model.malloc(100); // keeps the block's space from joining the wilderness
+      model.free(block);
+      model.checkLaws();
+      const hole = keptSpan(heap);
+      assert.equal(hole !== undefined, kept, `a freed block of ${bytes} bytes`);
+      if (hole) assert.ok(!inside(model.malloc(1000), hole), "a small request carves from the top instead");
+      model.verifyAll();
+    }
   });
 
   it("a request of an eighth of the hole or more takes it at once", () => {

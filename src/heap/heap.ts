@@ -321,7 +321,7 @@ export class Heap extends HeapCore implements Allocator {
   }
 
   /**
-   * realloc's move: a new block (one a freed page span's kept hole may take: tlsf.ts), the bytes
+   * realloc's move: a new block (one a freed large block's kept hole may take: tlsf.ts), the bytes
    * copied, the old block freed (`large`: a TLSF block of its own, whose space is not kept: the
    * buffer that left it lives on, now larger, and smaller blocks should fill it).
    */

@@ -1,6 +1,6 @@
 /**
- * The kept hole's words (tlsf.ts states the rule): W[KEPT], the free block a freed page span
- * left (0: none), and W[KEPT_BUDGET], the bytes that small requests may still carve from the
+ * The kept hole's words (tlsf.ts states the rule): W[KEPT], the free block a freed large block
+ * of KEPT_MIN_BYTES or more left (0: none), and W[KEPT_BUDGET], the bytes that small requests may still carve from the
  * top instead of splitting it.
  */
 import { Block, Layout, Word } from "./layout.js";

@@ -35,7 +35,7 @@ export class LargeBlocks {
   /**
    * Frees the block at p (8-aligned, below the views' end, in no slab) when its header is
    * genuine; returns false, changing nothing, when it is not (the caller names the error).
-   * `keep`: a page span's space is kept whole for large requests (tlsf.ts, the kept hole).
+   * `keep`: a large block's space (KEPT_MIN_BYTES or more) is kept whole for large requests (tlsf.ts, the kept hole).
    */
   free(p: number, keep = true): boolean {
     const words = this.store.u32;
@@ -52,7 +52,7 @@ export class LargeBlocks {
     const c = midClassOfRequest(requested);
     if (requested <= MidCache.MAX_REQUEST && c >= 0 && this.isolated(p, size, word, top) && this.cache.put(p, c)) return true;
     const hole = this.tlsf.freeBlock(p, size);
-    if (keep && size >= Layout.LARGE_MIN_BYTES) keepHole(this.store.u32, hole); // a freed page span's space, kept whole (tlsf.ts)
+    if (keep && size >= Layout.KEPT_MIN_BYTES) keepHole(this.store.u32, hole); // a freed large block's space, kept whole (tlsf.ts)
     return true;
   }
 

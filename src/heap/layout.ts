@@ -64,6 +64,12 @@ export const enum Layout {
   PAGE_SHIFT = 12,
   /** Requests at least this large are rounded to whole pages. */
   LARGE_MIN_BYTES = 256 * 1024,
+  /**
+   * A freed block at least this large leaves a kept hole (tlsf.ts): glibc's default mmap
+   * threshold (DEFAULT_MMAP_THRESHOLD_MIN, malloc/malloc.c), above which glibc maps a block
+   * apart from its heap, so that when it is freed no smaller block can split its space.
+   */
+  KEPT_MIN_BYTES = 128 * 1024,
   /** Blocks realloc grows to at least this size get a growth reserve (tlsf.ts). */
   GROWER_MIN_BYTES = 64 * 1024,
   /** Largest alignment `malloc` accepts. */

@@ -24,8 +24,8 @@
  * in while it stays within twice the next step).
  *
  * The kept hole (glibc unmaps a freed large block, so the next large block gets all of it; so do
- * jemalloc's extents and mimalloc's segments). The free block a freed page span leaves is kept
- * whole (W[KEPT]): a request under an eighth of it carves from the top instead, while the bytes
+ * jemalloc's extents and mimalloc's segments). The free block that a freed block of
+ * Layout.KEPT_MIN_BYTES or more (glibc's default mmap threshold) leaves is kept whole (W[KEPT]): a request under an eighth of it carves from the top instead, while the bytes
  * so carved stay within an eighth of the hole (W[KEPT_BUDGET]); a larger request, a block moved
  * by realloc, or a request the store cannot grow for takes it as any free block (and a block
  * below top that realloc grows moves into it when it holds the new size).

@@ -148,5 +148,5 @@ function lowBitsThrough(i: number): number {
 /** What a free block is kept for, if anything (tlsf.ts: the growth reserve and the kept hole). */
 function freeDetail(u32: Uint32Array, p: number): string {
   if (p === u32[Word.RESERVE]) return "growth reserve of the block before";
-  return p === u32[Word.KEPT] ? "kept whole for a large block (a freed page span)" : "";
+  return p === u32[Word.KEPT] ? "kept whole for a large block (a freed block of 128 KiB or more)" : "";
 }
