@@ -15,6 +15,7 @@ import type { Allocator, HeapSpan, SpanVisitor } from "../allocator.js";
 import { checkAlign, checkPointerType, checkSize } from "../allocators/validate.js";
 import { DoubleFreeError, InvalidFreeError, InvalidRangeError, InvalidSizeError, OutOfMemoryError } from "../errors.js";
 import { ByteStore, type StoreOptions } from "../memory/store.js";
+import { copyBytes } from "./copy-bytes.js";
 import type { WasmMemory } from "../memory/wasm-memory.js";
 import { checkHeap } from "./check.js";
 import { assertControl, formatControl, openControl, storeToAttach } from "./control.js";
@@ -433,19 +434,3 @@ type TypedArrayCtor =
   | Uint8ArrayConstructor | Int8ArrayConstructor | Uint16ArrayConstructor | Int16ArrayConstructor
   | Uint32ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor
   | BigInt64ArrayConstructor | BigUint64ArrayConstructor;
-
-/** Copies up to this many bytes word by word: below it, the call of copyWithin costs more than the copy (realloc moves many small blocks: SQLite shrinks 40-byte strings to 16). */
-const SHORT_COPY_BYTES = 64;
-
-/** Copies n bytes from block src to block dst (8-aligned, apart): words and the last bytes for a short copy, else copyWithin. */
-function copyBytes(store: ByteStore, dst: number, src: number, n: number): void {
-  if (n > SHORT_COPY_BYTES) {
-    store.u8.copyWithin(dst, src, src + n);
-    return;
-  }
-  const u32 = store.u32;
-  const words = n >>> 2;
-  for (let i = 0; i < words; i++) u32[(dst >>> 2) + i] = u32[(src >>> 2) + i]!;
-  const u8 = store.u8;
-  for (let i = words << 2; i < n; i++) u8[dst + i] = u8[src + i]!;
-}
